@@ -1,0 +1,148 @@
+// `sluice grep` / `sluice tail`: thin clients of the query API (SLUICE_URL, default the local
+// one). grep's exit codes: 0 found, 1 none, 2 error. Colours only on a TTY.
+import { parseArgs } from 'node:util'
+
+export const clientHelp = `Filters:
+  --since T        relative (15m, 2h, 7d) or ISO-8601 (default 24h)
+  --until T        relative or ISO-8601 (default now)
+  --host H         repeatable
+  --service S      repeatable
+  --level L        minimum level: trace debug info warn error fatal
+  --json           NDJSON output (one line object per line)
+Environment: SLUICE_URL (default http://127.0.0.1:$SLUICE_PORT), SLUICE_TOKEN (bearer token)`
+
+const filterOptions = {
+  since: { type: 'string' },
+  until: { type: 'string' },
+  host: { type: 'string', multiple: true },
+  service: { type: 'string', multiple: true },
+  level: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+interface Line { ts: string, host: string, service: string, level: string, msg: string, fields: Record<string, unknown>, context?: boolean }
+
+function baseUrl (): string {
+  return (process.env.SLUICE_URL ?? `http://127.0.0.1:${process.env.SLUICE_PORT ?? '7070'}`).replace(/\/$/, '')
+}
+
+function headers (): Record<string, string> {
+  const h: Record<string, string> = { accept: 'application/json' }
+  if (process.env.SLUICE_TOKEN !== undefined) h.authorization = `Bearer ${process.env.SLUICE_TOKEN}`
+  return h
+}
+
+const levelColour: Record<string, string> = { trace: '90', debug: '36', info: '32', warn: '33', error: '31', fatal: '35' }
+
+export function renderLine (l: Line, colour: boolean): string {
+  const kv = Object.entries(l.fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
+  const lvl = l.level.toUpperCase().padEnd(5)
+  const sep = l.context === true ? '-' : ' '
+  if (!colour) return `${l.ts}${sep}${l.host} ${l.service} ${lvl} ${l.msg}${kv !== '' ? ' ' + kv : ''}`
+  return `\x1b[90m${l.ts}\x1b[0m${sep}\x1b[34m${l.host}\x1b[0m \x1b[36m${l.service}\x1b[0m \x1b[${levelColour[l.level] ?? '0'}m${lvl}\x1b[0m ${l.msg}${kv !== '' ? ' \x1b[90m' + kv + '\x1b[0m' : ''}`
+}
+
+function filterParams (values: { since?: string, until?: string, host?: string[], service?: string[], level?: string }): URLSearchParams {
+  const p = new URLSearchParams()
+  if (values.since !== undefined) p.set('since', values.since)
+  if (values.until !== undefined) p.set('until', values.until)
+  for (const h of values.host ?? []) p.append('host', h)
+  for (const s of values.service ?? []) p.append('service', s)
+  if (values.level !== undefined) p.set('level', values.level)
+  return p
+}
+
+async function apiError (res: Response): Promise<string> {
+  const body = await res.text()
+  try { return (JSON.parse(body) as { message: string }).message } catch { return `HTTP ${res.status}: ${body.slice(0, 200)}` }
+}
+
+export async function grepCommand (argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { ...filterOptions, regex: { type: 'boolean', short: 'E' }, 'ignore-case': { type: 'boolean', short: 'i' }, context: { type: 'string', short: 'C' }, limit: { type: 'string', short: 'm' } },
+    strict: true
+  })
+  if (values.help === true || positionals.length !== 1) {
+    console.log(`Usage: sluice grep PATTERN [-E] [-i] [-C N] [-m N] [filters]
+
+Searches every host's lines, oldest first (like grep over one merged file).
+  -E          PATTERN is an RE2 regular expression (run by ClickHouse)
+  -i          case-insensitive
+  -C N        N lines of context before and after each match, from the same source
+  -m N        stop after N matches (default 1000)
+${clientHelp}
+Exit status: 0 if a line matched, 1 if none, 2 on error.`)
+    return values.help === true ? 0 : 2
+  }
+  const p = filterParams(values)
+  p.set(values.regex === true ? 'regex' : 'q', positionals[0])
+  if (values['ignore-case'] === true) p.set('i', 'true')
+  if (values.context !== undefined) p.set('context', values.context)
+  p.set('order', 'asc')
+  const max = values.limit === undefined ? 1000 : Number(values.limit)
+  if (!Number.isInteger(max) || max < 1) { process.stderr.write('sluice grep: -m expects a positive whole number\n'); return 2 }
+  const colour = process.stdout.isTTY && values.json !== true
+  let found = 0
+  let cursor: string | null = null
+  do {
+    const q = new URLSearchParams(p)
+    q.set('limit', String(Math.min(1000, max - found)))
+    if (cursor !== null) q.set('cursor', cursor)
+    let res: Response
+    try { res = await fetch(`${baseUrl()}/v1/logs?${q.toString()}`, { headers: headers() }) } catch (err) {
+      process.stderr.write(`sluice grep: cannot reach ${baseUrl()} (${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}); is 'sluice up' running? set SLUICE_URL\n`)
+      return 2
+    }
+    if (!res.ok) { process.stderr.write(`sluice grep: ${await apiError(res)}\n`); return 2 }
+    const body = await res.json() as { lines: Line[], nextCursor: string | null }
+    const out = body.lines.map(l => values.json === true ? JSON.stringify(l) : renderLine(l, colour)).join('\n')
+    if (out !== '') process.stdout.write(out + '\n')
+    found += body.lines.filter(l => l.context !== true).length
+    cursor = body.nextCursor
+  } while (cursor !== null && found < max)
+  return found > 0 ? 0 : 1
+}
+
+export async function tailCommand (argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...filterOptions, q: { type: 'string' } }, strict: true })
+  if (values.help === true) { console.log(`Usage: sluice tail [--q TEXT] [filters]\n\nFollows new lines from every host as they arrive (Server-Sent Events), until Ctrl-C.\n${clientHelp}`); return 0 }
+  const p = filterParams(values)
+  if (values.q !== undefined) p.set('q', values.q)
+  const colour = process.stdout.isTTY && values.json !== true
+  const h = { ...headers(), accept: 'text/event-stream' }
+  let lastId: string | undefined
+  for (;;) {
+    let res: Response
+    try { res = await fetch(`${baseUrl()}/v1/tail?${p.toString()}`, { headers: lastId !== undefined ? { ...h, 'last-event-id': lastId } : h }) } catch (err) {
+      process.stderr.write(`sluice tail: cannot reach ${baseUrl()} (${(err as Error).message}); retrying in 2 s\n`)
+      await new Promise(resolve => setTimeout(resolve, 2000))
+      continue
+    }
+    if (!res.ok || res.body === null) { process.stderr.write(`sluice tail: ${await apiError(res)}\n`); return 2 }
+    const decoder = new TextDecoder()
+    let buf = ''
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buf += decoder.decode(chunk, { stream: true })
+      let idx
+      while ((idx = buf.indexOf('\n\n')) !== -1) {
+        const ev = buf.slice(0, idx)
+        buf = buf.slice(idx + 2)
+        let event = 'message'; let data = ''; let id: string | undefined
+        for (const line of ev.split('\n')) {
+          if (line.startsWith('event: ')) event = line.slice(7)
+          else if (line.startsWith('data: ')) data += line.slice(6)
+          else if (line.startsWith('id: ')) id = line.slice(4)
+        }
+        if (id !== undefined) lastId = id
+        if (event === 'line') {
+          const l = JSON.parse(data) as Line
+          process.stdout.write((values.json === true ? JSON.stringify(l) : renderLine(l, colour)) + '\n')
+        } else if (event === 'dropped') process.stderr.write(`sluice tail: server dropped ${(JSON.parse(data) as { count: number }).count} lines (client too slow)\n`)
+      }
+    }
+    process.stderr.write('sluice tail: stream ended; reconnecting\n')
+  }
+}

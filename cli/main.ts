@@ -1,0 +1,207 @@
+// `sluice` command line: the roles, separately or all in one (`sluice up`).
+import { parseArgs } from 'node:util'
+import path from 'node:path'
+import fs from 'node:fs'
+import { Registry } from 'prom-client'
+import { loadConfig, type Flags } from '../platform/config.js'
+import { SluiceError, errors } from '../platform/errors.js'
+import { fail, info } from '../platform/log.js'
+import { startLocalKafka } from '../platform/kafka-launcher.js'
+import { createShipper } from '../shipper/ship.js'
+import { createCollector } from '../collector/collect.js'
+import { migrate } from '../schemas/migrations.js'
+import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
+import { grepCommand, tailCommand } from './client.js'
+
+const commonHelp = `Configuration (flag or environment variable):
+  --brokers LIST        KAFKA_BROKERS        host:port[,host:port…]
+  --clickhouse-url URL  CLICKHOUSE_URL       http(s) URL; unset = embedded chDB in the data dir
+                        CLICKHOUSE_USER, CLICKHOUSE_PASSWORD, CLICKHOUSE_DATABASE (default sluice)
+  --data-dir DIR        SLUICE_DATA_DIR      default ./.sluice
+  --port N              SLUICE_PORT          query API port, default 7070
+  --bind ADDR           SLUICE_BIND          default 127.0.0.1
+                        SLUICE_TOKENS        bearer tokens, comma-separated (required off loopback)
+  --retention-days N    SLUICE_RETENTION_DAYS  default 30`
+
+const help = `sluice — centralized logs and process stats for fleets of Node.js services
+
+Usage: sluice <command> [options]
+
+Commands:
+  up        all in one: local Kafka (unless KAFKA_BROKERS), collector, query API and a
+            shipper for this host, on embedded ClickHouse (unless CLICKHOUSE_URL)
+  ship      tail spool files and JSON-lines logs into Kafka   [--path GLOB]… [--service NAME]
+  collect   Kafka → ClickHouse
+  serve     the query API (HTTP)
+  migrate   create or upgrade the ClickHouse schema
+  kafka     run a local single-node Kafka broker in the foreground   [--port N] [--data DIR]
+  grep      search the timeline         sluice grep --help
+  tail      follow new lines live       sluice tail --help
+
+${commonHelp}
+
+Set SLUICE_DEBUG=1 for stack traces.`
+
+const configOptions = {
+  brokers: { type: 'string' },
+  'clickhouse-url': { type: 'string' },
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  bind: { type: 'string' },
+  'retention-days': { type: 'string' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+function waitForSignal (): Promise<string> {
+  return new Promise(resolve => {
+    const on = (sig: string): void => {
+      process.removeListener('SIGINT', on); process.removeListener('SIGTERM', on)
+      // a second Ctrl-C while stopping exits at once
+      process.once('SIGINT', () => { fail('interrupted again: exiting without a clean stop'); process.exit(130) })
+      resolve(sig)
+    }
+    process.on('SIGINT', on)
+    process.on('SIGTERM', on)
+  })
+}
+
+function flagsOf (values: Record<string, unknown>): Flags {
+  const f: Flags = {}
+  for (const k of ['brokers', 'clickhouse-url', 'data-dir', 'port', 'bind', 'retention-days'] as const) if (typeof values[k] === 'string') f[k] = values[k] as string
+  return f
+}
+
+async function up (argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' } }, strict: true })
+  if (values.help === true) { console.log(`Usage: sluice up [--path GLOB]… [options]\n\nRuns everything in one process and prints the URL. Ctrl-C stops it cleanly.\n\n${commonHelp}`); return }
+  const cfg = loadConfig(process.env, flagsOf(values))
+  fs.mkdirSync(cfg.dataDir, { recursive: true })
+  const t0 = Date.now()
+  const stops: Array<() => Promise<void>> = []
+  const stopAll = async (): Promise<void> => { for (const s of stops.reverse()) await s().catch(err => fail(`while stopping: ${(err as Error).message}`)) }
+  process.once('exit', () => {})
+  try {
+    let brokers = cfg.kafkaBrokers
+    if (brokers === null) {
+      const k = await startLocalKafka({ dataDir: path.join(cfg.dataDir, 'kafka'), progress: msg => info(msg) })
+      stops.push(() => k.stop())
+      brokers = [k.brokers]
+    }
+    await checkKafka(brokers)
+    const ch = await openClickHouse(cfg, true)
+    stops.push(() => ch.close())
+    const shipperReg = new Registry()
+    const collectorReg = new Registry()
+    const collector = createCollector({ brokers, clickhouse: ch.client, database: ch.database, registry: collectorReg })
+    await collector.start()
+    stops.push(() => collector.stop())
+    const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg])
+    stops.push(() => app.close())
+    const shipper = createShipper({ brokers, globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg })
+    await shipper.start()
+    stops.push(() => shipper.stop())
+    const url = urlOf(app, cfg)
+    info(`ClickHouse: ${ch.embedded ? 'embedded chDB at ' : ''}${ch.location}; Kafka: ${brokers.join(',')}; spool: ${path.join(cfg.dataDir, 'spool')}`)
+    info(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s — Ctrl-C to stop`)
+    console.log(`Sluice is up: ${url}`)
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+  const sig = await waitForSignal()
+  info(`${sig}: stopping (flushing shipper and collector)…`)
+  await stopAll()
+  info('stopped')
+}
+
+async function ship (argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' }, host: { type: 'string' }, 'max-line-bytes': { type: 'string' } }, strict: true })
+  if (values.help === true) {
+    console.log(`Usage: sluice ship [--path GLOB]… [--service NAME] [--host NAME] [--max-line-bytes N]
+
+Tails the spool directory ($SLUICE_DATA_DIR/spool/*/*.ndjson) and every --path glob into Kafka.
+Checkpoints live in $SLUICE_DATA_DIR/shipper and advance only after Kafka acknowledged.
+--service names lines that carry no service (default: the file's directory name).
+
+${commonHelp}`)
+    return
+  }
+  const cfg = loadConfig(process.env, flagsOf(values))
+  if (cfg.kafkaBrokers === null) throw errors.CONFIG_INVALID('KAFKA_BROKERS', '', 'sluice ship needs KAFKA_BROKERS or --brokers (sluice up starts a local broker for you)')
+  const maxLine = values['max-line-bytes'] === undefined ? undefined : Number(values['max-line-bytes'])
+  if (maxLine !== undefined && (!Number.isInteger(maxLine) || maxLine < 1024)) throw errors.CONFIG_INVALID('--max-line-bytes', values['max-line-bytes'] ?? '', 'expected whole bytes ≥ 1024')
+  await checkKafka(cfg.kafkaBrokers)
+  const shipper = createShipper({ brokers: cfg.kafkaBrokers, globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine })
+  await shipper.start()
+  await waitForSignal()
+  await shipper.stop()
+}
+
+async function collect (argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { ...configOptions, 'group-id': { type: 'string' } }, strict: true })
+  if (values.help === true) { console.log(`Usage: sluice collect [--group-id ID]\n\nConsumes the v1 topics and inserts into ClickHouse; offsets are committed after the insert.\n\n${commonHelp}`); return }
+  const cfg = loadConfig(process.env, flagsOf(values))
+  if (cfg.kafkaBrokers === null) throw errors.CONFIG_INVALID('KAFKA_BROKERS', '', 'sluice collect needs KAFKA_BROKERS or --brokers')
+  await checkKafka(cfg.kafkaBrokers)
+  const ch = await openClickHouse(cfg, true)
+  const collector = createCollector({ brokers: cfg.kafkaBrokers, clickhouse: ch.client, database: ch.database, groupId: values['group-id'] })
+  await collector.start()
+  await waitForSignal()
+  await collector.stop()
+  await ch.close()
+}
+
+async function serve (argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: configOptions, strict: true })
+  if (values.help === true) { console.log(`Usage: sluice serve\n\nServes /v1/logs, /healthz, /readyz, /metrics and OpenAPI at /docs.\n\n${commonHelp}`); return }
+  const cfg = loadConfig(process.env, flagsOf(values))
+  const ch = await openClickHouse(cfg, false)
+  const app = await listenQueryApi(cfg, ch, [])
+  console.log(`Sluice query API: ${urlOf(app, cfg)}`)
+  await waitForSignal()
+  await app.close()
+  await ch.close()
+}
+
+async function migrateCmd (argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: configOptions, strict: true })
+  if (values.help === true) { console.log(`Usage: sluice migrate\n\nApplies pending schema migrations (idempotent).\n\n${commonHelp}`); return }
+  const cfg = loadConfig(process.env, flagsOf(values))
+  const ch = await openClickHouse(cfg, false)
+  try {
+    const r = await migrate(ch.client, ch.database, { retentionDays: cfg.retentionDays }, msg => info(`migrate: ${msg}`))
+    console.log(r.applied.length === 0 ? `schema is up to date (version ${r.current})` : `applied ${r.applied.map(a => `${a.version} (${a.name})`).join(', ')}; schema at version ${r.current}`)
+  } finally { await ch.close() }
+}
+
+async function kafka (argv: string[]): Promise<void> {
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true })
+  if (values.help === true) { console.log('Usage: sluice kafka [--port N] [--data DIR]\n\nRuns a single-node KRaft Apache Kafka broker (jars from Maven Central, cached) until Ctrl-C.\nDefaults: a free port, data in $SLUICE_DATA_DIR/kafka.'); return }
+  const port = values.port === undefined ? undefined : Number(values.port)
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw errors.CONFIG_INVALID('--port', values.port ?? '', 'expected a port number 1-65535')
+  const dataDir = values.data ?? path.join(process.env.SLUICE_DATA_DIR ?? './.sluice', 'kafka')
+  const k = await startLocalKafka({ port, dataDir, progress: msg => info(msg) })
+  console.log(`Kafka is up: KAFKA_BROKERS=${k.brokers}`)
+  await waitForSignal()
+  await k.stop()
+}
+
+const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand }
+
+export async function main (argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv
+  if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') { console.log(help); return cmd === undefined ? 2 : 0 }
+  if (cmd === '--version' || cmd === '-v') { console.log('sluice 0.1.0'); return 0 }
+  const run = commands[cmd]
+  if (run === undefined) { fail(`unknown command '${cmd}'; see sluice --help`); return 2 }
+  try {
+    const code = await run(rest)
+    return typeof code === 'number' ? code : 0
+  } catch (err) {
+    if (process.env.SLUICE_DEBUG === '1') console.error(err)
+    if (err instanceof SluiceError) fail(err.message)
+    else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) fail(`${(err as Error).message}; see sluice ${cmd} --help`)
+    else fail(`${cmd}: ${(err as Error).message.split('\n')[0]} (SLUICE_DEBUG=1 for details)`)
+    return cmd === 'grep' ? 2 : 1
+  }
+}

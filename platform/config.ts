@@ -1,0 +1,89 @@
+// Configuration: env vars with flag equivalents, validated once at start; a bad value is a
+// one-line error naming it. The result is frozen.
+import path from 'node:path'
+import { errors } from './errors.js'
+
+export interface Config {
+  /** KAFKA_BROKERS / --brokers: host:port list; null = start a local broker (sluice up only) */
+  kafkaBrokers: string[] | null
+  /** CLICKHOUSE_URL / --clickhouse-url; null = embedded chDB under dataDir */
+  clickhouseUrl: string | null
+  clickhouseUser: string
+  clickhousePassword: string
+  /** CLICKHOUSE_DATABASE: database holding Sluice's tables (default sluice) */
+  clickhouseDatabase: string
+  /** SLUICE_DATA_DIR / --data-dir (default ./.sluice): spool, checkpoints, embedded ClickHouse, local Kafka */
+  dataDir: string
+  /** SLUICE_PORT / --port (default 7070) */
+  port: number
+  /** SLUICE_BIND / --bind (default 127.0.0.1) */
+  bind: string
+  /** SLUICE_TOKENS: comma-separated bearer tokens; empty = no auth (allowed only on loopback) */
+  tokens: string[]
+  /** SLUICE_RETENTION_DAYS / --retention-days: TTL of logs and stats (default 30 days) */
+  retentionDays: number
+}
+
+export type Flags = Partial<Record<'brokers' | 'clickhouse-url' | 'data-dir' | 'port' | 'bind' | 'retention-days', string>>
+
+const hostPortRe = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/
+
+function parseBrokers (raw: string, name: string): string[] {
+  const list = raw.split(',').map(s => s.trim()).filter(s => s !== '')
+  if (list.length === 0) throw errors.CONFIG_INVALID(name, raw, 'expected host:port[,host:port…], e.g. 127.0.0.1:9092')
+  for (const b of list) {
+    const m = hostPortRe.exec(b)
+    if (m === null) throw errors.CONFIG_INVALID(name, raw, `'${b}' is not host:port, e.g. 127.0.0.1:9092`)
+    const port = Number(m[3])
+    if (port < 1 || port > 65535) throw errors.CONFIG_INVALID(name, raw, `port ${port} of '${b}' is outside 1-65535`)
+  }
+  return list
+}
+
+function parsePort (raw: string, name: string): number {
+  if (!/^\d{1,5}$/.test(raw) || Number(raw) > 65535) throw errors.CONFIG_INVALID(name, raw, 'expected a port number 0-65535')
+  return Number(raw)
+}
+
+export function isLoopback (bind: string): boolean {
+  return bind === 'localhost' || bind === '::1' || /^127\./.test(bind)
+}
+
+export function loadConfig (env: NodeJS.ProcessEnv = process.env, flags: Flags = {}): Readonly<Config> {
+  const pick = (flag: keyof Flags, envName: string): [string | undefined, string] =>
+    flags[flag] !== undefined ? [flags[flag], `--${flag}`] : [env[envName] === '' ? undefined : env[envName], envName]
+
+  const [brokersRaw, brokersName] = pick('brokers', 'KAFKA_BROKERS')
+  const [chUrlRaw, chUrlName] = pick('clickhouse-url', 'CLICKHOUSE_URL')
+  if (chUrlRaw !== undefined) {
+    let u: URL
+    try { u = new URL(chUrlRaw) } catch { throw errors.CONFIG_INVALID(chUrlName, chUrlRaw, 'expected an http(s) URL such as http://127.0.0.1:8123') }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw errors.CONFIG_INVALID(chUrlName, chUrlRaw, 'expected an http(s) URL such as http://127.0.0.1:8123')
+  }
+  const db = env.CLICKHOUSE_DATABASE ?? 'sluice'
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(db)) throw errors.CONFIG_INVALID('CLICKHOUSE_DATABASE', db, 'expected an identifier ([A-Za-z_][A-Za-z0-9_]*)')
+  const [dataRaw] = pick('data-dir', 'SLUICE_DATA_DIR')
+  const [portRaw, portName] = pick('port', 'SLUICE_PORT')
+  const [bindRaw, bindName] = pick('bind', 'SLUICE_BIND')
+  const bind = bindRaw ?? '127.0.0.1'
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(bind)) throw errors.CONFIG_INVALID(bindName, bind, 'expected an IP address or host name')
+  const tokens = (env.SLUICE_TOKENS ?? '').split(',').map(s => s.trim()).filter(s => s !== '')
+  if (tokens.length === 0 && !isLoopback(bind)) {
+    throw errors.CONFIG_INVALID(bindName, bind, 'binding beyond loopback requires SLUICE_TOKENS (comma-separated bearer tokens)')
+  }
+  const [retRaw, retName] = pick('retention-days', 'SLUICE_RETENTION_DAYS')
+  const retentionDays = retRaw === undefined ? 30 : Number(retRaw)
+  if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 3650) throw errors.CONFIG_INVALID(retName, retRaw ?? '', 'expected whole days, 1-3650')
+  return Object.freeze({
+    kafkaBrokers: brokersRaw === undefined ? null : parseBrokers(brokersRaw, brokersName),
+    clickhouseUrl: chUrlRaw ?? null,
+    clickhouseUser: env.CLICKHOUSE_USER ?? 'default',
+    clickhousePassword: env.CLICKHOUSE_PASSWORD ?? '',
+    clickhouseDatabase: db,
+    dataDir: path.resolve(dataRaw ?? './.sluice'),
+    port: portRaw === undefined ? 7070 : parsePort(portRaw, portName),
+    bind,
+    tokens,
+    retentionDays
+  })
+}

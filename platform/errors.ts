@@ -1,0 +1,38 @@
+// One registry of named errors (fastify's FST_ERR_* idea): every code has a message
+// template and, where it reaches HTTP, a status. Tests assert the exact messages.
+
+export class SluiceError extends Error {
+  readonly code: string
+  readonly statusCode: number
+  constructor (code: string, message: string, statusCode = 500) {
+    super(message)
+    this.name = 'SluiceError'
+    this.code = code
+    this.statusCode = statusCode
+  }
+}
+
+type Factory<A extends unknown[]> = (...args: A) => SluiceError
+
+function define<A extends unknown[]> (code: string, statusCode: number, message: (...args: A) => string): Factory<A> & { code: string } {
+  const f = ((...args: A) => new SluiceError(code, message(...args), statusCode)) as Factory<A> & { code: string }
+  f.code = code
+  return f
+}
+
+export const errors = {
+  CONFIG_INVALID: define('SLUICE_ERR_CONFIG_INVALID', 500, (name: string, value: string, why: string) => `${name}=${JSON.stringify(value)} is invalid: ${why}`),
+  KAFKA_UNREACHABLE: define('SLUICE_ERR_KAFKA_UNREACHABLE', 503, (brokers: string, why: string) => `cannot reach Kafka at KAFKA_BROKERS=${brokers}: ${why}`),
+  CLICKHOUSE_UNREACHABLE: define('SLUICE_ERR_CLICKHOUSE_UNREACHABLE', 503, (url: string, why: string) => `cannot reach ClickHouse at CLICKHOUSE_URL=${url}: ${why}`),
+  PORT_IN_USE: define('SLUICE_ERR_PORT_IN_USE', 500, (bind: string, port: number) => `port ${port} on ${bind} is already in use: stop the other process or set SLUICE_PORT / --port`),
+  KAFKA_LAUNCH_FAILED: define('SLUICE_ERR_KAFKA_LAUNCH_FAILED', 500, (why: string) => `could not start the local Kafka broker: ${why}`),
+  EMBEDDED_LOCKED: define('SLUICE_ERR_EMBEDDED_LOCKED', 500, (dir: string) => `the embedded ClickHouse at ${dir} is used by another process (one process per data dir): stop it, use another SLUICE_DATA_DIR, or set CLICKHOUSE_URL`),
+  BAD_PARAM: define('SLUICE_ERR_BAD_PARAM', 400, (name: string, why: string) => `invalid query parameter '${name}': ${why}`),
+  BAD_CURSOR: define('SLUICE_ERR_BAD_CURSOR', 400, (why: string) => `invalid cursor: ${why}`),
+  UNAUTHORIZED: define('SLUICE_ERR_UNAUTHORIZED', 401, () => 'missing or invalid bearer token (set Authorization: Bearer <token> from SLUICE_TOKENS)'),
+  OVERLOADED: define('SLUICE_ERR_OVERLOADED', 503, (what: string) => `server overloaded (${what}); retry later`),
+  TOO_MANY_TAILS: define('SLUICE_ERR_TOO_MANY_TAILS', 503, (max: number) => `too many concurrent tails (limit ${max}); retry later`),
+  CLOSED: define('SLUICE_ERR_CLOSED', 500, (what: string) => `${what} is closed`)
+} as const
+
+export type ErrorCode = (typeof errors)[keyof typeof errors]['code']

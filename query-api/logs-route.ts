@@ -1,0 +1,97 @@
+// GET /v1/logs — the cross-machine timeline. JSON by default; NDJSON streamed or
+// grep-friendly text lines by Accept header.
+import fp from 'fastify-plugin'
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { levels, type Level } from '../schemas/records.js'
+import { errors } from '../platform/errors.js'
+import { decodeCursor } from './cursor.js'
+import { parseTime } from './time.js'
+import { searchLogs, type LogLine, type LogQuery } from './search.js'
+
+export const LogsQuerystring = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 1024, description: 'substring to find in msg or fields' })),
+  regex: Type.Optional(Type.String({ maxLength: 1024, description: 'RE2 regular expression (run by ClickHouse)' })),
+  i: Type.Optional(Type.Boolean({ description: 'case-insensitive q / regex' })),
+  host: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
+  service: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
+  level: Type.Optional(Type.Union(levels.map(l => Type.Literal(l)), { description: 'minimum level' })),
+  since: Type.Optional(Type.String({ maxLength: 64, description: 'relative (15m, 2h, 7d) or ISO-8601; default 24h' })),
+  until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default now' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, description: 'lines per page (default 100, max 5000)' })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { description: 'desc (newest first, default) or asc' }))
+}, { additionalProperties: false })
+export type LogsQuerystring = Static<typeof LogsQuerystring>
+
+const LogLineSchema = Type.Object({
+  ts: Type.String(), host: Type.String(), service: Type.String(), pid: Type.Integer(), level: Type.String(), msg: Type.String(),
+  fields: Type.Record(Type.String(), Type.Unknown()), source: Type.String(), path: Type.String(), offset: Type.Integer(), flags: Type.Array(Type.String())
+})
+
+export interface LogsRouteOptions {
+  clickhouse: ClickHouseClient
+  database: string
+  maxRangeDays: number
+  queryTimeoutSeconds: number
+}
+
+function list (v: string | string[] | undefined): string[] {
+  if (v === undefined) return []
+  return (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).filter(s => s !== '')
+}
+
+export function toLogQuery (qs: LogsQuerystring, maxRangeDays: number, now = Date.now()): LogQuery {
+  const since = qs.since === undefined ? now - 86_400_000 : parseTime(qs.since, now)
+  if (since === null) throw errors.BAD_PARAM('since', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.since)}`)
+  const until = qs.until === undefined ? now : parseTime(qs.until, now)
+  if (until === null) throw errors.BAD_PARAM('until', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.until)}`)
+  if (until < since) throw errors.BAD_PARAM('until', 'is before since')
+  if (until - since > maxRangeDays * 86_400_000) throw errors.BAD_PARAM('since', `time range exceeds the maximum of ${maxRangeDays} days`)
+  return {
+    q: qs.q,
+    regex: qs.regex,
+    i: qs.i === true,
+    hosts: list(qs.host),
+    services: list(qs.service),
+    level: qs.level as Level | undefined,
+    since,
+    until,
+    limit: qs.limit ?? 100,
+    order: qs.order ?? 'desc',
+    cursor: qs.cursor === undefined ? undefined : decodeCursor(qs.cursor)
+  }
+}
+
+export function formatText (l: LogLine): string {
+  const kv = Object.entries(l.fields).map(([k, v]) => `${k}=${typeof v === 'string' ? (/[\s"=]/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`)
+  return `${l.ts} ${l.host} ${l.service} ${l.level.toUpperCase()} ${l.msg.replace(/\n/g, '\\n')}${kv.length > 0 ? ' ' + kv.join(' ') : ''}\n`
+}
+
+export const logsRoute = fp(async (app: FastifyInstance, opts: LogsRouteOptions) => {
+  app.get<{ Querystring: LogsQuerystring }>('/v1/logs', {
+    schema: {
+      summary: 'Search the timeline across all hosts',
+      querystring: LogsQuerystring,
+      produces: ['application/json', 'application/x-ndjson', 'text/plain'],
+      response: { 200: Type.Object({ lines: Type.Array(LogLineSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }
+    }
+  }, async (req, reply) => {
+    const query = toLogQuery(req.query, opts.maxRangeDays)
+    const ac = new AbortController()
+    req.raw.once('close', () => { if (!reply.sent) ac.abort() })
+    const result = await searchLogs(opts.clickhouse, opts.database, query, { maxExecutionSeconds: opts.queryTimeoutSeconds }, ac.signal)
+    const accept = req.headers.accept ?? ''
+    if (result.nextCursor !== null) reply.header('x-next-cursor', result.nextCursor)
+    if (accept.includes('application/x-ndjson')) {
+      reply.type('application/x-ndjson')
+      return reply.send(result.lines.map(l => JSON.stringify(l) + '\n').join(''))
+    }
+    if (accept.includes('text/plain') && !accept.includes('application/json')) {
+      reply.type('text/plain; charset=utf-8')
+      return reply.send(result.lines.map(formatText).join(''))
+    }
+    return result
+  })
+}, { name: 'sluice-logs' })

@@ -1,0 +1,113 @@
+// Builds the timeline query. Every user value is a bound query parameter ({name:Type});
+// no SQL text is ever built from user input. Substring search also adds the complete
+// tokens inside the needle as hasToken() conditions so the full-text index can skip
+// granules; the exact match is always checked with position()/match().
+import type { ClickHouseClient } from '@clickhouse/client'
+import { levelNum, type Level } from '../schemas/records.js'
+import { encodeCursor, type CursorKey } from './cursor.js'
+
+export interface LogQuery {
+  q?: string
+  regex?: string
+  i: boolean
+  hosts: string[]
+  services: string[]
+  level?: Level
+  since: number
+  until: number
+  limit: number
+  order: 'asc' | 'desc'
+  cursor?: CursorKey
+}
+
+export interface LogLine {
+  ts: string
+  host: string
+  service: string
+  pid: number
+  level: string
+  msg: string
+  fields: Record<string, unknown>
+  source: string
+  path: string
+  offset: number
+  flags: string[]
+}
+
+interface RawRow { ts: string, host: string, service: string, pid: number, level: string, msg: string, fields: string, source: string, path: string, offset: number, flags: string[], tsms: number }
+
+/** Whole tokens (split on non-alphanumerics, as the index does) that any match must contain. */
+export function innerTokens (needle: string): string[] {
+  const parts = needle.split(/[^A-Za-z0-9]+/)
+  // the first and last pieces may be fragments of longer tokens unless bounded by a separator
+  const inner = parts.slice(1, -1)
+  return [...new Set(inner.filter(t => t.length >= 2))].slice(0, 8)
+}
+
+export function buildWhere (q: LogQuery, params: Record<string, unknown>): string[] {
+  const where: string[] = ['ts >= fromUnixTimestamp64Milli({since:Int64}, \'UTC\')', 'ts <= fromUnixTimestamp64Milli({until:Int64}, \'UTC\')']
+  params.since = q.since
+  params.until = q.until
+  if (q.hosts.length > 0) { where.push('host IN {hosts:Array(String)}'); params.hosts = q.hosts }
+  if (q.services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = q.services }
+  if (q.level !== undefined && q.level !== 'trace') { where.push('level_num >= {lvl:UInt8}'); params.lvl = levelNum[q.level] }
+  if (q.q !== undefined && q.q !== '') {
+    params.q = q.q
+    if (q.i) {
+      where.push('(positionCaseInsensitiveUTF8(msg, {q:String}) > 0 OR positionCaseInsensitiveUTF8(fields, {q:String}) > 0)')
+    } else {
+      const toks = innerTokens(q.q)
+      if (toks.length > 0) {
+        // tokens only narrow msg matches; a fields-only match keeps the exact check
+        params.toks = toks
+        where.push('((hasAllTokens(msg, {toks:Array(String)}) AND position(msg, {q:String}) > 0) OR position(fields, {q:String}) > 0)')
+      } else {
+        params.qlike = `%${q.q.replace(/[\\%_]/g, m => `\\${m}`)}%`
+        where.push('(msg LIKE {qlike:String} OR fields LIKE {qlike:String})')
+      }
+    }
+  }
+  if (q.regex !== undefined && q.regex !== '') {
+    params.re = q.i ? `(?i)${q.regex}` : q.regex
+    where.push('(match(msg, {re:String}) OR match(fields, {re:String}))')
+  }
+  if (q.cursor !== undefined) {
+    params.cts = q.cursor.ts
+    params.csrc = q.cursor.source
+    params.coff = q.cursor.offset
+    where.push(`(ts, source, offset) ${q.order === 'desc' ? '<' : '>'} (fromUnixTimestamp64Milli({cts:Int64}, 'UTC'), {csrc:String}, {coff:UInt64})`)
+  }
+  return where
+}
+
+export function toLine (r: RawRow): LogLine {
+  let fields: Record<string, unknown> = {}
+  try { fields = JSON.parse(r.fields) as Record<string, unknown> } catch { fields = { _raw: r.fields } }
+  return { ts: new Date(Number(r.tsms)).toISOString(), host: r.host, service: r.service, pid: Number(r.pid), level: r.level, msg: r.msg, fields, source: r.source, path: r.path, offset: Number(r.offset), flags: r.flags }
+}
+
+export interface QueryLimits { maxExecutionSeconds: number, maxRowsToRead?: number }
+
+export async function searchLogs (client: ClickHouseClient, db: string, q: LogQuery, limits: QueryLimits, signal?: AbortSignal): Promise<{ lines: LogLine[], nextCursor: string | null }> {
+  const params: Record<string, unknown> = { limit: q.limit + 1 }
+  const where = buildWhere(q, params)
+  const dir = q.order === 'desc' ? 'DESC' : 'ASC'
+  const sql = `SELECT ts, toUnixTimestamp64Milli(ts) AS tsms, host, service, pid, level, msg, fields, source, path, offset, flags
+FROM ${db}.logs FINAL
+WHERE ${where.join('\n  AND ')}
+ORDER BY ts ${dir}, source ${dir}, offset ${dir}
+LIMIT {limit:UInt32}`
+  const rs = await client.query({
+    query: sql,
+    query_params: params,
+    format: 'JSONEachRow',
+    abort_signal: signal,
+    clickhouse_settings: { max_execution_time: limits.maxExecutionSeconds, readonly: '2', ...(limits.maxRowsToRead !== undefined ? { max_rows_to_read: String(limits.maxRowsToRead), read_overflow_mode: 'throw' } : {}) }
+  })
+  const rows = await rs.json<RawRow>()
+  const more = rows.length > q.limit
+  const page = more ? rows.slice(0, q.limit) : rows
+  const lines = page.map(toLine)
+  const last = page[page.length - 1]
+  return { lines, nextCursor: more && last !== undefined ? encodeCursor({ ts: Number(last.tsms), source: last.source, offset: Number(last.offset) }) : null }
+}

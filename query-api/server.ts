@@ -1,0 +1,106 @@
+// `sluice serve` — the query API.
+//   HTTP ──auth──▶ under-pressure (503 + Retry-After) ──▶ route (TypeBox-validated) ──▶ ClickHouse
+// Each feature is a fastify plugin; errors are SluiceErrors with codes and exact messages.
+import Fastify, { type FastifyInstance, type FastifyError } from 'fastify'
+import underPressure from '@fastify/under-pressure'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { Registry } from 'prom-client'
+import { SluiceError, errors } from '../platform/errors.js'
+import { logsRoute } from './logs-route.js'
+
+export interface QueryApiOptions {
+  clickhouse: ClickHouseClient
+  database: string
+  /** bearer tokens; empty = open (only allowed on loopback) */
+  tokens: string[]
+  registries: Registry[]
+  maxRangeDays?: number
+  queryTimeoutSeconds?: number
+  /** extra readiness probe (e.g. Kafka) */
+  ready?: () => Promise<string | null>
+  logger?: boolean
+}
+
+const clickhouseErrorStatus: Record<string, [number, string]> = {
+  427: [400, 'invalid regular expression'],
+  159: [503, 'query timed out'],
+  158: [400, 'query reads too many rows; narrow the time range or add filters'],
+  241: [503, 'query exceeded the memory limit'],
+  202: [503, 'too many simultaneous queries']
+}
+
+export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    return503OnClosing: true,
+    forceCloseConnections: true
+  })
+
+  await app.register(swagger, { openapi: { info: { title: 'Sluice query API', version: '1' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } } })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  await app.register(underPressure, {
+    maxEventLoopDelay: 1000,
+    maxEventLoopUtilization: 0.98,
+    retryAfter: 5,
+    exposeStatusRoute: false,
+    pressureHandler: (_req, reply, type, value) => {
+      reply.code(503).header('retry-after', '5').send({ error: 'SLUICE_ERR_OVERLOADED', message: errors.OVERLOADED(`${String(type)} ${String(value)}`).message })
+    }
+  })
+
+  if (opts.tokens.length > 0) {
+    const tokens = new Set(opts.tokens)
+    app.addHook('onRequest', async (req) => {
+      if (req.url === '/healthz' || req.url.startsWith('/docs')) return
+      const h = req.headers.authorization ?? ''
+      const tok = h.startsWith('Bearer ') ? h.slice(7).trim() : ''
+      if (!tokens.has(tok)) throw errors.UNAUTHORIZED()
+    })
+  }
+
+  app.setErrorHandler((err: FastifyError | SluiceError, req, reply) => {
+    if (err instanceof SluiceError) {
+      if (err.statusCode === 503) reply.header('retry-after', '5')
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message })
+    }
+    if ((err as FastifyError).validation !== undefined) {
+      const v = (err as FastifyError).validation![0]
+      const name = String(v.instancePath).replace(/^\//, '') || String((v.params as { missingProperty?: string, additionalProperty?: string }).missingProperty ?? (v.params as { additionalProperty?: string }).additionalProperty ?? '')
+      const why = v.keyword === 'additionalProperties' ? 'unknown parameter' : (v.message ?? 'invalid')
+      return reply.code(400).send({ error: 'SLUICE_ERR_BAD_PARAM', message: `invalid query parameter '${name}': ${why}` })
+    }
+    const chCode = (err as { code?: string }).code
+    if (chCode !== undefined && clickhouseErrorStatus[chCode] !== undefined) {
+      const [status, text] = clickhouseErrorStatus[chCode]
+      if (status === 503) reply.header('retry-after', '5')
+      return reply.code(status).send({ error: status === 400 ? 'SLUICE_ERR_BAD_PARAM' : 'SLUICE_ERR_OVERLOADED', message: `${text}: ${err.message.split('\n')[0].slice(0, 300)}` })
+    }
+    if ((err as FastifyError).statusCode !== undefined && (err as FastifyError).statusCode! < 500) {
+      return reply.code((err as FastifyError).statusCode!).send({ error: (err as FastifyError).code ?? 'SLUICE_ERR_BAD_REQUEST', message: err.message })
+    }
+    req.log.error(err)
+    process.stderr.write(`sluice: query error: ${err.message.split('\n')[0]}\n`)
+    return reply.code(500).send({ error: 'SLUICE_ERR_INTERNAL', message: 'internal error; see the server log' })
+  })
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const ping = await opts.clickhouse.ping()
+    if (!ping.success) return reply.code(503).send({ status: 'not ready', reason: `clickhouse: ${ping.error.message}` })
+    const extra = opts.ready !== undefined ? await opts.ready() : null
+    if (extra !== null) return reply.code(503).send({ status: 'not ready', reason: extra })
+    return { status: 'ready' }
+  })
+  const metricsRegistry = Registry.merge(opts.registries)
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.type(metricsRegistry.contentType)
+    return await metricsRegistry.metrics()
+  })
+
+  await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays: opts.maxRangeDays ?? 31, queryTimeoutSeconds: opts.queryTimeoutSeconds ?? 30 })
+  return app
+}

@@ -1,0 +1,112 @@
+// Versioned, idempotent ClickHouse DDL. Each migration runs once (recorded in
+// <db>.sluice_migrations) and is itself safe to re-run (IF NOT EXISTS everywhere).
+import type { ClickHouseClient } from '@clickhouse/client'
+
+export interface MigrationOptions { retentionDays: number }
+
+export interface Migration {
+  version: number
+  name: string
+  statements: (db: string, o: MigrationOptions) => string[]
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'logs table',
+    // ORDER BY (source, offset): the line identity. It makes replays from a restarted shipper
+    // collapse (ReplacingMergeTree), and `grep -C` context a primary-key range read.
+    statements: (db, o) => [`
+CREATE TABLE IF NOT EXISTS ${db}.logs (
+  ts DateTime64(3, 'UTC') CODEC(Delta(8), ZSTD(1)),
+  host LowCardinality(String),
+  service LowCardinality(String),
+  pid UInt32,
+  level LowCardinality(String),
+  level_num UInt8,
+  msg String CODEC(ZSTD(1)),
+  fields String COMMENT 'JSON object: every other field of the line' CODEC(ZSTD(1)),
+  source String COMMENT 'content fingerprint of the source file',
+  path LowCardinality(String),
+  offset UInt64 COMMENT 'byte offset of the line in its source',
+  flags Array(LowCardinality(String)),
+  ingested_at DateTime64(3, 'UTC') DEFAULT now64(3),
+  INDEX idx_ts ts TYPE minmax GRANULARITY 1,
+  INDEX idx_msg_tokens msg TYPE text(tokenizer = 'splitByNonAlpha') GRANULARITY 1,
+  INDEX idx_msg_ngrams msg TYPE ngrambf_v1(3, 65536, 2, 0) GRANULARITY 1,
+  INDEX idx_fields_ngrams fields TYPE ngrambf_v1(3, 65536, 2, 0) GRANULARITY 1
+) ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMMDD(ts)
+ORDER BY (source, offset)
+TTL toDateTime(ts) + INTERVAL ${o.retentionDays} DAY
+SETTINGS non_replicated_deduplication_window = 10000, index_granularity = 8192`]
+  },
+  {
+    version: 2,
+    name: 'stats table',
+    statements: (db, o) => [`
+CREATE TABLE IF NOT EXISTS ${db}.stats (
+  ts DateTime64(3, 'UTC') CODEC(Delta(8), ZSTD(1)),
+  host LowCardinality(String),
+  service LowCardinality(String),
+  pid UInt32,
+  metric LowCardinality(String),
+  value Float64 CODEC(Gorilla, ZSTD(1)),
+  source String,
+  offset UInt64,
+  ingested_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMMDD(ts)
+ORDER BY (service, host, pid, metric, ts)
+TTL toDateTime(ts) + INTERVAL ${o.retentionDays} DAY
+SETTINGS non_replicated_deduplication_window = 10000`]
+  },
+  {
+    version: 3,
+    name: 'dead letters table',
+    statements: (db, o) => [`
+CREATE TABLE IF NOT EXISTS ${db}.dead_letters (
+  received_at DateTime64(3, 'UTC') DEFAULT now64(3),
+  stage LowCardinality(String),
+  reason String,
+  raw String CODEC(ZSTD(3)),
+  topic LowCardinality(String),
+  partition UInt32,
+  kafka_offset UInt64,
+  line_index UInt32,
+  host LowCardinality(String)
+) ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMMDD(received_at)
+ORDER BY (topic, partition, kafka_offset, line_index)
+TTL toDateTime(received_at) + INTERVAL ${o.retentionDays} DAY
+SETTINGS non_replicated_deduplication_window = 10000`]
+  }
+]
+
+export interface MigrateResult { applied: Array<{ version: number, name: string }>, current: number }
+
+export async function migrate (client: ClickHouseClient, db: string, o: MigrationOptions, onProgress: (msg: string) => void = () => {}): Promise<MigrateResult> {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(db)) throw new Error(`database name ${JSON.stringify(db)} must match [A-Za-z_][A-Za-z0-9_]*`)
+  if (!Number.isInteger(o.retentionDays) || o.retentionDays < 1) throw new Error(`retention must be a whole number of days ≥ 1, got ${o.retentionDays}`)
+  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` })
+  await client.command({ query: `CREATE TABLE IF NOT EXISTS ${db}.sluice_migrations (version UInt32, name String, applied_at DateTime DEFAULT now()) ENGINE = MergeTree ORDER BY version` })
+  const rows = await (await client.query({ query: `SELECT version FROM ${db}.sluice_migrations`, format: 'JSONEachRow' })).json<{ version: number }>()
+  const done = new Set(rows.map(r => Number(r.version)))
+  const applied: MigrateResult['applied'] = []
+  for (const mig of migrations) {
+    if (done.has(mig.version)) continue
+    onProgress(`migration ${mig.version}: ${mig.name}`)
+    for (const sql of mig.statements(db, o)) await client.command({ query: sql, clickhouse_settings: { enable_full_text_index: 1 } })
+    await client.insert({ table: `${db}.sluice_migrations`, values: [{ version: mig.version, name: mig.name }], format: 'JSONEachRow' })
+    applied.push({ version: mig.version, name: mig.name })
+  }
+  // retention is configuration, not schema: change the TTL only when it differs
+  const tables = await (await client.query({ query: `SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND name IN ('logs', 'stats')`, query_params: { db }, format: 'JSONEachRow' })).json<{ name: string, engine_full: string }>()
+  for (const t of tables) {
+    const m = /toIntervalDay\((\d+)\)/.exec(t.engine_full)
+    if (m !== null && Number(m[1]) === o.retentionDays) continue
+    onProgress(`retention of ${t.name}: ${o.retentionDays} days`)
+    await client.command({ query: `ALTER TABLE ${db}.${t.name} MODIFY TTL toDateTime(ts) + INTERVAL ${o.retentionDays} DAY`, clickhouse_settings: { materialize_ttl_after_modify: 0 } })
+  }
+  return { applied, current: Math.max(0, ...migrations.map(m => m.version)) }
+}

@@ -1,0 +1,96 @@
+// Turns one raw line of a log file into a wire-format v1 record. Never throws: a line that is
+// not JSON, not UTF-8 or has no timestamp still becomes a record, flagged so it can be found.
+import { levelNum, levels, type Level, type LogRecordV1, type StatsRecordV1 } from './records.js'
+
+export interface LineContext {
+  host: string
+  service: string
+  src: string
+  path: string
+  off: number
+  /** ms since epoch, used when the line carries no timestamp */
+  now: number
+  truncated?: boolean
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
+const consumed = new Set(['v', 'time', 'ts', 'timestamp', '@timestamp', 'level', 'msg', 'message', 'host', 'hostname', 'service', 'pid', 'sluice_stats'])
+
+export const statsKey = 'sluice_stats'
+
+export function decodeLine (buf: Buffer): { text: string, validUtf8: boolean } {
+  const text = buf.toString('utf8')
+  if (!text.includes('\uFFFD')) return { text, validUtf8: true }
+  try { strictUtf8.decode(buf); return { text, validUtf8: true } } catch { return { text, validUtf8: false } }
+}
+
+function toLevel (raw: unknown): Level {
+  if (typeof raw === 'number') {
+    if (raw >= 60) return 'fatal'
+    if (raw >= 50) return 'error'
+    if (raw >= 40) return 'warn'
+    if (raw >= 30) return 'info'
+    if (raw >= 20) return 'debug'
+    return 'trace'
+  }
+  if (typeof raw === 'string') {
+    const l = raw.toLowerCase()
+    if ((levels as readonly string[]).includes(l)) return l as Level
+    if (l === 'warning') return 'warn'
+    if (l === 'err' || l === 'critical') return 'error'
+  }
+  return 'info'
+}
+
+function toIso (raw: unknown): string | null {
+  if (typeof raw === 'number' && Number.isFinite(raw)) {
+    // seconds vs milliseconds: anything below year 2001 in ms is treated as seconds
+    const ms = raw < 1e11 ? raw * 1000 : raw
+    const d = new Date(ms)
+    return Number.isNaN(d.getTime()) ? null : d.toISOString()
+  }
+  if (typeof raw === 'string' && raw.length >= 10 && raw.length <= 40) {
+    const t = Date.parse(raw)
+    return Number.isNaN(t) ? null : new Date(t).toISOString()
+  }
+  return null
+}
+
+export function normalizeLine (text: string, ctx: LineContext, validUtf8 = true): LogRecordV1 | StatsRecordV1 {
+  const flags: string[] = []
+  if (ctx.truncated === true) flags.push('truncated')
+  if (!validUtf8) flags.push('invalid_utf8')
+  let obj: Record<string, unknown> | null = null
+  if (text.charCodeAt(0) === 123 /* { */ && ctx.truncated !== true) {
+    try {
+      const parsed: unknown = JSON.parse(text)
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) obj = parsed as Record<string, unknown>
+    } catch { /* flagged below */ }
+  }
+  if (obj === null) {
+    flags.push('not_json', 'no_ts')
+    return { v: 1, kind: 'log', ts: new Date(ctx.now).toISOString(), host: ctx.host, service: ctx.service, pid: 0, level: 'info', msg: text, fields: {}, src: ctx.src, path: ctx.path, off: ctx.off, flags }
+  }
+  let ts = toIso(obj.time ?? obj.ts ?? obj.timestamp ?? obj['@timestamp'])
+  if (ts === null) { ts = new Date(ctx.now).toISOString(); flags.push('no_ts') }
+  const host = typeof obj.host === 'string' && obj.host !== '' ? obj.host : typeof obj.hostname === 'string' && obj.hostname !== '' ? obj.hostname : ctx.host
+  const service = typeof obj.service === 'string' && obj.service !== '' ? obj.service : ctx.service
+  const pid = typeof obj.pid === 'number' && Number.isInteger(obj.pid) && obj.pid >= 0 ? obj.pid : 0
+
+  const stats = obj[statsKey]
+  if (stats !== null && typeof stats === 'object' && !Array.isArray(stats)) {
+    const metrics: Record<string, number> = {}
+    for (const [k, val] of Object.entries(stats as Record<string, unknown>)) {
+      if (typeof val === 'number' && Number.isFinite(val)) metrics[k] = val
+    }
+    return { v: 1, kind: 'stats', ts, host: host.slice(0, 255), service: service.slice(0, 255), pid, metrics, src: ctx.src, off: ctx.off }
+  }
+
+  const rawMsg = obj.msg ?? obj.message
+  const msg = typeof rawMsg === 'string' ? rawMsg : rawMsg === undefined ? '' : JSON.stringify(rawMsg)
+  const fields: Record<string, unknown> = {}
+  for (const k of Object.keys(obj)) if (!consumed.has(k)) fields[k] = obj[k]
+  return { v: 1, kind: 'log', ts, host: host.slice(0, 255), service: service.slice(0, 255), pid, level: toLevel(obj.level), msg, fields, src: ctx.src, path: ctx.path, off: ctx.off, flags }
+}
+
+export { levelNum }

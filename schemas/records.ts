@@ -1,0 +1,57 @@
+// Wire format v1: the record shapes every stage shares. TypeBox gives the JSON Schema (for
+// runtime validation and docs) and the TypeScript type from one definition.
+import { FormatRegistry, Type, type Static } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+
+export const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
+export type Level = typeof levels[number]
+export const levelNum: Record<Level, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
+
+export const LogRecordV1 = Type.Object({
+  v: Type.Literal(1),
+  kind: Type.Literal('log'),
+  ts: Type.String({ format: 'date-time', description: 'event time, ISO-8601 UTC with milliseconds' }),
+  host: Type.String({ minLength: 1, maxLength: 255 }),
+  service: Type.String({ minLength: 1, maxLength: 255 }),
+  pid: Type.Integer({ minimum: 0 }),
+  level: Type.Union(levels.map(l => Type.Literal(l))),
+  msg: Type.String(),
+  fields: Type.Record(Type.String(), Type.Unknown(), { description: 'all other structured fields of the line' }),
+  src: Type.String({ minLength: 1, description: 'stable source identity: content fingerprint of the file' }),
+  path: Type.String({ description: 'file path when the line was read' }),
+  off: Type.Integer({ minimum: 0, description: 'byte offset of the line within its source' }),
+  flags: Type.Array(Type.String(), { description: 'e.g. truncated, not_json, invalid_utf8, no_ts' })
+}, { additionalProperties: true })
+export type LogRecordV1 = Static<typeof LogRecordV1>
+
+export const StatsRecordV1 = Type.Object({
+  v: Type.Literal(1),
+  kind: Type.Literal('stats'),
+  ts: Type.String({ format: 'date-time' }),
+  host: Type.String({ minLength: 1, maxLength: 255 }),
+  service: Type.String({ minLength: 1, maxLength: 255 }),
+  pid: Type.Integer({ minimum: 0 }),
+  metrics: Type.Record(Type.String(), Type.Number(), { description: 'metric name -> value' }),
+  src: Type.String({ minLength: 1 }),
+  off: Type.Integer({ minimum: 0 })
+}, { additionalProperties: true })
+export type StatsRecordV1 = Static<typeof StatsRecordV1>
+
+const isoRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', v => isoRe.test(v) && !Number.isNaN(Date.parse(v)))
+
+const logCheck = TypeCompiler.Compile(LogRecordV1)
+const statsCheck = TypeCompiler.Compile(StatsRecordV1)
+
+/** Validate a parsed v1 record; returns a one-line reason or null when valid. */
+export function validateRecord (value: unknown): string | null {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'record is not a JSON object'
+  const kind = (value as { kind?: unknown }).kind
+  const check = kind === 'log' ? logCheck : kind === 'stats' ? statsCheck : null
+  if (check === null) return `unknown record kind ${JSON.stringify(kind)} (expected "log" or "stats")`
+  if (!check.Check(value)) {
+    const first = check.Errors(value).First()
+    return first !== undefined ? `${first.path || '/'}: ${first.message}` : 'does not match the v1 schema'
+  }
+  return null
+}

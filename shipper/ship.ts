@@ -1,0 +1,186 @@
+// `sluice ship` — one per host.
+//   globs ──tailer──▶ whole lines ──normalize (v1)──▶ NDJSON messages (≤ 256 KiB, key = host)
+//        ──kafkajs (acks=all, gzip)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
+// Exactly one batch is in flight: when Kafka is slow or down the shipper stops reading and
+// the log files themselves are the buffer, so memory stays flat whatever the backlog.
+import os from 'node:os'
+import path from 'node:path'
+import { CompressionTypes, type Producer } from 'kafkajs'
+import { Counter, Gauge, Registry } from 'prom-client'
+import { createKafka } from '../platform/kafka.js'
+import { topics, contentTypeHeader } from '../schemas/topics.js'
+import { decodeLine, normalizeLine } from '../schemas/normalize.js'
+import { createCheckpointStore } from './checkpoint.js'
+import { createTailer, type Source } from './tailer.js'
+import { info, warn } from '../platform/log.js'
+
+export interface ShipperOptions {
+  brokers: string[]
+  globs: string[]
+  dataDir: string
+  /** service name for lines that carry none (default: the file's parent directory name) */
+  service?: string
+  host?: string
+  maxLineBytes?: number
+  /** bytes read per batch (default 4 MiB) */
+  maxBatchBytes?: number
+  /** max NDJSON bytes per Kafka message (default 256 KiB) */
+  maxMessageBytes?: number
+  pollIntervalMs?: number
+  scanIntervalMs?: number
+  registry?: Registry
+}
+
+export interface Shipper {
+  start (): Promise<void>
+  stop (): Promise<void>
+  readonly registry: Registry
+}
+
+export function createShipper (opts: ShipperOptions): Shipper {
+  if (opts.globs.length === 0) throw new TypeError('createShipper: at least one glob is required')
+  const host = opts.host ?? os.hostname()
+  const registry = opts.registry ?? new Registry()
+  const maxBatchBytes = opts.maxBatchBytes ?? 4 * 1024 * 1024
+  const maxMessageBytes = opts.maxMessageBytes ?? 256 * 1024
+  const pollMs = opts.pollIntervalMs ?? 100
+  const scanMs = opts.scanIntervalMs ?? 1000
+  const checkpoints = createCheckpointStore(path.join(opts.dataDir, 'shipper', 'checkpoints.json'))
+  const tailer = createTailer({ globs: opts.globs, checkpoints, host, maxLineBytes: opts.maxLineBytes, onWarning: warn })
+
+  const m = {
+    lines: new Counter({ name: 'sluice_shipper_lines_total', help: 'Lines shipped to Kafka (acknowledged), by kind', labelNames: ['kind'], registers: [registry] }),
+    bytes: new Counter({ name: 'sluice_shipper_bytes_total', help: 'Bytes of source files shipped (acknowledged)', registers: [registry] }),
+    flagged: new Counter({ name: 'sluice_shipper_flagged_lines_total', help: 'Lines shipped with a flag (truncated, not_json, invalid_utf8, no_ts)', labelNames: ['flag'], registers: [registry] }),
+    retries: new Counter({ name: 'sluice_shipper_send_retries_total', help: 'Kafka sends retried after a failure', registers: [registry] }),
+    lag: new Gauge({ name: 'sluice_shipper_file_lag_bytes', help: 'Bytes of a file not yet acknowledged by Kafka', labelNames: ['path'], registers: [registry] }),
+    files: new Gauge({ name: 'sluice_shipper_files', help: 'Files currently tailed', registers: [registry] }),
+    checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since the oldest live checkpoint was written', registers: [registry] })
+  }
+
+  let producer: Producer | null = null
+  let running = false
+  let loop: Promise<void> | null = null
+  let wake: (() => void) | null = null
+  let stopped = false
+
+  const sleep = (ms: number): Promise<void> => new Promise(resolve => {
+    const t = setTimeout(() => { wake = null; resolve() }, ms)
+    wake = () => { clearTimeout(t); wake = null; resolve() }
+  })
+
+  function serviceFor (s: Source): string {
+    return opts.service ?? path.basename(path.dirname(s.path))
+  }
+
+  function updateGauges (): void {
+    m.lag.reset()
+    for (const s of tailer.sources()) m.lag.set({ path: s.path }, Math.max(0, s.size - s.ackedOffset))
+    m.files.set(tailer.sources().length)
+    m.checkpointAge.set(checkpoints.size === 0 ? 0 : checkpoints.oldestAgeMs(Date.now()) / 1000)
+  }
+
+  async function send (messagesByTopic: Map<string, Map<string, string[]>>): Promise<void> {
+    const topicMessages = []
+    for (const [topic, byKey] of messagesByTopic) {
+      const messages = []
+      for (const [key, chunks] of byKey) for (const value of chunks) messages.push({ key, value, headers: { 'content-type': contentTypeHeader } })
+      topicMessages.push({ topic, messages })
+    }
+    let attempt = 0
+    for (;;) {
+      try {
+        await producer!.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.GZIP, timeout: 30000 })
+        return
+      } catch (err) {
+        if (!running) throw err
+        attempt++
+        m.retries.inc()
+        const delay = Math.min(10000, 200 * 2 ** Math.min(attempt, 6))
+        if (attempt === 1 || attempt % 10 === 0) warn(`ship: Kafka send failed (${(err as Error).message}); retry ${attempt} in ${delay} ms — files are the buffer, nothing is lost`)
+        await sleep(delay)
+      }
+    }
+  }
+
+  async function runLoop (): Promise<void> {
+    let lastScan = 0
+    while (running) {
+      const now = Date.now()
+      if (now - lastScan >= scanMs) { tailer.scan(); lastScan = now; updateGauges() }
+      const reads = tailer.read(maxBatchBytes)
+      if (reads.length === 0) { checkpoints.save(); await sleep(pollMs); continue }
+      // group into NDJSON chunks per (topic, host key)
+      const byTopic = new Map<string, Map<string, string[]>>()
+      const open = new Map<string, { parts: string[], bytes: number }>()
+      const counts = { log: 0, stats: 0 }
+      let srcBytes = 0
+      const flagged: Record<string, number> = {}
+      for (const { source, lines } of reads) {
+        const service = serviceFor(source)
+        for (const line of lines) {
+          srcBytes += line.buf.length + 1
+          const { text, validUtf8 } = decodeLine(line.buf)
+          const rec = normalizeLine(text, { host, service, src: source.fp, path: source.path, off: line.off, now: Date.now(), truncated: line.truncated }, validUtf8)
+          const topic = rec.kind === 'stats' ? topics.stats : topics.logs
+          counts[rec.kind]++
+          if (rec.kind === 'log') for (const f of rec.flags) flagged[f] = (flagged[f] ?? 0) + 1
+          const json = JSON.stringify(rec)
+          const k = `${topic}\0${rec.host}`
+          let cur = open.get(k)
+          if (cur === undefined || cur.bytes + json.length > maxMessageBytes) {
+            if (cur !== undefined) push(byTopic, topic, rec.host, cur.parts.join('\n'))
+            cur = { parts: [], bytes: 0 }
+            open.set(k, cur)
+          }
+          cur.parts.push(json)
+          cur.bytes += json.length + 1
+        }
+      }
+      for (const [k, cur] of open) {
+        const [topic, key] = k.split('\0')
+        if (cur.parts.length > 0) push(byTopic, topic, key, cur.parts.join('\n'))
+      }
+      if (byTopic.size > 0) await send(byTopic)
+      for (const { source, endOffset } of reads) tailer.ack(source, endOffset)
+      checkpoints.save()
+      m.lines.inc({ kind: 'log' }, counts.log)
+      m.lines.inc({ kind: 'stats' }, counts.stats)
+      m.bytes.inc(srcBytes)
+      for (const [f, n] of Object.entries(flagged)) m.flagged.inc({ flag: f }, n)
+    }
+  }
+
+  function push (byTopic: Map<string, Map<string, string[]>>, topic: string, key: string, value: string): void {
+    let byKey = byTopic.get(topic)
+    if (byKey === undefined) { byKey = new Map(); byTopic.set(topic, byKey) }
+    let list = byKey.get(key)
+    if (list === undefined) { list = []; byKey.set(key, list) }
+    list.push(value)
+  }
+
+  return {
+    registry,
+    async start () {
+      if (running) return
+      const kafka = createKafka(opts.brokers, `sluice-shipper-${host}`, { retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 } })
+      producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 })
+      await producer.connect()
+      running = true
+      info(`ship: tailing ${opts.globs.join(' ')} → Kafka ${opts.brokers.join(',')}`)
+      loop = runLoop().catch(err => {
+        if (running) warn(`ship: stopped on error: ${(err as Error).message}`)
+      })
+    },
+    async stop () {
+      if (stopped) return
+      stopped = true
+      running = false
+      wake?.()
+      await loop
+      checkpoints.save()
+      tailer.close()
+      await producer?.disconnect().catch(() => {})
+    }
+  }
+}

@@ -1,0 +1,114 @@
+// Spool writer used by the pino transport (inside pino's worker thread):
+//   lines ──▶ in-memory chunk (≤ 64 KiB) ──▶ <dir>/<service>/<start-ms>-<pid>-<seq>.ndjson
+// Files rotate by size; the spool directory of a service is capped in bytes: beyond it the
+// oldest closed files are deleted, the loss is counted and one warning is printed.
+import fs from 'node:fs'
+import path from 'node:path'
+
+export interface SpoolOptions {
+  dir: string
+  service: string
+  /** rotate the current file past this size, bytes (default 16 MiB) */
+  maxFileBytes?: number
+  /** cap on all spool files of this service, bytes (default 1 GiB) */
+  maxSpoolBytes?: number
+  /** flush buffered lines at least this often, ms (default 50) */
+  flushIntervalMs?: number
+}
+
+const chunkLimit = 64 * 1024
+
+export interface SpoolWriter {
+  write (line: string): void
+  flush (): void
+  close (): void
+  readonly stats: { linesWritten: number, filesRotated: number, droppedFiles: number, droppedBytes: number }
+}
+
+export function spoolDirFor (dir: string, service: string): string {
+  return path.join(dir, service.replace(/[^A-Za-z0-9._-]/g, '_'))
+}
+
+export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
+  const dir = spoolDirFor(opts.dir, opts.service)
+  const maxFileBytes = opts.maxFileBytes ?? 16 * 1024 * 1024
+  const maxSpoolBytes = opts.maxSpoolBytes ?? 1024 * 1024 * 1024
+  fs.mkdirSync(dir, { recursive: true })
+  const stats = { linesWritten: 0, filesRotated: 0, droppedFiles: 0, droppedBytes: 0 }
+  let seq = 0
+  let fd = -1
+  let fileBytes = 0
+  let currentPath = ''
+  let pending: string[] = []
+  let pendingBytes = 0
+  let warned = false
+  let closed = false
+
+  function open (): void {
+    currentPath = path.join(dir, `${Date.now()}-${process.pid}-${String(seq++).padStart(4, '0')}.ndjson`)
+    fd = fs.openSync(currentPath, 'a')
+    fileBytes = 0
+  }
+
+  function enforceCap (): void {
+    let files: Array<{ p: string, size: number, mtime: number }>
+    try {
+      files = fs.readdirSync(dir).filter(f => f.endsWith('.ndjson')).map(f => {
+        const p = path.join(dir, f)
+        const st = fs.statSync(p)
+        return { p, size: st.size, mtime: st.mtimeMs }
+      }).sort((a, b) => a.p < b.p ? -1 : 1)
+    } catch { return }
+    let total = files.reduce((s, f) => s + f.size, 0)
+    for (const f of files) {
+      if (total <= maxSpoolBytes) break
+      if (f.p === currentPath) continue
+      try { fs.unlinkSync(f.p) } catch { continue }
+      total -= f.size
+      stats.droppedFiles++
+      stats.droppedBytes += f.size
+      if (!warned) {
+        warned = true
+        process.stderr.write(`sluice/transport: warning: spool ${dir} exceeded ${maxSpoolBytes} bytes (shipper not keeping up?); deleted oldest file ${path.basename(f.p)} (${f.size} bytes). Further drops are counted only.\n`)
+      }
+    }
+  }
+
+  function flush (): void {
+    if (pending.length === 0) return
+    if (fd < 0) open()
+    const data = pending.join('')
+    pending = []
+    pendingBytes = 0
+    fs.writeSync(fd, data)
+    fileBytes += Buffer.byteLength(data)
+    if (fileBytes >= maxFileBytes) {
+      fs.closeSync(fd)
+      fd = -1
+      stats.filesRotated++
+      enforceCap()
+    }
+  }
+
+  const timer = setInterval(flush, opts.flushIntervalMs ?? 50)
+  timer.unref()
+
+  return {
+    stats,
+    write (line: string) {
+      if (closed) return
+      pending.push(line)
+      pendingBytes += line.length
+      stats.linesWritten++
+      if (pendingBytes >= chunkLimit) flush()
+    },
+    flush,
+    close () {
+      if (closed) return
+      closed = true
+      clearInterval(timer)
+      flush()
+      if (fd >= 0) { fs.fsyncSync(fd); fs.closeSync(fd); fd = -1 }
+    }
+  }
+}

@@ -1,0 +1,186 @@
+// Tails files matched by globs, identifying each by a content fingerprint (hash of its first
+// line), not by inode or path alone, so rotation by rename, copytruncate, truncation in place,
+// deletion while open and inode reuse are all told apart:
+//   scan (globs → fingerprint → source) ──▶ read (whole lines only, from readPos) ──▶ batch
+// A source's `ackedOffset` (what the checkpoint stores) always points at a line start and
+// only moves when the caller reports that Kafka acknowledged the lines before it.
+import fs from 'node:fs'
+import crypto from 'node:crypto'
+import { expandGlob } from './glob.js'
+import type { CheckpointStore } from './checkpoint.js'
+
+export interface TailedLine { buf: Buffer, off: number, truncated: boolean }
+
+export interface Source {
+  fp: string
+  path: string
+  fd: number
+  dev: number
+  ino: number
+  readPos: number
+  /** offset after the last line handed out (a line start) */
+  endOffset: number
+  ackedOffset: number
+  skipping: boolean
+  /** path no longer leads to this file (rotated or deleted): drain it, then close */
+  detached: boolean
+  lastDataAt: number
+  size: number
+}
+
+export interface TailerOptions {
+  globs: string[]
+  checkpoints: CheckpointStore
+  /** identity of this shipper's host: part of the fingerprint so two hosts never collide */
+  host: string
+  /** lines longer than this are truncated and flagged (bytes, default 256 KiB) */
+  maxLineBytes?: number
+  /** bytes read per file per call (default 1 MiB) */
+  readChunkBytes?: number
+  /** close a detached file after it has been idle at EOF this long (ms, default 5000) */
+  detachedIdleMs?: number
+  onWarning?: (msg: string) => void
+}
+
+const fingerprintBytes = 4096
+
+export interface Tailer {
+  scan (): void
+  read (maxBytes: number): Array<{ source: Source, lines: TailedLine[], endOffset: number }>
+  ack (source: Source, offset: number): void
+  sources (): Source[]
+  close (): void
+}
+
+export function createTailer (opts: TailerOptions): Tailer {
+  const maxLine = opts.maxLineBytes ?? 256 * 1024
+  const chunk = Math.max(opts.readChunkBytes ?? 1024 * 1024, maxLine + 1)
+  const detachedIdleMs = opts.detachedIdleMs ?? 5000
+  const byFp = new Map<string, Source>()
+  const warn = opts.onWarning ?? (() => {})
+
+  /** fingerprint of the file's first line (or first 4 KiB); null while no full line exists */
+  function fingerprintOf (fd: number, size: number): string | null {
+    if (size === 0) return null
+    const head = Buffer.allocUnsafe(Math.min(fingerprintBytes, size))
+    const n = fs.readSync(fd, head, 0, head.length, 0)
+    const nl = head.subarray(0, n).indexOf(10)
+    if (nl === -1 && n < fingerprintBytes) return null
+    const first = nl === -1 ? head.subarray(0, n) : head.subarray(0, nl + 1)
+    return crypto.createHash('sha256').update(opts.host).update('\0').update(first).digest('hex').slice(0, 24)
+  }
+
+  function closeSource (s: Source): void {
+    try { fs.closeSync(s.fd) } catch {}
+    byFp.delete(s.fp)
+  }
+
+  function scan (): void {
+    const seenPaths = new Set<string>()
+    for (const g of opts.globs) for (const p of expandGlob(g)) seenPaths.add(p)
+    const stillAt = new Set<Source>()
+    for (const p of seenPaths) {
+      let st: fs.Stats
+      try { st = fs.statSync(p) } catch { continue }
+      // fast path: same inode as a live source and not shrunk → same file, maybe renamed
+      let known: Source | undefined
+      for (const s of byFp.values()) if (s.dev === st.dev && s.ino === st.ino) { known = s; break }
+      if (known !== undefined && st.size >= known.readPos) {
+        known.path = p; known.size = st.size; known.detached = false; stillAt.add(known)
+        continue
+      }
+      let fd: number
+      try { fd = fs.openSync(p, 'r') } catch { continue }
+      let fp: string | null
+      try { fp = fingerprintOf(fd, st.size) } catch { fs.closeSync(fd); continue }
+      if (fp === null) { fs.closeSync(fd); continue }
+      const same = byFp.get(fp)
+      if (same !== undefined) {
+        if (same.dev === st.dev && same.ino === st.ino) { fs.closeSync(fd); stillAt.add(same); continue }
+        // the content we were reading now lives in another file (copytruncate's copy):
+        // follow it there and keep our position
+        if (st.size >= same.readPos) {
+          try { fs.closeSync(same.fd) } catch {}
+          same.fd = fd; same.dev = st.dev; same.ino = st.ino; same.path = p; same.size = st.size; same.detached = false
+          stillAt.add(same)
+        } else fs.closeSync(fd)
+        continue
+      }
+      const cp = opts.checkpoints.get(fp)
+      const start = cp !== undefined && cp.offset <= st.size ? cp.offset : 0
+      const s: Source = { fp, path: p, fd, dev: st.dev, ino: st.ino, readPos: start, endOffset: start, ackedOffset: start, skipping: false, detached: false, lastDataAt: Date.now(), size: st.size }
+      byFp.set(fp, s)
+      stillAt.add(s)
+      if (known !== undefined && known !== s) known.detached = true // truncated in place: old content is gone
+    }
+    for (const s of byFp.values()) if (!stillAt.has(s)) s.detached = true
+    const now = Date.now()
+    for (const s of [...byFp.values()]) {
+      if (!s.detached) continue
+      let size = s.size
+      try { size = fs.fstatSync(s.fd).size } catch {}
+      const drained = s.readPos >= size && s.ackedOffset === s.endOffset
+      if (drained && now - s.lastDataAt > detachedIdleMs) {
+        if (s.readPos < size) warn(`${s.path}: closed with ${size - s.readPos} unread bytes (partial last line)`)
+        closeSource(s)
+      }
+    }
+  }
+
+  function readSource (s: Source, budget: number): TailedLine[] {
+    const lines: TailedLine[] = []
+    let size: number
+    try { size = fs.fstatSync(s.fd).size } catch { return lines }
+    s.size = size
+    if (size < s.readPos) return lines // truncated; scan() will pick up the new content
+    while (budget > 0 && s.readPos < size) {
+      const want = Math.min(chunk, size - s.readPos)
+      const buf = Buffer.allocUnsafe(want)
+      const n = fs.readSync(s.fd, buf, 0, want, s.readPos)
+      if (n <= 0) break
+      const base = s.readPos
+      let i = 0
+      for (;;) {
+        const nl = buf.indexOf(10, i)
+        if (nl === -1 || nl >= n) break
+        if (s.skipping) s.skipping = false // tail of an over-long line that was already handed out
+        else if (nl - i > maxLine) lines.push({ buf: buf.subarray(i, i + maxLine), off: base + i, truncated: true })
+        else lines.push({ buf: buf.subarray(i, nl), off: base + i, truncated: false })
+        i = nl + 1
+        s.endOffset = base + i
+      }
+      const rest = n - i
+      if (s.skipping) { s.readPos = base + n } else if (rest > maxLine) {
+        lines.push({ buf: buf.subarray(i, i + maxLine), off: base + i, truncated: true })
+        s.skipping = true
+        s.readPos = base + n
+      } else s.readPos = base + i
+      budget -= n
+      if (lines.length > 0) s.lastDataAt = Date.now()
+      if (i === 0 && !s.skipping && rest <= maxLine) break // only a partial line: wait for more
+    }
+    return lines
+  }
+
+  return {
+    scan,
+    read (maxBytes) {
+      const out: Array<{ source: Source, lines: TailedLine[], endOffset: number }> = []
+      let budget = maxBytes
+      for (const s of byFp.values()) {
+        if (budget <= 0) break
+        const before = s.readPos
+        const lines = readSource(s, budget)
+        budget -= s.readPos - before
+        if (lines.length > 0 || s.endOffset !== s.ackedOffset) out.push({ source: s, lines, endOffset: s.endOffset })
+      }
+      return out
+    },
+    ack (s, offset) {
+      s.ackedOffset = offset
+      opts.checkpoints.set(s.fp, { offset, path: s.path, updatedAt: Date.now() })
+    },
+    sources: () => [...byFp.values()],
+    close () { for (const s of [...byFp.values()]) closeSource(s) }
+  }
+}
