@@ -10,6 +10,7 @@ import { startLocalKafka } from '../platform/kafka-launcher.js'
 import { createShipper } from '../shipper/ship.js'
 import { createCollector } from '../collector/collect.js'
 import { migrate } from '../schemas/migrations.js'
+import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
 import { grepCommand, tailCommand } from './client.js'
 
@@ -21,7 +22,8 @@ const commonHelp = `Configuration (flag or environment variable):
   --port N              SLUICE_PORT          query API port, default 7070
   --bind ADDR           SLUICE_BIND          default 127.0.0.1
                         SLUICE_TOKENS        bearer tokens, comma-separated (required off loopback)
-  --retention-days N    SLUICE_RETENTION_DAYS  default 30`
+  --retention-days N    SLUICE_RETENTION_DAYS  default 30
+                        SLUICE_TOPIC_PREFIX  Kafka topic/group prefix, default "sluice."`
 
 const help = `sluice — centralized logs and process stats for fleets of Node.js services
 
@@ -87,17 +89,17 @@ async function up (argv: string[]): Promise<void> {
       stops.push(() => k.stop())
       brokers = [k.brokers]
     }
-    await checkKafka(brokers)
+    await checkKafka(brokers, cfg)
     const ch = await openClickHouse(cfg, true)
     stops.push(() => ch.close())
     const shipperReg = new Registry()
     const collectorReg = new Registry()
-    const collector = createCollector({ brokers, clickhouse: ch.client, database: ch.database, registry: collectorReg })
+    const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg })
     await collector.start()
     stops.push(() => collector.stop())
     const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg])
     stops.push(() => app.close())
-    const shipper = createShipper({ brokers, globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg })
+    const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg })
     await shipper.start()
     stops.push(() => shipper.stop())
     const url = urlOf(app, cfg)
@@ -130,8 +132,8 @@ ${commonHelp}`)
   if (cfg.kafkaBrokers === null) throw errors.CONFIG_INVALID('KAFKA_BROKERS', '', 'sluice ship needs KAFKA_BROKERS or --brokers (sluice up starts a local broker for you)')
   const maxLine = values['max-line-bytes'] === undefined ? undefined : Number(values['max-line-bytes'])
   if (maxLine !== undefined && (!Number.isInteger(maxLine) || maxLine < 1024)) throw errors.CONFIG_INVALID('--max-line-bytes', values['max-line-bytes'] ?? '', 'expected whole bytes ≥ 1024')
-  await checkKafka(cfg.kafkaBrokers)
-  const shipper = createShipper({ brokers: cfg.kafkaBrokers, globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine })
+  await checkKafka(cfg.kafkaBrokers, cfg)
+  const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine })
   await shipper.start()
   await waitForSignal()
   await shipper.stop()
@@ -142,9 +144,9 @@ async function collect (argv: string[]): Promise<void> {
   if (values.help === true) { console.log(`Usage: sluice collect [--group-id ID]\n\nConsumes the v1 topics and inserts into ClickHouse; offsets are committed after the insert.\n\n${commonHelp}`); return }
   const cfg = loadConfig(process.env, flagsOf(values))
   if (cfg.kafkaBrokers === null) throw errors.CONFIG_INVALID('KAFKA_BROKERS', '', 'sluice collect needs KAFKA_BROKERS or --brokers')
-  await checkKafka(cfg.kafkaBrokers)
+  await checkKafka(cfg.kafkaBrokers, cfg)
   const ch = await openClickHouse(cfg, true)
-  const collector = createCollector({ brokers: cfg.kafkaBrokers, clickhouse: ch.client, database: ch.database, groupId: values['group-id'] })
+  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'] })
   await collector.start()
   await waitForSignal()
   await collector.stop()

@@ -7,6 +7,7 @@ import { createClickHouse, type ClickHouse } from '../platform/clickhouse.js'
 import { errors } from '../platform/errors.js'
 import { prepareKafka } from '../platform/kafka.js'
 import { migrate } from '../schemas/migrations.js'
+import { topicsFor } from '../schemas/topics.js'
 import { info } from '../platform/log.js'
 import { buildQueryApi } from '../query-api/server.js'
 
@@ -19,8 +20,8 @@ export async function openClickHouse (cfg: Config, doMigrate: boolean): Promise<
   return ch
 }
 
-export async function checkKafka (brokers: string[]): Promise<void> {
-  await prepareKafka(brokers)
+export async function checkKafka (brokers: string[], cfg: Config): Promise<void> {
+  await prepareKafka(brokers, topicsFor(cfg.topicPrefix))
 }
 
 export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>): Promise<FastifyInstance> {

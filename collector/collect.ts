@@ -8,12 +8,13 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { Consumer, EachBatchPayload } from 'kafkajs'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { createKafka } from '../platform/kafka.js'
-import { topics } from '../schemas/topics.js'
+import { topicsFor, type Topics } from '../schemas/topics.js'
 import { addMessage, emptyRows, type Rows } from './rows.js'
 import { info, warn } from '../platform/log.js'
 
 export interface CollectorOptions {
   brokers: string[]
+  topics?: Topics
   clickhouse: ClickHouseClient
   database: string
   groupId?: string
@@ -31,6 +32,7 @@ export interface Collector {
 export function createCollector (opts: CollectorOptions): Collector {
   const registry = opts.registry ?? new Registry()
   const db = opts.database
+  const topics = opts.topics ?? topicsFor()
   const m = {
     rows: new Counter({ name: 'sluice_collector_rows_total', help: 'Rows inserted into ClickHouse, by table', labelNames: ['table'], registers: [registry] }),
     dead: new Counter({ name: 'sluice_collector_dead_letters_total', help: 'Records sent to the dead-letter table', registers: [registry] }),
@@ -43,14 +45,17 @@ export function createCollector (opts: CollectorOptions): Collector {
   let running = false
   let stopped = false
 
+  // embedded chDB keeps per-query settings in its session, so inserts state their own limits
+  const insertSettings = { max_execution_time: 0 } as const
+
   async function insertWithRetry (rows: Rows, token: string, payload: EachBatchPayload): Promise<void> {
     let attempt = 0
     for (;;) {
       try {
         const t0 = process.hrtime.bigint()
-        if (rows.logs.length > 0) await opts.clickhouse.insert({ table: `${db}.logs`, values: rows.logs, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: `${token}:logs` } })
-        if (rows.stats.length > 0) await opts.clickhouse.insert({ table: `${db}.stats`, values: rows.stats, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: `${token}:stats` } })
-        if (rows.dead.length > 0) await opts.clickhouse.insert({ table: `${db}.dead_letters`, values: rows.dead, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: `${token}:dead` } })
+        if (rows.logs.length > 0) await opts.clickhouse.insert({ table: `${db}.logs`, values: rows.logs, format: 'JSONEachRow', clickhouse_settings: { ...insertSettings, insert_deduplication_token: `${token}:logs` } })
+        if (rows.stats.length > 0) await opts.clickhouse.insert({ table: `${db}.stats`, values: rows.stats, format: 'JSONEachRow', clickhouse_settings: { ...insertSettings, insert_deduplication_token: `${token}:stats` } })
+        if (rows.dead.length > 0) await opts.clickhouse.insert({ table: `${db}.dead_letters`, values: rows.dead, format: 'JSONEachRow', clickhouse_settings: { ...insertSettings, insert_deduplication_token: `${token}:dead` } })
         m.insertSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9)
         return
       } catch (err) {
@@ -93,7 +98,7 @@ export function createCollector (opts: CollectorOptions): Collector {
       if (running) return
       const kafka = createKafka(opts.brokers, 'sluice-collector')
       consumer = kafka.consumer({
-        groupId: opts.groupId ?? 'sluice-collector',
+        groupId: opts.groupId ?? `${topics.prefix}collector`,
         maxBytesPerPartition: opts.maxBytesPerPartition ?? 8 * 1024 * 1024,
         maxBytes: 32 * 1024 * 1024,
         minBytes: 1,

@@ -5,7 +5,7 @@
 // chDB allows one process per data directory and runs one query at a time.
 import path from 'node:path'
 import fs from 'node:fs'
-import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client'
 import { errors } from './errors.js'
 
 export interface ClickHouseOptions {
@@ -39,6 +39,8 @@ export async function createClickHouse (opts: ClickHouseOptions): Promise<ClickH
       password: opts.password ?? '',
       request_timeout: 60_000,
       max_open_connections: 16,
+      // every failure surfaces as a thrown error that Sluice reports in one line
+      log: { level: ClickHouseLogLevel.OFF },
       clickhouse_settings: { ...baseSettings }
     })
     const ping = await client.ping()
@@ -54,7 +56,7 @@ export async function createClickHouse (opts: ClickHouseOptions): Promise<ClickH
   const { createChdbConnection } = await import('chdb/connection')
   let client: ClickHouseClient
   try {
-    client = createClient({ connection: createChdbConnection({ path: dir }), clickhouse_settings: { ...baseSettings } } as Parameters<typeof createClient>[0])
+    client = createClient({ connection: createChdbConnection({ path: dir }), log: { level: ClickHouseLogLevel.OFF }, clickhouse_settings: { ...baseSettings } } as Parameters<typeof createClient>[0])
     await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${opts.database}` })
   } catch (err) {
     const msg = (err as Error).message

@@ -2,6 +2,7 @@
 // one-line error naming it. The result is frozen.
 import path from 'node:path'
 import { errors } from './errors.js'
+import { defaultTopicPrefix, topicPrefixRe } from '../schemas/topics.js'
 
 export interface Config {
   /** KAFKA_BROKERS / --brokers: host:port list; null = start a local broker (sluice up only) */
@@ -22,6 +23,8 @@ export interface Config {
   tokens: string[]
   /** SLUICE_RETENTION_DAYS / --retention-days: TTL of logs and stats (default 30 days) */
   retentionDays: number
+  /** SLUICE_TOPIC_PREFIX: prefix of the Kafka topics and consumer groups (default "sluice.") */
+  topicPrefix: string
 }
 
 export type Flags = Partial<Record<'brokers' | 'clickhouse-url' | 'data-dir' | 'port' | 'bind' | 'retention-days', string>>
@@ -74,7 +77,10 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, flags: Flags =
   const [retRaw, retName] = pick('retention-days', 'SLUICE_RETENTION_DAYS')
   const retentionDays = retRaw === undefined ? 30 : Number(retRaw)
   if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 3650) throw errors.CONFIG_INVALID(retName, retRaw ?? '', 'expected whole days, 1-3650')
+  const topicPrefix = env.SLUICE_TOPIC_PREFIX ?? defaultTopicPrefix
+  if (!topicPrefixRe.test(topicPrefix)) throw errors.CONFIG_INVALID('SLUICE_TOPIC_PREFIX', topicPrefix, 'expected letters, digits, . _ - (at most 100)')
   return Object.freeze({
+    topicPrefix,
     kafkaBrokers: brokersRaw === undefined ? null : parseBrokers(brokersRaw, brokersName),
     clickhouseUrl: chUrlRaw ?? null,
     clickhouseUser: env.CLICKHOUSE_USER ?? 'default',

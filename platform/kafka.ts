@@ -1,7 +1,7 @@
 // kafkajs wiring shared by every role: one client factory (quiet logs routed to Sluice's
 // own log), topic creation, and a reachability probe with a one-line error.
 import { Kafka, logLevel, type KafkaConfig, type Admin } from 'kafkajs'
-import { topicPartitions } from '../schemas/topics.js'
+import { partitionsFor, type Topics } from '../schemas/topics.js'
 import { errors } from './errors.js'
 import { warn } from './log.js'
 
@@ -21,13 +21,13 @@ export function createKafka (brokers: string[], clientId: string, extra: Partial
 }
 
 /** Connects once (bounded time) and creates Sluice's topics if missing. */
-export async function prepareKafka (brokers: string[]): Promise<void> {
+export async function prepareKafka (brokers: string[], t: Topics): Promise<void> {
   const kafka = createKafka(brokers, 'sluice-admin', { retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1000 } })
   const admin: Admin = kafka.admin()
   try {
     await admin.connect()
     const existing = new Set(await admin.listTopics())
-    const missing = Object.entries(topicPartitions).filter(([t]) => !existing.has(t))
+    const missing = Object.entries(partitionsFor(t)).filter(([t]) => !existing.has(t))
     if (missing.length > 0) {
       await admin.createTopics({ waitForLeaders: true, topics: missing.map(([topic, numPartitions]) => ({ topic, numPartitions, replicationFactor: -1 })) })
     }

@@ -59,8 +59,9 @@ export function buildWhere (q: LogQuery, params: Record<string, unknown>): strin
       const toks = innerTokens(q.q)
       if (toks.length > 0) {
         // tokens only narrow msg matches; a fields-only match keeps the exact check
-        params.toks = toks
-        where.push('((hasAllTokens(msg, {toks:Array(String)}) AND position(msg, {q:String}) > 0) OR position(fields, {q:String}) > 0)')
+        toks.forEach((t, i) => { params[`tok${i}`] = t })
+        const has = toks.map((_, i) => `hasToken(msg, {tok${i}:String})`).join(' AND ')
+        where.push(`((${has} AND position(msg, {q:String}) > 0) OR position(fields, {q:String}) > 0)`)
       } else {
         params.qlike = `%${q.q.replace(/[\\%_]/g, m => `\\${m}`)}%`
         where.push('(msg LIKE {qlike:String} OR fields LIKE {qlike:String})')
@@ -102,7 +103,7 @@ LIMIT {limit:UInt32}`
     query_params: params,
     format: 'JSONEachRow',
     abort_signal: signal,
-    clickhouse_settings: { max_execution_time: limits.maxExecutionSeconds, readonly: '2', ...(limits.maxRowsToRead !== undefined ? { max_rows_to_read: String(limits.maxRowsToRead), read_overflow_mode: 'throw' } : {}) }
+    clickhouse_settings: { max_execution_time: limits.maxExecutionSeconds, ...(limits.maxRowsToRead !== undefined ? { max_rows_to_read: String(limits.maxRowsToRead), read_overflow_mode: 'throw' } : {}) }
   })
   const rows = await rs.json<RawRow>()
   const more = rows.length > q.limit

@@ -95,7 +95,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     if (extra !== null) return reply.code(503).send({ status: 'not ready', reason: extra })
     return { status: 'ready' }
   })
-  const metricsRegistry = Registry.merge(opts.registries)
+  const metricsRegistry = opts.registries.length > 0 ? Registry.merge(opts.registries) : new Registry()
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.type(metricsRegistry.contentType)
     return await metricsRegistry.metrics()

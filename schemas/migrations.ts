@@ -96,7 +96,17 @@ export async function migrate (client: ClickHouseClient, db: string, o: Migratio
   for (const mig of migrations) {
     if (done.has(mig.version)) continue
     onProgress(`migration ${mig.version}: ${mig.name}`)
-    for (const sql of mig.statements(db, o)) await client.command({ query: sql, clickhouse_settings: { enable_full_text_index: 1 } })
+    for (const sql of mig.statements(db, o)) {
+      try {
+        await client.command({ query: sql, clickhouse_settings: { enable_full_text_index: 1 } })
+      } catch (err) {
+        // servers without the `text` index (before ClickHouse 25.x) get a token bloom filter,
+        // which serves the same hasToken() conditions
+        if (!sql.includes("TYPE text(")) throw err
+        onProgress(`full-text index unavailable (${(err as Error).message.split('\n')[0].slice(0, 120)}); using tokenbf_v1`)
+        await client.command({ query: sql.replace(/TYPE text\([^)]*\)/, 'TYPE tokenbf_v1(32768, 3, 0)') })
+      }
+    }
     await client.insert({ table: `${db}.sluice_migrations`, values: [{ version: mig.version, name: mig.name }], format: 'JSONEachRow' })
     applied.push({ version: mig.version, name: mig.name })
   }

@@ -1,16 +1,19 @@
 // Kafka topics of wire format v1. Key of every message = the host that produced it, so one
-// host's lines stay in order within one partition.
-export const topics = {
-  logs: 'sluice.logs.v1',
-  stats: 'sluice.stats.v1',
-  deadLetters: 'sluice.deadletter.v1'
-} as const
+// host's lines stay in order within one partition. A prefix (SLUICE_TOPIC_PREFIX, default
+// "sluice.") lets several Sluice installations or test runs share one Kafka cluster.
+export interface Topics { logs: string, stats: string, deadLetters: string, prefix: string }
 
-export const topicPartitions: Record<string, number> = {
-  [topics.logs]: 4,
-  [topics.stats]: 2,
-  [topics.deadLetters]: 1
+export const defaultTopicPrefix = 'sluice.'
+
+export function topicsFor (prefix: string = defaultTopicPrefix): Topics {
+  return { prefix, logs: `${prefix}logs.v1`, stats: `${prefix}stats.v1`, deadLetters: `${prefix}deadletter.v1` }
 }
+
+export function partitionsFor (t: Topics): Record<string, number> {
+  return { [t.logs]: 4, [t.stats]: 2, [t.deadLetters]: 1 }
+}
+
+export const topicPrefixRe = /^[A-Za-z0-9._-]{0,100}$/
 
 // A Kafka message value is NDJSON: one or more v1 records, one per line (many lines per
 // message is the cheapest throughput win; each line is a complete, self-describing record,

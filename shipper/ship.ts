@@ -8,7 +8,7 @@ import path from 'node:path'
 import { CompressionTypes, type Producer } from 'kafkajs'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { createKafka } from '../platform/kafka.js'
-import { topics, contentTypeHeader } from '../schemas/topics.js'
+import { topicsFor, contentTypeHeader, type Topics } from '../schemas/topics.js'
 import { decodeLine, normalizeLine } from '../schemas/normalize.js'
 import { createCheckpointStore } from './checkpoint.js'
 import { createTailer, type Source } from './tailer.js'
@@ -16,6 +16,7 @@ import { info, warn } from '../platform/log.js'
 
 export interface ShipperOptions {
   brokers: string[]
+  topics?: Topics
   globs: string[]
   dataDir: string
   /** service name for lines that carry none (default: the file's parent directory name) */
@@ -40,6 +41,7 @@ export interface Shipper {
 export function createShipper (opts: ShipperOptions): Shipper {
   if (opts.globs.length === 0) throw new TypeError('createShipper: at least one glob is required')
   const host = opts.host ?? os.hostname()
+  const topics = opts.topics ?? topicsFor()
   const registry = opts.registry ?? new Registry()
   const maxBatchBytes = opts.maxBatchBytes ?? 4 * 1024 * 1024
   const maxMessageBytes = opts.maxMessageBytes ?? 256 * 1024
