@@ -1,0 +1,38 @@
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadConfig } from '../../platform/config.js'
+
+describe('loadConfig', () => {
+  it('defaults: embedded everything on loopback', () => {
+    const c = loadConfig({}, {})
+    expect(c).toEqual({
+      topicPrefix: 'sluice.', kafkaBrokers: null, clickhouseUrl: null, clickhouseUser: 'default', clickhousePassword: '', clickhouseDatabase: 'sluice',
+      dataDir: path.resolve('.sluice'), port: 7070, bind: '127.0.0.1', tokens: [], retentionDays: 30
+    })
+    expect(Object.isFrozen(c)).toBe(true)
+  })
+
+  it('flags win over environment variables', () => {
+    const c = loadConfig({ KAFKA_BROKERS: 'a:1', SLUICE_PORT: '1' }, { brokers: 'b:2,c:3', port: '8080' })
+    expect(c.kafkaBrokers).toEqual(['b:2', 'c:3'])
+    expect(c.port).toBe(8080)
+  })
+
+  it.each([
+    [{ KAFKA_BROKERS: ',' }, 'KAFKA_BROKERS="," is invalid: expected host:port[,host:port…], e.g. 127.0.0.1:9092'],
+    [{ KAFKA_BROKERS: 'a:1,b' }, 'KAFKA_BROKERS="a:1,b" is invalid: \'b\' is not host:port, e.g. 127.0.0.1:9092'],
+    [{ CLICKHOUSE_URL: 'ftp://x' }, 'CLICKHOUSE_URL="ftp://x" is invalid: expected an http(s) URL such as http://127.0.0.1:8123'],
+    [{ CLICKHOUSE_DATABASE: 'logs; DROP' }, 'CLICKHOUSE_DATABASE="logs; DROP" is invalid: expected an identifier ([A-Za-z_][A-Za-z0-9_]*)'],
+    [{ SLUICE_PORT: '70000' }, 'SLUICE_PORT="70000" is invalid: expected a port number 0-65535'],
+    [{ SLUICE_RETENTION_DAYS: '0' }, 'SLUICE_RETENTION_DAYS="0" is invalid: expected whole days, 1-3650'],
+    [{ SLUICE_TOPIC_PREFIX: 'bad prefix' }, 'SLUICE_TOPIC_PREFIX="bad prefix" is invalid: expected letters, digits, . _ - (at most 100)'],
+    [{ SLUICE_BIND: '10.0.0.1' }, 'SLUICE_BIND="10.0.0.1" is invalid: binding beyond loopback requires SLUICE_TOKENS (comma-separated bearer tokens)']
+  ])('rejects %j with one line naming it', (env, message) => {
+    expect(() => loadConfig(env, {})).toThrow(message)
+    try { loadConfig(env, {}) } catch (err) { expect((err as { code: string }).code).toBe('SLUICE_ERR_CONFIG_INVALID') }
+  })
+
+  it('allows binding beyond loopback with tokens', () => {
+    expect(loadConfig({ SLUICE_BIND: '0.0.0.0', SLUICE_TOKENS: 'a, b' }, {}).tokens).toEqual(['a', 'b'])
+  })
+})
