@@ -48,7 +48,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
   const pollMs = opts.pollIntervalMs ?? 100
   const scanMs = opts.scanIntervalMs ?? 1000
   const checkpoints = createCheckpointStore(path.join(opts.dataDir, 'shipper', 'checkpoints.json'))
-  const tailer = createTailer({ globs: opts.globs, checkpoints, host, maxLineBytes: opts.maxLineBytes, onWarning: warn })
+  const tailer = createTailer({ globs: opts.globs, checkpoints, host, maxLineBytes: opts.maxLineBytes, onWarning: warn, onDrop: (reason, n) => m.dropped.inc({ reason }, n) })
 
   const m = {
     lines: new Counter({ name: 'sluice_shipper_lines_total', help: 'Lines shipped to Kafka (acknowledged), by kind', labelNames: ['kind'], registers: [registry] }),
@@ -57,8 +57,11 @@ export function createShipper (opts: ShipperOptions): Shipper {
     retries: new Counter({ name: 'sluice_shipper_send_retries_total', help: 'Kafka sends retried after a failure', registers: [registry] }),
     lag: new Gauge({ name: 'sluice_shipper_file_lag_bytes', help: 'Bytes of a file not yet acknowledged by Kafka', labelNames: ['path'], registers: [registry] }),
     files: new Gauge({ name: 'sluice_shipper_files', help: 'Files currently tailed', registers: [registry] }),
-    checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since the oldest live checkpoint was written', registers: [registry] })
+    dropped: new Counter({ name: 'sluice_shipper_dropped_bytes_total', help: 'Bytes that could not be shipped, by reason (partial_last_line: a rotated/deleted file closed mid-line)', labelNames: ['reason'], registers: [registry] }),
+    checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since a checkpoint last advanced while some file has unshipped bytes (0 when caught up)', registers: [registry] }),
+    inFlightBytes: new Gauge({ name: 'sluice_shipper_in_flight_bytes', help: 'Source bytes read and not yet acknowledged by Kafka (bounded by maxBatchBytes)', registers: [registry] })
   }
+  let lastAdvanceAt = Date.now()
 
   let producer: Producer | null = null
   let running = false
@@ -77,9 +80,15 @@ export function createShipper (opts: ShipperOptions): Shipper {
 
   function updateGauges (): void {
     m.lag.reset()
-    for (const s of tailer.sources()) m.lag.set({ path: s.path }, Math.max(0, s.size - s.ackedOffset))
+    let lagTotal = 0
+    for (const s of tailer.sources()) {
+      const lag = Math.max(0, s.size - s.ackedOffset)
+      lagTotal += lag
+      m.lag.set({ path: s.path }, lag)
+    }
     m.files.set(tailer.sources().length)
-    m.checkpointAge.set(checkpoints.size === 0 ? 0 : checkpoints.oldestAgeMs(Date.now()) / 1000)
+    // an idle, caught-up file is not "old": age only counts while bytes wait to be shipped
+    m.checkpointAge.set(lagTotal === 0 ? 0 : (Date.now() - lastAdvanceAt) / 1000)
   }
 
   async function send (messagesByTopic: Map<string, Map<string, string[]>>): Promise<void> {
@@ -143,9 +152,12 @@ export function createShipper (opts: ShipperOptions): Shipper {
         const [topic, key] = k.split('\0')
         if (cur.parts.length > 0) push(byTopic, topic, key, cur.parts.join('\n'))
       }
+      m.inFlightBytes.set(srcBytes)
       if (byTopic.size > 0) await send(byTopic)
       for (const { source, endOffset } of reads) tailer.ack(source, endOffset)
       checkpoints.save()
+      lastAdvanceAt = Date.now()
+      m.inFlightBytes.set(0)
       m.lines.inc({ kind: 'log' }, counts.log)
       m.lines.inc({ kind: 'stats' }, counts.stats)
       m.bytes.inc(srcBytes)
