@@ -60,6 +60,8 @@ export interface Tailer {
   read (maxBytes: number): Array<{ source: Source, lines: TailedLine[], endOffset: number }>
   ack (source: Source, offset: number): void
   sources (): Source[]
+  /** re-read every open file's size (lag gauges), without reading or rescanning */
+  refreshSizes (): void
   close (): void
 }
 
@@ -215,6 +217,9 @@ export function createTailer (opts: TailerOptions): Tailer {
       opts.checkpoints.set(s.fp, { offset, path: s.path, updatedAt: Date.now() })
     },
     sources: () => [...byFp.values()],
+    refreshSizes () {
+      for (const s of byFp.values()) { try { s.size = fs.fstatSync(s.fd).size } catch {} }
+    },
     close () { for (const s of [...byFp.values()]) closeSource(s) }
   }
 }
