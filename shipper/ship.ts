@@ -9,7 +9,7 @@ import { CompressionTypes, type Producer } from 'kafkajs'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { createKafka } from '../platform/kafka.js'
 import { topicsFor, contentTypeHeader, type Topics } from '../schemas/topics.js'
-import { decodeLine, normalizeLine } from '../schemas/normalize.js'
+import { encodeBatch } from './batch.js'
 import { createCheckpointStore } from './checkpoint.js'
 import { createTailer, type Source } from './tailer.js'
 import { info, warn } from '../platform/log.js'
@@ -119,63 +119,31 @@ export function createShipper (opts: ShipperOptions): Shipper {
     }
   }
 
+  let lastScan = 0
+  function scanIfDue (): void {
+    const now = Date.now()
+    if (now - lastScan >= scanMs) { tailer.scan(); lastScan = now }
+  }
+
   async function runLoop (): Promise<void> {
-    let lastScan = 0
+    const batchCtx = { host, topics, maxMessageBytes, serviceFor }
     while (running) {
-      const now = Date.now()
-      if (now - lastScan >= scanMs) { tailer.scan(); lastScan = now }
+      scanIfDue()
       const reads = tailer.read(maxBatchBytes)
       if (reads.length === 0) { checkpoints.save(); await sleep(pollMs); continue }
-      // group into NDJSON chunks per (topic, host key)
-      const byTopic = new Map<string, Map<string, string[]>>()
-      const open = new Map<string, { parts: string[], bytes: number }>()
-      const counts = { log: 0, stats: 0 }
-      let srcBytes = 0
-      const flagged: Record<string, number> = {}
-      for (const { source, lines } of reads) {
-        const service = serviceFor(source)
-        for (const line of lines) {
-          srcBytes += line.buf.length + 1
-          const { text, validUtf8 } = decodeLine(line.buf)
-          const rec = normalizeLine(text, { host, service, src: source.fp, path: source.path, off: line.off, now: Date.now(), truncated: line.truncated }, validUtf8)
-          const topic = rec.kind === 'stats' ? topics.stats : topics.logs
-          counts[rec.kind]++
-          if (rec.kind === 'log') for (const f of rec.flags) flagged[f] = (flagged[f] ?? 0) + 1
-          const json = JSON.stringify(rec)
-          const k = `${topic}\0${rec.host}`
-          let cur = open.get(k)
-          if (cur === undefined || cur.bytes + json.length > maxMessageBytes) {
-            if (cur !== undefined) push(byTopic, topic, rec.host, cur.parts.join('\n'))
-            cur = { parts: [], bytes: 0 }
-            open.set(k, cur)
-          }
-          cur.parts.push(json)
-          cur.bytes += json.length + 1
-        }
-      }
-      for (const [k, cur] of open) {
-        const [topic, key] = k.split('\0')
-        if (cur.parts.length > 0) push(byTopic, topic, key, cur.parts.join('\n'))
-      }
-      m.inFlightBytes.set(srcBytes)
-      if (byTopic.size > 0) await send(byTopic)
-      for (const { source, endOffset } of reads) tailer.ack(source, endOffset)
+      const batch = encodeBatch(reads, batchCtx)
+      reads.length = 0 // the lines' buffers are garbage from here on, even while Kafka is retried
+      m.inFlightBytes.set(batch.srcBytes)
+      if (batch.byTopic.size > 0) await send(batch.byTopic)
+      for (const { source, endOffset } of batch.acks) tailer.ack(source, endOffset)
       checkpoints.save()
       lastAdvanceAt = Date.now()
       m.inFlightBytes.set(0)
-      m.lines.inc({ kind: 'log' }, counts.log)
-      m.lines.inc({ kind: 'stats' }, counts.stats)
-      m.bytes.inc(srcBytes)
-      for (const [f, n] of Object.entries(flagged)) m.flagged.inc({ flag: f }, n)
+      m.lines.inc({ kind: 'log' }, batch.counts.log)
+      m.lines.inc({ kind: 'stats' }, batch.counts.stats)
+      m.bytes.inc(batch.srcBytes)
+      for (const [f, n] of Object.entries(batch.flagged)) m.flagged.inc({ flag: f }, n)
     }
-  }
-
-  function push (byTopic: Map<string, Map<string, string[]>>, topic: string, key: string, value: string): void {
-    let byKey = byTopic.get(topic)
-    if (byKey === undefined) { byKey = new Map(); byTopic.set(topic, byKey) }
-    let list = byKey.get(key)
-    if (list === undefined) { list = []; byKey.set(key, list) }
-    list.push(value)
   }
 
   return {
@@ -186,7 +154,9 @@ export function createShipper (opts: ShipperOptions): Shipper {
       producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 })
       await producer.connect()
       running = true
-      gaugeTimer = setInterval(() => { tailer.refreshSizes(); updateGauges() }, 1000)
+      // scanning here too keeps new files (a spool rotating during an outage) visible in the lag
+      // gauges while the loop waits on Kafka; scan() never closes a file with unacked lines
+      gaugeTimer = setInterval(() => { scanIfDue(); tailer.refreshSizes(); updateGauges() }, 1000)
       gaugeTimer.unref()
       info(`ship: tailing ${opts.globs.join(' ')} → Kafka ${opts.brokers.join(',')}`)
       loop = runLoop().catch(err => {
