@@ -92,6 +92,15 @@ export function createTailer (opts: TailerOptions): Tailer {
     } catch { return false }
   }
 
+  /** a complete (or over-long) line waits between readPos and size: the file is not done */
+  function hasUnreadLine (s: Source, size: number): boolean {
+    const rest = size - s.readPos
+    if (rest <= 0) return false
+    if (rest > maxLine) return true
+    const buf = Buffer.allocUnsafe(rest)
+    try { return fs.readSync(s.fd, buf, 0, rest, s.readPos) > 0 && buf.subarray(0, rest).includes(10) } catch { return false }
+  }
+
   function closeSource (s: Source): void {
     try { fs.closeSync(s.fd) } catch {}
     byFp.delete(s.fp)
@@ -144,7 +153,9 @@ export function createTailer (opts: TailerOptions): Tailer {
       if (!s.detached) continue
       let size = s.size
       try { size = fs.fstatSync(s.fd).size } catch {}
-      const drained = s.readPos >= size && s.ackedOffset === s.endOffset
+      // drained = everything handed out was acked and what is left is no complete line (a
+      // deleted file ending mid-line must still be closed, or its fd and disk space leak)
+      const drained = s.ackedOffset === s.endOffset && !s.skipping && !hasUnreadLine(s, size)
       if (drained && now - s.lastDataAt > detachedIdleMs) {
         if (s.readPos < size) {
           warn(`${s.path}: closed with ${size - s.readPos} unread bytes (partial last line)`)
