@@ -8,6 +8,7 @@ import { SluiceError, errors } from '../platform/errors.js'
 import { fail, info } from '../platform/log.js'
 import { startLocalKafka } from '../platform/kafka-launcher.js'
 import { createShipper } from '../shipper/ship.js'
+import { serveMetrics } from '../shipper/metrics-http.js'
 import { createCollector } from '../collector/collect.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
@@ -117,13 +118,14 @@ async function up (argv: string[]): Promise<void> {
 }
 
 async function ship (argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' }, host: { type: 'string' }, 'max-line-bytes': { type: 'string' } }, strict: true })
+  const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' }, host: { type: 'string' }, 'max-line-bytes': { type: 'string' }, 'metrics-port': { type: 'string' } }, strict: true })
   if (values.help === true) {
-    console.log(`Usage: sluice ship [--path GLOB]… [--service NAME] [--host NAME] [--max-line-bytes N]
+    console.log(`Usage: sluice ship [--path GLOB]… [--service NAME] [--host NAME] [--max-line-bytes N] [--metrics-port N]
 
 Tails the spool directory ($SLUICE_DATA_DIR/spool/*/*.ndjson) and every --path glob into Kafka.
 Checkpoints live in $SLUICE_DATA_DIR/shipper and advance only after Kafka acknowledged.
 --service names lines that carry no service (default: the file's directory name).
+--metrics-port serves the shipper's Prometheus metrics at http://127.0.0.1:N/metrics (0 = any free port).
 
 ${commonHelp}`)
     return
@@ -132,11 +134,16 @@ ${commonHelp}`)
   if (cfg.kafkaBrokers === null) throw errors.CONFIG_INVALID('KAFKA_BROKERS', '', 'sluice ship needs KAFKA_BROKERS or --brokers (sluice up starts a local broker for you)')
   const maxLine = values['max-line-bytes'] === undefined ? undefined : Number(values['max-line-bytes'])
   if (maxLine !== undefined && (!Number.isInteger(maxLine) || maxLine < 1024)) throw errors.CONFIG_INVALID('--max-line-bytes', values['max-line-bytes'] ?? '', 'expected whole bytes ≥ 1024')
+  const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port'])
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw errors.CONFIG_INVALID('--metrics-port', values['metrics-port'] ?? '', 'expected a port number 0-65535')
   await checkKafka(cfg.kafkaBrokers, cfg)
   const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine })
+  const metrics = metricsPort === undefined ? null : await serveMetrics(shipper.registry, metricsPort)
+  if (metrics !== null) info(`ship: metrics at http://127.0.0.1:${metrics.port}/metrics`)
   await shipper.start()
   await waitForSignal()
   await shipper.stop()
+  await metrics?.close()
 }
 
 async function collect (argv: string[]): Promise<void> {

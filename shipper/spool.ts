@@ -22,7 +22,7 @@ export interface SpoolWriter {
   write (line: string): void
   flush (): void
   close (): void
-  readonly stats: { linesWritten: number, filesRotated: number, droppedFiles: number, droppedBytes: number }
+  readonly stats: { linesWritten: number, filesRotated: number, droppedFiles: number, droppedBytes: number, droppedLines: number }
 }
 
 export function spoolDirFor (dir: string, service: string): string {
@@ -34,7 +34,11 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
   const maxFileBytes = opts.maxFileBytes ?? 16 * 1024 * 1024
   const maxSpoolBytes = opts.maxSpoolBytes ?? 1024 * 1024 * 1024
   fs.mkdirSync(dir, { recursive: true })
-  const stats = { linesWritten: 0, filesRotated: 0, droppedFiles: 0, droppedBytes: 0 }
+  const stats = { linesWritten: 0, filesRotated: 0, droppedFiles: 0, droppedBytes: 0, droppedLines: 0 }
+  let warnedWrite = false
+  // drops not yet announced in the spool itself: the next file opens with a record saying so,
+  // so a loss is findable in the timeline, not only on this process's stderr
+  let unreported = { files: 0, bytes: 0, lines: 0 }
   let seq = 0
   let fd = -1
   let fileBytes = 0
@@ -48,6 +52,11 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
     currentPath = path.join(dir, `${Date.now()}-${process.pid}-${String(seq++).padStart(4, '0')}.ndjson`)
     fd = fs.openSync(currentPath, 'a')
     fileBytes = 0
+    if (unreported.files + unreported.lines > 0) {
+      const rec = `{"time":${Date.now()},"level":40,"service":${JSON.stringify(opts.service)},"pid":${process.pid},"msg":"sluice/transport: spool data dropped","sluice_spool_dropped":{"files":${unreported.files},"bytes":${unreported.bytes},"lines":${unreported.lines}}}\n`
+      unreported = { files: 0, bytes: 0, lines: 0 }
+      try { fs.writeSync(fd, rec); fileBytes += rec.length } catch {}
+    }
   }
 
   function enforceCap (): void {
@@ -67,6 +76,8 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
       total -= f.size
       stats.droppedFiles++
       stats.droppedBytes += f.size
+      unreported.files++
+      unreported.bytes += f.size
       if (!warned) {
         warned = true
         process.stderr.write(`sluice/transport: warning: spool ${dir} exceeded ${maxSpoolBytes} bytes (shipper not keeping up?); deleted oldest file ${path.basename(f.p)} (${f.size} bytes). Further drops are counted only.\n`)
@@ -76,11 +87,27 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
 
   function flush (): void {
     if (pending.length === 0) return
-    if (fd < 0) open()
     const data = pending.join('')
+    const lines = pending.length
     pending = []
     pendingBytes = 0
-    fs.writeSync(fd, data)
+    try {
+      // another process of the same service may have deleted our file under the spool cap:
+      // writing on into an unlinked file would lose every later line silently
+      if (fd >= 0 && fs.fstatSync(fd).nlink === 0) { fs.closeSync(fd); fd = -1 }
+      if (fd < 0) open()
+      fs.writeSync(fd, data)
+    } catch (err) {
+      // disk full or spool unwritable: the app must keep running; count the lines, warn once
+      stats.droppedLines += lines
+      unreported.lines += lines
+      if (!warnedWrite) {
+        warnedWrite = true
+        process.stderr.write(`sluice/transport: warning: cannot write spool ${dir} (${(err as Error).message}); dropping lines until it is writable. Further drops are counted only.\n`)
+      }
+      if (fd >= 0) { try { fs.closeSync(fd) } catch {} fd = -1 }
+      return
+    }
     fileBytes += Buffer.byteLength(data)
     if (fileBytes >= maxFileBytes) {
       fs.closeSync(fd)

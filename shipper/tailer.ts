@@ -40,15 +40,28 @@ export interface TailerOptions {
   /** close a detached file after it has been idle at EOF this long (ms, default 5000) */
   detachedIdleMs?: number
   onWarning?: (msg: string) => void
+  /** bytes that can never be shipped (a detached file closed with a partial last line) */
+  onDrop?: (reason: string, bytes: number) => void
 }
 
 const fingerprintBytes = 4096
+
+/** end of a truncated line that does not split a UTF-8 sequence (so a valid line never gets
+ *  flagged invalid_utf8 just because it was cut) */
+function utf8Cut (buf: Buffer, start: number, max: number): number {
+  let end = start + max
+  let back = 0
+  while (back < 3 && end > start && (buf[end] & 0xc0) === 0x80) { end--; back++ }
+  return end
+}
 
 export interface Tailer {
   scan (): void
   read (maxBytes: number): Array<{ source: Source, lines: TailedLine[], endOffset: number }>
   ack (source: Source, offset: number): void
   sources (): Source[]
+  /** re-read every open file's size (lag gauges), without reading or rescanning */
+  refreshSizes (): void
   close (): void
 }
 
@@ -58,6 +71,7 @@ export function createTailer (opts: TailerOptions): Tailer {
   const detachedIdleMs = opts.detachedIdleMs ?? 5000
   const byFp = new Map<string, Source>()
   const warn = opts.onWarning ?? (() => {})
+  const drop = opts.onDrop ?? (() => {})
 
   /** fingerprint of the file's first line (or first 4 KiB); null while no full line exists */
   function fingerprintOf (fd: number, size: number): string | null {
@@ -68,6 +82,23 @@ export function createTailer (opts: TailerOptions): Tailer {
     if (nl === -1 && n < fingerprintBytes) return null
     const first = nl === -1 ? head.subarray(0, n) : head.subarray(0, nl + 1)
     return crypto.createHash('sha256').update(opts.host).update('\0').update(first).digest('hex').slice(0, 24)
+  }
+
+  /** the source's fd still holds the content it was fingerprinted by */
+  function stillSame (s: Source): boolean {
+    try {
+      const size = fs.fstatSync(s.fd).size
+      return fingerprintOf(s.fd, size) === s.fp
+    } catch { return false }
+  }
+
+  /** a complete (or over-long) line waits between readPos and size: the file is not done */
+  function hasUnreadLine (s: Source, size: number): boolean {
+    const rest = size - s.readPos
+    if (rest <= 0) return false
+    if (rest > maxLine) return true
+    const buf = Buffer.allocUnsafe(rest)
+    try { return fs.readSync(s.fd, buf, 0, rest, s.readPos) > 0 && buf.subarray(0, rest).includes(10) } catch { return false }
   }
 
   function closeSource (s: Source): void {
@@ -85,7 +116,10 @@ export function createTailer (opts: TailerOptions): Tailer {
       // fast path: same inode as a live source and not shrunk → same file, maybe renamed
       let known: Source | undefined
       for (const s of byFp.values()) if (s.dev === st.dev && s.ino === st.ino) { known = s; break }
-      if (known !== undefined && st.size >= known.readPos) {
+      // an inode match alone is not identity: copytruncate (or a truncation in place) followed
+      // by fast writes can regrow the file past readPos before we look, so the first line
+      // must still be the one we fingerprinted
+      if (known !== undefined && st.size >= known.readPos && stillSame(known)) {
         known.path = p; known.size = st.size; known.detached = false; stillAt.add(known)
         continue
       }
@@ -119,9 +153,14 @@ export function createTailer (opts: TailerOptions): Tailer {
       if (!s.detached) continue
       let size = s.size
       try { size = fs.fstatSync(s.fd).size } catch {}
-      const drained = s.readPos >= size && s.ackedOffset === s.endOffset
+      // drained = everything handed out was acked and what is left is no complete line (a
+      // deleted file ending mid-line must still be closed, or its fd and disk space leak)
+      const drained = s.ackedOffset === s.endOffset && !s.skipping && !hasUnreadLine(s, size)
       if (drained && now - s.lastDataAt > detachedIdleMs) {
-        if (s.readPos < size) warn(`${s.path}: closed with ${size - s.readPos} unread bytes (partial last line)`)
+        if (s.readPos < size) {
+          warn(`${s.path}: closed with ${size - s.readPos} unread bytes (partial last line)`)
+          drop('partial_last_line', size - s.readPos)
+        }
         closeSource(s)
       }
     }
@@ -133,6 +172,10 @@ export function createTailer (opts: TailerOptions): Tailer {
     try { size = fs.fstatSync(s.fd).size } catch { return lines }
     s.size = size
     if (size < s.readPos) return lines // truncated; scan() will pick up the new content
+    // re-check identity before and after reading: a file truncated and regrown between two
+    // scans must never have its new bytes shipped as the old file's continuation
+    if (!stillSame(s)) return lines
+    const from = { readPos: s.readPos, endOffset: s.endOffset, skipping: s.skipping }
     while (budget > 0 && s.readPos < size) {
       const want = Math.min(chunk, size - s.readPos)
       const buf = Buffer.allocUnsafe(want)
@@ -144,20 +187,24 @@ export function createTailer (opts: TailerOptions): Tailer {
         const nl = buf.indexOf(10, i)
         if (nl === -1 || nl >= n) break
         if (s.skipping) s.skipping = false // tail of an over-long line that was already handed out
-        else if (nl - i > maxLine) lines.push({ buf: buf.subarray(i, i + maxLine), off: base + i, truncated: true })
+        else if (nl - i > maxLine) lines.push({ buf: buf.subarray(i, utf8Cut(buf, i, maxLine)), off: base + i, truncated: true })
         else lines.push({ buf: buf.subarray(i, nl), off: base + i, truncated: false })
         i = nl + 1
         s.endOffset = base + i
       }
       const rest = n - i
       if (s.skipping) { s.readPos = base + n } else if (rest > maxLine) {
-        lines.push({ buf: buf.subarray(i, i + maxLine), off: base + i, truncated: true })
+        lines.push({ buf: buf.subarray(i, utf8Cut(buf, i, maxLine)), off: base + i, truncated: true })
         s.skipping = true
         s.readPos = base + n
       } else s.readPos = base + i
       budget -= n
       if (lines.length > 0) s.lastDataAt = Date.now()
       if (i === 0 && !s.skipping && rest <= maxLine) break // only a partial line: wait for more
+    }
+    if (lines.length > 0 && !stillSame(s)) {
+      s.readPos = from.readPos; s.endOffset = from.endOffset; s.skipping = from.skipping
+      return []
     }
     return lines
   }
@@ -181,6 +228,9 @@ export function createTailer (opts: TailerOptions): Tailer {
       opts.checkpoints.set(s.fp, { offset, path: s.path, updatedAt: Date.now() })
     },
     sources: () => [...byFp.values()],
+    refreshSizes () {
+      for (const s of byFp.values()) { try { s.size = fs.fstatSync(s.fd).size } catch {} }
+    },
     close () { for (const s of [...byFp.values()]) closeSource(s) }
   }
 }

@@ -1,0 +1,178 @@
+// Shipper benchmarks (run by hand, not in CI): `npx tsc -p . && node bench/shipper.bench.mjs`
+// Needs KAFKA_BROKERS or starts a local broker. Every number is a ratio against a baseline
+// measured in the same run on the same machine, alternating runs, median of RUNS:
+//   1. file → Kafka lines/s: `sluice ship` (createShipper) vs `kcat -P -l` on the same file and broker
+//   2. main-thread µs per log call: pino + sluice/transport vs pino + pino/file (both worker threads)
+//   3. sluice/stats: cost of one sample (what every interval pays)
+// Results go into bench/RESULTS.md, section "## Shipper" (replaced on each run).
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const dist = p => path.join(root, 'dist', p)
+const RUNS = Number(process.env.RUNS ?? 3)
+const LINES = Number(process.env.LINES ?? 200_000)
+const CALLS = Number(process.env.CALLS ?? 200_000)
+const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'))
+
+const { startLocalKafka } = await import(dist('platform/kafka-launcher.js'))
+const { prepareKafka, createKafka } = await import(dist('platform/kafka.js'))
+const { topicsFor } = await import(dist('schemas/topics.js'))
+const { createShipper } = await import(dist('shipper/ship.js'))
+
+let kafka = null
+let brokers = process.env.KAFKA_BROKERS
+if (brokers === undefined || brokers === '') { kafka = await startLocalKafka({ dataDir: path.join(work, 'kafka') }); brokers = kafka.brokers }
+
+// 1. file → Kafka ---------------------------------------------------------------------------
+const file = path.join(work, 'svc', 'app.log')
+fs.mkdirSync(path.dirname(file))
+{
+  const fd = fs.openSync(file, 'w')
+  const now = Date.now()
+  let chunk = ''
+  for (let i = 0; i < LINES; i++) {
+    chunk += `{"level":30,"time":${now + i},"pid":4242,"hostname":"web-1","service":"checkout","host":"web-1","reqId":"r-${i}","orderId":${i * 7},"msg":"payment accepted for order ${i}"}\n`
+    if (i % 10_000 === 9_999) { fs.writeSync(fd, chunk); chunk = '' }
+  }
+  fs.writeSync(fd, chunk)
+  fs.closeSync(fd)
+}
+const fileBytes = fs.statSync(file).size
+
+async function topicHigh (topic) {
+  const admin = createKafka([brokers], 'bench').admin()
+  await admin.connect()
+  const n = (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0)
+  await admin.disconnect()
+  return n
+}
+
+async function runKcat (run, extra) {
+  const topics = topicsFor(`bench-kcat-${run}-${Date.now()}.`)
+  await prepareKafka([brokers], topics)
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync('kcat', ['-P', '-b', brokers, '-t', topics.logs, '-l', ...extra, file], { encoding: 'utf8' })
+  const s = Number(process.hrtime.bigint() - t0) / 1e9
+  if (r.status !== 0) throw new Error(`kcat failed: ${r.stderr}`)
+  const msgs = await topicHigh(topics.logs)
+  if (msgs !== LINES) throw new Error(`kcat produced ${msgs} messages, expected ${LINES}`)
+  return LINES / s
+}
+
+async function runShipper (run) {
+  const topics = topicsFor(`bench-ship-${run}-${Date.now()}.`)
+  await prepareKafka([brokers], topics)
+  const sh = createShipper({ brokers: [brokers], topics, globs: [file], dataDir: path.join(work, `ship-${run}`), host: 'bench' })
+  const t0 = process.hrtime.bigint()
+  await sh.start()
+  for (;;) {
+    const text = await sh.registry.getSingleMetricAsString('sluice_shipper_lines_total')
+    if (new RegExp(`kind="log"} ${LINES}$`, 'm').test(text)) break
+    await new Promise(resolve => setTimeout(resolve, 5))
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9
+  await sh.stop()
+  return LINES / s
+}
+
+process.env.SLUICE_QUIET = '1'
+const kcatAcks = ['-X', 'acks=all', '-z', 'gzip']
+const res = { kcat: [], kcatGzipAll: [], ship: [] }
+for (let run = 0; run < RUNS; run++) {
+  res.kcat.push(await runKcat(run, []))
+  res.kcatGzipAll.push(await runKcat(run, kcatAcks))
+  res.ship.push(await runShipper(run))
+  process.stderr.write(`file→Kafka run ${run + 1}/${RUNS}: kcat ${res.kcat.at(-1).toFixed(0)}, kcat acks=all gzip ${res.kcatGzipAll.at(-1).toFixed(0)}, shipper ${res.ship.at(-1).toFixed(0)} lines/s\n`)
+}
+
+// 2. transport main-thread cost (child process per run; only the time inside logger calls) --
+const callBench = path.join(work, 'calls.mjs')
+fs.writeFileSync(callBench, `
+import pino from 'pino'
+const [kind, dir, n] = process.argv.slice(2)
+const target = kind === 'sluice' ? { target: 'sluice/transport', options: { service: 'bench', dir } } : { target: 'pino/file', options: { destination: dir + '/pino.log', mkdir: true } }
+const logger = pino({ transport: target })
+await new Promise(r => setTimeout(r, 500)) // worker up
+let ns = 0n
+for (let i = 0; i < Number(n); i += 1000) {
+  const t0 = process.hrtime.bigint()
+  for (let k = 0; k < 1000; k++) logger.info({ reqId: 'r-' + i, orderId: i + k }, 'payment accepted')
+  ns += process.hrtime.bigint() - t0
+  await new Promise(r => setImmediate(r)) // a real app yields; the worker drains meanwhile
+}
+process.stdout.write(String(Number(ns) / Number(n) / 1000))
+`)
+function callCost (kind, run) {
+  const dir = path.join(work, `calls-${kind}-${run}`)
+  const r = spawnSync(process.execPath, [callBench, kind, dir, String(CALLS)], { cwd: root, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`${kind} call bench failed: ${r.stderr}`)
+  return Number(r.stdout)
+}
+const calls = { pinoFile: [], sluice: [] }
+for (let run = 0; run < RUNS; run++) {
+  calls.pinoFile.push(callCost('pino', run))
+  calls.sluice.push(callCost('sluice', run))
+  process.stderr.write(`log call run ${run + 1}/${RUNS}: pino/file ${calls.pinoFile.at(-1).toFixed(3)} µs, sluice/transport ${calls.sluice.at(-1).toFixed(3)} µs\n`)
+}
+
+// 3. stats sampling cost ------------------------------------------------------------------
+const statsBench = path.join(work, 'stats.mjs')
+fs.writeFileSync(statsBench, `
+import http from 'node:http'
+import net from 'node:net'
+import { monitorProcess } from 'sluice/stats'
+const server = http.createServer((q, s) => s.end())
+await new Promise(r => server.listen(0, '127.0.0.1', r))
+const socks = []
+for (let i = 0; i < 100; i++) socks.push(await new Promise(r => { const s = net.connect(server.address().port, '127.0.0.1', () => r(s)) }))
+let logged = 0
+const mon = monitorProcess({ info () { logged++ } }, { servers: [server], intervalMs: 60000 })
+const n = 2000
+for (let i = 0; i < 100; i++) await mon.sample() // warm up
+const t0 = process.hrtime.bigint()
+for (let i = 0; i < n; i++) await mon.sample()
+const us = Number(process.hrtime.bigint() - t0) / n / 1000
+const c0 = process.hrtime.bigint()
+for (let i = 0; i < n; i++) await new Promise(r => server.getConnections(() => r()))
+const connUs = Number(process.hrtime.bigint() - c0) / n / 1000
+mon.stop(); for (const s of socks) s.destroy(); server.close()
+process.stdout.write(JSON.stringify({ us, connUs, logged }))
+`)
+const stats = []
+for (let run = 0; run < RUNS; run++) {
+  const r = spawnSync(process.execPath, [statsBench], { cwd: root, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`stats bench failed: ${r.stderr}`)
+  stats.push(JSON.parse(r.stdout))
+}
+
+// report -------------------------------------------------------------------------------------
+const m = { kcat: median(res.kcat), kcatGzipAll: median(res.kcatGzipAll), ship: median(res.ship), pinoFile: median(calls.pinoFile), sluice: median(calls.sluice), stats: median(stats.map(s => s.us)), conn: median(stats.map(s => s.connUs)) }
+const fmt = n => Math.round(n).toLocaleString('en-US')
+const section = `## Shipper
+
+Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map(x => x.toFixed(2)).join(' ')} at the end, Node ${process.version}, ${kafka === null ? `Kafka ${brokers}` : 'a local single-node Kafka broker (project launcher)'}.
+Command: \`npx tsc -p . && RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} node bench/shipper.bench.mjs\` — medians of ${RUNS} alternating runs.
+
+| benchmark | baseline (same run) | Sluice | ratio |
+| --- | --- | --- | --- |
+| file → Kafka, ${fmt(LINES)} lines (${(fileBytes / 1048576).toFixed(1)} MiB) | \`kcat -P -l\` (defaults: acks=all via librdkafka default, no compression, 1 message per line): ${fmt(m.kcat)} lines/s | \`createShipper\` (acks=all, gzip, NDJSON batches, checkpointed): ${fmt(m.ship)} lines/s | ${(m.ship / m.kcat).toFixed(2)}× |
+| same, kcat with \`-X acks=all -z gzip\` | ${fmt(m.kcatGzipAll)} lines/s | ${fmt(m.ship)} lines/s | ${(m.ship / m.kcatGzipAll).toFixed(2)}× |
+| main-thread cost per log call, ${fmt(CALLS)} calls | pino + \`pino/file\` transport: ${m.pinoFile.toFixed(3)} µs | pino + \`sluice/transport\`: ${m.sluice.toFixed(3)} µs | ${(m.sluice / m.pinoFile).toFixed(3)}× |
+| \`sluice/stats\` one sample (100 open server connections) | one \`server.getConnections()\` round: ${m.conn.toFixed(1)} µs | \`monitor.sample()\`: ${m.stats.toFixed(1)} µs = ${(100 * m.stats / 60e6).toExponential(1)} % of a 60 s interval | ${(m.stats / m.conn).toFixed(1)}× |
+
+Raw runs — kcat: ${res.kcat.map(fmt).join(', ')}; kcat acks=all gzip: ${res.kcatGzipAll.map(fmt).join(', ')}; shipper: ${res.ship.map(fmt).join(', ')} lines/s; pino/file: ${calls.pinoFile.map(x => x.toFixed(3)).join(', ')} µs; sluice/transport: ${calls.sluice.map(x => x.toFixed(3)).join(', ')} µs; stats sample: ${stats.map(s => s.us.toFixed(1)).join(', ')} µs.
+`
+const resultsFile = path.join(root, 'bench', 'RESULTS.md')
+let doc = fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, 'utf8') : '# Benchmark results\n\nEach section is regenerated by its own script in bench/.\n'
+const re = /## Shipper\n[\s\S]*?(?=\n## |$)/
+doc = re.test(doc) ? doc.replace(re, section) : `${doc.trimEnd()}\n\n${section}`
+fs.writeFileSync(resultsFile, doc)
+process.stdout.write(section)
+if (kafka !== null) await kafka.stop()
+fs.rmSync(work, { recursive: true, force: true })
+process.exit(0)
