@@ -185,8 +185,7 @@ export function createCollector (opts: CollectorOptions): Collector {
       try {
         await withRetry(() => insertBatch(target, rows, topic, partition, range), retryHooks)
         m.insertSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9)
-        acknowledged++
-        onInsertAcknowledged(faults, acknowledged)
+        if (!replay) { acknowledged++; onInsertAcknowledged(faults, acknowledged) }
         resumeAll()
         if (rows.dead.length > 0) await withRetry(() => deadLetterTopic.send(rows.dead), { ...retryHooks, onFailure: (err: Error) => warn(`collect: dead-letter topic: ${err.message}`) })
       } catch (err) {

@@ -2,8 +2,10 @@
 // collector (not a mocked client) so the real kafkajs and ClickHouse paths run around it.
 //   SLUICE_FAULT_INSERT_FAIL_FILE=/path  every ClickHouse insert fails while that file exists
 //                                        (ClickHouse "unavailable", also in embedded mode)
-//   SLUICE_FAULT_CRASH_AFTER_INSERT=N    after the N-th insert ClickHouse acknowledged, the process
-//                                        SIGKILLs itself before committing the Kafka offsets
+//   SLUICE_FAULT_CRASH_AFTER_INSERT=N    after ClickHouse acknowledged the N-th insert of a new range,
+//                                        the process SIGKILLs itself before committing the Kafka
+//                                        offsets (replays of a planned range do not count, so each
+//                                        life of a crash loop makes progress)
 import fs from 'node:fs'
 
 export interface Faults {
