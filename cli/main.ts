@@ -10,6 +10,7 @@ import { startLocalKafka } from '../platform/kafka-launcher.js'
 import { createShipper } from '../shipper/ship.js'
 import { serveMetrics } from '../shipper/metrics-http.js'
 import { createCollector } from '../collector/collect.js'
+import { serveMetrics } from '../collector/metrics-server.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
@@ -147,16 +148,40 @@ ${commonHelp}`)
 }
 
 async function collect (argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { ...configOptions, 'group-id': { type: 'string' } }, strict: true })
-  if (values.help === true) { console.log(`Usage: sluice collect [--group-id ID]\n\nConsumes the v1 topics and inserts into ClickHouse; offsets are committed after the insert.\n\n${commonHelp}`); return }
+  const { values } = parseArgs({ args: argv, options: { ...configOptions, 'group-id': { type: 'string' }, 'metrics-port': { type: 'string' }, 'batch-rows': { type: 'string' }, 'session-timeout-ms': { type: 'string' } }, strict: true })
+  if (values.help === true) {
+    console.log(`Usage: sluice collect [--group-id ID] [--metrics-port N] [--batch-rows N] [--session-timeout-ms N]
+
+Consumes the v1 topics and inserts into ClickHouse; offsets are committed after the insert.
+--metrics-port N        serve Prometheus text at http://$SLUICE_BIND:N/metrics (0 = any free port)
+--batch-rows N          rows per insert, default 100000
+--session-timeout-ms N  how long a silent collector keeps its partitions, default 30000 (≥ 6000)
+Fault drills (off by default): SLUICE_FAULT_INSERT_FAIL_FILE, SLUICE_FAULT_CRASH_AFTER_INSERT (see collector/faults.ts).
+
+${commonHelp}`)
+    return
+  }
   const cfg = loadConfig(process.env, flagsOf(values))
   if (cfg.kafkaBrokers === null) throw errors.CONFIG_INVALID('KAFKA_BROKERS', '', 'sluice collect needs KAFKA_BROKERS or --brokers')
+  const whole = (flag: string, v: string | undefined, min: number, max: number): number | undefined => {
+    if (v === undefined) return undefined
+    const n = Number(v)
+    if (!Number.isInteger(n) || n < min || n > max) throw errors.CONFIG_INVALID(flag, v, `expected a whole number ${min}-${max}`)
+    return n
+  }
+  const metricsPort = whole('--metrics-port', values['metrics-port'], 0, 65535)
+  const batchRows = whole('--batch-rows', values['batch-rows'], 1, 10_000_000)
+  const sessionTimeoutMs = whole('--session-timeout-ms', values['session-timeout-ms'], 6000, 300_000)
   await checkKafka(cfg.kafkaBrokers, cfg)
   const ch = await openClickHouse(cfg, true)
-  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'] })
+  const registry = new Registry()
+  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs })
+  const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind)
+  if (metrics !== null) info(`collect: metrics at ${metrics.url}`)
   await collector.start()
   await waitForSignal()
   await collector.stop()
+  await metrics?.close()
   await ch.close()
 }
 

@@ -1,123 +1,344 @@
-// `sluice collect` — consumer group over the v1 topics.
-//   Kafka (group sluice-collector) ──eachBatch──▶ parse + validate (v1) ──▶ rows
-//     ──insert (dedup token = topic:partition:first-last)──▶ ClickHouse ──ack──▶ commit offsets
-// Offsets are committed only after ClickHouse acknowledged the insert. One insert is in
-// flight per consumer; when ClickHouse fails the batch is retried with backoff (the consumer
-// keeps heartbeating) so the backlog stays in Kafka, not in memory.
+// `sluice collect` — consumer group over the v1 topics, effectively exactly once into ClickHouse.
+//
+//   Kafka fetch (≤ maxBytes, waits ≤ maxWaitMs for ≥ minFetchBytes: the time bound of a batch)
+//     ──▶ per partition: replay the persisted planned range first, if there is one
+//     ──▶ cut into batches by rows / bytes ──▶ parse + validate v1 (invalid → dead letters)
+//     ──▶ commit offset `from` + metadata "plan from-to"          (plan.ts: deterministic token)
+//     ──▶ insert logs / stats / dead_letters, token = topic:partition:from-to:table (retry + backoff,
+//         partitions paused while ClickHouse fails)
+//     ──▶ dead letters → dead-letter topic ──▶ commit offset to+1
+//
+// Memory: at most one fetch response (maxBytes) plus maxInsertsInFlight batches are held; while
+// ClickHouse is down the backlog stays in Kafka. Offsets move only after ClickHouse acknowledged.
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { Consumer, EachBatchPayload } from 'kafkajs'
-import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs'
+import { Registry } from 'prom-client'
 import { createKafka } from '../platform/kafka.js'
-import { topicsFor, type Topics } from '../schemas/topics.js'
-import { addMessage, emptyRows, type Rows } from './rows.js'
 import { info, warn } from '../platform/log.js'
+import { topicsFor, type Topics } from '../schemas/topics.js'
+import { createDeadLetterTopic } from './dead-letter-topic.js'
+import { faultsFromEnv, onInsertAcknowledged, type Faults } from './faults.js'
+import { insertBatch, RetryAbandoned, withRetry } from './insert.js'
+import { createCollectorMetrics } from './metrics.js'
+import { encodePlan, loadStarts, type OffsetRange, type PartitionStart } from './plan.js'
+import { addMessage, emptyRows, type Rows } from './rows.js'
 
 export interface CollectorOptions {
   brokers: string[]
   topics?: Topics
   clickhouse: ClickHouseClient
   database: string
+  /** consumer group (default `<prefix>collector`) */
   groupId?: string
   registry?: Registry
-  /** fetch tuning: bytes per partition per fetch (default 8 MiB) */
+  /** rows per insert (default 100,000) */
+  maxBatchRows?: number
+  /** Kafka message bytes per insert (default 16 MiB) */
+  maxBatchBytes?: number
+  /** bytes per partition per fetch (default 8 MiB) */
   maxBytesPerPartition?: number
+  /** bytes per fetch response, all partitions (default 16 MiB) */
+  maxFetchBytes?: number
+  /** the broker answers a fetch once this many bytes are ready… (default 1 MiB) */
+  minFetchBytes?: number
+  /** …or after this many ms: the time bound of a batch (default 500 ms) */
+  maxWaitMs?: number
+  /** insert batches in memory / in flight at once (default 2) */
+  maxInsertsInFlight?: number
+  /** a member silent this long leaves the group (default 30 s; the broker's minimum is 6 s) */
+  sessionTimeoutMs?: number
+  /** ceiling of the retry backoff while ClickHouse fails (default 5 s) */
+  maxBackoffMs?: number
+  faults?: Faults
 }
 
 export interface Collector {
   start (): Promise<void>
+  /** stops fetching, lets batches in flight finish and commit, leaves the group; safe twice */
   stop (): Promise<void>
   readonly registry: Registry
 }
 
+class Semaphore {
+  private free: number
+  private readonly waiting: Array<() => void> = []
+  constructor (n: number) { this.free = n }
+  async acquire (): Promise<void> {
+    if (this.free > 0) { this.free--; return }
+    await new Promise<void>(resolve => this.waiting.push(resolve))
+  }
+
+  release (): void {
+    const next = this.waiting.shift()
+    if (next !== undefined) next(); else this.free++
+  }
+}
+
+function positive (name: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt
+  if (!Number.isInteger(v) || v < 1) throw new Error(`collector option ${name} must be a whole number ≥ 1, got ${String(v)}`)
+  return v
+}
+
 export function createCollector (opts: CollectorOptions): Collector {
   const registry = opts.registry ?? new Registry()
-  const db = opts.database
   const topics = opts.topics ?? topicsFor()
-  const m = {
-    rows: new Counter({ name: 'sluice_collector_rows_total', help: 'Rows inserted into ClickHouse, by table', labelNames: ['table'], registers: [registry] }),
-    dead: new Counter({ name: 'sluice_collector_dead_letters_total', help: 'Records sent to the dead-letter table', registers: [registry] }),
-    retries: new Counter({ name: 'sluice_collector_insert_retries_total', help: 'ClickHouse inserts retried after a failure', registers: [registry] }),
-    insertSeconds: new Histogram({ name: 'sluice_collector_insert_seconds', help: 'ClickHouse insert latency (one Kafka batch)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
-    batchRows: new Histogram({ name: 'sluice_collector_batch_rows', help: 'Rows per insert batch', buckets: [1, 10, 100, 1000, 10000, 100000], registers: [registry] }),
-    lag: new Gauge({ name: 'sluice_collector_consumer_lag', help: 'Messages between the high watermark and the last processed offset', labelNames: ['topic', 'partition'], registers: [registry] })
-  }
+  const groupId = opts.groupId ?? `${topics.prefix}collector`
+  const maxBatchRows = positive('maxBatchRows', opts.maxBatchRows, 100_000)
+  const maxBatchBytes = positive('maxBatchBytes', opts.maxBatchBytes, 16 * 1024 * 1024)
+  const inFlightLimit = positive('maxInsertsInFlight', opts.maxInsertsInFlight, 2)
+  const maxBackoffMs = positive('maxBackoffMs', opts.maxBackoffMs, 5000)
+  const sessionTimeout = positive('sessionTimeoutMs', opts.sessionTimeoutMs, 30_000)
+  const faults = opts.faults ?? faultsFromEnv(process.env)
+  const target = { client: opts.clickhouse, database: opts.database, faults }
+  const m = createCollectorMetrics(registry)
+  const inFlight = new Semaphore(inFlightLimit)
+
+  const kafka = createKafka(opts.brokers, 'sluice-collector')
   let consumer: Consumer | null = null
+  let admin: Admin | null = null
+  const deadLetterTopic = createDeadLetterTopic(kafka, topics.deadLetters)
   let running = false
-  let stopped = false
+  let stopping = false
+  let stopped: Promise<void> | null = null
+  let activeBatches = 0
+  let acknowledged = 0
 
-  // embedded chDB keeps per-query settings in its session, so inserts state their own limits
-  const insertSettings = { max_execution_time: 0 } as const
+  // Everything below is per group generation: a rebalance resets fetch positions to the
+  // committed offsets, so it also resets what this member knows about each partition.
+  let generation = 0
+  let assignment: Array<{ topic: string, partitions: number[] }> = []
+  const startsByTopic = new Map<string, Promise<Map<number, PartitionStart>>>()
+  const checked = new Map<string, PartitionStart | null>() // partition key → its start in this generation
+  const replays = new Map<string, { range: OffsetRange, messages: KafkaMessage[] }>()
+  const committedNext = new Map<string, bigint>() // partition key → the offset the group resumes at
+  let pausedForFailure: Array<{ topic: string, partitions: number[] }> = []
 
-  async function insertWithRetry (rows: Rows, token: string, payload: EachBatchPayload): Promise<void> {
-    let attempt = 0
-    for (;;) {
-      try {
-        const t0 = process.hrtime.bigint()
-        if (rows.logs.length > 0) await opts.clickhouse.insert({ table: `${db}.logs`, values: rows.logs, format: 'JSONEachRow', clickhouse_settings: { ...insertSettings, insert_deduplication_token: `${token}:logs` } })
-        if (rows.stats.length > 0) await opts.clickhouse.insert({ table: `${db}.stats`, values: rows.stats, format: 'JSONEachRow', clickhouse_settings: { ...insertSettings, insert_deduplication_token: `${token}:stats` } })
-        if (rows.dead.length > 0) await opts.clickhouse.insert({ table: `${db}.dead_letters`, values: rows.dead, format: 'JSONEachRow', clickhouse_settings: { ...insertSettings, insert_deduplication_token: `${token}:dead` } })
-        m.insertSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9)
-        return
-      } catch (err) {
-        if (!running || !payload.isRunning() || payload.isStale()) throw err
-        attempt++
-        m.retries.inc()
-        const delay = Math.min(10_000, 200 * 2 ** Math.min(attempt, 6))
-        if (attempt === 1 || attempt % 10 === 0) warn(`collect: insert failed (${(err as Error).message.split('\n')[0]}); retry ${attempt} in ${delay} ms — offsets not committed, nothing is lost`)
-        const until = Date.now() + delay
-        while (Date.now() < until && running) {
-          await new Promise(resolve => setTimeout(resolve, Math.min(1000, until - Date.now())))
-          await payload.heartbeat().catch(() => {})
+  function resetGeneration (): void {
+    generation++
+    startsByTopic.clear()
+    checked.clear()
+    replays.clear()
+    committedNext.clear()
+    m.lag.reset()
+  }
+
+  function pauseAll (): void {
+    if (pausedForFailure.length > 0 || consumer === null) return
+    pausedForFailure = assignment.map(a => ({ topic: a.topic, partitions: [...a.partitions] }))
+    if (pausedForFailure.length === 0) return
+    consumer.pause(pausedForFailure)
+    m.paused.set(pausedForFailure.reduce((n, a) => n + a.partitions.length, 0))
+  }
+
+  function resumeAll (): void {
+    if (pausedForFailure.length === 0 || consumer === null) return
+    consumer.resume(pausedForFailure)
+    pausedForFailure = []
+    m.paused.set(0)
+  }
+
+  async function startOf (topic: string, partition: number): Promise<PartitionStart | null> {
+    let p = startsByTopic.get(topic)
+    if (p === undefined) {
+      p = loadStarts(admin!, groupId, topic)
+      startsByTopic.set(topic, p)
+      p.catch(() => startsByTopic.delete(topic))
+    }
+    return (await p).get(partition) ?? null
+  }
+
+  async function commit (topic: string, partition: number, offset: bigint, metadata: string | null): Promise<void> {
+    try {
+      await consumer!.commitOffsets([{ topic, partition, offset: offset.toString(), metadata }])
+      committedNext.set(`${topic}:${partition}`, offset)
+    } catch (err) {
+      m.commitFailures.inc()
+      throw err
+    }
+  }
+
+  /**
+   * Inserts one planned range; false when the partition is no longer ours (or we are stopping),
+   * in which case its next owner replays the range with the same token.
+   */
+  async function flush (payload: EachBatchPayload, gen: number, rows: Rows, bytes: number, range: OffsetRange, replay: boolean): Promise<boolean> {
+    const { topic, partition } = payload.batch
+    const ours = (): boolean => running && !stopping && gen === generation && payload.isRunning() && !payload.isStale()
+    await inFlight.acquire()
+    m.inFlight.inc(); m.bufferedBytes.inc(bytes)
+    try {
+      if (!ours()) return false
+      // a replayed range is already the committed plan; a new one is persisted before it is inserted
+      if (!replay) await commit(topic, partition, range.from, encodePlan(range))
+      const t0 = process.hrtime.bigint()
+      const retryHooks = {
+        keepTrying: ours,
+        maxBackoffMs,
+        heartbeat: () => payload.heartbeat(),
+        onFailure: (err: Error, attempt: number, delay: number) => {
+          m.insertFailures.inc(); m.retries.inc()
+          pauseAll()
+          if (attempt === 1 || attempt % 10 === 0) warn(`collect: insert of ${topic}[${partition}] ${range.from}-${range.to} failed (${err.message.split('\n')[0]}); retry ${attempt} in ${delay} ms — offsets not committed, nothing is lost`)
         }
       }
+      try {
+        await withRetry(() => insertBatch(target, rows, topic, partition, range), retryHooks)
+        m.insertSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9)
+        if (!replay) { acknowledged++; onInsertAcknowledged(faults, acknowledged) }
+        resumeAll()
+        if (rows.dead.length > 0) await withRetry(() => deadLetterTopic.send(rows.dead), { ...retryHooks, onFailure: (err: Error) => warn(`collect: dead-letter topic: ${err.message}`) })
+      } catch (err) {
+        if (err instanceof RetryAbandoned) { resumeAll(); return false }
+        throw err
+      }
+      const n = rows.logs.length + rows.stats.length
+      m.rows.inc({ table: 'logs' }, rows.logs.length)
+      m.rows.inc({ table: 'stats' }, rows.stats.length)
+      m.noteRows(n)
+      m.deadLetters.inc(rows.dead.length)
+      m.batchRows.observe(n + rows.dead.length)
+      m.batchBytes.observe(bytes)
+      if (gen !== generation) return false
+      await commit(topic, partition, range.to + 1n, null)
+      payload.resolveOffset(range.to.toString())
+      m.lag.set({ topic, partition: String(partition) }, Math.max(0, Number(BigInt(payload.batch.highWatermark) - range.to - 1n)))
+      await payload.heartbeat().catch(() => {})
+      return true
+    } finally {
+      m.inFlight.dec(); m.bufferedBytes.dec(bytes)
+      inFlight.release()
+    }
+  }
+
+  function rowsOf (messages: KafkaMessage[], topic: string, partition: number): { rows: Rows, bytes: number } {
+    const rows = emptyRows()
+    let bytes = 0
+    for (const msg of messages) {
+      addMessage(rows, msg.value, { topic, partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
+      bytes += msg.value?.length ?? 0
+    }
+    return { rows, bytes }
+  }
+
+  async function consumeBatch (payload: EachBatchPayload, gen: number, key: string): Promise<void> {
+    const { batch } = payload
+    let messages = batch.messages
+    if (!checked.has(key)) {
+      const s = await startOf(batch.topic, batch.partition)
+      checked.set(key, s)
+      if (s !== null && BigInt(s.committed) >= 0n) committedNext.set(key, BigInt(s.committed))
+    }
+    const start = checked.get(key)
+    if (start?.plan != null && !replays.has(key)) {
+      replays.set(key, { range: start.plan, messages: [] })
+      start.plan = null
+    }
+    const replay = replays.get(key)
+    if (replay !== undefined) {
+      const { range } = replay
+      if (replay.messages.length === 0 && BigInt(messages[0].offset) > range.from) {
+        // the start of the range left the log (retention) before it was replayed: the token cannot
+        // be rebuilt; what remains is inserted with fresh boundaries (README: not guaranteed)
+        warn(`collect: planned range ${batch.topic}[${batch.partition}] ${range.from}-${range.to} is no longer in the log; not replaying it`)
+        replays.delete(key)
+      } else {
+        let i = 0
+        while (i < messages.length && BigInt(messages[i].offset) <= range.to) replay.messages.push(messages[i++])
+        if (i === messages.length && BigInt(batch.lastOffset()) < range.to) {
+          // the range goes on in the next fetch; it was at most one batch, so this stays bounded
+          payload.resolveOffset(batch.lastOffset())
+          return
+        }
+        const { rows, bytes } = rowsOf(replay.messages, batch.topic, batch.partition)
+        m.replays.inc()
+        if (!await flush(payload, gen, rows, bytes, range, true)) return
+        replays.delete(key)
+        messages = messages.slice(i)
+      }
+    }
+    let from = 0
+    while (from < messages.length) {
+      if (stopping) return
+      const rows = emptyRows()
+      let bytes = 0
+      let to = from
+      while (to < messages.length) {
+        const msg = messages[to++]
+        addMessage(rows, msg.value, { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
+        bytes += msg.value?.length ?? 0
+        if (rows.logs.length + rows.stats.length + rows.dead.length >= maxBatchRows || bytes >= maxBatchBytes) break
+      }
+      const range = { from: BigInt(messages[from].offset), to: BigInt(messages[to - 1].offset) }
+      if (!await flush(payload, gen, rows, bytes, range, false)) return
+      from = to
     }
   }
 
   async function eachBatch (payload: EachBatchPayload): Promise<void> {
     const { batch } = payload
-    if (batch.messages.length === 0) return
-    const rows = emptyRows()
-    for (const msg of batch.messages) addMessage(rows, msg.value, { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
-    const first = batch.firstOffset()!
-    const last = batch.lastOffset()
-    const token = `${batch.topic}:${batch.partition}:${first}-${last}`
-    await insertWithRetry(rows, token, payload)
-    m.rows.inc({ table: 'logs' }, rows.logs.length)
-    m.rows.inc({ table: 'stats' }, rows.stats.length)
-    m.dead.inc(rows.dead.length)
-    m.batchRows.observe(rows.logs.length + rows.stats.length)
-    payload.resolveOffset(last)
-    await consumer!.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }])
-    m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, Number(batch.highWatermark) - Number(last) - 1))
-    await payload.heartbeat()
+    if (batch.messages.length === 0 || stopping) return
+    const key = `${batch.topic}:${batch.partition}`
+    const gen = generation
+    activeBatches++
+    try {
+      await consumeBatch(payload, gen, key)
+    } catch (err) {
+      // Forget what we knew about the partition and go back to its committed offset: the plan
+      // (if one was committed) is reloaded and replayed, so boundaries never drift.
+      const back = committedNext.get(key)
+      checked.delete(key); replays.delete(key); startsByTopic.delete(batch.topic)
+      if (back !== undefined && gen === generation) consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: back.toString() })
+      throw err
+    } finally {
+      activeBatches--
+    }
   }
 
   return {
     registry,
     async start () {
-      if (running) return
-      const kafka = createKafka(opts.brokers, 'sluice-collector')
+      if (running || stopped !== null) return
+      admin = kafka.admin()
+      await admin.connect()
       consumer = kafka.consumer({
-        groupId: opts.groupId ?? `${topics.prefix}collector`,
+        groupId,
         maxBytesPerPartition: opts.maxBytesPerPartition ?? 8 * 1024 * 1024,
-        maxBytes: 32 * 1024 * 1024,
-        minBytes: 1,
-        maxWaitTimeInMs: 250,
-        sessionTimeout: 30_000,
-        heartbeatInterval: 3000,
+        maxBytes: opts.maxFetchBytes ?? 16 * 1024 * 1024,
+        minBytes: opts.minFetchBytes ?? 1024 * 1024,
+        maxWaitTimeInMs: opts.maxWaitMs ?? 500,
+        sessionTimeout,
+        heartbeatInterval: Math.max(1000, Math.floor(sessionTimeout / 6)),
         allowAutoTopicCreation: false
       })
+      consumer.on(consumer.events.GROUP_JOIN, e => {
+        resetGeneration()
+        m.rebalances.inc()
+        assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))
+        // a batch abandoned by the rebalance may have left partitions paused
+        if (pausedForFailure.length > 0) { consumer?.resume(pausedForFailure); pausedForFailure = []; m.paused.set(0) }
+      })
+      consumer.on(consumer.events.CRASH, e => warn(`collect: consumer error (${e.payload.error.message}); ${e.payload.restart ? 'restarting from the committed offsets' : 'not restarting'}`))
       await consumer.connect()
       await consumer.subscribe({ topics: [topics.logs, topics.stats], fromBeginning: true })
       running = true
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch })
-      info(`collect: consuming ${topics.logs}, ${topics.stats} → ClickHouse ${db}`)
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: inFlightLimit, eachBatch })
+      info(`collect: consuming ${topics.logs}, ${topics.stats} (group ${groupId}) → ClickHouse ${opts.database}`)
     },
-    async stop () {
-      if (stopped) return
-      stopped = true
-      running = false
-      await consumer?.disconnect().catch(() => {})
+    stop () {
+      stopped ??= (async () => {
+        stopping = true
+        // no new batches; those in flight finish their insert and commit (or give up if
+        // ClickHouse is failing — the range stays in Kafka with its plan)
+        if (consumer !== null && assignment.length > 0) consumer.pause(assignment)
+        const deadline = Date.now() + 30_000
+        while (activeBatches > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+        running = false
+        await consumer?.disconnect().catch(() => {})
+        await admin?.disconnect().catch(() => {})
+        await deadLetterTopic.close()
+      })()
+      return stopped
     }
   }
 }

@@ -12,6 +12,10 @@ export interface DeadLetterRow { stage: string, reason: string, raw: string, top
 export interface Rows { logs: LogRow[], stats: StatsRow[], dead: DeadLetterRow[] }
 
 const maxRawBytes = 64 * 1024
+// a record this large is a producer bug (the shipper truncates lines far below it); refusing it
+// keeps one message from turning into an unbounded ClickHouse row
+export const maxRecordBytes = 1024 * 1024
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 const logKeys = new Set(['v', 'kind', 'ts', 'host', 'service', 'pid', 'level', 'msg', 'fields', 'src', 'path', 'off', 'flags'])
 
 export function emptyRows (): Rows { return { logs: [], stats: [], dead: [] } }
@@ -23,9 +27,14 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: { topic: str
   if (value === null || value.length === 0) { dead('empty message value', '', 0); return }
   const text = value.toString('utf8')
   const lines = text.split('\n')
+  // Buffer#toString replaces bad bytes with U+FFFD silently; only then pay for a strict check,
+  // per line, so one bad line does not take its neighbours with it
+  const badUtf8 = text.includes('\uFFFD') ? invalidUtf8Lines(value) : null
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]
     if (line === '') continue
+    if (badUtf8?.has(i) === true) { dead('invalid UTF-8', line, i); continue }
+    if (line.length > maxRecordBytes && Buffer.byteLength(line) > maxRecordBytes) { dead(`record of ${Buffer.byteLength(line)} bytes exceeds the ${maxRecordBytes}-byte limit`, line, i); continue }
     let rec: unknown
     try { rec = JSON.parse(line) } catch (err) { dead(`invalid JSON: ${(err as Error).message}`, line, i); continue }
     const why = validateRecord(rec)
@@ -40,4 +49,16 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: { topic: str
       for (const [metric, v] of Object.entries(r.metrics)) rows.stats.push({ ts: r.ts, host: r.host, service: r.service, pid: r.pid, metric, value: v, source: r.src, offset: r.off })
     }
   }
+}
+
+function invalidUtf8Lines (value: Buffer): Set<number> {
+  const bad = new Set<number>()
+  let start = 0
+  for (let i = 0; start <= value.length; i++) {
+    let end = value.indexOf(0x0a, start)
+    if (end === -1) end = value.length
+    try { strictUtf8.decode(value.subarray(start, end)) } catch { bad.add(i) }
+    start = end + 1
+  }
+  return bad
 }

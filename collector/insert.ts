@@ -1,0 +1,63 @@
+// One batch → ClickHouse: each table gets its own insert with a token derived from the
+// partition's offset range, so a replay of the same range is dropped by ClickHouse's
+// deduplication window (non_replicated_deduplication_window on every table).
+import type { ClickHouseClient } from '@clickhouse/client'
+import { dedupToken, type OffsetRange } from './plan.js'
+import type { Rows } from './rows.js'
+import { checkInsertFault, type Faults } from './faults.js'
+
+export interface InsertTarget { client: ClickHouseClient, database: string, faults: Faults }
+
+export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, partition: number, range: OffsetRange): Promise<void> {
+  checkInsertFault(t.faults)
+  const tables: Array<[string, unknown[]]> = [['logs', rows.logs], ['stats', rows.stats], ['dead_letters', rows.dead]]
+  for (const [table, values] of tables) {
+    if (values.length === 0) continue
+    await t.client.insert({
+      table: `${t.database}.${table}`,
+      values,
+      format: 'JSONEachRow',
+      // chDB keeps settings in its session, so every insert states all that it relies on
+      clickhouse_settings: {
+        insert_deduplicate: 1,
+        insert_deduplication_token: dedupToken(topic, partition, range, table),
+        async_insert: 0,
+        max_execution_time: 0,
+        date_time_input_format: 'best_effort'
+      }
+    })
+  }
+}
+
+export interface RetryHooks {
+  /** false once retrying is pointless (stopping, or the partition moved to another member) */
+  keepTrying: () => boolean
+  onFailure: (err: Error, attempt: number, delayMs: number) => void
+  /** called at least every second while waiting, so the group keeps this member */
+  heartbeat: () => Promise<void>
+  maxBackoffMs: number
+}
+
+export class RetryAbandoned extends Error {
+  constructor (readonly last: Error) { super(`retry abandoned: ${last.message}`) }
+}
+
+/** Runs `attempt` until it succeeds or `keepTrying` says stop; backoff doubles from 200 ms. */
+export async function withRetry (attempt: () => Promise<void>, h: RetryHooks): Promise<number> {
+  for (let n = 0; ; n++) {
+    try {
+      await attempt()
+      return n
+    } catch (err) {
+      if (!h.keepTrying()) throw new RetryAbandoned(err as Error)
+      const delay = Math.min(h.maxBackoffMs, 200 * 2 ** Math.min(n, 10))
+      h.onFailure(err as Error, n + 1, delay)
+      const until = Date.now() + delay
+      while (Date.now() < until) {
+        if (!h.keepTrying()) throw new RetryAbandoned(err as Error)
+        await new Promise(resolve => setTimeout(resolve, Math.min(1000, until - Date.now())))
+        await h.heartbeat().catch(() => {})
+      }
+    }
+  }
+}
