@@ -8,7 +8,8 @@ import { levels, type Level } from '../schemas/records.js'
 import { errors } from '../platform/errors.js'
 import { decodeCursor } from './cursor.js'
 import { parseTime } from './time.js'
-import { searchLogs, toLine, type LogLine, type LogQuery } from './search.js'
+import { utf8QueryHook } from './utf8.js'
+import { checkRegex, searchLogs, toLine, type LogLine, type LogQuery } from './search.js'
 import { withContext } from './context.js'
 import type { QuerySlots, ReadLimits } from './query-slots.js'
 
@@ -46,17 +47,6 @@ export interface LogsRouteOptions {
   slots: QuerySlots
 }
 
-/**
- * fastify decodes an invalid percent-encoded UTF-8 sequence to U+FFFD; a search for it
- * would silently match nothing useful, so it is refused by name.
- */
-export function assertUtf8 (qs: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(qs)) {
-    for (const s of Array.isArray(v) ? v : [v]) {
-      if (typeof s === 'string' && s.includes('\uFFFD')) throw errors.BAD_PARAM(k, 'is not valid UTF-8')
-    }
-  }
-}
 
 function list (v: string | string[] | undefined): string[] {
   if (v === undefined) return []
@@ -64,7 +54,6 @@ function list (v: string | string[] | undefined): string[] {
 }
 
 export function toLogQuery (qs: Omit<LogsQuerystring, 'context'>, maxRangeDays: number, now = Date.now()): LogQuery {
-  assertUtf8(qs)
   const since = qs.since === undefined ? now - 86_400_000 : parseTime(qs.since, now)
   if (since === null) throw errors.BAD_PARAM('since', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.since)}`)
   const until = qs.until === undefined ? now : parseTime(qs.until, now)
@@ -93,6 +82,7 @@ export function formatText (l: LogLine): string {
 
 export const logsRoute = fp(async (app: FastifyInstance, opts: LogsRouteOptions) => {
   app.get<{ Querystring: LogsQuerystring }>('/v1/logs', {
+    preValidation: utf8QueryHook,
     schema: {
       summary: 'Search the timeline across all hosts',
       querystring: LogsQuerystring,
@@ -106,6 +96,7 @@ export const logsRoute = fp(async (app: FastifyInstance, opts: LogsRouteOptions)
     const ac = new AbortController()
     req.raw.once('close', () => { if (!reply.sent) ac.abort() })
     const result = await opts.slots.run(async () => {
+      if (query.regex !== undefined && query.regex !== '') await checkRegex(opts.clickhouse, query.i ? `(?i)${query.regex}` : query.regex, opts.limits)
       const found = await searchLogs(opts.clickhouse, opts.database, query, opts.limits, ac.signal)
       const lines = context > 0 ? await withContext(opts.clickhouse, opts.database, found.rows, context, query.order, opts.limits, ac.signal) : found.rows.map(toLine)
       return { lines, nextCursor: found.nextCursor }

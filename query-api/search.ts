@@ -6,6 +6,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { levelNum, type Level } from '../schemas/records.js'
 import { encodeCursor, type CursorKey } from './cursor.js'
 import { readSettings, type ReadLimits } from './query-slots.js'
+import { errors } from '../platform/errors.js'
 
 export interface LogQuery {
   q?: string
@@ -162,4 +163,19 @@ LIMIT {limit:UInt32}`
   const page = more ? rows.slice(0, q.limit) : rows
   const last = page[page.length - 1]
   return { rows: page, nextCursor: more && last !== undefined ? encodeCursor({ ts: Number(last.tsms), source: last.source, offset: Number(last.offset) }) : null }
+}
+
+/**
+ * Compiles the pattern once in ClickHouse (RE2) before searching: over an empty range a bad
+ * pattern would otherwise pass unnoticed, and the user deserves the compiler's own reason.
+ */
+export async function checkRegex (client: ClickHouseClient, re: string, limits: ReadLimits): Promise<void> {
+  try {
+    const rs = await client.query({ query: "SELECT match('', {re:String}) AS m", query_params: { re }, format: 'JSONEachRow', clickhouse_settings: readSettings(limits) })
+    await rs.json()
+  } catch (err) {
+    if ((err as { code?: string }).code !== '427') throw err
+    const why = /error: (.*?)(\. Look at|$)/.exec((err as Error).message.split('\n')[0])?.[1] ?? 'cannot be compiled'
+    throw errors.BAD_PARAM('regex', `is not a valid RE2 expression: ${why.slice(0, 200)}`)
+  }
 }

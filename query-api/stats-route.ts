@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { errors } from '../platform/errors.js'
 import { parseDurationMs, parseTime } from './time.js'
-import { assertUtf8 } from './logs-route.js'
+import { utf8QueryHook } from './utf8.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
 
 const aggs = { avg: 'avg(value)', min: 'min(value)', max: 'max(value)', sum: 'sum(value)', last: 'argMax(value, ts)', p50: 'quantile(0.5)(value)', p95: 'quantile(0.95)(value)', p99: 'quantile(0.99)(value)' } as const
@@ -37,6 +37,7 @@ function list (v: string | string[] | undefined): string[] {
 export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOptions) => {
   const maxPoints = opts.maxPoints ?? 100_000
   app.get<{ Querystring: StatsQuerystring }>('/v1/stats', {
+    preValidation: utf8QueryHook,
     schema: {
       summary: 'A metric series per host/service/pid',
       querystring: StatsQuerystring,
@@ -44,7 +45,6 @@ export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOption
     }
   }, async (req) => {
     const qs = req.query
-    assertUtf8(qs)
     const now = Date.now()
     const since = qs.since === undefined ? now - 6 * 3_600_000 : parseTime(qs.since, now)
     if (since === null) throw errors.BAD_PARAM('since', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.since)}`)
@@ -65,7 +65,7 @@ export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOption
     if (services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = services }
     if (qs.pid !== undefined) { where.push('pid = {pid:UInt32}'); params.pid = qs.pid }
     // the aggregate expression comes from a fixed table keyed by the validated enum, never from input
-    const sql = `SELECT host, service, pid, toUnixTimestamp64Milli(toStartOfInterval(ts, toIntervalSecond({step:UInt32}))) AS t, ${aggs[agg]} AS v
+    const sql = `SELECT host, service, pid, toUnixTimestamp(toStartOfInterval(ts, toIntervalSecond({step:UInt32}))) * 1000 AS t, ${aggs[agg]} AS v
 FROM ${opts.database}.stats FINAL
 WHERE ${where.join(' AND ')}
 GROUP BY host, service, pid, t

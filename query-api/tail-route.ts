@@ -13,7 +13,7 @@ import type { ServerResponse } from 'node:http'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { levels, type Level } from '../schemas/records.js'
 import { errors } from '../platform/errors.js'
-import { assertUtf8 } from './logs-route.js'
+import { utf8QueryHook } from './utf8.js'
 import { compileFilter } from './tail-filter.js'
 import { decodePosition, type TailPosition } from './tail-position.js'
 import type { TailEntry, TailHub, TailSubscriber } from './tail-hub.js'
@@ -61,10 +61,10 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
   const slow = new Counter({ name: 'sluice_tail_slow_disconnects_total', help: 'Tail clients disconnected because their queue was full', registers: regs })
 
   app.get<{ Querystring: TailQuerystring }>('/v1/tail', {
+    preValidation: utf8QueryHook,
     schema: { summary: 'Follow new lines live (text/event-stream); event ids resume via Last-Event-ID', querystring: TailQuerystring, produces: ['text/event-stream'] }
   }, async (req, reply) => {
     const qs = req.query
-    assertUtf8(qs)
     if (qs.regex !== undefined) throw errors.BAD_PARAM('regex', 'is not supported by /v1/tail (user regexes run only in ClickHouse); use q, or /v1/logs with regex')
     const hub = opts.hub
     if (hub === null || !hub.ready) throw errors.OVERLOADED(hub === null ? 'live tail needs Kafka: set KAFKA_BROKERS' : 'live tail is connecting to Kafka')
