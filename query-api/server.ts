@@ -108,10 +108,11 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   })
 
   const apiRegistry = new Registry()
-  const metricsRegistry = Registry.merge([...opts.registries, apiRegistry])
+  // read at scrape time: the routes below register their metrics after this point
+  const registries = [...opts.registries, apiRegistry]
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    reply.type(metricsRegistry.contentType)
-    return await metricsRegistry.metrics()
+    reply.type(apiRegistry.contentType)
+    return (await Promise.all(registries.map(async r => await r.metrics()))).join('\n')
   })
 
   const limits = { maxExecutionSeconds: opts.queryTimeoutSeconds ?? 30, maxRowsToRead: opts.maxRowsToRead ?? 1_000_000_000 }

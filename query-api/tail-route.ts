@@ -15,7 +15,7 @@ import { levels, type Level } from '../schemas/records.js'
 import { errors } from '../platform/errors.js'
 import { utf8QueryHook } from './utf8.js'
 import { compileFilter } from './tail-filter.js'
-import { decodePosition, type TailPosition } from './tail-position.js'
+import { decodePosition, encodePosition, type TailPosition } from './tail-position.js'
 import type { TailEntry, TailHub, TailSubscriber } from './tail-hub.js'
 
 export const TailQuerystring = Type.Object({
@@ -77,7 +77,8 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     reply.hijack()
     const res: ServerResponse = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
-    res.write('retry: 1000\n\n')
+    // an id-only block: a client dropped before its first line can still resume from here
+    res.write(`id: ${encodePosition(from ?? hub.position())}\nretry: 1000\n\n`)
 
     const queue: string[] = []
     let queued = 0
@@ -123,7 +124,11 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     const sub: TailSubscriber = {
       push (e: TailEntry) {
         if (closed || !filter(e.line, e.fieldsJson)) return
-        if (queued + e.frame.length > maxClientBytes) { overflow(queue.length + 1); return }
+        // only a client whose socket is full can overflow; a big burst to a reader is written on
+        if (queued + e.frame.length > maxClientBytes) {
+          if (blocked) { overflow(queue.length + 1); return }
+          flush()
+        }
         queue.push(e.frame)
         queued += e.frame.length
       },
@@ -164,7 +169,8 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
         if (closed) return
         const es = hub.after(pos, replayChunk)
         if (es === null) { pos = await hub.catchUp(pos, writeEntries, ac.signal); continue }
-        if (es.length < replayChunk) {
+        // the remainder joins the live stream in this tick, so it must fit the client's queue
+        if (es.length < replayChunk && es.reduce((n, e) => n + e.frame.length, 0) <= maxClientBytes / 2) {
           for (const e of es) sub.push(e)
           if (closed) return
           unsubscribe = hub.subscribe(sub)
