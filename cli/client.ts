@@ -1,5 +1,6 @@
 // `sluice grep` / `sluice tail`: thin clients of the query API (SLUICE_URL, default the local
 // one). grep's exit codes: 0 found, 1 none, 2 error. Colours only on a TTY.
+import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 
 export const clientHelp = `Filters:
@@ -89,7 +90,8 @@ Exit status: 0 if a line matched, 1 if none, 2 on error.`)
   let cursor: string | null = null
   do {
     const q = new URLSearchParams(p)
-    q.set('limit', String(Math.min(1000, max - found)))
+    // the API caps pages with context at 200 matches (each costs two range reads)
+    q.set('limit', String(Math.min(values.context !== undefined ? 200 : 1000, max - found)))
     if (cursor !== null) q.set('cursor', cursor)
     let res: Response
     try { res = await fetch(`${baseUrl()}/v1/logs?${q.toString()}`, { headers: headers() }) } catch (err) {
@@ -107,10 +109,11 @@ Exit status: 0 if a line matched, 1 if none, 2 on error.`)
 }
 
 export async function tailCommand (argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...filterOptions, q: { type: 'string' } }, strict: true })
-  if (values.help === true) { console.log(`Usage: sluice tail [--q TEXT] [filters]\n\nFollows new lines from every host as they arrive (Server-Sent Events), until Ctrl-C.\n${clientHelp}`); return 0 }
+  const { values } = parseArgs({ args: argv, options: { ...filterOptions, q: { type: 'string' }, 'ignore-case': { type: 'boolean', short: 'i' } }, strict: true })
+  if (values.help === true) { console.log(`Usage: sluice tail [--q TEXT] [-i] [filters]\n\nFollows new lines from every host as they arrive (Server-Sent Events), until Ctrl-C.\nA dropped or broken stream reconnects with Last-Event-ID: no line is lost or repeated.\n  --q TEXT    only lines containing TEXT\n  -i          case-insensitive --q\n${clientHelp}`); return 0 }
   const p = filterParams(values)
   if (values.q !== undefined) p.set('q', values.q)
+  if (values['ignore-case'] === true) p.set('i', 'true')
   const colour = process.stdout.isTTY && values.json !== true
   const h = { ...headers(), accept: 'text/event-stream' }
   let lastId: string | undefined
@@ -139,8 +142,9 @@ export async function tailCommand (argv: string[]): Promise<number> {
         if (id !== undefined) lastId = id
         if (event === 'line') {
           const l = JSON.parse(data) as Line
-          process.stdout.write((values.json === true ? JSON.stringify(l) : renderLine(l, colour)) + '\n')
-        } else if (event === 'dropped') process.stderr.write(`sluice tail: server dropped ${(JSON.parse(data) as { count: number }).count} lines (client too slow)\n`)
+          // a slow pipe downstream slows the reading of the stream instead of growing memory
+          if (!process.stdout.write((values.json === true ? JSON.stringify(l) : renderLine(l, colour)) + '\n')) await once(process.stdout, 'drain')
+        } else if (event === 'dropped') process.stderr.write(`sluice tail: reading too slowly, the server cut the stream after queueing ${(JSON.parse(data) as { count: number }).count} lines; resuming from the last line shown\n`)
       }
     }
     process.stderr.write('sluice tail: stream ended; reconnecting\n')

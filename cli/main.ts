@@ -99,7 +99,7 @@ async function up (argv: string[]): Promise<void> {
     const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg })
     await collector.start()
     stops.push(() => collector.stop())
-    const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg])
+    const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg], undefined, brokers)
     stops.push(() => app.close())
     const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg })
     await shipper.start()
@@ -187,10 +187,11 @@ ${commonHelp}`)
 
 async function serve (argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: configOptions, strict: true })
-  if (values.help === true) { console.log(`Usage: sluice serve\n\nServes /v1/logs, /healthz, /readyz, /metrics and OpenAPI at /docs.\n\n${commonHelp}`); return }
+  if (values.help === true) { console.log(`Usage: sluice serve\n\nServes /v1/logs, /v1/stats, /v1/tail (needs KAFKA_BROKERS), /healthz, /readyz, /metrics and OpenAPI at /docs.\n\n${commonHelp}`); return }
   const cfg = loadConfig(process.env, flagsOf(values))
   const ch = await openClickHouse(cfg, false)
-  const app = await listenQueryApi(cfg, ch, [])
+  if (cfg.kafkaBrokers !== null) await checkKafka(cfg.kafkaBrokers, cfg)
+  const app = await listenQueryApi(cfg, ch, [], undefined, cfg.kafkaBrokers)
   console.log(`Sluice query API: ${urlOf(app, cfg)}`)
   await waitForSignal()
   await app.close()

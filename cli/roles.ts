@@ -24,8 +24,10 @@ export async function checkKafka (brokers: string[], cfg: Config): Promise<void>
   await prepareKafka(brokers, topicsFor(cfg.topicPrefix))
 }
 
-export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>): Promise<FastifyInstance> {
-  const app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: cfg.tokens, registries, ready })
+export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>, tailBrokers?: string[] | null): Promise<FastifyInstance> {
+  // the live tail reads the logs topic itself; without brokers /v1/tail answers 503
+  const tail = tailBrokers !== undefined && tailBrokers !== null ? { brokers: tailBrokers, topics: topicsFor(cfg.topicPrefix) } : undefined
+  const app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: cfg.tokens, registries, ready, tail })
   try {
     await app.listen({ port: cfg.port, host: cfg.bind })
   } catch (err) {

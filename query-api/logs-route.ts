@@ -8,7 +8,14 @@ import { levels, type Level } from '../schemas/records.js'
 import { errors } from '../platform/errors.js'
 import { decodeCursor } from './cursor.js'
 import { parseTime } from './time.js'
-import { searchLogs, type LogLine, type LogQuery } from './search.js'
+import { utf8QueryHook } from './utf8.js'
+import { checkRegex, searchLogs, toLine, type LogLine, type LogQuery } from './search.js'
+import { withContext } from './context.js'
+import type { QuerySlots, ReadLimits } from './query-slots.js'
+
+/** grep -C bounds: each match costs two primary-key range reads of up to maxContext rows */
+export const maxContext = 100
+export const maxMatchesWithContext = 200
 
 export const LogsQuerystring = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 1024, description: 'substring to find in msg or fields' })),
@@ -21,28 +28,32 @@ export const LogsQuerystring = Type.Object({
   until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default now' })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, description: 'lines per page (default 100, max 5000)' })),
   cursor: Type.Optional(Type.String({ maxLength: 512 })),
-  order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { description: 'desc (newest first, default) or asc' }))
+  order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { description: 'desc (newest first, default) or asc' })),
+  context: Type.Optional(Type.Integer({ minimum: 0, maximum: maxContext, description: `lines before and after each match from the same source (grep -C), at most ${maxContext}; limit ≤ ${maxMatchesWithContext} with context` }))
 }, { additionalProperties: false })
 export type LogsQuerystring = Static<typeof LogsQuerystring>
 
-const LogLineSchema = Type.Object({
+export const LogLineSchema = Type.Object({
   ts: Type.String(), host: Type.String(), service: Type.String(), pid: Type.Integer(), level: Type.String(), msg: Type.String(),
-  fields: Type.Record(Type.String(), Type.Unknown()), source: Type.String(), path: Type.String(), offset: Type.Integer(), flags: Type.Array(Type.String())
+  fields: Type.Record(Type.String(), Type.Unknown()), source: Type.String(), path: Type.String(), offset: Type.Integer(), flags: Type.Array(Type.String()),
+  context: Type.Optional(Type.Boolean({ description: 'true on lines returned only as context around a match' }))
 })
 
 export interface LogsRouteOptions {
   clickhouse: ClickHouseClient
   database: string
   maxRangeDays: number
-  queryTimeoutSeconds: number
+  limits: ReadLimits
+  slots: QuerySlots
 }
+
 
 function list (v: string | string[] | undefined): string[] {
   if (v === undefined) return []
   return (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).filter(s => s !== '')
 }
 
-export function toLogQuery (qs: LogsQuerystring, maxRangeDays: number, now = Date.now()): LogQuery {
+export function toLogQuery (qs: Omit<LogsQuerystring, 'context'>, maxRangeDays: number, now = Date.now()): LogQuery {
   const since = qs.since === undefined ? now - 86_400_000 : parseTime(qs.since, now)
   if (since === null) throw errors.BAD_PARAM('since', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.since)}`)
   const until = qs.until === undefined ? now : parseTime(qs.until, now)
@@ -71,6 +82,7 @@ export function formatText (l: LogLine): string {
 
 export const logsRoute = fp(async (app: FastifyInstance, opts: LogsRouteOptions) => {
   app.get<{ Querystring: LogsQuerystring }>('/v1/logs', {
+    preValidation: utf8QueryHook,
     schema: {
       summary: 'Search the timeline across all hosts',
       querystring: LogsQuerystring,
@@ -79,9 +91,16 @@ export const logsRoute = fp(async (app: FastifyInstance, opts: LogsRouteOptions)
     }
   }, async (req, reply) => {
     const query = toLogQuery(req.query, opts.maxRangeDays)
+    const context = req.query.context ?? 0
+    if (context > 0 && query.limit > maxMatchesWithContext) throw errors.BAD_PARAM('limit', `must be at most ${maxMatchesWithContext} when context is set`)
     const ac = new AbortController()
     req.raw.once('close', () => { if (!reply.sent) ac.abort() })
-    const result = await searchLogs(opts.clickhouse, opts.database, query, { maxExecutionSeconds: opts.queryTimeoutSeconds }, ac.signal)
+    const result = await opts.slots.run(async () => {
+      if (query.regex !== undefined && query.regex !== '') await checkRegex(opts.clickhouse, query.i ? `(?i)${query.regex}` : query.regex, opts.limits)
+      const found = await searchLogs(opts.clickhouse, opts.database, query, opts.limits, ac.signal)
+      const lines = context > 0 ? await withContext(opts.clickhouse, opts.database, found.rows, context, query.order, opts.limits, ac.signal) : found.rows.map(toLine)
+      return { lines, nextCursor: found.nextCursor }
+    })
     const accept = req.headers.accept ?? ''
     if (result.nextCursor !== null) reply.header('x-next-cursor', result.nextCursor)
     if (accept.includes('application/x-ndjson')) {

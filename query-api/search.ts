@@ -5,6 +5,8 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { levelNum, type Level } from '../schemas/records.js'
 import { encodeCursor, type CursorKey } from './cursor.js'
+import { readSettings, type ReadLimits } from './query-slots.js'
+import { errors } from '../platform/errors.js'
 
 export interface LogQuery {
   q?: string
@@ -32,9 +34,11 @@ export interface LogLine {
   path: string
   offset: number
   flags: string[]
+  /** set on lines returned only as context around a match */
+  context?: boolean
 }
 
-interface RawRow { ts: string, host: string, service: string, pid: number, level: string, msg: string, fields: string, source: string, path: string, offset: number, flags: string[], tsms: number }
+export interface RawRow { host: string, service: string, pid: number, level: string, msg: string, fields: string, source: string, path: string, offset: number, flags: string[], tsms: number }
 
 /** Whole tokens (split on non-alphanumerics, as the index does) that any match must contain. */
 export function innerTokens (needle: string): string[] {
@@ -42,6 +46,47 @@ export function innerTokens (needle: string): string[] {
   // the first and last pieces may be fragments of longer tokens unless bounded by a separator
   const inner = parts.slice(1, -1)
   return [...new Set(inner.filter(t => t.length >= 2))].slice(0, 8)
+}
+
+/**
+ * Literal runs that every match of an RE2 pattern must contain, read from the pattern text
+ * (never executed in Node). Conservative: any alternation or inline flag gives up, groups and
+ * classes break a run, and a quantified last character is dropped.
+ */
+export function regexLiterals (re: string): string[] {
+  if (re.includes('|') || re.includes('(?')) return []
+  const out: string[] = []
+  let run = ''
+  const flush = (): void => { if (run.length >= 3) out.push(run); run = '' }
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i]
+    if (c === '\\') {
+      const n = re[i + 1] ?? ''
+      i++
+      if (/[A-Za-z0-9]/.test(n) || n === '') { flush(); continue }
+      run += n
+    } else if (c === '(' || c === '[') {
+      flush()
+      let depth = 0
+      for (; i < re.length; i++) {
+        if (re[i] === '\\') { i++; continue }
+        if (re[i] === c) depth++
+        else if (re[i] === (c === '(' ? ')' : ']')) { depth--; if (depth === 0) break }
+      }
+    } else if (c === '?' || c === '*' || c === '{') {
+      run = run.slice(0, -1)
+      flush()
+      if (c === '{') while (i < re.length && re[i] !== '}') i++
+    } else if (c === '+') {
+      flush()
+    } else if ('.^$)]}'.includes(c)) {
+      flush()
+    } else {
+      run += c
+    }
+  }
+  flush()
+  return [...new Set(out)].slice(0, 4)
 }
 
 export function buildWhere (q: LogQuery, params: Record<string, unknown>): string[] {
@@ -70,6 +115,13 @@ export function buildWhere (q: LogQuery, params: Record<string, unknown>): strin
   }
   if (q.regex !== undefined && q.regex !== '') {
     params.re = q.i ? `(?i)${q.regex}` : q.regex
+    // literals every match must contain let the ngram indexes skip granules before RE2 runs
+    if (!q.i) {
+      regexLiterals(q.regex).forEach((lit, i) => {
+        params[`rl${i}`] = `%${lit.replace(/[\\%_]/g, m => `\\${m}`)}%`
+        where.push(`(msg LIKE {rl${i}:String} OR fields LIKE {rl${i}:String})`)
+      })
+    }
     where.push('(match(msg, {re:String}) OR match(fields, {re:String}))')
   }
   if (q.cursor !== undefined) {
@@ -81,19 +133,20 @@ export function buildWhere (q: LogQuery, params: Record<string, unknown>): strin
   return where
 }
 
+export const lineColumns = 'toUnixTimestamp64Milli(ts) AS tsms, host, service, pid, level, msg, fields, source, path, offset, flags'
+
 export function toLine (r: RawRow): LogLine {
   let fields: Record<string, unknown> = {}
   try { fields = JSON.parse(r.fields) as Record<string, unknown> } catch { fields = { _raw: r.fields } }
   return { ts: new Date(Number(r.tsms)).toISOString(), host: r.host, service: r.service, pid: Number(r.pid), level: r.level, msg: r.msg, fields, source: r.source, path: r.path, offset: Number(r.offset), flags: r.flags }
 }
 
-export interface QueryLimits { maxExecutionSeconds: number, maxRowsToRead?: number }
 
-export async function searchLogs (client: ClickHouseClient, db: string, q: LogQuery, limits: QueryLimits, signal?: AbortSignal): Promise<{ lines: LogLine[], nextCursor: string | null }> {
+export async function searchLogs (client: ClickHouseClient, db: string, q: LogQuery, limits: ReadLimits, signal?: AbortSignal): Promise<{ rows: RawRow[], nextCursor: string | null }> {
   const params: Record<string, unknown> = { limit: q.limit + 1 }
   const where = buildWhere(q, params)
   const dir = q.order === 'desc' ? 'DESC' : 'ASC'
-  const sql = `SELECT ts, toUnixTimestamp64Milli(ts) AS tsms, host, service, pid, level, msg, fields, source, path, offset, flags
+  const sql = `SELECT ${lineColumns}
 FROM ${db}.logs FINAL
 WHERE ${where.join('\n  AND ')}
 ORDER BY ts ${dir}, source ${dir}, offset ${dir}
@@ -103,12 +156,26 @@ LIMIT {limit:UInt32}`
     query_params: params,
     format: 'JSONEachRow',
     abort_signal: signal,
-    clickhouse_settings: { max_execution_time: limits.maxExecutionSeconds, ...(limits.maxRowsToRead !== undefined ? { max_rows_to_read: String(limits.maxRowsToRead), read_overflow_mode: 'throw' } : {}) }
+    clickhouse_settings: readSettings(limits)
   })
   const rows = await rs.json<RawRow>()
   const more = rows.length > q.limit
   const page = more ? rows.slice(0, q.limit) : rows
-  const lines = page.map(toLine)
   const last = page[page.length - 1]
-  return { lines, nextCursor: more && last !== undefined ? encodeCursor({ ts: Number(last.tsms), source: last.source, offset: Number(last.offset) }) : null }
+  return { rows: page, nextCursor: more && last !== undefined ? encodeCursor({ ts: Number(last.tsms), source: last.source, offset: Number(last.offset) }) : null }
+}
+
+/**
+ * Compiles the pattern once in ClickHouse (RE2) before searching: over an empty range a bad
+ * pattern would otherwise pass unnoticed, and the user deserves the compiler's own reason.
+ */
+export async function checkRegex (client: ClickHouseClient, re: string, limits: ReadLimits): Promise<void> {
+  try {
+    const rs = await client.query({ query: "SELECT match('', {re:String}) AS m", query_params: { re }, format: 'JSONEachRow', clickhouse_settings: readSettings(limits) })
+    await rs.json()
+  } catch (err) {
+    if ((err as { code?: string }).code !== '427') throw err
+    const why = /error: (.*?)(\. Look at|$)/.exec((err as Error).message.split('\n')[0])?.[1] ?? 'cannot be compiled'
+    throw errors.BAD_PARAM('regex', `is not a valid RE2 expression: ${why.slice(0, 200)}`)
+  }
 }

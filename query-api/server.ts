@@ -8,7 +8,12 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { Registry } from 'prom-client'
 import { SluiceError, errors } from '../platform/errors.js'
+import type { Topics } from '../schemas/topics.js'
 import { logsRoute } from './logs-route.js'
+import { statsRoute } from './stats-route.js'
+import { tailRoute, type TailRouteOptions } from './tail-route.js'
+import { createTailHub, type TailHubOptions } from './tail-hub.js'
+import { createQuerySlots } from './query-slots.js'
 
 export interface QueryApiOptions {
   clickhouse: ClickHouseClient
@@ -21,6 +26,12 @@ export interface QueryApiOptions {
   /** extra readiness probe (e.g. Kafka) */
   ready?: () => Promise<string | null>
   logger?: boolean
+  /** live tail: the Kafka logs topic to read; without it /v1/tail answers 503 */
+  tail?: { brokers: string[], topics: Topics } & Omit<TailRouteOptions, 'hub' | 'registry'> & Pick<TailHubOptions, 'ringLines' | 'ringBytes'>
+  /** ClickHouse queries in flight at once (default 4); more get 503 + Retry-After */
+  maxConcurrentQueries?: number
+  /** rows one query may read (default 1e9) */
+  maxRowsToRead?: number
 }
 
 const clickhouseErrorStatus: Record<string, [number, string]> = {
@@ -95,12 +106,25 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     if (extra !== null) return reply.code(503).send({ status: 'not ready', reason: extra })
     return { status: 'ready' }
   })
-  const metricsRegistry = opts.registries.length > 0 ? Registry.merge(opts.registries) : new Registry()
+
+  const apiRegistry = new Registry()
+  // read at scrape time: the routes below register their metrics after this point
+  const registries = [...opts.registries, apiRegistry]
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    reply.type(metricsRegistry.contentType)
-    return await metricsRegistry.metrics()
+    reply.type(apiRegistry.contentType)
+    return (await Promise.all(registries.map(async r => await r.metrics()))).join('\n')
   })
 
-  await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays: opts.maxRangeDays ?? 31, queryTimeoutSeconds: opts.queryTimeoutSeconds ?? 30 })
+  const limits = { maxExecutionSeconds: opts.queryTimeoutSeconds ?? 30, maxRowsToRead: opts.maxRowsToRead ?? 1_000_000_000 }
+  const slots = createQuerySlots(opts.maxConcurrentQueries ?? 4, apiRegistry)
+  const maxRangeDays = opts.maxRangeDays ?? 31
+  await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(statsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  const hub = opts.tail !== undefined ? createTailHub({ brokers: opts.tail.brokers, topic: opts.tail.topics.logs, groupPrefix: opts.tail.topics.prefix, ringLines: opts.tail.ringLines, ringBytes: opts.tail.ringBytes, registry: apiRegistry }) : null
+  if (hub !== null) {
+    await hub.start()
+    app.addHook('onClose', async () => { await hub.stop() })
+  }
+  await app.register(tailRoute, { ...opts.tail, hub, registry: apiRegistry })
   return app
 }

@@ -1,0 +1,252 @@
+// The live tail's single Kafka reader, fanned out to every SSE client.
+//   Kafka logs topic ──one consumer (unique group, never commits)──▶ parse v1 ──▶ ring (bounded)
+//                                                                         └──▶ subscribers (push, flush per batch)
+// The consumer starts exactly at the high watermarks read with the admin client, so the ring
+// covers a known range of every partition: a client resuming from any position inside that
+// range is replayed from memory with no gap and no duplicate. Older positions are read back
+// from Kafka itself (catchUp), which keeps the data for its retention period.
+import crypto from 'node:crypto'
+import os from 'node:os'
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { createKafka } from '../platform/kafka.js'
+import { errors } from '../platform/errors.js'
+import { validateRecord, type LogRecordV1 } from '../schemas/records.js'
+import type { LogLine } from './search.js'
+import { comparePos, encodePosition, type Pos, type TailPosition } from './tail-position.js'
+
+export interface TailEntry {
+  line: LogLine
+  fieldsJson: string
+  partition: number
+  /** this line's own (offset, index) and the next position to read after it */
+  pos: Pos
+  next: Pos
+  /** SSE frame (id = hub position after this line), built once and shared by every client */
+  frame: string
+}
+
+export interface TailSubscriber {
+  push (e: TailEntry): void
+  /** end of a Kafka batch: write what was pushed in one syscall */
+  flush (): void
+  close (): void
+}
+
+export interface TailHubOptions {
+  brokers: string[]
+  topic: string
+  /** consumer-group prefix; a random suffix makes each hub's group unique */
+  groupPrefix: string
+  /** ring capacity in lines (default 50,000) and in frame bytes (default 32 MiB) */
+  ringLines?: number
+  ringBytes?: number
+  registry?: Registry
+}
+
+export interface TailHub {
+  start (): Promise<void>
+  stop (): Promise<void>
+  readonly ready: boolean
+  /** position after the newest line seen: where a new client starts */
+  position (): TailPosition
+  /** ring entries at or after `from` in hub order; null when `from` is older than the ring */
+  after (from: TailPosition, max: number): TailEntry[] | null
+  subscribe (sub: TailSubscriber): () => void
+  readonly subscribers: number
+  /** reads lines from `from` up to the ring's start straight from Kafka, in partition order */
+  catchUp (from: TailPosition, onEntries: (es: TailEntry[]) => Promise<void>, signal: AbortSignal): Promise<TailPosition>
+}
+
+function toLine (r: LogRecordV1): LogLine {
+  const ms = Date.parse(r.ts)
+  return { ts: new Date(ms).toISOString(), host: r.host, service: r.service, pid: r.pid, level: r.level, msg: r.msg, fields: r.fields, source: r.src, path: r.path, offset: r.off, flags: r.flags }
+}
+
+/** Splits one Kafka message (NDJSON of v1 records) into entries, advancing `cur` per line. */
+function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition): TailEntry[] {
+  const off = Number(m.offset)
+  const raw = (m.value?.toString('utf8') ?? '').split('\n').filter(s => s !== '')
+  cur.set(partition, [off + 1, 0])
+  const out: TailEntry[] = []
+  for (let i = 0; i < raw.length; i++) {
+    const next: Pos = i === raw.length - 1 ? [off + 1, 0] : [off, i + 1]
+    cur.set(partition, next)
+    let rec: unknown
+    try { rec = JSON.parse(raw[i]) } catch { continue } // the collector dead-letters it
+    if ((rec as { kind?: unknown }).kind !== 'log' || validateRecord(rec) !== null) continue
+    const line = toLine(rec as LogRecordV1)
+    out.push({ line, fieldsJson: JSON.stringify(line.fields), partition, pos: [off, i], next, frame: `id: ${encodePosition(cur)}\nevent: line\ndata: ${JSON.stringify(line)}\n\n` })
+  }
+  return out
+}
+
+export function createTailHub (opts: TailHubOptions): TailHub {
+  const ringLines = opts.ringLines ?? 50_000
+  const ringBytes = opts.ringBytes ?? 32 * 1024 * 1024
+  const regs = opts.registry !== undefined ? [opts.registry] : []
+  const m = {
+    lines: new Counter({ name: 'sluice_tail_lines_total', help: 'Log lines the tail hub read from Kafka', registers: regs }),
+    ring: new Gauge({ name: 'sluice_tail_ring_lines', help: 'Lines held in the tail replay ring', registers: regs }),
+    ringBytes: new Gauge({ name: 'sluice_tail_ring_bytes', help: 'Bytes of SSE frames held in the tail replay ring', registers: regs }),
+    catchUps: new Counter({ name: 'sluice_tail_kafka_catchups_total', help: 'Resumes older than the ring, read back from Kafka', registers: regs })
+  }
+  const kafka = createKafka(opts.brokers, 'sluice-tail')
+  const cur: TailPosition = new Map()
+  /** first position still in the ring, per partition */
+  const low: TailPosition = new Map()
+  const ring: Array<TailEntry | undefined> = new Array(ringLines)
+  let head = 0 // index of the oldest entry
+  let size = 0
+  let bytes = 0
+  const subs = new Set<TailSubscriber>()
+  let consumer: Consumer | null = null
+  let ready = false
+  let stopped = false
+
+  const groupId = (): string => `${opts.groupPrefix}tail-${os.hostname()}-${process.pid}-${crypto.randomBytes(4).toString('hex')}`
+
+  function evictOne (): void {
+    const e = ring[head]!
+    ring[head] = undefined
+    head = (head + 1) % ringLines
+    size--
+    bytes -= e.frame.length
+    low.set(e.partition, e.next)
+  }
+
+  function append (e: TailEntry): void {
+    while (size > 0 && (size >= ringLines || bytes + e.frame.length > ringBytes)) evictOne()
+    ring[(head + size) % ringLines] = e
+    size++
+    bytes += e.frame.length
+  }
+
+  async function eachBatch ({ batch }: EachBatchPayload): Promise<void> {
+    for (const msg of batch.messages) {
+      const entries = parseMessage(batch.partition, msg, cur)
+      for (const e of entries) {
+        append(e)
+        for (const s of subs) s.push(e)
+      }
+      m.lines.inc(entries.length)
+    }
+    for (const s of subs) s.flush()
+    m.ring.set(size)
+    m.ringBytes.set(bytes)
+  }
+
+  async function highWatermarks (): Promise<Array<{ partition: number, offset: number }>> {
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      return (await admin.fetchTopicOffsets(opts.topic)).map(p => ({ partition: p.partition, offset: Number(p.high) }))
+    } finally { await admin.disconnect().catch(() => {}) }
+  }
+
+  return {
+    get ready () { return ready },
+    get subscribers () { return subs.size },
+    position: () => new Map(cur),
+
+    async start () {
+      if (consumer !== null) return
+      const marks = await highWatermarks()
+      for (const p of marks) { cur.set(p.partition, [p.offset, 0]); low.set(p.partition, [p.offset, 0]) }
+      consumer = kafka.consumer({ groupId: groupId(), maxWaitTimeInMs: 100, minBytes: 1, allowAutoTopicCreation: false, retry: { retries: 10 } })
+      const joined = new Promise<void>(resolve => consumer!.on(consumer!.events.GROUP_JOIN, () => resolve()))
+      consumer.on(consumer.events.CRASH, (ev) => { if (!ev.payload.restart) ready = false })
+      await consumer.connect()
+      await consumer.subscribe({ topic: opts.topic, fromBeginning: false })
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch })
+      // start exactly where the ring's coverage begins, whatever offset reset would pick
+      for (const p of marks) consumer.seek({ topic: opts.topic, partition: p.partition, offset: String(p.offset) })
+      await joined
+      ready = true
+    },
+
+    async stop () {
+      if (stopped) return
+      stopped = true
+      ready = false
+      for (const s of [...subs]) s.close()
+      subs.clear()
+      await consumer?.disconnect().catch(() => {})
+    },
+
+    after (from, max) {
+      for (const [p, l] of low) {
+        const f = from.get(p)
+        if (f === undefined || comparePos(f, l) < 0) return null
+      }
+      const out: TailEntry[] = []
+      for (let k = 0; k < size && out.length < max; k++) {
+        const e = ring[(head + k) % ringLines]!
+        if (comparePos(e.pos, from.get(e.partition)!) >= 0) out.push(e)
+      }
+      return out
+    },
+
+    subscribe (sub) {
+      if (stopped) throw errors.CLOSED('the tail hub')
+      subs.add(sub)
+      return () => { subs.delete(sub) }
+    },
+
+    async catchUp (from, onEntries, signal) {
+      m.catchUps.inc()
+      // what to read: every partition whose resume point is below the ring's low mark
+      const until = new Map(low)
+      const todo = new Map<number, Pos>()
+      for (const [p, l] of until) {
+        const f = from.get(p) ?? [0, 0]
+        if (comparePos(f, l) < 0) todo.set(p, f)
+      }
+      const pos: TailPosition = new Map(from)
+      for (const [p, l] of until) if (!pos.has(p)) pos.set(p, todo.get(p) ?? l)
+      if (todo.size === 0) return pos
+      const c = kafka.consumer({ groupId: groupId(), maxWaitTimeInMs: 100, allowAutoTopicCreation: false, maxBytesPerPartition: 1024 * 1024 })
+      try {
+        await c.connect()
+        await c.subscribe({ topic: opts.topic, fromBeginning: true })
+        let failed: unknown = null
+        const done = new Promise<void>((resolve) => {
+          const finishIfDone = (): void => { if (todo.size === 0 || signal.aborted || failed !== null) resolve() }
+          signal.addEventListener('abort', () => resolve(), { once: true })
+          void c.run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              const want = todo.get(batch.partition)
+              if (want === undefined || signal.aborted) return
+              const stop = until.get(batch.partition)!
+              const out: TailEntry[] = []
+              const scratch: TailPosition = new Map(pos)
+              for (const msg of batch.messages) {
+                if (Number(msg.offset) >= stop[0] && stop[1] === 0) { todo.delete(batch.partition); break }
+                for (const e of parseMessage(batch.partition, msg, scratch)) {
+                  if (comparePos(e.pos, want) >= 0 && comparePos(e.pos, stop) < 0) {
+                    pos.set(e.partition, e.next)
+                    out.push({ ...e, frame: e.frame.replace(/^id: [^\n]*/, `id: ${encodePosition(pos)}`) })
+                  }
+                }
+                if (comparePos([Number(msg.offset) + 1, 0], stop) >= 0) { todo.delete(batch.partition); pos.set(batch.partition, stop); break }
+              }
+              try { if (out.length > 0) await onEntries(out) } catch (err) { failed = err }
+              finishIfDone()
+            }
+          }).then(() => {
+            for (const [p, f] of todo) c.seek({ topic: opts.topic, partition: p, offset: String(f[0]) })
+            // partitions the ring already covers are not read at all
+            const idle = [...until.keys()].filter(p => !todo.has(p))
+            if (idle.length > 0) c.pause([{ topic: opts.topic, partitions: idle }])
+          }, (err: unknown) => { failed = err; resolve() })
+        })
+        await done
+        if (failed !== null) throw failed
+        return pos
+      } finally {
+        await c.disconnect().catch(() => {})
+      }
+    }
+  }
+}

@@ -1,0 +1,191 @@
+// GET /v1/tail — live lines over Server-Sent Events, with the filters of /v1/logs.
+//   tailHub ──push (filter)──▶ per-client queue (≤ maxClientBytes) ──write/drain──▶ socket
+// Every `line` event carries an id (a Kafka position, see tail-position.ts). Reconnecting
+// with Last-Event-ID replays from the hub's ring, or from Kafka when older, then joins the
+// live stream in the same tick: no gap, no duplicate. A client that stops reading fills its
+// bounded queue; then it gets a `dropped` event (without an id, so its Last-Event-ID still
+// names the last line it received) and is disconnected: memory stays bounded and a
+// reconnect resumes exactly where it left off.
+import fp from 'fastify-plugin'
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { ServerResponse } from 'node:http'
+import { Counter, Gauge, type Registry } from 'prom-client'
+import { levels, type Level } from '../schemas/records.js'
+import { errors } from '../platform/errors.js'
+import { utf8QueryHook } from './utf8.js'
+import { compileFilter } from './tail-filter.js'
+import { decodePosition, encodePosition, type TailPosition } from './tail-position.js'
+import type { TailEntry, TailHub, TailSubscriber } from './tail-hub.js'
+
+export const TailQuerystring = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 1024, description: 'substring to find in msg or fields' })),
+  regex: Type.Optional(Type.String({ maxLength: 1024, description: 'not supported by the live tail (regexes run only in ClickHouse); use /v1/logs' })),
+  i: Type.Optional(Type.Boolean({ description: 'case-insensitive q' })),
+  host: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
+  service: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
+  level: Type.Optional(Type.Union(levels.map(l => Type.Literal(l)), { description: 'minimum level' })),
+  since: Type.Optional(Type.String({ maxLength: 64, description: 'accepted for CLI symmetry; the tail starts now (or at Last-Event-ID)' }))
+}, { additionalProperties: false })
+export type TailQuerystring = Static<typeof TailQuerystring>
+
+export interface TailRouteOptions {
+  /** null when the server has no Kafka (the route then answers 503) */
+  hub: TailHub | null
+  /** concurrent SSE clients (default 256) */
+  maxTails?: number
+  /** bytes queued for one client before it is dropped (default 1 MiB) */
+  maxClientBytes?: number
+  /** comment line sent when idle, keeping proxies from closing the stream (default 15 s) */
+  heartbeatMs?: number
+  registry?: Registry
+}
+
+function list (v: string | string[] | undefined): string[] {
+  if (v === undefined) return []
+  return (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).filter(s => s !== '')
+}
+
+const replayChunk = 2000
+
+export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions) => {
+  const maxTails = opts.maxTails ?? 256
+  const maxClientBytes = opts.maxClientBytes ?? 1024 * 1024
+  const heartbeatMs = opts.heartbeatMs ?? 15_000
+  const regs = opts.registry !== undefined ? [opts.registry] : []
+  const clients = new Set<{ queued: () => number }>()
+  let active = 0
+  new Gauge({ name: 'sluice_tail_clients', help: 'Connected /v1/tail clients', registers: regs, collect () { this.set(active) } })
+  new Gauge({ name: 'sluice_tail_queued_bytes', help: 'Bytes queued in Node for all /v1/tail clients (each bounded by maxClientBytes)', registers: regs, collect () { let n = 0; for (const c of clients) n += c.queued(); this.set(n) } })
+  const dropped = new Counter({ name: 'sluice_tail_dropped_lines_total', help: 'Lines not delivered because a client read too slowly (it was disconnected and may resume)', registers: regs })
+  const slow = new Counter({ name: 'sluice_tail_slow_disconnects_total', help: 'Tail clients disconnected because their queue was full', registers: regs })
+
+  app.get<{ Querystring: TailQuerystring }>('/v1/tail', {
+    preValidation: utf8QueryHook,
+    schema: { summary: 'Follow new lines live (text/event-stream); event ids resume via Last-Event-ID', querystring: TailQuerystring, produces: ['text/event-stream'] }
+  }, async (req, reply) => {
+    const qs = req.query
+    if (qs.regex !== undefined) throw errors.BAD_PARAM('regex', 'is not supported by /v1/tail (user regexes run only in ClickHouse); use q, or /v1/logs with regex')
+    const hub = opts.hub
+    if (hub === null || !hub.ready) throw errors.OVERLOADED(hub === null ? 'live tail needs Kafka: set KAFKA_BROKERS' : 'live tail is connecting to Kafka')
+    if (active >= maxTails) throw errors.TOO_MANY_TAILS(maxTails)
+    const lastId = req.headers['last-event-id']
+    const from: TailPosition | null = typeof lastId === 'string' && lastId !== '' ? decodePosition(lastId) : null
+    const filter = compileFilter({ q: qs.q, i: qs.i === true, hosts: list(qs.host), services: list(qs.service), level: qs.level as Level | undefined })
+
+    active++
+    reply.hijack()
+    const res: ServerResponse = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+    // an id-only block: a client dropped before its first line can still resume from here
+    res.write(`id: ${encodePosition(from ?? hub.position())}\nretry: 1000\n\n`)
+
+    const queue: string[] = []
+    let queued = 0
+    let blocked = false
+    let closed = false
+    let wroteSince = false
+    const ac = new AbortController()
+    let unsubscribe = (): void => {}
+    const me = { queued: () => queued }
+    clients.add(me)
+
+    const finish = (): void => {
+      if (closed) return
+      closed = true
+      active--
+      clients.delete(me)
+      unsubscribe()
+      clearInterval(hb)
+      ac.abort()
+      queue.length = 0
+      queued = 0
+    }
+    const writeNow = (chunk: string): void => {
+      wroteSince = true
+      if (!res.write(chunk)) blocked = true
+    }
+    const flush = (): void => {
+      if (closed || blocked || queue.length === 0) return
+      const chunk = queue.join('')
+      queue.length = 0
+      queued = 0
+      writeNow(chunk)
+    }
+    const overflow = (lost: number): void => {
+      dropped.inc(lost)
+      slow.inc()
+      finish()
+      // no id: the client's Last-Event-ID still names the last line it got, so a reconnect resumes there
+      res.end(`event: dropped\ndata: ${JSON.stringify({ count: lost, reason: 'client too slow; reconnect with Last-Event-ID to resume' })}\n\n`)
+      // a peer that never reads would hold the socket (and its buffer) forever
+      setTimeout(() => res.destroy(), 10_000).unref()
+    }
+    const sub: TailSubscriber = {
+      push (e: TailEntry) {
+        if (closed || !filter(e.line, e.fieldsJson)) return
+        // only a client whose socket is full can overflow; a big burst to a reader is written on
+        if (queued + e.frame.length > maxClientBytes) {
+          if (blocked) { overflow(queue.length + 1); return }
+          flush()
+        }
+        queue.push(e.frame)
+        queued += e.frame.length
+      },
+      flush,
+      close () { finish(); res.end() }
+    }
+    res.on('drain', () => { blocked = false; flush() })
+    res.on('close', finish)
+    const hb = setInterval(() => {
+      if (!wroteSince && !blocked) res.write(': heartbeat\n\n')
+      wroteSince = false
+    }, heartbeatMs)
+    hb.unref()
+
+    const drained = (): Promise<void> => new Promise(resolve => {
+      if (!blocked || closed) { resolve(); return }
+      const done = (): void => { res.off('drain', done); res.off('close', done); resolve() }
+      res.on('drain', done)
+      res.on('close', done)
+    })
+    const writeEntries = async (es: TailEntry[]): Promise<void> => {
+      let parts: string[] = []
+      for (const e of es) if (filter(e.line, e.fieldsJson)) parts.push(e.frame)
+      if (parts.length > 0 && !closed) writeNow(parts.join(''))
+      parts = []
+      await drained()
+    }
+
+    try {
+      if (from === null) {
+        unsubscribe = hub.subscribe(sub)
+        return
+      }
+      // replay: from the ring in chunks (waiting for the socket), from Kafka when older than
+      // the ring; the last small remainder is written and the subscription made in one tick
+      let pos = from
+      for (;;) {
+        if (closed) return
+        const es = hub.after(pos, replayChunk)
+        if (es === null) { pos = await hub.catchUp(pos, writeEntries, ac.signal); continue }
+        // the remainder joins the live stream in this tick, so it must fit the client's queue
+        if (es.length < replayChunk && es.reduce((n, e) => n + e.frame.length, 0) <= maxClientBytes / 2) {
+          for (const e of es) sub.push(e)
+          if (closed) return
+          unsubscribe = hub.subscribe(sub)
+          flush()
+          return
+        }
+        await writeEntries(es)
+        pos = new Map(pos)
+        for (const e of es) pos.set(e.partition, e.next)
+      }
+    } catch (err) {
+      if (!closed) {
+        finish()
+        res.end(`event: error\ndata: ${JSON.stringify({ error: 'SLUICE_ERR_INTERNAL', message: `resume failed: ${(err as Error).message.split('\n')[0]}` })}\n\n`)
+      }
+    }
+  })
+}, { name: 'sluice-tail' })
