@@ -13,6 +13,7 @@ import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
 import { grepCommand, tailCommand } from './client.js'
+import { alertsCommand, alertsFromEnv } from './alerts.js'
 
 const commonHelp = `Configuration (flag or environment variable):
   --brokers LIST        KAFKA_BROKERS        host:port[,host:port…]
@@ -39,6 +40,7 @@ Commands:
   kafka     run a local single-node Kafka broker in the foreground   [--port N] [--data DIR]
   grep      search the timeline         sluice grep --help
   tail      follow new lines live       sluice tail --help
+  alerts    alert rules and current alerts   sluice alerts --help
 
 ${commonHelp}
 
@@ -77,6 +79,7 @@ async function up (argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' } }, strict: true })
   if (values.help === true) { console.log(`Usage: sluice up [--path GLOB]… [options]\n\nRuns everything in one process and prints the URL. Ctrl-C stops it cleanly.\n\n${commonHelp}`); return }
   const cfg = loadConfig(process.env, flagsOf(values))
+  const alerts = alertsFromEnv()
   fs.mkdirSync(cfg.dataDir, { recursive: true })
   const t0 = Date.now()
   const stops: Array<() => Promise<void>> = []
@@ -97,7 +100,7 @@ async function up (argv: string[]): Promise<void> {
     const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg })
     await collector.start()
     stops.push(() => collector.stop())
-    const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg])
+    const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg, alerts.registry], undefined, alerts.api)
     stops.push(() => app.close())
     const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg })
     await shipper.start()
@@ -157,8 +160,9 @@ async function serve (argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: configOptions, strict: true })
   if (values.help === true) { console.log(`Usage: sluice serve\n\nServes /v1/logs, /healthz, /readyz, /metrics and OpenAPI at /docs.\n\n${commonHelp}`); return }
   const cfg = loadConfig(process.env, flagsOf(values))
+  const alerts = alertsFromEnv()
   const ch = await openClickHouse(cfg, false)
-  const app = await listenQueryApi(cfg, ch, [])
+  const app = await listenQueryApi(cfg, ch, [alerts.registry], undefined, alerts.api)
   console.log(`Sluice query API: ${urlOf(app, cfg)}`)
   await waitForSignal()
   await app.close()
@@ -188,7 +192,7 @@ async function kafka (argv: string[]): Promise<void> {
   await k.stop()
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand }
+const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand }
 
 export async function main (argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv

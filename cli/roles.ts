@@ -9,7 +9,7 @@ import { prepareKafka } from '../platform/kafka.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
 import { info } from '../platform/log.js'
-import { buildQueryApi } from '../query-api/server.js'
+import { buildQueryApi, type QueryApiOptions } from '../query-api/server.js'
 
 export async function openClickHouse (cfg: Config, doMigrate: boolean): Promise<ClickHouse> {
   const ch = await createClickHouse({ url: cfg.clickhouseUrl, user: cfg.clickhouseUser, password: cfg.clickhousePassword, database: cfg.clickhouseDatabase, dataDir: cfg.dataDir })
@@ -24,8 +24,8 @@ export async function checkKafka (brokers: string[], cfg: Config): Promise<void>
   await prepareKafka(brokers, topicsFor(cfg.topicPrefix))
 }
 
-export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>): Promise<FastifyInstance> {
-  const app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: cfg.tokens, registries, ready })
+export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>, extra: Partial<QueryApiOptions> = {}): Promise<FastifyInstance> {
+  const app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: cfg.tokens, registries, ready, ...extra })
   try {
     await app.listen({ port: cfg.port, host: cfg.bind })
   } catch (err) {

@@ -9,6 +9,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { Registry } from 'prom-client'
 import { SluiceError, errors } from '../platform/errors.js'
 import { logsRoute } from './logs-route.js'
+import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
 
 export interface QueryApiOptions {
   clickhouse: ClickHouseClient
@@ -21,6 +22,8 @@ export interface QueryApiOptions {
   /** extra readiness probe (e.g. Kafka) */
   ready?: () => Promise<string | null>
   logger?: boolean
+  /** alert rules, evaluator and notifications (query-api/alerts); absent = off */
+  alerts?: Omit<AlertsPluginOptions, 'clickhouse' | 'database'>
 }
 
 const clickhouseErrorStatus: Record<string, [number, string]> = {
@@ -102,5 +105,6 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   })
 
   await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays: opts.maxRangeDays ?? 31, queryTimeoutSeconds: opts.queryTimeoutSeconds ?? 30 })
+  if (opts.alerts !== undefined) await app.register(alertsPlugin, { ...opts.alerts, clickhouse: opts.clickhouse, database: opts.database })
   return app
 }
