@@ -257,7 +257,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     const rows = await store.unclaimedSince(sinceMs, 1000)
     for (const h of rows) {
       const rule = ruleMap.get(h.rule_id)
-      const t: Transition = { id: h.transition_id, ruleId: h.rule_id, key: groupKey(h), service: h.service, host: h.host, pid: Number(h.pid), from: h.from_state as Transition['from'], to: h.to_state as Transition['to'], ts: Date.parse(h.ts + 'Z'), since: Date.parse(h.since + 'Z'), value: h.value, threshold: h.threshold }
+      const t: Transition = { id: h.transition_id, ruleId: h.rule_id, key: groupKey(h), service: h.service, host: h.host, pid: Number(h.pid), from: h.from_state as Transition['from'], to: h.to_state as Transition['to'], ts: Date.parse(h.ts), since: Date.parse(h.since), value: h.value, threshold: h.threshold }
       notifier.enqueue({ payload: payloadOf(rule, t, h.message), webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
     }
     if (rows.length > 0) info(`alerts: ${rows.length} recorded transition(s) had no notification claim; sending them now`)
@@ -293,7 +293,8 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
         if (byGroup === undefined) { byGroup = new Map(); states.set(s.ruleId, byGroup) }
         byGroup.set(s.key, s)
       }
-      await recoverUnclaimed(watermark)
+      // a failed look-up must not keep the API down: those transitions are only not re-sent
+      await recoverUnclaimed(watermark).catch(err => warn(`alerts: cannot look for unclaimed transitions: ${(err as Error).message.split('\n')[0]}`))
       info(`alerts: evaluating ${[...ruleMap.values()].filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
       schedule()
     },

@@ -19,6 +19,10 @@ export interface DeliveryRow { transition_id: string, rule_id: string, channel: 
 
 function iso (ms: number): string { return new Date(ms).toISOString() }
 
+function historyRow ({ ts_ms: ts, since_ms: since, ...h }: HistoryRow & { ts_ms: number, since_ms: number }): HistoryRow {
+  return { ...h, pid: Number(h.pid), ts: iso(Number(ts)), since: iso(Number(since)) }
+}
+
 export function createAlertStore (ch: ClickHouseClient, db: string) {
   async function rows<T> (query: string, params: Record<string, unknown> = {}): Promise<T[]> {
     const rs = await ch.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: readSettings })
@@ -32,7 +36,7 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
   return {
     async listRules (): Promise<StoredRule[]> {
       const r = await rows<{ id: string, deleted: number, body: string }>(`SELECT id, deleted, body FROM ${db}.alert_rules FINAL ORDER BY id`)
-      return r.map(x => ({ id: x.id, deleted: x.deleted === 1, body: JSON.parse(x.body) as RuleBody }))
+      return r.filter(x => Number(x.deleted) === 0).map(x => ({ id: x.id, deleted: false, body: JSON.parse(x.body) as RuleBody }))
     },
     async writeRule (id: string, body: RuleBody | null, version: number): Promise<void> {
       await insert('alert_rules', [{ id, version, deleted: body === null ? 1 : 0, body: body === null ? '' : JSON.stringify(body) }], `rule:${id}:${version}`)
@@ -59,12 +63,12 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
 
     /** Transitions persisted but never claimed (their evaluator died before notifying). */
     async unclaimedSince (sinceMs: number, limit: number): Promise<HistoryRow[]> {
-      return await rows<HistoryRow>(
-        `SELECT transition_id, rule_id, rule_name, severity, service, host, pid, from_state, to_state, toString(ts) AS ts, toString(since) AS since, value, threshold, message
+      return (await rows<HistoryRow & { ts_ms: number, since_ms: number }>(
+        `SELECT transition_id, rule_id, rule_name, severity, service, host, pid, from_state, to_state, toUnixTimestamp64Milli(ts) AS ts_ms, toUnixTimestamp64Milli(since) AS since_ms, value, threshold, message
          FROM ${db}.alert_history FINAL
          WHERE ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND to_state IN ('firing', 'resolved')
            AND transition_id NOT IN (SELECT transition_id FROM ${db}.alert_claims)
-         ORDER BY ts LIMIT {limit:UInt32}`, { since: sinceMs, limit })
+         ORDER BY ts LIMIT {limit:UInt32}`, { since: sinceMs, limit })).map(historyRow)
     },
 
     async claimOwner (transitionId: string): Promise<string | null> {
@@ -80,16 +84,16 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
     },
 
     async history (limit: number, ruleId?: string): Promise<HistoryRow[]> {
-      return await rows<HistoryRow>(
-        `SELECT transition_id, rule_id, rule_name, severity, service, host, pid, from_state, to_state, toString(ts) AS ts, toString(since) AS since, value, threshold, message
+      return (await rows<HistoryRow & { ts_ms: number, since_ms: number }>(
+        `SELECT transition_id, rule_id, rule_name, severity, service, host, pid, from_state, to_state, toUnixTimestamp64Milli(ts) AS ts_ms, toUnixTimestamp64Milli(since) AS since_ms, value, threshold, message
          FROM ${db}.alert_history FINAL ${ruleId !== undefined ? 'WHERE rule_id = {rule:String}' : ''}
-         ORDER BY ts DESC, transition_id LIMIT {limit:UInt32}`, { limit, rule: ruleId ?? '' })
+         ORDER BY ts DESC, transition_id LIMIT {limit:UInt32}`, { limit, rule: ruleId ?? '' })).map(historyRow)
     },
     async deliveries (limit: number, transitionId?: string): Promise<DeliveryRow[]> {
-      return await rows<DeliveryRow>(
-        `SELECT transition_id, rule_id, channel, target, owner, attempt, status, http_status, error, toString(at) AS at
+      return (await rows<DeliveryRow & { at_ms: number }>(
+        `SELECT transition_id, rule_id, channel, target, owner, attempt, status, http_status, error, toUnixTimestamp64Milli(at) AS at_ms
          FROM ${db}.alert_deliveries ${transitionId !== undefined ? 'WHERE transition_id = {tid:String}' : ''}
-         ORDER BY at DESC, attempt DESC LIMIT {limit:UInt32}`, { limit, tid: transitionId ?? '' })
+         ORDER BY at DESC, attempt DESC LIMIT {limit:UInt32}`, { limit, tid: transitionId ?? '' })).map(({ at_ms: at, ...d }) => ({ ...d, attempt: Number(d.attempt), http_status: Number(d.http_status), at: iso(Number(at)) }))
     },
 
     /** Stats rows ingested since `fromIngestMs`, oldest ingest first. */
