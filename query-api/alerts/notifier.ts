@@ -144,12 +144,22 @@ export function createNotifier (opts: NotifierOptions): Notifier {
     }
   }
 
+  // one notification in flight per (rule, group): a receiver never sees "resolved" overtake
+  // the "firing" it resolves, even with several senders
+  const busy = new Set<string>()
+  const orderKey = (n: Notification): string => `${n.payload.rule_id}\u0000${n.payload.service}\u0000${n.payload.host}\u0000${n.payload.pid}`
+
   function pump (): void {
-    while (!stopped && active < concurrency && queue.length > 0) {
-      const n = queue.shift()!
+    while (!stopped && active < concurrency) {
+      const i = queue.findIndex(n => !busy.has(orderKey(n)))
+      if (i === -1) return
+      const n = queue.splice(i, 1)[0]
+      const key = orderKey(n)
+      busy.add(key)
       active++
       m.depth.set(queue.length)
       void send(n).catch(err => warn(`alerts: notification ${n.payload.transition_id}: ${(err as Error).message}`)).finally(() => {
+        busy.delete(key)
         active--
         pump()
         settleIdle()
