@@ -65,6 +65,7 @@ const statsBatchRows = 50_000
 const logRateStepMs = 10_000
 const logRateLagMs = 5_000
 const idleGroupMs = 3_600_000
+const noDataArmMs = 60_000
 
 export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const store = createAlertStore(opts.clickhouse, opts.database)
@@ -84,6 +85,9 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   let watermark = 0
   let lastLogGrid = 0
   let rulesLoadedAt = 0
+  let startedAt = 0
+  let startIngest = 0
+  let ingestFlowing = false
   let timer: NodeJS.Timeout | null = null
   let running: Promise<Transition[]> | null = null
   let started = false
@@ -154,6 +158,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
         }
       }
       const maxIng = rows[rows.length - 1].ing
+      if (maxIng > startIngest) ingestFlowing = true
       if (maxIng > watermark) watermark = maxIng
       // a full page: more rows wait; the overlap re-reads a little, the per-group time skips it
       if (rows.length < statsBatchRows || maxIng - overlapMs <= rows[0].ing) return
@@ -212,8 +217,11 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       await evaluateStats(enabled.filter(r => r.kind !== 'log_rate'), out)
       const now = Date.now()
       await evaluateLogRates(enabled.filter(r => r.kind === 'log_rate'), now, out)
+      // After a restart the pipeline itself was down: silence is only blamed on a process once
+      // rows ingested after our start arrive (the shipper caught up), or after a minute of none.
+      const silenceArmed = ingestFlowing || now - startedAt > noDataArmMs
       for (const rule of enabled) {
-        if (rule.kind !== 'no_data') continue
+        if (rule.kind !== 'no_data' || !silenceArmed || now - startedAt < rule.forMs) continue
         for (const s of states.get(rule.id)?.values() ?? []) {
           const t = checkSilence(rule, s, now)
           if (t !== null) out.push(t)
@@ -285,6 +293,8 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       if (started) return
       started = true
       const dbNow = await store.now()
+      startedAt = Date.now()
+      startIngest = dbNow
       watermark = dbNow - (opts.startLookbackMs ?? 15 * 60_000)
       await reloadRules()
       for (const s of await store.loadStates()) {
