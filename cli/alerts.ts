@@ -3,12 +3,15 @@
 import { parseArgs } from 'node:util'
 import { Registry } from 'prom-client'
 import { loadAlertsConfig } from '../query-api/alerts/config.js'
+import { alertMetrics } from '../query-api/alerts/metrics.js'
 import type { QueryApiOptions } from '../query-api/server.js'
 
 /** Query-API options enabling alerting from the environment (validated now), and its metrics registry. */
 export function alertsFromEnv (env: NodeJS.ProcessEnv = process.env): { registry: Registry, api: Partial<QueryApiOptions> } {
   const registry = new Registry()
   const cfg = loadAlertsConfig(env)
+  // before the query API merges registries for /metrics
+  if (cfg !== null) alertMetrics(registry)
   return { registry, api: cfg === null ? {} : { alerts: { ...cfg, registry } } }
 }
 

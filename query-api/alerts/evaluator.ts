@@ -8,7 +8,8 @@
 // overlap covers inserts that became visible after a later one; a per-group "last sample"
 // time makes the overlap (and duplicate rows) harmless.
 import crypto from 'node:crypto'
-import { Counter, Histogram, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
+import { alertMetrics } from './metrics.js'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { errors } from '../../platform/errors.js'
 import { info, warn } from '../../platform/log.js'
@@ -72,12 +73,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const notifier = createNotifier({ ...opts.notifier, store, registry: opts.registry })
   const evalMs = opts.evalIntervalMs ?? 1000
   const maxGroups = opts.maxGroupsPerRule ?? 10_000
-  const m = {
-    rounds: new Counter({ name: 'sluice_alert_evaluations_total', help: 'Alert evaluation rounds, by result', labelNames: ['result'], registers: [opts.registry] }),
-    seconds: new Histogram({ name: 'sluice_alert_evaluation_seconds', help: 'Duration of one alert evaluation round', buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [opts.registry] }),
-    transitions: new Counter({ name: 'sluice_alert_transitions_total', help: 'Alert state transitions, by new state', labelNames: ['to'], registers: [opts.registry] }),
-    groupsDropped: new Counter({ name: 'sluice_alert_groups_dropped_total', help: 'Samples ignored because a rule already tracks maxGroupsPerRule groups', registers: [opts.registry] })
-  }
+  const m = alertMetrics(opts.registry)
   const fixed: Rule[] = [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])]
   let ruleMap = new Map<string, Rule>(fixed.map(r => [r.id, r]))
   const states = new Map<string, Map<string, GroupState>>()

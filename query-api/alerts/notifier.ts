@@ -9,7 +9,8 @@
 // (insert_deduplication_token = transition id) sends. See README "Alerts" for the limits.
 import os from 'node:os'
 import crypto from 'node:crypto'
-import { Counter, Gauge, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
+import { alertMetrics } from './metrics.js'
 import { info, warn } from '../../platform/log.js'
 import type { AlertStore } from './store.js'
 
@@ -72,12 +73,7 @@ export function createNotifier (opts: NotifierOptions): Notifier {
   const maxAttempts = opts.maxAttempts ?? 5
   const backoffMs = opts.backoffMs ?? 500
   const maxBackoffMs = opts.maxBackoffMs ?? 30_000
-  const m = {
-    depth: new Gauge({ name: 'sluice_alert_notify_queue_depth', help: 'Alert notifications waiting to be sent', registers: [opts.registry] }),
-    dropped: new Counter({ name: 'sluice_alert_notifications_dropped_total', help: 'Alert notifications dropped because the notification queue was full', registers: [opts.registry] }),
-    sent: new Counter({ name: 'sluice_alert_notifications_total', help: 'Alert notifications by outcome: delivered, failed, logged (no webhook), claimed_elsewhere', labelNames: ['outcome'], registers: [opts.registry] }),
-    attempts: new Counter({ name: 'sluice_alert_webhook_attempts_total', help: 'Webhook POST attempts by result (ok, http_error, timeout, network_error)', labelNames: ['result'], registers: [opts.registry] })
-  }
+  const m = alertMetrics(opts.registry)
   const queue: Notification[] = []
   let active = 0
   let stopped = false

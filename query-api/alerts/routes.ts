@@ -4,7 +4,7 @@
 //   transitions) · GET /v1/alerts/history · GET /v1/alerts/notifications (delivery records)
 import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
-import { Counter } from 'prom-client'
+import { alertMetrics } from './metrics.js'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../../platform/errors.js'
 import { createAlertEvaluator, type AlertEvaluator, type EvaluatorOptions, type TransitionEvent } from './evaluator.js'
@@ -33,7 +33,7 @@ export const alertsPlugin = fp(async (app: FastifyInstance, opts: AlertsPluginOp
   const evaluator = createAlertEvaluator(opts)
   opts.onEvaluator?.(evaluator)
   const maxStreams = opts.maxStreams ?? 100
-  const streamDrops = new Counter({ name: 'sluice_alert_stream_dropped_total', help: 'Transition events not sent to a /v1/alerts/stream client whose buffer was full', registers: [opts.registry] })
+  const streamDrops = alertMetrics(opts.registry).streamDrops
   const open = new Set<() => void>()
 
   app.addHook('onReady', async () => { await evaluator.start() })
