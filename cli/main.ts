@@ -10,11 +10,12 @@ import { startLocalKafka } from '../platform/kafka-launcher.js'
 import { createShipper } from '../shipper/ship.js'
 import { serveMetrics } from '../shipper/metrics-http.js'
 import { createCollector } from '../collector/collect.js'
-import { serveMetrics } from '../collector/metrics-server.js'
+import { serveMetrics as serveCollectorMetrics } from '../collector/metrics-server.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
 import { grepCommand, tailCommand } from './client.js'
+import { alertsCommand, alertsFromEnv } from './alerts.js'
 
 const commonHelp = `Configuration (flag or environment variable):
   --brokers LIST        KAFKA_BROKERS        host:port[,host:port…]
@@ -41,6 +42,7 @@ Commands:
   kafka     run a local single-node Kafka broker in the foreground   [--port N] [--data DIR]
   grep      search the timeline         sluice grep --help
   tail      follow new lines live       sluice tail --help
+  alerts    alert rules and current alerts   sluice alerts --help
 
 ${commonHelp}
 
@@ -79,6 +81,7 @@ async function up (argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' } }, strict: true })
   if (values.help === true) { console.log(`Usage: sluice up [--path GLOB]… [options]\n\nRuns everything in one process and prints the URL. Ctrl-C stops it cleanly.\n\n${commonHelp}`); return }
   const cfg = loadConfig(process.env, flagsOf(values))
+  const alerts = alertsFromEnv()
   fs.mkdirSync(cfg.dataDir, { recursive: true })
   const t0 = Date.now()
   const stops: Array<() => Promise<void>> = []
@@ -99,7 +102,7 @@ async function up (argv: string[]): Promise<void> {
     const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg })
     await collector.start()
     stops.push(() => collector.stop())
-    const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg], undefined, brokers)
+    const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg, alerts.registry], undefined, alerts.api, brokers)
     stops.push(() => app.close())
     const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg })
     await shipper.start()
@@ -176,7 +179,7 @@ ${commonHelp}`)
   const ch = await openClickHouse(cfg, true)
   const registry = new Registry()
   const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs })
-  const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind)
+  const metrics = metricsPort === undefined ? null : await serveCollectorMetrics([registry], metricsPort, cfg.bind)
   if (metrics !== null) info(`collect: metrics at ${metrics.url}`)
   await collector.start()
   await waitForSignal()
@@ -189,9 +192,10 @@ async function serve (argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: configOptions, strict: true })
   if (values.help === true) { console.log(`Usage: sluice serve\n\nServes /v1/logs, /v1/stats, /v1/tail (needs KAFKA_BROKERS), /healthz, /readyz, /metrics and OpenAPI at /docs.\n\n${commonHelp}`); return }
   const cfg = loadConfig(process.env, flagsOf(values))
+  const alerts = alertsFromEnv()
   const ch = await openClickHouse(cfg, false)
   if (cfg.kafkaBrokers !== null) await checkKafka(cfg.kafkaBrokers, cfg)
-  const app = await listenQueryApi(cfg, ch, [], undefined, cfg.kafkaBrokers)
+  const app = await listenQueryApi(cfg, ch, [alerts.registry], undefined, alerts.api, cfg.kafkaBrokers)
   console.log(`Sluice query API: ${urlOf(app, cfg)}`)
   await waitForSignal()
   await app.close()
@@ -221,7 +225,7 @@ async function kafka (argv: string[]): Promise<void> {
   await k.stop()
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand }
+const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand }
 
 export async function main (argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv

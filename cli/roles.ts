@@ -9,7 +9,7 @@ import { prepareKafka } from '../platform/kafka.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
 import { info } from '../platform/log.js'
-import { buildQueryApi } from '../query-api/server.js'
+import { buildQueryApi, type QueryApiOptions } from '../query-api/server.js'
 
 export async function openClickHouse (cfg: Config, doMigrate: boolean): Promise<ClickHouse> {
   const ch = await createClickHouse({ url: cfg.clickhouseUrl, user: cfg.clickhouseUser, password: cfg.clickhousePassword, database: cfg.clickhouseDatabase, dataDir: cfg.dataDir })
@@ -24,10 +24,10 @@ export async function checkKafka (brokers: string[], cfg: Config): Promise<void>
   await prepareKafka(brokers, topicsFor(cfg.topicPrefix))
 }
 
-export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>, tailBrokers?: string[] | null): Promise<FastifyInstance> {
+export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>, extra: Partial<QueryApiOptions> = {}, tailBrokers?: string[] | null): Promise<FastifyInstance> {
   // the live tail reads the logs topic itself; without brokers /v1/tail answers 503
   const tail = tailBrokers !== undefined && tailBrokers !== null ? { brokers: tailBrokers, topics: topicsFor(cfg.topicPrefix) } : undefined
-  const app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: cfg.tokens, registries, ready, tail })
+  const app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: cfg.tokens, registries, ready, tail, ...extra })
   try {
     await app.listen({ port: cfg.port, host: cfg.bind })
   } catch (err) {

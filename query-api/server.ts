@@ -14,6 +14,7 @@ import { statsRoute } from './stats-route.js'
 import { tailRoute, type TailRouteOptions } from './tail-route.js'
 import { createTailHub, type TailHubOptions } from './tail-hub.js'
 import { createQuerySlots } from './query-slots.js'
+import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
 
 export interface QueryApiOptions {
   clickhouse: ClickHouseClient
@@ -32,6 +33,8 @@ export interface QueryApiOptions {
   maxConcurrentQueries?: number
   /** rows one query may read (default 1e9) */
   maxRowsToRead?: number
+  /** alert rules, evaluator and notifications (query-api/alerts); absent = off */
+  alerts?: Omit<AlertsPluginOptions, 'clickhouse' | 'database'>
 }
 
 const clickhouseErrorStatus: Record<string, [number, string]> = {
@@ -126,5 +129,6 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     app.addHook('onClose', async () => { await hub.stop() })
   }
   await app.register(tailRoute, { ...opts.tail, hub, registry: apiRegistry })
+  if (opts.alerts !== undefined) await app.register(alertsPlugin, { ...opts.alerts, clickhouse: opts.clickhouse, database: opts.database })
   return app
 }

@@ -80,6 +80,79 @@ PARTITION BY toYYYYMMDD(received_at)
 ORDER BY (topic, partition, kafka_offset, line_index)
 TTL toDateTime(received_at) + INTERVAL ${o.retentionDays} DAY
 SETTINGS non_replicated_deduplication_window = 10000`]
+  },
+  {
+    version: 5,
+    name: 'alerting tables',
+    // alert_claims is the exactly-once notification claim: every evaluator inserts
+    // (transition_id, its owner id) with insert_deduplication_token = the transition id, so the
+    // server keeps only the first insert; whoever reads its own owner back sends. The window
+    // (blocks remembered for deduplication) bounds how far back a late duplicate is caught,
+    // which is why evaluators also look the claim up before inserting.
+    statements: db => [`
+CREATE TABLE IF NOT EXISTS ${db}.alert_rules (
+  id String,
+  version UInt64 COMMENT 'ms since epoch of the write: the latest write wins',
+  deleted UInt8,
+  body String COMMENT 'the rule as accepted by POST/PUT /v1/alerts/rules (JSON)',
+  updated_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(version)
+ORDER BY id`, `
+CREATE TABLE IF NOT EXISTS ${db}.alert_state (
+  rule_id String,
+  group_key String,
+  service LowCardinality(String),
+  host LowCardinality(String),
+  pid UInt32,
+  state LowCardinality(String),
+  since DateTime64(3, 'UTC'),
+  last_ts DateTime64(3, 'UTC') COMMENT 'data time of the last sample applied',
+  changed_at DateTime64(3, 'UTC') COMMENT 'data time of the transition: the newest one wins',
+  value Float64,
+  transition_id String
+) ENGINE = ReplacingMergeTree(changed_at)
+ORDER BY (rule_id, group_key)`, `
+CREATE TABLE IF NOT EXISTS ${db}.alert_history (
+  transition_id String,
+  rule_id String,
+  rule_name String,
+  severity LowCardinality(String),
+  service LowCardinality(String),
+  host LowCardinality(String),
+  pid UInt32,
+  from_state LowCardinality(String),
+  to_state LowCardinality(String),
+  ts DateTime64(3, 'UTC'),
+  since DateTime64(3, 'UTC'),
+  value Float64,
+  threshold Float64,
+  message String,
+  recorded_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (ts, transition_id)
+SETTINGS non_replicated_deduplication_window = 10000`, `
+CREATE TABLE IF NOT EXISTS ${db}.alert_claims (
+  transition_id String,
+  owner String COMMENT 'evaluator instance that won the claim and sends',
+  claimed_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = MergeTree
+ORDER BY transition_id
+SETTINGS non_replicated_deduplication_window = 100000`, `
+CREATE TABLE IF NOT EXISTS ${db}.alert_deliveries (
+  transition_id String,
+  rule_id String,
+  channel LowCardinality(String),
+  target String,
+  owner String,
+  attempt UInt16,
+  status LowCardinality(String) COMMENT 'delivered | retrying | failed',
+  http_status UInt16,
+  error String,
+  at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = MergeTree
+PARTITION BY toYYYYMM(at)
+ORDER BY (at, transition_id)`]
   }
 ]
 

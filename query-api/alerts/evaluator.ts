@@ -1,0 +1,371 @@
+// The alert evaluator: one per query-api process.
+//   every evalIntervalMs: stats rows ingested since the watermark (ClickHouse `stats`)
+//     ──▶ samples per (service, host, pid, ts) ──▶ state machine per rule × group (state.ts)
+//   + log-rate rules on a fixed 10 s grid, + no-data checks against the clock
+//     ──▶ transitions ──persist (alert_history, alert_state)──▶ SSE subscribers
+//                                                           └──▶ notifier (firing / resolved)
+// Reading by ingest time (not event time) sees late-arriving samples; re-reading a short
+// overlap covers inserts that became visible after a later one; a per-group "last sample"
+// time makes the overlap (and duplicate rows) harmless.
+import crypto from 'node:crypto'
+import type { Registry } from 'prom-client'
+import { alertMetrics } from './metrics.js'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { errors } from '../../platform/errors.js'
+import { info, warn } from '../../platform/log.js'
+import { builtinRules, checkRuleShape, compileRule, loadRulesFile, type Rule, type RuleBody } from './rules.js'
+import { applyPresence, applySample, checkSilence, groupKey, newGroupState, renderMessage, type Group, type GroupState, type Transition } from './state.js'
+import { createAlertStore, type AlertStore, type StatsRow } from './store.js'
+import { createNotifier, type Notifier, type NotifierOptions, type NotificationPayload } from './notifier.js'
+
+export interface EvaluatorOptions {
+  clickhouse: ClickHouseClient
+  database: string
+  registry: Registry
+  /** JSON rules file (SLUICE_ALERT_RULES) */
+  rulesFile?: string | null
+  /** enable the built-in Node rules (SLUICE_ALERT_DEFAULTS=1) */
+  builtins?: boolean
+  /** webhook for rules without their own (SLUICE_ALERT_WEBHOOK) */
+  defaultWebhook?: string | null
+  /** evaluation period, ms (default 1000) */
+  evalIntervalMs?: number
+  /** how far back a starting evaluator re-reads stats, ms (default 15 min) */
+  startLookbackMs?: number
+  /** groups (service, host, pid) tracked per rule; beyond it new groups are ignored and counted (default 10 000) */
+  maxGroupsPerRule?: number
+  notifier?: Omit<NotifierOptions, 'store' | 'registry'>
+}
+
+export interface AlertView {
+  rule_id: string, rule: string, kind: string, severity: string, state: string
+  service: string, host: string, pid: number, value: number, threshold: number
+  since: string, changed_at: string, last_sample: string, transition_id: string
+}
+
+export interface TransitionEvent extends NotificationPayload { recorded: boolean }
+
+export interface AlertEvaluator {
+  readonly store: AlertStore
+  readonly notifier: Notifier
+  start (): Promise<void>
+  stop (): Promise<void>
+  /** one evaluation round now (also what the timer runs); rounds never overlap */
+  tick (): Promise<Transition[]>
+  rules (): Rule[]
+  rule (id: string): Rule | undefined
+  createRule (body: unknown): Promise<Rule>
+  replaceRule (id: string, body: unknown): Promise<Rule>
+  deleteRule (id: string): Promise<void>
+  alerts (all: boolean): AlertView[]
+  subscribe (fn: (e: TransitionEvent) => void): () => void
+}
+
+const overlapMs = 15_000
+const statsBatchRows = 50_000
+const logRateStepMs = 10_000
+const logRateLagMs = 5_000
+const idleGroupMs = 3_600_000
+const noDataArmMs = 60_000
+
+export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
+  const store = createAlertStore(opts.clickhouse, opts.database)
+  const notifier = createNotifier({ ...opts.notifier, store, registry: opts.registry })
+  const evalMs = opts.evalIntervalMs ?? 1000
+  const maxGroups = opts.maxGroupsPerRule ?? 10_000
+  const m = alertMetrics(opts.registry)
+  const fixed: Rule[] = [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])]
+  let ruleMap = new Map<string, Rule>(fixed.map(r => [r.id, r]))
+  const states = new Map<string, Map<string, GroupState>>()
+  const subscribers = new Set<(e: TransitionEvent) => void>()
+  let watermark = 0
+  let lastLogGrid = 0
+  let rulesLoadedAt = 0
+  let startedAt = 0
+  let startIngest = 0
+  let ingestFlowing = false
+  let timer: NodeJS.Timeout | null = null
+  let running: Promise<Transition[]> | null = null
+  let started = false
+  let stopped = false
+
+  async function reloadRules (): Promise<void> {
+    const next = new Map<string, Rule>(fixed.map(r => [r.id, r]))
+    for (const s of await store.listRules()) {
+      if (s.deleted || next.has(s.id)) continue
+      try { next.set(s.id, compileRule({ ...s.body, id: s.id }, 'api')) } catch (err) { warn(`alerts: stored rule ${s.id} is invalid (${(err as Error).message}); ignored`) }
+    }
+    for (const id of states.keys()) if (!next.has(id)) states.delete(id)
+    ruleMap = next
+    rulesLoadedAt = Date.now()
+  }
+
+  function stateOf (rule: Rule, g: Group): GroupState | null {
+    let byGroup = states.get(rule.id)
+    if (byGroup === undefined) { byGroup = new Map(); states.set(rule.id, byGroup) }
+    const key = groupKey(g)
+    let s = byGroup.get(key)
+    if (s === undefined) {
+      if (byGroup.size >= maxGroups) { m.groupsDropped.inc(); return null }
+      s = newGroupState(rule.id, g)
+      byGroup.set(key, s)
+    }
+    return s
+  }
+
+  function matches (rule: Rule, g: Group): boolean {
+    return (rule.services.length === 0 || rule.services.includes(g.service)) && (rule.hosts.length === 0 || rule.hosts.includes(g.host))
+  }
+
+  /** stats rows → one sample (all metrics of one record) per (service, host, pid, ts), by time */
+  function samplesOf (rows: StatsRow[]): Array<Group & { t: number, metrics: Map<string, number> }> {
+    const byKey = new Map<string, Group & { t: number, metrics: Map<string, number> }>()
+    for (const r of rows) {
+      const k = `${r.service}\u0000${r.host}\u0000${r.pid}\u0000${r.t}`
+      let s = byKey.get(k)
+      if (s === undefined) { s = { service: r.service, host: r.host, pid: r.pid, t: r.t, metrics: new Map() }; byKey.set(k, s) }
+      s.metrics.set(r.metric, r.value)
+    }
+    return [...byKey.values()].sort((a, b) => a.t - b.t)
+  }
+
+  async function evaluateStats (rules: Rule[], out: Transition[]): Promise<void> {
+    const metrics = [...new Set(rules.flatMap(r => [r.metric, r.divideBy]).filter((x): x is string => x !== null))]
+    if (metrics.length === 0) return
+    for (let page = 0; page < 20; page++) {
+      const rows = await store.statsSince(watermark - overlapMs, metrics, statsBatchRows)
+      if (rows.length === 0) return
+      for (const sample of samplesOf(rows)) {
+        for (const rule of rules) {
+          if (!matches(rule, sample)) continue
+          const v = sample.metrics.get(rule.metric!)
+          if (v === undefined) continue
+          let value = v
+          if (rule.divideBy !== null) {
+            const d = sample.metrics.get(rule.divideBy)
+            // a ratio needs both halves of the same record and a real denominator (fd_limit is -1 when unlimited)
+            if (d === undefined || d <= 0) continue
+            value = v / d
+          }
+          const s = stateOf(rule, sample)
+          if (s === null) continue
+          const t = rule.kind === 'no_data' ? applyPresence(rule, s, sample.t) : applySample(rule, s, sample.t, value)
+          if (t !== null) out.push(t)
+        }
+      }
+      const maxIng = rows[rows.length - 1].ing
+      if (maxIng > startIngest) ingestFlowing = true
+      if (maxIng > watermark) watermark = maxIng
+      // a full page: more rows wait; the overlap re-reads a little, the per-group time skips it
+      if (rows.length < statsBatchRows || maxIng - overlapMs <= rows[0].ing) return
+    }
+  }
+
+  async function evaluateLogRates (rules: Rule[], now: number, out: Transition[]): Promise<void> {
+    if (rules.length === 0) return
+    // fixed grid points, evaluated once the lag has passed, so every evaluator counts the same
+    // window and derives the same transition ids
+    const grid = Math.floor((now - logRateLagMs) / logRateStepMs) * logRateStepMs
+    if (lastLogGrid === 0) lastLogGrid = grid - logRateStepMs
+    for (let g = lastLogGrid + logRateStepMs; g <= grid; g += logRateStepMs) {
+      for (const rule of rules) {
+        const counts = await store.logCounts(g - 60_000, g, rule, maxGroups)
+        const seen = new Set<string>()
+        for (const c of counts) {
+          const s = stateOf(rule, c)
+          if (s === null) continue
+          seen.add(s.key)
+          const t = applySample(rule, s, g, c.n)
+          if (t !== null) out.push(t)
+        }
+        // a group that logged nothing in the window has a rate of 0
+        for (const s of states.get(rule.id)?.values() ?? []) {
+          if (seen.has(s.key)) continue
+          const t = applySample(rule, s, g, 0)
+          if (t !== null) out.push(t)
+        }
+      }
+    }
+    lastLogGrid = grid
+  }
+
+  function evictIdle (now: number): void {
+    for (const byGroup of states.values()) {
+      for (const [k, s] of byGroup) if ((s.state === 'inactive' || s.state === 'resolved') && s.lastTs !== 0 && now - s.lastTs > idleGroupMs) byGroup.delete(k)
+    }
+  }
+
+  function payloadOf (rule: Rule | undefined, t: Transition, message: string): NotificationPayload {
+    return {
+      transition_id: t.id, rule_id: t.ruleId, rule: rule?.name ?? t.ruleId, kind: rule?.kind ?? '', state: t.to, previous_state: t.from,
+      severity: rule?.severity ?? 'warning', labels: rule?.labels ?? {}, service: t.service, host: t.host, pid: t.pid,
+      value: t.value, threshold: t.threshold, metric: rule?.divideBy != null ? `${rule.metric}/${rule.divideBy}` : (rule?.metric ?? null),
+      since: new Date(t.since).toISOString(), ts: new Date(t.ts).toISOString(), for_ms: rule?.forMs ?? 0, message
+    }
+  }
+
+  async function round (): Promise<Transition[]> {
+    const end = m.seconds.startTimer()
+    const out: Transition[] = []
+    try {
+      if (Date.now() - rulesLoadedAt > 5000) await reloadRules()
+      const enabled = [...ruleMap.values()].filter(r => r.enabled)
+      await evaluateStats(enabled.filter(r => r.kind !== 'log_rate'), out)
+      const now = Date.now()
+      await evaluateLogRates(enabled.filter(r => r.kind === 'log_rate'), now, out)
+      // After a restart the pipeline itself was down: silence is only blamed on a process once
+      // rows ingested after our start arrive (the shipper caught up), or after a minute of none.
+      const silenceArmed = ingestFlowing || now - startedAt > noDataArmMs
+      for (const rule of enabled) {
+        if (rule.kind !== 'no_data' || !silenceArmed || now - startedAt < rule.forMs) continue
+        for (const s of states.get(rule.id)?.values() ?? []) {
+          const t = checkSilence(rule, s, now)
+          if (t !== null) out.push(t)
+        }
+      }
+      evictIdle(now)
+      if (out.length > 0) await publish(out)
+      m.rounds.inc({ result: 'ok' })
+    } catch (err) {
+      m.rounds.inc({ result: 'error' })
+      warn(`alerts: evaluation failed: ${(err as Error).message.split('\n')[0]}`)
+    } finally { end() }
+    return out
+  }
+
+  async function publish (ts: Transition[]): Promise<void> {
+    const messages = new Map<string, string>()
+    for (const t of ts) {
+      const rule = ruleMap.get(t.ruleId)
+      messages.set(t.id, rule !== undefined ? renderMessage(rule.message, rule, t) : '')
+      m.transitions.inc({ to: t.to })
+    }
+    const touched = new Map<string, GroupState>()
+    for (const t of ts) { const s = states.get(t.ruleId)?.get(t.key); if (s !== undefined) touched.set(`${t.ruleId}\u0000${t.key}`, s) }
+    // persisted before anyone is notified: a restarted evaluator must find the new state
+    let recorded = true
+    try { await store.recordTransitions(ts, [...touched.values()], ruleMap, messages) } catch (err) {
+      recorded = false
+      warn(`alerts: cannot record ${ts.length} transition(s): ${(err as Error).message.split('\n')[0]}`)
+    }
+    for (const t of ts) {
+      const rule = ruleMap.get(t.ruleId)
+      const payload = payloadOf(rule, t, messages.get(t.id) ?? '')
+      for (const fn of subscribers) fn({ ...payload, recorded })
+      if (t.to === 'firing' || t.to === 'resolved') notifier.enqueue({ payload, webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
+    }
+  }
+
+  /** Transitions a previous evaluator persisted but died before claiming: notify them now. */
+  async function recoverUnclaimed (sinceMs: number): Promise<void> {
+    const rows = await store.unclaimedSince(sinceMs, 1000)
+    for (const h of rows) {
+      const rule = ruleMap.get(h.rule_id)
+      const t: Transition = { id: h.transition_id, ruleId: h.rule_id, key: groupKey(h), service: h.service, host: h.host, pid: Number(h.pid), from: h.from_state as Transition['from'], to: h.to_state as Transition['to'], ts: Date.parse(h.ts), since: Date.parse(h.since), value: h.value, threshold: h.threshold }
+      notifier.enqueue({ payload: payloadOf(rule, t, h.message), webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
+    }
+    if (rows.length > 0) info(`alerts: ${rows.length} recorded transition(s) had no notification claim; sending them now`)
+  }
+
+  function schedule (): void {
+    if (stopped) return
+    timer = setTimeout(() => { void evaluator.tick().finally(schedule) }, evalMs)
+    timer.unref()
+  }
+
+  async function mutate (id: string, body: RuleBody | null): Promise<void> {
+    // versions are ms timestamps; a same-ms rewrite still sorts after the previous one
+    const version = Math.max(Date.now(), (versions.get(id) ?? 0) + 1)
+    versions.set(id, version)
+    await store.writeRule(id, body, version)
+    await reloadRules()
+  }
+  const versions = new Map<string, number>()
+
+  const evaluator: AlertEvaluator = {
+    store,
+    notifier,
+    async start () {
+      if (started) return
+      started = true
+      const dbNow = await store.now()
+      startedAt = Date.now()
+      startIngest = dbNow
+      watermark = dbNow - (opts.startLookbackMs ?? 15 * 60_000)
+      await reloadRules()
+      for (const s of await store.loadStates()) {
+        if (!ruleMap.has(s.ruleId)) continue
+        let byGroup = states.get(s.ruleId)
+        if (byGroup === undefined) { byGroup = new Map(); states.set(s.ruleId, byGroup) }
+        byGroup.set(s.key, s)
+      }
+      // a failed look-up must not keep the API down: those transitions are only not re-sent
+      await recoverUnclaimed(watermark).catch(err => warn(`alerts: cannot look for unclaimed transitions: ${(err as Error).message.split('\n')[0]}`))
+      info(`alerts: evaluating ${[...ruleMap.values()].filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
+      schedule()
+    },
+    async stop () {
+      if (stopped) return
+      stopped = true
+      if (timer !== null) clearTimeout(timer)
+      await running?.catch(() => {})
+      await notifier.stop()
+      subscribers.clear()
+    },
+    async tick () {
+      if (running !== null) return await running
+      running = round().finally(() => { running = null })
+      return await running
+    },
+    rules: () => [...ruleMap.values()],
+    rule: id => ruleMap.get(id),
+    async createRule (raw) {
+      const body = checkRuleShape(raw)
+      const id = body.id ?? crypto.randomBytes(6).toString('hex')
+      const rule = compileRule({ ...body, id }, 'api')
+      await reloadRules()
+      if (ruleMap.has(id)) throw errors.RULE_EXISTS(id)
+      await mutate(id, { ...body, id })
+      return ruleMap.get(id) ?? rule
+    },
+    async replaceRule (id, raw) {
+      const body = checkRuleShape(raw)
+      if (body.id !== undefined && body.id !== id) throw errors.BAD_RULE('id', `must match the id in the URL ('${id}') or be omitted`)
+      await reloadRules()
+      const existing = ruleMap.get(id)
+      if (existing === undefined) throw errors.RULE_NOT_FOUND(id)
+      if (existing.origin !== 'api') throw errors.RULE_READONLY(id, existing.origin === 'file' ? 'the rules file (SLUICE_ALERT_RULES)' : 'the built-in defaults')
+      const rule = compileRule({ ...body, id }, 'api')
+      await mutate(id, { ...body, id })
+      return ruleMap.get(id) ?? rule
+    },
+    async deleteRule (id) {
+      await reloadRules()
+      const existing = ruleMap.get(id)
+      if (existing === undefined) throw errors.RULE_NOT_FOUND(id)
+      if (existing.origin !== 'api') throw errors.RULE_READONLY(id, existing.origin === 'file' ? 'the rules file (SLUICE_ALERT_RULES)' : 'the built-in defaults')
+      await mutate(id, null)
+    },
+    alerts (all) {
+      const out: AlertView[] = []
+      for (const [ruleId, byGroup] of states) {
+        const rule = ruleMap.get(ruleId)
+        if (rule === undefined) continue
+        for (const s of byGroup.values()) {
+          if (s.state === 'inactive' || (!all && s.state === 'resolved')) continue
+          out.push({
+            rule_id: ruleId, rule: rule.name, kind: rule.kind, severity: rule.severity, state: s.state, service: s.service, host: s.host, pid: s.pid,
+            value: s.value, threshold: rule.kind === 'no_data' ? rule.forMs / 1000 : rule.threshold, since: new Date(s.since).toISOString(),
+            changed_at: new Date(s.changedAt).toISOString(), last_sample: new Date(s.lastTs).toISOString(), transition_id: s.transitionId ?? ''
+          })
+        }
+      }
+      return out.sort((a, b) => a.rule_id.localeCompare(b.rule_id) || a.service.localeCompare(b.service) || a.host.localeCompare(b.host) || a.pid - b.pid)
+    },
+    subscribe (fn) {
+      subscribers.add(fn)
+      return () => { subscribers.delete(fn) }
+    }
+  }
+  return evaluator
+}

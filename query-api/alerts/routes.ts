@@ -1,0 +1,97 @@
+// /v1/alerts — the alerting feature as one fastify plugin: it owns the evaluator (started when
+// the server is ready, stopped on close) and serves
+//   /v1/alerts/rules (CRUD) · GET /v1/alerts (current) · GET /v1/alerts/stream (SSE of
+//   transitions) · GET /v1/alerts/history · GET /v1/alerts/notifications (delivery records)
+import fp from 'fastify-plugin'
+import { Type, type Static } from '@sinclair/typebox'
+import { alertMetrics } from './metrics.js'
+import type { FastifyInstance } from 'fastify'
+import { errors } from '../../platform/errors.js'
+import { createAlertEvaluator, type AlertEvaluator, type EvaluatorOptions, type TransitionEvent } from './evaluator.js'
+import { RuleBody, type Rule } from './rules.js'
+
+export interface AlertsPluginOptions extends EvaluatorOptions {
+  /** concurrent /v1/alerts/stream clients (default 100) */
+  maxStreams?: number
+  /** receives the evaluator once created (the CLI and tests use it) */
+  onEvaluator?: (e: AlertEvaluator) => void
+}
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$' }) })
+const Limit = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000 })), rule: Type.Optional(Type.String({ maxLength: 64 })), transition: Type.Optional(Type.String({ maxLength: 64 })) }, { additionalProperties: false })
+const AlertsQuery = Type.Object({ all: Type.Optional(Type.Boolean({ description: 'include resolved alerts' })) }, { additionalProperties: false })
+
+function view (r: Rule): Record<string, unknown> {
+  return { ...r.body, id: r.id, enabled: r.enabled, origin: r.origin }
+}
+
+// per-client buffer limit of the SSE stream: a client that does not read loses events
+// (counted), it never makes the server buffer without bound
+const maxBufferedBytes = 256 * 1024
+
+export const alertsPlugin = fp(async (app: FastifyInstance, opts: AlertsPluginOptions) => {
+  const evaluator = createAlertEvaluator(opts)
+  opts.onEvaluator?.(evaluator)
+  const maxStreams = opts.maxStreams ?? 100
+  const streamDrops = alertMetrics(opts.registry).streamDrops
+  const open = new Set<() => void>()
+
+  app.addHook('onReady', async () => { await evaluator.start() })
+  app.addHook('onClose', async () => {
+    for (const end of [...open]) end()
+    await evaluator.stop()
+  })
+
+  const rulesTag = { tags: ['alerts'] }
+  app.get('/v1/alerts/rules', { schema: { ...rulesTag, summary: 'List alert rules (API, rules file and built-in)' } }, async () => ({ rules: evaluator.rules().map(view) }))
+
+  app.get<{ Params: Static<typeof IdParams> }>('/v1/alerts/rules/:id', { schema: { ...rulesTag, params: IdParams } }, async req => {
+    const r = evaluator.rule(req.params.id)
+    if (r === undefined) throw errors.RULE_NOT_FOUND(req.params.id)
+    return { rule: view(r) }
+  })
+
+  // attachValidation: the body is re-checked by checkRuleShape, which names the field in a
+  // rule-specific 400 instead of the generic query-parameter message
+  app.post('/v1/alerts/rules', { attachValidation: true, schema: { ...rulesTag, summary: 'Create an alert rule', body: RuleBody } }, async (req, reply) => {
+    const r = await evaluator.createRule(req.body)
+    return reply.code(201).send({ rule: view(r) })
+  })
+
+  app.put<{ Params: Static<typeof IdParams> }>('/v1/alerts/rules/:id', { attachValidation: true, schema: { ...rulesTag, summary: 'Replace an alert rule', params: IdParams, body: RuleBody } }, async req => {
+    if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(req.params.id)) throw errors.RULE_NOT_FOUND(req.params.id)
+    return { rule: view(await evaluator.replaceRule(req.params.id, req.body)) }
+  })
+
+  app.delete<{ Params: Static<typeof IdParams> }>('/v1/alerts/rules/:id', { schema: { ...rulesTag, params: IdParams } }, async (req, reply) => {
+    await evaluator.deleteRule(req.params.id)
+    return reply.code(204).send()
+  })
+
+  app.get<{ Querystring: Static<typeof AlertsQuery> }>('/v1/alerts', { schema: { ...rulesTag, summary: 'Current alerts (pending and firing; all=true adds resolved)', querystring: AlertsQuery } }, async req => ({ alerts: evaluator.alerts(req.query.all === true) }))
+
+  app.get<{ Querystring: Static<typeof Limit> }>('/v1/alerts/history', { schema: { ...rulesTag, summary: 'Recorded transitions, newest first', querystring: Limit } }, async req => ({ transitions: await evaluator.store.history(req.query.limit ?? 100, req.query.rule) }))
+
+  app.get<{ Querystring: Static<typeof Limit> }>('/v1/alerts/notifications', { schema: { ...rulesTag, summary: 'Webhook delivery records (one per attempt), newest first', querystring: Limit } }, async req => ({ deliveries: await evaluator.store.deliveries(req.query.limit ?? 100, req.query.transition) }))
+
+  app.get('/v1/alerts/stream', { schema: { ...rulesTag, summary: 'Server-Sent Events: one `transition` event per alert state change', produces: ['text/event-stream'] } }, async (req, reply) => {
+    if (open.size >= maxStreams) throw errors.TOO_MANY_STREAMS(maxStreams)
+    reply.hijack()
+    const res = reply.raw
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
+    res.write(': sluice alert transitions\n\n')
+    const send = (e: TransitionEvent): void => {
+      if (res.writableLength > maxBufferedBytes) { streamDrops.inc(); return }
+      res.write(`id: ${e.transition_id}\nevent: transition\ndata: ${JSON.stringify(e)}\n\n`)
+    }
+    const unsubscribe = evaluator.subscribe(send)
+    const ping = setInterval(() => { if (res.writableLength <= maxBufferedBytes) res.write(': ping\n\n') }, 15_000)
+    ping.unref()
+    const done = (): void => {
+      if (!open.delete(done)) return
+      clearInterval(ping); unsubscribe(); res.end()
+    }
+    open.add(done)
+    req.raw.once('close', done)
+  })
+}, { name: 'sluice-alerts' })

@@ -1,0 +1,182 @@
+// Alert rules: the TypeBox schema (route validation + TS type from one definition), the
+// semantic checks TypeBox cannot express (each a specific 400), and compilation into the
+// form the evaluator runs. Rules come from three places: the API (stored in ClickHouse), an
+// optional rules file read at start, and the built-in Node defaults (off unless enabled).
+import fs from 'node:fs'
+import { Type, type Static } from '@sinclair/typebox'
+import { TypeCompiler } from '@sinclair/typebox/compiler'
+import { levels, type Level } from '../../schemas/records.js'
+import { errors } from '../../platform/errors.js'
+
+const Name = Type.String({ minLength: 1, maxLength: 255 })
+const Duration = Type.String({ maxLength: 32, description: 'e.g. 30s, 5m, 1h' })
+
+export const RuleBody = Type.Object({
+  id: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', description: 'stable id (default: generated)' })),
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  enabled: Type.Optional(Type.Boolean({ description: 'default true' })),
+  kind: Type.Union([Type.Literal('threshold'), Type.Literal('log_rate'), Type.Literal('no_data')], { description: 'threshold: a stats metric (or ratio); log_rate: matching lines per minute; no_data: a process that stops reporting' }),
+  metric: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]{0,127}$', description: 'stats metric (threshold, no_data)' })),
+  divide_by: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]{0,127}$', description: 'denominator metric: value = metric / divide_by (e.g. heap_used / heap_limit)' })),
+  level: Type.Optional(Type.Union(levels.map(l => Type.Literal(l)), { description: 'log_rate: minimum level' })),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'log_rate: substring of msg' })),
+  service: Type.Optional(Type.Array(Name, { maxItems: 100 })),
+  host: Type.Optional(Type.Array(Name, { maxItems: 100 })),
+  op: Type.Optional(Type.Union([Type.Literal('>'), Type.Literal('>='), Type.Literal('<'), Type.Literal('<=')])),
+  threshold: Type.Optional(Type.Number()),
+  for: Type.Optional(Duration),
+  resolve_threshold: Type.Optional(Type.Number({ description: 'hysteresis: the alert clears only past this value' })),
+  keep_firing_for: Type.Optional(Duration),
+  severity: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])),
+  labels: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.String({ maxLength: 1024 }), { maxProperties: 32 })),
+  message: Type.Optional(Type.String({ maxLength: 2048, description: 'template: {{rule}} {{state}} {{host}} {{service}} {{pid}} {{value}} {{threshold}} {{severity}}' })),
+  webhook: Type.Optional(Type.String({ maxLength: 2048, description: 'http(s) URL receiving a JSON POST per firing/resolved transition' }))
+}, { additionalProperties: false })
+export type RuleBody = Static<typeof RuleBody>
+
+export type Op = '>' | '>=' | '<' | '<='
+export type Origin = 'api' | 'file' | 'builtin'
+
+/** A validated rule in the form the evaluator runs; times in ms. */
+export interface Rule {
+  id: string
+  name: string
+  enabled: boolean
+  kind: 'threshold' | 'log_rate' | 'no_data'
+  metric: string | null
+  divideBy: string | null
+  level: Level | null
+  q: string | null
+  services: string[]
+  hosts: string[]
+  op: Op
+  threshold: number
+  forMs: number
+  resolveThreshold: number | null
+  keepFiringForMs: number
+  severity: 'info' | 'warning' | 'critical'
+  labels: Record<string, string>
+  message: string
+  webhook: string | null
+  origin: Origin
+  /** the body it was made from, returned by the API as-is */
+  body: RuleBody
+}
+
+const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+const maxDurationMs = 7 * 86_400_000
+
+export function parseDuration (text: string): number | null {
+  const m = /^(\d{1,9})(ms|s|m|h|d)$/.exec(text)
+  return m === null ? null : Number(m[1]) * units[m[2]]
+}
+
+const bodyCheck = TypeCompiler.Compile(RuleBody)
+
+/** Structural check (the same schema the route uses); throws BAD_RULE naming the field. */
+export function checkRuleShape (body: unknown): RuleBody {
+  if (bodyCheck.Check(body)) return body
+  const e = bodyCheck.Errors(body).First()
+  if (e === undefined) throw errors.BAD_RULE('/', 'does not match the rule schema')
+  const field = e.path.replace(/^\//, '') || '/'
+  if (e.message === 'Unexpected property') throw errors.BAD_RULE(field, 'is not a rule field')
+  throw errors.BAD_RULE(field, e.message.toLowerCase())
+}
+
+const defaultMessage = '{{rule}} {{state}} on {{host}} {{service}} pid {{pid}}: value {{value}} (threshold {{threshold}})'
+
+function duration (body: RuleBody, field: 'for' | 'keep_firing_for'): number {
+  const raw = body[field]
+  if (raw === undefined) return 0
+  const ms = parseDuration(raw)
+  if (ms === null) throw errors.BAD_RULE(field, `must be a duration like 30s, 5m or 1h, got ${JSON.stringify(raw)}`)
+  if (ms > maxDurationMs) throw errors.BAD_RULE(field, 'must be at most 7d')
+  return ms
+}
+
+/** Semantic validation + compilation. `id` must already be set. */
+export function compileRule (body: RuleBody & { id: string }, origin: Origin): Rule {
+  const kind = body.kind
+  if ((kind === 'threshold') && body.metric === undefined) throw errors.BAD_RULE('metric', "is required when kind is 'threshold'")
+  if (kind !== 'threshold' && body.divide_by !== undefined) throw errors.BAD_RULE('divide_by', "applies only to kind 'threshold'")
+  if (kind !== 'log_rate' && (body.level !== undefined || body.q !== undefined)) throw errors.BAD_RULE(body.level !== undefined ? 'level' : 'q', "applies only to kind 'log_rate'")
+  if (kind === 'log_rate' && body.metric !== undefined) throw errors.BAD_RULE('metric', "does not apply to kind 'log_rate' (it counts log lines)")
+  if (kind !== 'no_data' && (body.op === undefined || body.threshold === undefined)) throw errors.BAD_RULE(body.op === undefined ? 'op' : 'threshold', `is required when kind is '${kind}'`)
+  const forMs = duration(body, 'for')
+  const keepFiringForMs = duration(body, 'keep_firing_for')
+  if (kind === 'no_data') {
+    if (body.op !== undefined || body.threshold !== undefined || body.resolve_threshold !== undefined || body.keep_firing_for !== undefined) {
+      throw errors.BAD_RULE(body.op !== undefined ? 'op' : body.threshold !== undefined ? 'threshold' : body.resolve_threshold !== undefined ? 'resolve_threshold' : 'keep_firing_for', "does not apply to kind 'no_data' (it fires when no sample arrived for 'for')")
+    }
+    if (forMs < 1000) throw errors.BAD_RULE('for', "is required for kind 'no_data' and must be at least 1s")
+  }
+  const op: Op = body.op ?? '>'
+  const threshold = body.threshold ?? 0
+  if (body.resolve_threshold !== undefined) {
+    const above = op === '>' || op === '>='
+    if (above ? body.resolve_threshold > threshold : body.resolve_threshold < threshold) {
+      throw errors.BAD_RULE('resolve_threshold', `must be ${above ? '≤' : '≥'} threshold (${threshold}) for op '${op}': it is the level at which the alert clears`)
+    }
+  }
+  if (body.webhook !== undefined) {
+    let u: URL | null = null
+    try { u = new URL(body.webhook) } catch { /* reported below */ }
+    if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw errors.BAD_RULE('webhook', 'must be an http(s) URL')
+  }
+  return {
+    id: body.id,
+    name: body.name,
+    enabled: body.enabled ?? true,
+    kind,
+    metric: kind === 'log_rate' ? null : (body.metric ?? 'heap_used'),
+    divideBy: body.divide_by ?? null,
+    level: body.level ?? null,
+    q: body.q ?? null,
+    services: body.service ?? [],
+    hosts: body.host ?? [],
+    op,
+    threshold,
+    forMs,
+    resolveThreshold: body.resolve_threshold ?? null,
+    keepFiringForMs,
+    severity: body.severity ?? 'warning',
+    labels: body.labels ?? {},
+    message: body.message ?? defaultMessage,
+    webhook: body.webhook ?? null,
+    origin,
+    body
+  }
+}
+
+/** Built-in rules for Node processes (enabled with SLUICE_ALERT_DEFAULTS=1). */
+export const builtinRuleBodies: Array<RuleBody & { id: string }> = [
+  { id: 'builtin.heap', name: 'V8 heap above 90% of its limit', kind: 'threshold', metric: 'heap_used', divide_by: 'heap_limit', op: '>', threshold: 0.9, resolve_threshold: 0.85, for: '5m', severity: 'critical', message: 'heap of {{service}} pid {{pid}} on {{host}} at {{value}} of its limit (threshold {{threshold}}): the process is about to spend its life in GC' },
+  { id: 'builtin.fds', name: 'open file descriptors above 80% of the limit', kind: 'threshold', metric: 'fds', divide_by: 'fd_limit', op: '>', threshold: 0.8, resolve_threshold: 0.75, for: '1m', severity: 'critical', message: '{{service}} pid {{pid}} on {{host}} uses {{value}} of its fd limit (threshold {{threshold}}): EMFILE is near' },
+  { id: 'builtin.eventloop', name: 'event-loop delay p99 above 1 s', kind: 'threshold', metric: 'eventloop_delay_p99_ms', op: '>', threshold: 1000, resolve_threshold: 500, for: '1m', severity: 'warning' }
+]
+
+export function builtinRules (): Rule[] {
+  return builtinRuleBodies.map(b => compileRule(b, 'builtin'))
+}
+
+/** Reads a JSON rules file: `[rule, …]` or `{ "rules": [rule, …] }`; every rule needs an id. */
+export function loadRulesFile (file: string): Rule[] {
+  let parsed: unknown
+  try { parsed = JSON.parse(fs.readFileSync(file, 'utf8')) } catch (err) {
+    throw errors.CONFIG_INVALID('SLUICE_ALERT_RULES', file, `cannot read a JSON rules file: ${(err as Error).message.split('\n')[0]}`)
+  }
+  const list = Array.isArray(parsed) ? parsed : (parsed as { rules?: unknown } | null)?.rules
+  if (!Array.isArray(list)) throw errors.CONFIG_INVALID('SLUICE_ALERT_RULES', file, 'expected a JSON array of rules or { "rules": [...] }')
+  const seen = new Set<string>()
+  return list.map((raw, i) => {
+    try {
+      const body = checkRuleShape(raw)
+      if (body.id === undefined) throw errors.BAD_RULE('id', 'is required in a rules file')
+      if (seen.has(body.id)) throw errors.BAD_RULE('id', `'${body.id}' appears twice`)
+      seen.add(body.id)
+      return compileRule({ ...body, id: body.id }, 'file')
+    } catch (err) {
+      throw errors.CONFIG_INVALID('SLUICE_ALERT_RULES', file, `rule #${i + 1}: ${(err as Error).message}`)
+    }
+  })
+}

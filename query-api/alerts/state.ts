@@ -1,0 +1,135 @@
+// The per-(rule, service, host, pid) state machine, pure and driven by data time:
+//
+//   inactive/resolved ──breach──▶ pending ──breach held for `for`──▶ firing
+//        ▲                          │ clear                            │ clear (past resolve_threshold,
+//        └──────────────────────────┘                                  ▼  held for keep_firing_for)
+//                                                                   resolved
+//   no_data: (any) ──no sample for `for`──▶ firing ──a sample arrives──▶ resolved
+//
+// Every transition happens at the timestamp of the sample that caused it (or, for no-data,
+// at last sample + `for`), never at wall-clock evaluation time. That makes a transition's id
+// a pure function of the data — sha256(rule, group, to-state, ts) — so every evaluator (a
+// restarted one, or a second query-api process) derives the same id for the same event,
+// which is what the notification claim is keyed on.
+import crypto from 'node:crypto'
+import type { Op, Rule } from './rules.js'
+
+export type AlertState = 'inactive' | 'pending' | 'firing' | 'resolved'
+
+export interface Group { service: string, host: string, pid: number }
+
+export interface GroupState extends Group {
+  ruleId: string
+  key: string
+  state: AlertState
+  /** when the current episode began: pending start (threshold) or last sample (no-data) */
+  since: number
+  /** data time of the last sample applied; older samples are ignored */
+  lastTs: number
+  value: number
+  /** first sample of the current run of "clear" samples while firing (keep_firing_for) */
+  clearSince: number | null
+  transitionId: string | null
+  /** data time of the last transition */
+  changedAt: number
+}
+
+export interface Transition extends Group {
+  id: string
+  ruleId: string
+  key: string
+  from: AlertState
+  to: AlertState
+  ts: number
+  since: number
+  value: number
+  threshold: number
+}
+
+export function groupKey (g: Group): string {
+  return `${g.service}\u0000${g.host}\u0000${g.pid}`
+}
+
+export function transitionId (ruleId: string, key: string, to: AlertState, ts: number): string {
+  return crypto.createHash('sha256').update(`${ruleId}\n${key}\n${to}\n${ts}`).digest('hex').slice(0, 32)
+}
+
+export function newGroupState (ruleId: string, g: Group): GroupState {
+  return { ...g, ruleId, key: groupKey(g), state: 'inactive', since: 0, lastTs: 0, value: 0, clearSince: null, transitionId: null, changedAt: 0 }
+}
+
+function cmp (op: Op, v: number, t: number): boolean {
+  switch (op) {
+    case '>': return v > t
+    case '>=': return v >= t
+    case '<': return v < t
+    case '<=': return v <= t
+  }
+}
+
+function move (s: GroupState, to: AlertState, ts: number, threshold: number): Transition {
+  const t: Transition = { id: transitionId(s.ruleId, s.key, to, ts), ruleId: s.ruleId, key: s.key, service: s.service, host: s.host, pid: s.pid, from: s.state, to, ts, since: s.since, value: s.value, threshold }
+  s.state = to
+  s.transitionId = t.id
+  s.changedAt = ts
+  return t
+}
+
+/** Applies one sample of a threshold or log-rate rule; returns the transition it causes, if any. */
+export function applySample (rule: Rule, s: GroupState, ts: number, value: number): Transition | null {
+  if (ts <= s.lastTs) return null
+  s.lastTs = ts
+  s.value = value
+  const breach = cmp(rule.op, value, rule.threshold)
+  switch (s.state) {
+    case 'inactive':
+    case 'resolved':
+      if (!breach) return null
+      s.since = ts
+      s.clearSince = null
+      return move(s, rule.forMs === 0 ? 'firing' : 'pending', ts, rule.threshold)
+    case 'pending':
+      if (!breach) return move(s, 'inactive', ts, rule.threshold)
+      return ts - s.since >= rule.forMs ? move(s, 'firing', ts, rule.threshold) : null
+    case 'firing': {
+      // hysteresis: with resolve_threshold the alert clears only once the value is past it,
+      // so a value wobbling around `threshold` keeps one alert firing instead of flapping
+      const clear = rule.resolveThreshold !== null ? !cmp(rule.op, value, rule.resolveThreshold) : !breach
+      if (!clear) { s.clearSince = null; return null }
+      s.clearSince ??= ts
+      if (ts - s.clearSince < rule.keepFiringForMs) return null
+      s.clearSince = null
+      return move(s, 'resolved', ts, rule.resolveThreshold ?? rule.threshold)
+    }
+  }
+}
+
+/** No-data rule: a sample arrived (resolves a firing no-data alert). */
+export function applyPresence (rule: Rule, s: GroupState, ts: number): Transition | null {
+  if (ts <= s.lastTs) return null
+  const wasFiring = s.state === 'firing'
+  s.lastTs = ts
+  s.since = ts
+  s.value = 0
+  return wasFiring ? move(s, 'resolved', ts, rule.forMs / 1000) : null
+}
+
+/** No-data rule: checked on every tick against the wall clock. */
+export function checkSilence (rule: Rule, s: GroupState, now: number): Transition | null {
+  if (s.state === 'firing' || s.lastTs === 0 || now - s.lastTs < rule.forMs) return null
+  s.value = rule.forMs / 1000
+  // placed at last sample + for, not at `now`, so every evaluator names it the same
+  return move(s, 'firing', s.lastTs + rule.forMs, rule.forMs / 1000)
+}
+
+export function renderMessage (template: string, rule: Rule, t: Transition): string {
+  const vars: Record<string, string> = {
+    rule: rule.name, state: t.to, host: t.host, service: t.service, pid: String(t.pid),
+    value: formatNumber(t.value), threshold: formatNumber(t.threshold), severity: rule.severity
+  }
+  return template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (m, k: string) => vars[k] ?? m)
+}
+
+function formatNumber (v: number): string {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)))
+}
