@@ -204,10 +204,44 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     }
   }
 
+  let prepared = false
+  /** Start-up reads: clock, rules, persisted states, unclaimed transitions. Until they
+   *  succeed nothing is evaluated (evaluating without the persisted states could fire again). */
+  async function prepare (): Promise<void> {
+    if (prepared) return
+    const dbNow = await store.now()
+    await reloadRules()
+    states.clear()
+    for (const s of await store.loadStates()) {
+      if (!ruleMap.has(s.ruleId)) continue
+      let byGroup = states.get(s.ruleId)
+      if (byGroup === undefined) { byGroup = new Map(); states.set(s.ruleId, byGroup) }
+      byGroup.set(s.key, s)
+    }
+    startedAt = Date.now()
+    startIngest = dbNow
+    watermark = dbNow - (opts.startLookbackMs ?? 15 * 60_000)
+    prepared = true
+    // a failed look-up must not keep alerting down: those transitions are only not re-sent
+    await recoverUnclaimed(watermark).catch(err => report(err))
+    info(`alerts: evaluating ${[...ruleMap.values()].filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
+  }
+
+  let lastReport = ''
+  let lastReportAt = 0
+  function report (err: unknown): void {
+    const msg = (err as Error).message.split('\n')[0]
+    if (msg === lastReport && Date.now() - lastReportAt < 60_000) return
+    lastReport = msg
+    lastReportAt = Date.now()
+    warn(`alerts: ${msg}`)
+  }
+
   async function round (): Promise<Transition[]> {
     const end = m.seconds.startTimer()
     const out: Transition[] = []
     try {
+      await prepare()
       if (Date.now() - rulesLoadedAt > 5000) await reloadRules()
       const enabled = [...ruleMap.values()].filter(r => r.enabled)
       await evaluateStats(enabled.filter(r => r.kind !== 'log_rate'), out)
@@ -228,7 +262,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       m.rounds.inc({ result: 'ok' })
     } catch (err) {
       m.rounds.inc({ result: 'error' })
-      warn(`alerts: evaluation failed: ${(err as Error).message.split('\n')[0]}`)
+      report(err)
     } finally { end() }
     return out
   }
@@ -288,20 +322,9 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     async start () {
       if (started) return
       started = true
-      const dbNow = await store.now()
-      startedAt = Date.now()
-      startIngest = dbNow
-      watermark = dbNow - (opts.startLookbackMs ?? 15 * 60_000)
-      await reloadRules()
-      for (const s of await store.loadStates()) {
-        if (!ruleMap.has(s.ruleId)) continue
-        let byGroup = states.get(s.ruleId)
-        if (byGroup === undefined) { byGroup = new Map(); states.set(s.ruleId, byGroup) }
-        byGroup.set(s.key, s)
-      }
-      // a failed look-up must not keep the API down: those transitions are only not re-sent
-      await recoverUnclaimed(watermark).catch(err => warn(`alerts: cannot look for unclaimed transitions: ${(err as Error).message.split('\n')[0]}`))
-      info(`alerts: evaluating ${[...ruleMap.values()].filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
+      // never fails the server: a ClickHouse that is down or not yet migrated is retried by
+      // every round (see prepare) and reported, at most once a minute
+      await prepare().catch(err => report(err))
       schedule()
     },
     async stop () {
