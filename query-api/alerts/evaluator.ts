@@ -7,13 +7,12 @@
 // Reading by ingest time (not event time) sees late-arriving samples; re-reading a short
 // overlap covers inserts that became visible after a later one; a per-group "last sample"
 // time makes the overlap (and duplicate rows) harmless.
-import crypto from 'node:crypto'
 import type { Registry } from 'prom-client'
 import { alertMetrics } from './metrics.js'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { errors } from '../../platform/errors.js'
 import { info, warn } from '../../platform/log.js'
-import { builtinRules, checkRuleShape, compileRule, loadRulesFile, type Rule, type RuleBody } from './rules.js'
+import { builtinRules, loadRulesFile, type Rule } from './rules.js'
+import { createRuleSet } from './ruleset.js'
 import { applyPresence, applySample, checkSilence, groupKey, newGroupState, renderMessage, type Group, type GroupState, type Transition } from './state.js'
 import { createAlertStore, type AlertStore, type StatsRow } from './store.js'
 import { createNotifier, type Notifier, type NotifierOptions, type NotificationPayload } from './notifier.js'
@@ -74,13 +73,11 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const evalMs = opts.evalIntervalMs ?? 1000
   const maxGroups = opts.maxGroupsPerRule ?? 10_000
   const m = alertMetrics(opts.registry)
-  const fixed: Rule[] = [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])]
-  let ruleMap = new Map<string, Rule>(fixed.map(r => [r.id, r]))
   const states = new Map<string, Map<string, GroupState>>()
+  const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => states.delete(id))
   const subscribers = new Set<(e: TransitionEvent) => void>()
   let watermark = 0
   let lastLogGrid = 0
-  let rulesLoadedAt = 0
   let startedAt = 0
   let startIngest = 0
   let ingestFlowing = false
@@ -88,17 +85,6 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   let running: Promise<Transition[]> | null = null
   let started = false
   let stopped = false
-
-  async function reloadRules (): Promise<void> {
-    const next = new Map<string, Rule>(fixed.map(r => [r.id, r]))
-    for (const s of await store.listRules()) {
-      if (s.deleted || next.has(s.id)) continue
-      try { next.set(s.id, compileRule({ ...s.body, id: s.id }, 'api')) } catch (err) { warn(`alerts: stored rule ${s.id} is invalid (${(err as Error).message}); ignored`) }
-    }
-    for (const id of states.keys()) if (!next.has(id)) states.delete(id)
-    ruleMap = next
-    rulesLoadedAt = Date.now()
-  }
 
   function stateOf (rule: Rule, g: Group): GroupState | null {
     let byGroup = states.get(rule.id)
@@ -210,10 +196,10 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   async function prepare (): Promise<void> {
     if (prepared) return
     const dbNow = await store.now()
-    await reloadRules()
+    await ruleSet.reload()
     states.clear()
     for (const s of await store.loadStates()) {
-      if (!ruleMap.has(s.ruleId)) continue
+      if (ruleSet.get(s.ruleId) === undefined) continue
       let byGroup = states.get(s.ruleId)
       if (byGroup === undefined) { byGroup = new Map(); states.set(s.ruleId, byGroup) }
       byGroup.set(s.key, s)
@@ -224,7 +210,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     prepared = true
     // a failed look-up must not keep alerting down: those transitions are only not re-sent
     await recoverUnclaimed(watermark).catch(err => report(err))
-    info(`alerts: evaluating ${[...ruleMap.values()].filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
+    info(`alerts: evaluating ${ruleSet.all().filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
   }
 
   let lastReport = ''
@@ -242,8 +228,8 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     const out: Transition[] = []
     try {
       await prepare()
-      if (Date.now() - rulesLoadedAt > 5000) await reloadRules()
-      const enabled = [...ruleMap.values()].filter(r => r.enabled)
+      if (Date.now() - ruleSet.loadedAt() > 5000) await ruleSet.reload()
+      const enabled = ruleSet.all().filter(r => r.enabled)
       await evaluateStats(enabled.filter(r => r.kind !== 'log_rate'), out)
       const now = Date.now()
       await evaluateLogRates(enabled.filter(r => r.kind === 'log_rate'), now, out)
@@ -270,7 +256,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   async function publish (ts: Transition[]): Promise<void> {
     const messages = new Map<string, string>()
     for (const t of ts) {
-      const rule = ruleMap.get(t.ruleId)
+      const rule = ruleSet.get(t.ruleId)
       messages.set(t.id, rule !== undefined ? renderMessage(rule.message, rule, t) : '')
       m.transitions.inc({ to: t.to })
     }
@@ -278,12 +264,12 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     for (const t of ts) { const s = states.get(t.ruleId)?.get(t.key); if (s !== undefined) touched.set(`${t.ruleId}\u0000${t.key}`, s) }
     // persisted before anyone is notified: a restarted evaluator must find the new state
     let recorded = true
-    try { await store.recordTransitions(ts, [...touched.values()], ruleMap, messages) } catch (err) {
+    try { await store.recordTransitions(ts, [...touched.values()], ruleSet.map(), messages) } catch (err) {
       recorded = false
       warn(`alerts: cannot record ${ts.length} transition(s): ${(err as Error).message.split('\n')[0]}`)
     }
     for (const t of ts) {
-      const rule = ruleMap.get(t.ruleId)
+      const rule = ruleSet.get(t.ruleId)
       const payload = payloadOf(rule, t, messages.get(t.id) ?? '')
       for (const fn of subscribers) fn({ ...payload, recorded })
       if (t.to === 'firing' || t.to === 'resolved') notifier.enqueue({ payload, webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
@@ -294,7 +280,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   async function recoverUnclaimed (sinceMs: number): Promise<void> {
     const rows = await store.unclaimedSince(sinceMs, 1000)
     for (const h of rows) {
-      const rule = ruleMap.get(h.rule_id)
+      const rule = ruleSet.get(h.rule_id)
       const t: Transition = { id: h.transition_id, ruleId: h.rule_id, key: groupKey(h), service: h.service, host: h.host, pid: Number(h.pid), from: h.from_state as Transition['from'], to: h.to_state as Transition['to'], ts: Date.parse(h.ts), since: Date.parse(h.since), value: h.value, threshold: h.threshold }
       notifier.enqueue({ payload: payloadOf(rule, t, h.message), webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
     }
@@ -306,15 +292,6 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     timer = setTimeout(() => { void evaluator.tick().finally(schedule) }, evalMs)
     timer.unref()
   }
-
-  async function mutate (id: string, body: RuleBody | null): Promise<void> {
-    // versions are ms timestamps; a same-ms rewrite still sorts after the previous one
-    const version = Math.max(Date.now(), (versions.get(id) ?? 0) + 1)
-    versions.set(id, version)
-    await store.writeRule(id, body, version)
-    await reloadRules()
-  }
-  const versions = new Map<string, number>()
 
   const evaluator: AlertEvaluator = {
     store,
@@ -340,39 +317,15 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       running = round().finally(() => { running = null })
       return await running
     },
-    rules: () => [...ruleMap.values()],
-    rule: id => ruleMap.get(id),
-    async createRule (raw) {
-      const body = checkRuleShape(raw)
-      const id = body.id ?? crypto.randomBytes(6).toString('hex')
-      const rule = compileRule({ ...body, id }, 'api')
-      await reloadRules()
-      if (ruleMap.has(id)) throw errors.RULE_EXISTS(id)
-      await mutate(id, { ...body, id })
-      return ruleMap.get(id) ?? rule
-    },
-    async replaceRule (id, raw) {
-      const body = checkRuleShape(raw)
-      if (body.id !== undefined && body.id !== id) throw errors.BAD_RULE('id', `must match the id in the URL ('${id}') or be omitted`)
-      await reloadRules()
-      const existing = ruleMap.get(id)
-      if (existing === undefined) throw errors.RULE_NOT_FOUND(id)
-      if (existing.origin !== 'api') throw errors.RULE_READONLY(id, existing.origin === 'file' ? 'the rules file (SLUICE_ALERT_RULES)' : 'the built-in defaults')
-      const rule = compileRule({ ...body, id }, 'api')
-      await mutate(id, { ...body, id })
-      return ruleMap.get(id) ?? rule
-    },
-    async deleteRule (id) {
-      await reloadRules()
-      const existing = ruleMap.get(id)
-      if (existing === undefined) throw errors.RULE_NOT_FOUND(id)
-      if (existing.origin !== 'api') throw errors.RULE_READONLY(id, existing.origin === 'file' ? 'the rules file (SLUICE_ALERT_RULES)' : 'the built-in defaults')
-      await mutate(id, null)
-    },
+    rules: () => ruleSet.all(),
+    rule: id => ruleSet.get(id),
+    createRule: async body => await ruleSet.create(body),
+    replaceRule: async (id, body) => await ruleSet.replace(id, body),
+    deleteRule: async id => { await ruleSet.remove(id) },
     alerts (all) {
       const out: AlertView[] = []
       for (const [ruleId, byGroup] of states) {
-        const rule = ruleMap.get(ruleId)
+        const rule = ruleSet.get(ruleId)
         if (rule === undefined) continue
         for (const s of byGroup.values()) {
           if (s.state === 'inactive' || (!all && s.state === 'resolved')) continue
