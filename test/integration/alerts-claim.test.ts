@@ -83,4 +83,15 @@ describe('alerts: one notification per transition across evaluators', () => {
     const sent = receiver.received.slice(before).map(r => r.body)
     expect(sent.map(s => [s.rule_id, s.state, s.service, s.host, s.pid, s.value])).toEqual([['errors', 'firing', 'web', 'h2', 9, 3]])
   })
+
+  it('a transition recorded but never claimed (its evaluator died in between) is sent by the next one to start, once', async () => {
+    const before = receiver.received.length
+    const t = { id: 'deadbeefdeadbeefdeadbeefdeadbeef', ruleId: 'rss', key: 'api\u0000h3\u000042', service: 'api', host: 'h3', pid: 42, from: 'pending' as const, to: 'firing' as const, ts: Date.now() - 5000, since: Date.now() - 8000, value: 300, threshold: 100 }
+    const a = evaluators[0]
+    await a.store.recordTransitions([t], [], new Map([[(a.rule('rss'))!.id, a.rule('rss')!]]), new Map([[t.id, 'rss high firing on h3']]))
+    const d = await make('evaluator-d')
+    const e = await make('evaluator-e')
+    await Promise.all([d.notifier.idle(), e.notifier.idle()])
+    expect(receiver.received.slice(before).map(r => [r.body.transition_id, r.body.state, r.body.host, r.body.pid, r.body.message])).toEqual([[t.id, 'firing', 'h3', 42, 'rss high firing on h3']])
+  })
 })
