@@ -33,6 +33,8 @@ export interface EvaluatorOptions {
   startLookbackMs?: number
   /** groups (service, host, pid) tracked per rule; beyond it new groups are ignored and counted (default 10 000) */
   maxGroupsPerRule?: number
+  /** stats rows read per query (default 50 000) */
+  statsPageRows?: number
   notifier?: Omit<NotifierOptions, 'store' | 'registry'>
 }
 
@@ -61,7 +63,6 @@ export interface AlertEvaluator {
 }
 
 const overlapMs = 15_000
-const statsBatchRows = 50_000
 const logRateStepMs = 10_000
 const logRateLagMs = 5_000
 const idleGroupMs = 3_600_000
@@ -72,6 +73,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const notifier = createNotifier({ ...opts.notifier, store, registry: opts.registry })
   const evalMs = opts.evalIntervalMs ?? 1000
   const maxGroups = opts.maxGroupsPerRule ?? 10_000
+  const statsBatchRows = opts.statsPageRows ?? 50_000
   const m = alertMetrics(opts.registry)
   const states = new Map<string, Map<string, GroupState>>()
   const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => states.delete(id))
@@ -118,9 +120,22 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   async function evaluateStats (rules: Rule[], out: Transition[]): Promise<void> {
     const metrics = [...new Set(rules.flatMap(r => [r.metric, r.divideBy]).filter((x): x is string => x !== null))]
     if (metrics.length === 0) return
+    const from = watermark - overlapMs
+    // pages of one round share `from`; a bigger backlog continues next round (20 pages)
+    let offset = 0
     for (let page = 0; page < 20; page++) {
-      const rows = await store.statsSince(watermark - overlapMs, metrics, statsBatchRows)
+      let rows = await store.statsSince(from, metrics, statsBatchRows, offset)
       if (rows.length === 0) return
+      const full = rows.length === statsBatchRows
+      if (full) {
+        // keep one record's metrics together (a ratio needs both): its rows are contiguous,
+        // so the record cut by the page end starts the next page
+        const last = rows[rows.length - 1]
+        let cut = rows.length - 1
+        while (cut > 0 && rows[cut - 1].t === last.t && rows[cut - 1].pid === last.pid && rows[cut - 1].host === last.host && rows[cut - 1].service === last.service) cut--
+        if (cut > 0) rows = rows.slice(0, cut)
+      }
+      offset += rows.length
       for (const sample of samplesOf(rows)) {
         for (const rule of rules) {
           if (!matches(rule, sample)) continue
@@ -142,8 +157,8 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       const maxIng = rows[rows.length - 1].ing
       if (maxIng > startIngest) ingestFlowing = true
       if (maxIng > watermark) watermark = maxIng
-      // a full page: more rows wait; the overlap re-reads a little, the per-group time skips it
-      if (rows.length < statsBatchRows || maxIng - overlapMs <= rows[0].ing) return
+      // the overlap re-reads a little each round; the per-group last sample time skips it
+      if (!full) return
     }
   }
 
@@ -164,9 +179,11 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
           const t = applySample(rule, s, g, c.n)
           if (t !== null) out.push(t)
         }
-        // a group that logged nothing in the window has a rate of 0
+        // a group that logged nothing in the window has a rate of 0: that matters to a pending
+        // or firing alert, and to a "fewer than" rule; others are left to age out of memory
+        const zeroMatters = rule.op === '<' || rule.op === '<='
         for (const s of states.get(rule.id)?.values() ?? []) {
-          if (seen.has(s.key)) continue
+          if (seen.has(s.key) || (!zeroMatters && (s.state === 'inactive' || s.state === 'resolved'))) continue
           const t = applySample(rule, s, g, 0)
           if (t !== null) out.push(t)
         }

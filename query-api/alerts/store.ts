@@ -101,13 +101,13 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
     },
 
     /** Stats rows ingested since `fromIngestMs`, oldest ingest first. */
-    async statsSince (fromIngestMs: number, metrics: string[], limit: number): Promise<StatsRow[]> {
+    async statsSince (fromIngestMs: number, metrics: string[], limit: number, offset = 0): Promise<StatsRow[]> {
       const r = await rows<StatsRow>(
         `SELECT service, host, pid, toUnixTimestamp64Milli(ts) AS t, metric, value, toUnixTimestamp64Milli(ingested_at) AS ing
          FROM ${db}.stats
          WHERE ingested_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND metric IN {metrics:Array(String)}
            AND ts >= fromUnixTimestamp64Milli({minTs:Int64}, 'UTC')
-         ORDER BY ingested_at, t LIMIT {limit:UInt32}`, { from: fromIngestMs, minTs: fromIngestMs - maxLatenessMs, metrics, limit })
+         ORDER BY ingested_at, t, service, host, pid, metric LIMIT {limit:UInt32} OFFSET {offset:UInt64}`, { from: fromIngestMs, minTs: fromIngestMs - maxLatenessMs, metrics, limit, offset })
       return r.map(x => ({ ...x, pid: Number(x.pid), t: Number(x.t), ing: Number(x.ing) }))
     },
 
