@@ -152,7 +152,9 @@ CREATE TABLE IF NOT EXISTS ${db}.alert_deliveries (
   at DateTime64(3, 'UTC') DEFAULT now64(3)
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMM(at)
-ORDER BY (at, transition_id)`]
+ORDER BY (at, transition_id)`,
+    // the evaluator reads new stats rows by ingest time every second
+    `ALTER TABLE ${db}.stats ADD INDEX IF NOT EXISTS idx_ingested_at ingested_at TYPE minmax GRANULARITY 1`]
   }
 ]
 

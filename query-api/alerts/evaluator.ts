@@ -7,13 +7,12 @@
 // Reading by ingest time (not event time) sees late-arriving samples; re-reading a short
 // overlap covers inserts that became visible after a later one; a per-group "last sample"
 // time makes the overlap (and duplicate rows) harmless.
-import crypto from 'node:crypto'
 import type { Registry } from 'prom-client'
 import { alertMetrics } from './metrics.js'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { errors } from '../../platform/errors.js'
 import { info, warn } from '../../platform/log.js'
-import { builtinRules, checkRuleShape, compileRule, loadRulesFile, type Rule, type RuleBody } from './rules.js'
+import { builtinRules, loadRulesFile, type Rule } from './rules.js'
+import { createRuleSet } from './ruleset.js'
 import { applyPresence, applySample, checkSilence, groupKey, newGroupState, renderMessage, type Group, type GroupState, type Transition } from './state.js'
 import { createAlertStore, type AlertStore, type StatsRow } from './store.js'
 import { createNotifier, type Notifier, type NotifierOptions, type NotificationPayload } from './notifier.js'
@@ -34,6 +33,8 @@ export interface EvaluatorOptions {
   startLookbackMs?: number
   /** groups (service, host, pid) tracked per rule; beyond it new groups are ignored and counted (default 10 000) */
   maxGroupsPerRule?: number
+  /** stats rows read per query (default 50 000) */
+  statsPageRows?: number
   notifier?: Omit<NotifierOptions, 'store' | 'registry'>
 }
 
@@ -62,7 +63,6 @@ export interface AlertEvaluator {
 }
 
 const overlapMs = 15_000
-const statsBatchRows = 50_000
 const logRateStepMs = 10_000
 const logRateLagMs = 5_000
 const idleGroupMs = 3_600_000
@@ -73,14 +73,13 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const notifier = createNotifier({ ...opts.notifier, store, registry: opts.registry })
   const evalMs = opts.evalIntervalMs ?? 1000
   const maxGroups = opts.maxGroupsPerRule ?? 10_000
+  const statsBatchRows = opts.statsPageRows ?? 50_000
   const m = alertMetrics(opts.registry)
-  const fixed: Rule[] = [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])]
-  let ruleMap = new Map<string, Rule>(fixed.map(r => [r.id, r]))
   const states = new Map<string, Map<string, GroupState>>()
+  const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => states.delete(id))
   const subscribers = new Set<(e: TransitionEvent) => void>()
   let watermark = 0
   let lastLogGrid = 0
-  let rulesLoadedAt = 0
   let startedAt = 0
   let startIngest = 0
   let ingestFlowing = false
@@ -88,17 +87,6 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   let running: Promise<Transition[]> | null = null
   let started = false
   let stopped = false
-
-  async function reloadRules (): Promise<void> {
-    const next = new Map<string, Rule>(fixed.map(r => [r.id, r]))
-    for (const s of await store.listRules()) {
-      if (s.deleted || next.has(s.id)) continue
-      try { next.set(s.id, compileRule({ ...s.body, id: s.id }, 'api')) } catch (err) { warn(`alerts: stored rule ${s.id} is invalid (${(err as Error).message}); ignored`) }
-    }
-    for (const id of states.keys()) if (!next.has(id)) states.delete(id)
-    ruleMap = next
-    rulesLoadedAt = Date.now()
-  }
 
   function stateOf (rule: Rule, g: Group): GroupState | null {
     let byGroup = states.get(rule.id)
@@ -132,9 +120,22 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   async function evaluateStats (rules: Rule[], out: Transition[]): Promise<void> {
     const metrics = [...new Set(rules.flatMap(r => [r.metric, r.divideBy]).filter((x): x is string => x !== null))]
     if (metrics.length === 0) return
+    const from = watermark - overlapMs
+    // pages of one round share `from`; a bigger backlog continues next round (20 pages)
+    let offset = 0
     for (let page = 0; page < 20; page++) {
-      const rows = await store.statsSince(watermark - overlapMs, metrics, statsBatchRows)
+      let rows = await store.statsSince(from, metrics, statsBatchRows, offset)
       if (rows.length === 0) return
+      const full = rows.length === statsBatchRows
+      if (full) {
+        // keep one record's metrics together (a ratio needs both): its rows are contiguous,
+        // so the record cut by the page end starts the next page
+        const last = rows[rows.length - 1]
+        let cut = rows.length - 1
+        while (cut > 0 && rows[cut - 1].t === last.t && rows[cut - 1].pid === last.pid && rows[cut - 1].host === last.host && rows[cut - 1].service === last.service) cut--
+        if (cut > 0) rows = rows.slice(0, cut)
+      }
+      offset += rows.length
       for (const sample of samplesOf(rows)) {
         for (const rule of rules) {
           if (!matches(rule, sample)) continue
@@ -156,8 +157,8 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       const maxIng = rows[rows.length - 1].ing
       if (maxIng > startIngest) ingestFlowing = true
       if (maxIng > watermark) watermark = maxIng
-      // a full page: more rows wait; the overlap re-reads a little, the per-group time skips it
-      if (rows.length < statsBatchRows || maxIng - overlapMs <= rows[0].ing) return
+      // the overlap re-reads a little each round; the per-group last sample time skips it
+      if (!full) return
     }
   }
 
@@ -178,9 +179,11 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
           const t = applySample(rule, s, g, c.n)
           if (t !== null) out.push(t)
         }
-        // a group that logged nothing in the window has a rate of 0
+        // a group that logged nothing in the window has a rate of 0: that matters to a pending
+        // or firing alert, and to a "fewer than" rule; others are left to age out of memory
+        const zeroMatters = rule.op === '<' || rule.op === '<='
         for (const s of states.get(rule.id)?.values() ?? []) {
-          if (seen.has(s.key)) continue
+          if (seen.has(s.key) || (!zeroMatters && (s.state === 'inactive' || s.state === 'resolved'))) continue
           const t = applySample(rule, s, g, 0)
           if (t !== null) out.push(t)
         }
@@ -204,12 +207,46 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     }
   }
 
+  let prepared = false
+  /** Start-up reads: clock, rules, persisted states, unclaimed transitions. Until they
+   *  succeed nothing is evaluated (evaluating without the persisted states could fire again). */
+  async function prepare (): Promise<void> {
+    if (prepared) return
+    const dbNow = await store.now()
+    await ruleSet.reload()
+    states.clear()
+    for (const s of await store.loadStates()) {
+      if (ruleSet.get(s.ruleId) === undefined) continue
+      let byGroup = states.get(s.ruleId)
+      if (byGroup === undefined) { byGroup = new Map(); states.set(s.ruleId, byGroup) }
+      byGroup.set(s.key, s)
+    }
+    startedAt = Date.now()
+    startIngest = dbNow
+    watermark = dbNow - (opts.startLookbackMs ?? 15 * 60_000)
+    prepared = true
+    // a failed look-up must not keep alerting down: those transitions are only not re-sent
+    await recoverUnclaimed(watermark).catch(err => report(err))
+    info(`alerts: evaluating ${ruleSet.all().filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
+  }
+
+  let lastReport = ''
+  let lastReportAt = 0
+  function report (err: unknown): void {
+    const msg = (err as Error).message.split('\n')[0]
+    if (msg === lastReport && Date.now() - lastReportAt < 60_000) return
+    lastReport = msg
+    lastReportAt = Date.now()
+    warn(`alerts: ${msg}`)
+  }
+
   async function round (): Promise<Transition[]> {
     const end = m.seconds.startTimer()
     const out: Transition[] = []
     try {
-      if (Date.now() - rulesLoadedAt > 5000) await reloadRules()
-      const enabled = [...ruleMap.values()].filter(r => r.enabled)
+      await prepare()
+      if (Date.now() - ruleSet.loadedAt() > 5000) await ruleSet.reload()
+      const enabled = ruleSet.all().filter(r => r.enabled)
       await evaluateStats(enabled.filter(r => r.kind !== 'log_rate'), out)
       const now = Date.now()
       await evaluateLogRates(enabled.filter(r => r.kind === 'log_rate'), now, out)
@@ -228,7 +265,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       m.rounds.inc({ result: 'ok' })
     } catch (err) {
       m.rounds.inc({ result: 'error' })
-      warn(`alerts: evaluation failed: ${(err as Error).message.split('\n')[0]}`)
+      report(err)
     } finally { end() }
     return out
   }
@@ -236,7 +273,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   async function publish (ts: Transition[]): Promise<void> {
     const messages = new Map<string, string>()
     for (const t of ts) {
-      const rule = ruleMap.get(t.ruleId)
+      const rule = ruleSet.get(t.ruleId)
       messages.set(t.id, rule !== undefined ? renderMessage(rule.message, rule, t) : '')
       m.transitions.inc({ to: t.to })
     }
@@ -244,12 +281,12 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     for (const t of ts) { const s = states.get(t.ruleId)?.get(t.key); if (s !== undefined) touched.set(`${t.ruleId}\u0000${t.key}`, s) }
     // persisted before anyone is notified: a restarted evaluator must find the new state
     let recorded = true
-    try { await store.recordTransitions(ts, [...touched.values()], ruleMap, messages) } catch (err) {
+    try { await store.recordTransitions(ts, [...touched.values()], ruleSet.map(), messages) } catch (err) {
       recorded = false
       warn(`alerts: cannot record ${ts.length} transition(s): ${(err as Error).message.split('\n')[0]}`)
     }
     for (const t of ts) {
-      const rule = ruleMap.get(t.ruleId)
+      const rule = ruleSet.get(t.ruleId)
       const payload = payloadOf(rule, t, messages.get(t.id) ?? '')
       for (const fn of subscribers) fn({ ...payload, recorded })
       if (t.to === 'firing' || t.to === 'resolved') notifier.enqueue({ payload, webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
@@ -260,7 +297,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   async function recoverUnclaimed (sinceMs: number): Promise<void> {
     const rows = await store.unclaimedSince(sinceMs, 1000)
     for (const h of rows) {
-      const rule = ruleMap.get(h.rule_id)
+      const rule = ruleSet.get(h.rule_id)
       const t: Transition = { id: h.transition_id, ruleId: h.rule_id, key: groupKey(h), service: h.service, host: h.host, pid: Number(h.pid), from: h.from_state as Transition['from'], to: h.to_state as Transition['to'], ts: Date.parse(h.ts), since: Date.parse(h.since), value: h.value, threshold: h.threshold }
       notifier.enqueue({ payload: payloadOf(rule, t, h.message), webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
     }
@@ -273,35 +310,15 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     timer.unref()
   }
 
-  async function mutate (id: string, body: RuleBody | null): Promise<void> {
-    // versions are ms timestamps; a same-ms rewrite still sorts after the previous one
-    const version = Math.max(Date.now(), (versions.get(id) ?? 0) + 1)
-    versions.set(id, version)
-    await store.writeRule(id, body, version)
-    await reloadRules()
-  }
-  const versions = new Map<string, number>()
-
   const evaluator: AlertEvaluator = {
     store,
     notifier,
     async start () {
       if (started) return
       started = true
-      const dbNow = await store.now()
-      startedAt = Date.now()
-      startIngest = dbNow
-      watermark = dbNow - (opts.startLookbackMs ?? 15 * 60_000)
-      await reloadRules()
-      for (const s of await store.loadStates()) {
-        if (!ruleMap.has(s.ruleId)) continue
-        let byGroup = states.get(s.ruleId)
-        if (byGroup === undefined) { byGroup = new Map(); states.set(s.ruleId, byGroup) }
-        byGroup.set(s.key, s)
-      }
-      // a failed look-up must not keep the API down: those transitions are only not re-sent
-      await recoverUnclaimed(watermark).catch(err => warn(`alerts: cannot look for unclaimed transitions: ${(err as Error).message.split('\n')[0]}`))
-      info(`alerts: evaluating ${[...ruleMap.values()].filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
+      // never fails the server: a ClickHouse that is down or not yet migrated is retried by
+      // every round (see prepare) and reported, at most once a minute
+      await prepare().catch(err => report(err))
       schedule()
     },
     async stop () {
@@ -317,39 +334,15 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       running = round().finally(() => { running = null })
       return await running
     },
-    rules: () => [...ruleMap.values()],
-    rule: id => ruleMap.get(id),
-    async createRule (raw) {
-      const body = checkRuleShape(raw)
-      const id = body.id ?? crypto.randomBytes(6).toString('hex')
-      const rule = compileRule({ ...body, id }, 'api')
-      await reloadRules()
-      if (ruleMap.has(id)) throw errors.RULE_EXISTS(id)
-      await mutate(id, { ...body, id })
-      return ruleMap.get(id) ?? rule
-    },
-    async replaceRule (id, raw) {
-      const body = checkRuleShape(raw)
-      if (body.id !== undefined && body.id !== id) throw errors.BAD_RULE('id', `must match the id in the URL ('${id}') or be omitted`)
-      await reloadRules()
-      const existing = ruleMap.get(id)
-      if (existing === undefined) throw errors.RULE_NOT_FOUND(id)
-      if (existing.origin !== 'api') throw errors.RULE_READONLY(id, existing.origin === 'file' ? 'the rules file (SLUICE_ALERT_RULES)' : 'the built-in defaults')
-      const rule = compileRule({ ...body, id }, 'api')
-      await mutate(id, { ...body, id })
-      return ruleMap.get(id) ?? rule
-    },
-    async deleteRule (id) {
-      await reloadRules()
-      const existing = ruleMap.get(id)
-      if (existing === undefined) throw errors.RULE_NOT_FOUND(id)
-      if (existing.origin !== 'api') throw errors.RULE_READONLY(id, existing.origin === 'file' ? 'the rules file (SLUICE_ALERT_RULES)' : 'the built-in defaults')
-      await mutate(id, null)
-    },
+    rules: () => ruleSet.all(),
+    rule: id => ruleSet.get(id),
+    createRule: async body => await ruleSet.create(body),
+    replaceRule: async (id, body) => await ruleSet.replace(id, body),
+    deleteRule: async id => { await ruleSet.remove(id) },
     alerts (all) {
       const out: AlertView[] = []
       for (const [ruleId, byGroup] of states) {
-        const rule = ruleMap.get(ruleId)
+        const rule = ruleSet.get(ruleId)
         if (rule === undefined) continue
         for (const s of byGroup.values()) {
           if (s.state === 'inactive' || (!all && s.state === 'resolved')) continue

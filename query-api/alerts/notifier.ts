@@ -86,9 +86,11 @@ export function createNotifier (opts: NotifierOptions): Notifier {
 
   function sleep (ms: number): Promise<void> {
     return new Promise(resolve => {
-      const t = setTimeout(resolve, ms)
+      // the abort listener goes when the timer fires: retries must not pile up listeners
+      const onAbort = (): void => { clearTimeout(t); resolve() }
+      const t = setTimeout(() => { stopController.signal.removeEventListener('abort', onAbort); resolve() }, ms)
       t.unref()
-      stopController.signal.addEventListener('abort', () => { clearTimeout(t); resolve() }, { once: true })
+      stopController.signal.addEventListener('abort', onAbort, { once: true })
     })
   }
 

@@ -36,7 +36,9 @@ export const alertsPlugin = fp(async (app: FastifyInstance, opts: AlertsPluginOp
   const streamDrops = alertMetrics(opts.registry).streamDrops
   const open = new Set<() => void>()
 
-  app.addHook('onReady', async () => { await evaluator.start() })
+  // after listen, not on ready: a server that fails to bind reports only that, and an API
+  // driven through inject() alone (tests) runs no evaluation timer
+  app.addHook('onListen', async () => { await evaluator.start() })
   app.addHook('onClose', async () => {
     for (const end of [...open]) end()
     await evaluator.stop()

@@ -17,6 +17,10 @@ export interface StoredRule { id: string, deleted: boolean, body: RuleBody }
 export interface HistoryRow { transition_id: string, rule_id: string, rule_name: string, severity: string, service: string, host: string, pid: number, from_state: string, to_state: string, ts: string, since: string, value: number, threshold: number, message: string }
 export interface DeliveryRow { transition_id: string, rule_id: string, channel: string, target: string, owner: string, attempt: number, status: string, http_status: number, error: string, at: string }
 
+/** Samples whose event time is older than this when ingested are not evaluated: the bound
+ *  lets the stats read prune day partitions instead of scanning the table every round. */
+export const maxLatenessMs = 3_600_000
+
 function iso (ms: number): string { return new Date(ms).toISOString() }
 
 function historyRow ({ ts_ms: ts, since_ms: since, ...h }: HistoryRow & { ts_ms: number, since_ms: number }): HistoryRow {
@@ -97,12 +101,13 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
     },
 
     /** Stats rows ingested since `fromIngestMs`, oldest ingest first. */
-    async statsSince (fromIngestMs: number, metrics: string[], limit: number): Promise<StatsRow[]> {
+    async statsSince (fromIngestMs: number, metrics: string[], limit: number, offset = 0): Promise<StatsRow[]> {
       const r = await rows<StatsRow>(
         `SELECT service, host, pid, toUnixTimestamp64Milli(ts) AS t, metric, value, toUnixTimestamp64Milli(ingested_at) AS ing
          FROM ${db}.stats
          WHERE ingested_at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND metric IN {metrics:Array(String)}
-         ORDER BY ingested_at, t LIMIT {limit:UInt32}`, { from: fromIngestMs, metrics, limit })
+           AND ts >= fromUnixTimestamp64Milli({minTs:Int64}, 'UTC')
+         ORDER BY ingested_at, t, service, host, pid, metric LIMIT {limit:UInt32} OFFSET {offset:UInt64}`, { from: fromIngestMs, minTs: fromIngestMs - maxLatenessMs, metrics, limit, offset })
       return r.map(x => ({ ...x, pid: Number(x.pid), t: Number(x.t), ing: Number(x.ing) }))
     },
 

@@ -45,6 +45,12 @@ describe('alerts: heap threshold from a real child process', () => {
     expect(firing.message).toBe(`heap above 30% of its limit firing on heap-host grower pid ${child.pid}: value ${Number((firing.value as number).toPrecision(4))} (threshold 0.3)`)
     expect(Date.parse(firing.ts as string) - Date.parse(firing.since as string)).toBeGreaterThanOrEqual(2000)
 
+    // the log-line notification, once per transition
+    expect(up.stderr().split('\n').filter(l => l.startsWith('sluice: alert '))).toEqual([
+      `sluice: alert firing: [critical] ${firing.message as string} (rule heap-high, transition ${firing.transition_id as string})`,
+      `sluice: alert resolved: [critical] ${resolved.message as string} (rule heap-high, transition ${resolved.transition_id as string})`
+    ])
+
     // measured, not asserted: threshold first crossed (pending since) → webhook arrival
     const arrived = receiver.received[0].at
     const crossed = Date.parse(firing.since as string)

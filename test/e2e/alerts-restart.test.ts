@@ -53,6 +53,11 @@ describe('alerts: evaluator restart while firing, and a process that stops repor
     expect(fresh).toMatchObject({ state: 'firing', pid, transition_id: firingId })
     await sleep(2000)
     expect(receiver.received).toHaveLength(1)
+    // the restarted evaluator resumed from the persisted state: it derived no transition at all
+    // (the claim would have stopped a re-derived one; here it was not even needed)
+    const metrics = await (await fetch(`${up!.url}/metrics`)).text()
+    expect(metrics).not.toMatch(/^sluice_alert_transitions_total\{/m)
+    expect(metrics).toMatch(/^sluice_alert_evaluations_total\{result="ok"\} [1-9]/m)
 
     // the process stops reporting: no-data fires once, for that host and pid
     child.child.kill('SIGKILL')

@@ -83,4 +83,29 @@ describe('alerts: one notification per transition across evaluators', () => {
     const sent = receiver.received.slice(before).map(r => r.body)
     expect(sent.map(s => [s.rule_id, s.state, s.service, s.host, s.pid, s.value])).toEqual([['errors', 'firing', 'web', 'h2', 9, 3]])
   })
+
+  it('a transition recorded but never claimed (its evaluator died in between) is sent by the next one to start, once', async () => {
+    const before = receiver.received.length
+    const t = { id: 'deadbeefdeadbeefdeadbeefdeadbeef', ruleId: 'rss', key: 'api\u0000h3\u000042', service: 'api', host: 'h3', pid: 42, from: 'pending' as const, to: 'firing' as const, ts: Date.now() - 5000, since: Date.now() - 8000, value: 300, threshold: 100 }
+    const a = evaluators[0]
+    await a.store.recordTransitions([t], [], new Map([[(a.rule('rss'))!.id, a.rule('rss')!]]), new Map([[t.id, 'rss high firing on h3']]))
+    const d = await make('evaluator-d')
+    const e = await make('evaluator-e')
+    await Promise.all([d.notifier.idle(), e.notifier.idle()])
+    expect(receiver.received.slice(before).map(r => [r.body.transition_id, r.body.state, r.body.host, r.body.pid, r.body.message])).toEqual([[t.id, 'firing', 'h3', 42, 'rss high firing on h3']])
+  })
+
+  it('reads stats in pages without splitting a record (ratio rules need both metrics)', async () => {
+    await ch.client.insert({ table: `${ch.database}.alert_rules`, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: 'test-rules-ratio' },
+      values: [{ id: 'ratio', version: 1, deleted: 0, body: JSON.stringify({ id: 'ratio', name: 'heap ratio', kind: 'threshold', metric: 'heap_used', divide_by: 'heap_limit', op: '>', threshold: 0.5, service: ['paged'] }) }] })
+    // 9 records x 2 metrics = 18 rows, read 7 at a time: every page ends inside a record
+    const used = [10, 60, 70, 20, 80, 10, 90, 95, 10]
+    await ch.client.insert({ table: `${ch.database}.stats`, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: 'test-paged' },
+      values: used.flatMap((u, i) => [['heap_used', u], ['heap_limit', 100]].map(([metric, value]) => ({ ts: new Date(base + i * 1000).toISOString(), host: 'h4', service: 'paged', pid: 5, metric, value, source: 'p', offset: i }))) })
+    const paged = createAlertEvaluator({ clickhouse: ch.client, database: ch.database, registry: new Registry(), evalIntervalMs: 60_000, statsPageRows: 7, notifier: { owner: 'evaluator-paged' } })
+    await paged.start()
+    evaluators.push(paged)
+    const ts = (await paged.tick()).filter(t => t.ruleId === 'ratio')
+    expect(ts.map(t => [t.to, t.value])).toEqual([['firing', 0.6], ['resolved', 0.2], ['firing', 0.8], ['resolved', 0.1], ['firing', 0.9], ['resolved', 0.1]])
+  })
 })
