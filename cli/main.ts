@@ -193,7 +193,7 @@ async function serve (argv: string[]): Promise<void> {
   if (values.help === true) { console.log(`Usage: sluice serve\n\nServes /v1/logs, /v1/stats, /v1/tail (needs KAFKA_BROKERS), /healthz, /readyz, /metrics and OpenAPI at /docs.\n\n${commonHelp}`); return }
   const cfg = loadConfig(process.env, flagsOf(values))
   const alerts = alertsFromEnv()
-  const ch = await openClickHouse(cfg, false)
+  const ch = await openClickHouse(cfg, true)
   if (cfg.kafkaBrokers !== null) await checkKafka(cfg.kafkaBrokers, cfg)
   const app = await listenQueryApi(cfg, ch, [alerts.registry], undefined, alerts.api, cfg.kafkaBrokers)
   console.log(`Sluice query API: ${urlOf(app, cfg)}`)
