@@ -1,18 +1,32 @@
 // `sluice ship` — one per host.
 //   globs ──tailer──▶ whole lines ──normalize (v1)──▶ NDJSON messages (≤ 256 KiB, key = host)
 //        ──kafkajs (acks=all, gzip)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
-// Exactly one batch is in flight: when Kafka is slow or down the shipper stops reading and
-// the log files themselves are the buffer, so memory stays flat whatever the backlog.
+// One batch is in flight (and one more encoded, waiting): when Kafka is slow or down the
+// shipper stops reading and the log files themselves are the buffer, so memory stays flat
+// whatever the backlog.
 import os from 'node:os'
 import path from 'node:path'
-import { CompressionTypes, type Producer } from 'kafkajs'
+import zlib from 'node:zlib'
+import { promisify } from 'node:util'
+import { CompressionCodecs, CompressionTypes, type Producer } from 'kafkajs'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { createKafka } from '../platform/kafka.js'
 import { topicsFor, contentTypeHeader, type Topics } from '../schemas/topics.js'
-import { encodeBatch } from './batch.js'
+import { encodeBatch, type EncodedBatch } from './batch.js'
 import { createCheckpointStore } from './checkpoint.js'
 import { createTailer, type Source } from './tailer.js'
 import { info, warn } from '../platform/log.js'
+
+// kafkajs gzips at zlib's default level 6. On NDJSON log batches level 1 measured ~3.5×
+// faster for a 3% larger output (55 MiB of records: 261-353 ms → 75-93 ms, 3.0 → 3.1 MiB),
+// so the shipper registers a level-1 codec. The registry is process-wide; decompression is
+// unchanged, so a collector in the same process (sluice up) reads exactly as before.
+const gzip1 = promisify((buf: Buffer, cb: (err: Error | null, out: Buffer) => void) => zlib.gzip(buf, { level: 1 }, cb))
+const unzip = promisify(zlib.unzip)
+CompressionCodecs[CompressionTypes.GZIP] = () => ({
+  compress: async (encoder: { buffer: Buffer }) => await gzip1(encoder.buffer),
+  decompress: async (buf: Buffer) => await unzip(buf)
+})
 
 export interface ShipperOptions {
   brokers: string[]
@@ -61,7 +75,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     files: new Gauge({ name: 'sluice_shipper_files', help: 'Files currently tailed', registers: [registry] }),
     dropped: new Counter({ name: 'sluice_shipper_dropped_bytes_total', help: 'Bytes that could not be shipped, by reason (partial_last_line: a rotated/deleted file closed mid-line)', labelNames: ['reason'], registers: [registry] }),
     checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since a checkpoint last advanced while some file has unshipped bytes (0 when caught up)', registers: [registry] }),
-    inFlightBytes: new Gauge({ name: 'sluice_shipper_in_flight_bytes', help: 'Source bytes read and not yet acknowledged by Kafka (bounded by maxBatchBytes)', registers: [registry] })
+    inFlightBytes: new Gauge({ name: 'sluice_shipper_in_flight_bytes', help: 'Source bytes of the batch being sent to Kafka (bounded by maxBatchBytes; one more batch may wait encoded)', registers: [registry] })
   }
   let lastAdvanceAt = Date.now()
 
@@ -125,24 +139,45 @@ export function createShipper (opts: ShipperOptions): Shipper {
     if (now - lastScan >= scanMs) { tailer.scan(); lastScan = now }
   }
 
+  function complete (batch: EncodedBatch): void {
+    for (const { source, endOffset } of batch.acks) tailer.ack(source, endOffset)
+    checkpoints.save()
+    lastAdvanceAt = Date.now()
+    m.lines.inc({ kind: 'log' }, batch.counts.log)
+    m.lines.inc({ kind: 'stats' }, batch.counts.stats)
+    m.bytes.inc(batch.srcBytes)
+    for (const [f, n] of Object.entries(batch.flagged)) m.flagged.inc({ flag: f }, n)
+  }
+
+  // Two batches at most: one in flight to Kafka while the next is read and encoded (the CPU
+  // work overlaps the network and compression). Batch N+1 is sent only after N was
+  // acknowledged and checkpointed, so Kafka order and checkpoint order stay the file's order.
   async function runLoop (): Promise<void> {
     const batchCtx = { host, topics, maxMessageBytes, serviceFor }
-    while (running) {
-      scanIfDue()
-      const reads = tailer.read(maxBatchBytes)
-      if (reads.length === 0) { checkpoints.save(); await sleep(pollMs); continue }
-      const batch = encodeBatch(reads, batchCtx)
-      reads.length = 0 // the lines' buffers are garbage from here on, even while Kafka is retried
-      m.inFlightBytes.set(batch.srcBytes)
-      if (batch.byTopic.size > 0) await send(batch.byTopic)
-      for (const { source, endOffset } of batch.acks) tailer.ack(source, endOffset)
-      checkpoints.save()
-      lastAdvanceAt = Date.now()
+    let inFlight: { batch: EncodedBatch, sent: Promise<void> } | null = null
+    try {
+      while (running) {
+        scanIfDue()
+        const reads = tailer.read(maxBatchBytes)
+        const next = reads.length === 0 ? null : encodeBatch(reads, batchCtx)
+        reads.length = 0 // the lines' buffers are garbage from here on, even while Kafka is retried
+        if (inFlight !== null) {
+          await inFlight.sent
+          complete(inFlight.batch)
+          inFlight = null
+        }
+        m.inFlightBytes.set(next?.srcBytes ?? 0)
+        if (next === null) { checkpoints.save(); await sleep(pollMs); continue }
+        const sent = next.byTopic.size > 0 ? send(next.byTopic) : Promise.resolve()
+        sent.catch(() => {}) // observed when awaited; never an unhandled rejection meanwhile
+        inFlight = { batch: next, sent }
+      }
+    } finally {
+      // stopping: a batch Kafka acknowledged is checkpointed; one that failed is re-read next start
+      if (inFlight !== null) {
+        try { await inFlight.sent; complete(inFlight.batch) } catch {}
+      }
       m.inFlightBytes.set(0)
-      m.lines.inc({ kind: 'log' }, batch.counts.log)
-      m.lines.inc({ kind: 'stats' }, batch.counts.stats)
-      m.bytes.inc(batch.srcBytes)
-      for (const [f, n] of Object.entries(batch.flagged)) m.flagged.inc({ flag: f }, n)
     }
   }
 

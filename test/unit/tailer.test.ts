@@ -78,7 +78,7 @@ describe('tailer', () => {
     tailer.close()
   })
 
-  it('deletion while open: lines written before the unlink still ship; a partial tail is counted as dropped and the fd closed (regression: a deleted file ending mid-line was held open forever)', () => {
+  it('deletion while open: lines written before the unlink still ship; a partial tail is counted as dropped and the fd closed (regression: a deleted file ending mid-line was held open forever)', async () => {
     const { file, tailer, drops } = setup()
     const ids = new Map<string, number>()
     fs.writeFileSync(file, 'd-1\n')
@@ -86,6 +86,7 @@ describe('tailer', () => {
     fs.appendFileSync(file, 'd-2\nparti')
     fs.unlinkSync(file)
     expect(drain(tailer, ids)).toEqual(['0:4:d-2'])
+    await new Promise(resolve => setTimeout(resolve, 20)) // idle longer than detachedIdleMs (0)
     drain(tailer, ids) // detached, drained, idle → closed
     expect(tailer.sources()).toEqual([])
     expect(drops).toEqual([['partial_last_line', 5]])
