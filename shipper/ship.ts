@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import zlib from 'node:zlib'
 import { promisify } from 'node:util'
-import { CompressionCodecs, CompressionTypes, type Producer } from 'kafkajs'
+import kafkajs, { CompressionTypes, type Producer } from 'kafkajs'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { createKafka } from '../platform/kafka.js'
 import { topicsFor, contentTypeHeader, type Topics } from '../schemas/topics.js'
@@ -23,7 +23,8 @@ import { info, warn } from '../platform/log.js'
 // unchanged, so a collector in the same process (sluice up) reads exactly as before.
 const gzip1 = promisify((buf: Buffer, cb: (err: Error | null, out: Buffer) => void) => zlib.gzip(buf, { level: 1 }, cb))
 const unzip = promisify(zlib.unzip)
-CompressionCodecs[CompressionTypes.GZIP] = () => ({
+// (kafkajs is CommonJS and Node's ESM loader does not detect CompressionCodecs as a named export)
+kafkajs.CompressionCodecs[CompressionTypes.GZIP] = () => ({
   compress: async (encoder: { buffer: Buffer }) => await gzip1(encoder.buffer),
   decompress: async (buf: Buffer) => await unzip(buf)
 })
