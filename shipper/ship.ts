@@ -74,8 +74,9 @@ export function createShipper (opts: ShipperOptions): Shipper {
     retries: new Counter({ name: 'sluice_shipper_send_retries_total', help: 'Kafka sends retried after a failure', registers: [registry] }),
     lag: new Gauge({ name: 'sluice_shipper_file_lag_bytes', help: 'Bytes of a file not yet acknowledged by Kafka', labelNames: ['path'], registers: [registry] }),
     files: new Gauge({ name: 'sluice_shipper_files', help: 'Files currently tailed', registers: [registry] }),
-    dropped: new Counter({ name: 'sluice_shipper_dropped_bytes_total', help: 'Bytes that could not be shipped, by reason (partial_last_line: a rotated/deleted file closed mid-line)', labelNames: ['reason'], registers: [registry] }),
+    dropped: new Counter({ name: 'sluice_shipper_dropped_bytes_total', help: 'Bytes that could not be shipped, by reason (partial_last_line: source bytes of a rotated/deleted file closed mid-line; message_too_large: NDJSON bytes of a message Kafka refused even alone)', labelNames: ['reason'], registers: [registry] }),
     checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since a checkpoint last advanced while some file has unshipped bytes (0 when caught up)', registers: [registry] }),
+    splits: new Counter({ name: 'sluice_shipper_batch_splits_total', help: 'Batches Kafka refused as too large and that were re-sent one message per request', registers: [registry] }),
     inFlightBytes: new Gauge({ name: 'sluice_shipper_in_flight_bytes', help: 'Source bytes of the batch being sent to Kafka (bounded by maxBatchBytes; one more batch may wait encoded)', registers: [registry] })
   }
   let lastAdvanceAt = Date.now()
@@ -111,25 +112,53 @@ export function createShipper (opts: ShipperOptions): Shipper {
     m.checkpointAge.set(lagTotal === 0 ? 0 : (Date.now() - lastAdvanceAt) / 1000)
   }
 
-  async function send (messagesByTopic: Map<string, Map<string, string[]>>): Promise<void> {
-    const topicMessages = []
-    for (const [topic, byKey] of messagesByTopic) {
-      const messages = []
-      for (const [key, chunks] of byKey) for (const value of chunks) messages.push({ key, value, headers: { 'content-type': contentTypeHeader } })
-      topicMessages.push({ topic, messages })
-    }
+  // Kafka refuses a request over its size limits (message.max.bytes, 1 MiB by default) with
+  // a non-retriable error; retrying the same batch would stall the host's shipping forever
+  function tooLarge (err: unknown, depth = 0): boolean {
+    if (err === null || typeof err !== 'object' || depth > 4) return false
+    const e = err as { type?: string, cause?: unknown, originalError?: unknown, errors?: unknown[] }
+    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true
+    if (Array.isArray(e.errors) && e.errors.some(x => tooLarge(x, depth + 1))) return true
+    return tooLarge(e.cause ?? e.originalError, depth + 1)
+  }
+
+  type TopicMessages = Array<{ topic: string, messages: Array<{ key: string, value: string, headers: Record<string, string> }> }>
+
+  /** true once Kafka acknowledged; false when Kafka refused it as too large; retries anything else */
+  async function sendWithRetry (topicMessages: TopicMessages): Promise<boolean> {
     let attempt = 0
     for (;;) {
       try {
         await producer!.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.GZIP, timeout: 30000 })
-        return
+        return true
       } catch (err) {
         if (!running) throw err
+        if (tooLarge(err)) return false
         attempt++
         m.retries.inc()
         const delay = Math.min(10000, 200 * 2 ** Math.min(attempt, 6))
         if (attempt === 1 || attempt % 10 === 0) warn(`ship: Kafka send failed (${(err as Error).message}); retry ${attempt} in ${delay} ms — files are the buffer, nothing is lost`)
         await sleep(delay)
+      }
+    }
+  }
+
+  async function send (messagesByTopic: Map<string, Map<string, string[]>>): Promise<void> {
+    const topicMessages: TopicMessages = []
+    for (const [topic, byKey] of messagesByTopic) {
+      const messages = []
+      for (const [key, chunks] of byKey) for (const value of chunks) messages.push({ key, value, headers: { 'content-type': contentTypeHeader } })
+      topicMessages.push({ topic, messages })
+    }
+    if (await sendWithRetry(topicMessages)) return
+    // refused as too large: one message (≤ maxMessageBytes of records) per request instead
+    m.splits.inc()
+    for (const { topic, messages } of topicMessages) {
+      for (const msg of messages) {
+        if (await sendWithRetry([{ topic, messages: [msg] }])) continue
+        // one message alone is over the broker's limit: drop it loudly rather than stall the host
+        m.dropped.inc({ reason: 'message_too_large' }, Buffer.byteLength(msg.value))
+        warn(`ship: Kafka refused a ${Buffer.byteLength(msg.value)}-byte message to ${topic} as too large even alone; dropped it (first record: ${msg.value.slice(0, 300)}…) — raise the topic's max.message.bytes or lower --max-line-bytes`)
       }
     }
   }
