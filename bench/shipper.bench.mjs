@@ -126,7 +126,7 @@ Command: \`npx tsc -p . && RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} node bench
 
 | benchmark | baseline (same run) | Sluice | ratio |
 | --- | --- | --- | --- |
-| file → Kafka, ${fmt(LINES)} lines (${(fileBytes / 1048576).toFixed(1)} MiB) | \`kcat -P -l\` (defaults: acks=all via librdkafka default, no compression, 1 message per line): ${fmt(m.kcat)} lines/s | \`createShipper\` (acks=all, gzip, NDJSON batches, checkpointed): ${fmt(m.ship)} lines/s | ${(m.ship / m.kcat).toFixed(2)}× |
+| file → Kafka, ${fmt(LINES)} lines (${(fileBytes / 1048576).toFixed(1)} MiB) | \`kcat -P -l\` (librdkafka defaults, no compression, 1 message per line): ${fmt(m.kcat)} lines/s | \`createShipper\` (acks=all, gzip, NDJSON batches, checkpointed): ${fmt(m.ship)} lines/s | ${(m.ship / m.kcat).toFixed(2)}× |
 | same, kcat with \`-X acks=all -z gzip\` | ${fmt(m.kcatGzipAll)} lines/s | ${fmt(m.ship)} lines/s | ${(m.ship / m.kcatGzipAll).toFixed(2)}× |
 | main-thread cost per log call, ${fmt(CALLS)} calls | pino + \`pino/file\` transport: ${m.pinoFile.toFixed(3)} µs | pino + \`sluice/transport\`: ${m.sluice.toFixed(3)} µs | ${(m.sluice / m.pinoFile).toFixed(3)}× |
 | \`sluice/stats\` one sample (100 open server connections) | one \`server.getConnections()\` round: ${m.conn.toFixed(1)} µs | \`monitor.sample()\`: ${m.stats.toFixed(1)} µs = ${(100 * m.stats / 60e6).toExponential(1)} % of a 60 s interval | ${(m.stats / m.conn).toFixed(1)}× |
