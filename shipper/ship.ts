@@ -76,6 +76,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     files: new Gauge({ name: 'sluice_shipper_files', help: 'Files currently tailed', registers: [registry] }),
     dropped: new Counter({ name: 'sluice_shipper_dropped_bytes_total', help: 'Bytes that could not be shipped, by reason (partial_last_line: source bytes of a rotated/deleted file closed mid-line; message_too_large: NDJSON bytes of a message Kafka refused even alone)', labelNames: ['reason'], registers: [registry] }),
     checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since a checkpoint last advanced while some file has unshipped bytes (0 when caught up)', registers: [registry] }),
+    errors: new Counter({ name: 'sluice_shipper_loop_errors_total', help: 'Unexpected errors in the ship loop (each followed by a resume 1 s later)', registers: [registry] }),
     splits: new Counter({ name: 'sluice_shipper_batch_splits_total', help: 'Batches Kafka refused as too large and that were re-sent one message per request', registers: [registry] }),
     inFlightBytes: new Gauge({ name: 'sluice_shipper_in_flight_bytes', help: 'Source bytes of the batch being sent to Kafka (bounded by maxBatchBytes; one more batch may wait encoded)', registers: [registry] })
   }
@@ -224,9 +225,18 @@ export function createShipper (opts: ShipperOptions): Shipper {
       gaugeTimer = setInterval(() => { scanIfDue(); tailer.refreshSizes(); updateGauges() }, 1000)
       gaugeTimer.unref()
       info(`ship: tailing ${opts.globs.join(' ')} → Kafka ${opts.brokers.join(',')}`)
-      loop = runLoop().catch(err => {
-        if (running) warn(`ship: stopped on error: ${(err as Error).message}`)
-      })
+      // an unexpected error (a checkpoint write failing on a full disk, say) must not leave a
+      // live process that silently ships nothing: count it, say it, resume from the acks
+      loop = (async () => {
+        while (running) {
+          try { await runLoop() } catch (err) {
+            if (!running) break
+            m.errors.inc()
+            warn(`ship: ${(err as Error).message}; resuming in 1 s`)
+            await sleep(1000)
+          }
+        }
+      })()
     },
     async stop () {
       if (stopped) return
