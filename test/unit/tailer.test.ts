@@ -4,15 +4,16 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createCheckpointStore } from '../../shipper/checkpoint.js'
+import { createCheckpointStore, type CheckpointStore } from '../../shipper/checkpoint.js'
 import { createTailer, type Tailer } from '../../shipper/tailer.js'
 import { tempDir } from '../helpers/env.js'
 
-function setup (opts: { maxLineBytes?: number } = {}): { dir: string, file: string, tailer: Tailer, drops: Array<[string, number]> } {
+function setup (opts: { maxLineBytes?: number } = {}): { dir: string, file: string, tailer: Tailer, drops: Array<[string, number]>, checkpoints: CheckpointStore } {
   const dir = tempDir('tailer')
   const drops: Array<[string, number]> = []
-  const tailer = createTailer({ globs: [path.join(dir, '*.log*')], checkpoints: createCheckpointStore(path.join(dir, 'cp', 'checkpoints.json')), host: 'h', detachedIdleMs: 0, onDrop: (r, n) => drops.push([r, n]), ...opts })
-  return { dir, file: path.join(dir, 'app.log'), tailer, drops }
+  const checkpoints = createCheckpointStore(path.join(dir, 'cp', 'checkpoints.json'))
+  const tailer = createTailer({ globs: [path.join(dir, '*.log*')], checkpoints, host: 'h', detachedIdleMs: 0, onDrop: (r, n) => drops.push([r, n]), ...opts })
+  return { dir, file: path.join(dir, 'app.log'), tailer, drops, checkpoints }
 }
 
 /** scan + read everything, ack it, and return "src-index:offset:text" per line */
@@ -64,6 +65,23 @@ describe('tailer', () => {
     expect(drain(tailer, ids).sort()).toEqual(['0:8:a-3', '1:0:b-1'])
     expect(drain(tailer, ids)).toEqual([])
     tailer.close()
+  })
+
+  it('copytruncate copy shorter than what was already read is never shipped again, not even after a restart (regression: re-shipped from offset 0)', () => {
+    const { dir, file, tailer, checkpoints } = setup()
+    const ids = new Map<string, number>()
+    fs.writeFileSync(file, 'c-1\nc-2\n')
+    expect(drain(tailer, ids)).toEqual(['0:0:c-1', '0:4:c-2'])
+    fs.writeFileSync(`${file}.1`, 'c-1\n') // logrotate copied before c-2 was appended
+    fs.truncateSync(file, 0)
+    fs.appendFileSync(file, 'd-1\n')
+    expect(drain(tailer, ids)).toEqual(['1:0:d-1'])
+    expect(drain(tailer, ids)).toEqual([])
+    checkpoints.save()
+    tailer.close()
+    const again = createTailer({ globs: [path.join(dir, '*.log*')], checkpoints: createCheckpointStore(path.join(dir, 'cp', 'checkpoints.json')), host: 'h' })
+    expect(drain(again, ids)).toEqual([])
+    again.close()
   })
 
   it('rename + create: drains the renamed file, then the new one', () => {
