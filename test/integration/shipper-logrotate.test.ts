@@ -97,6 +97,7 @@ describe('shipper under real logrotate', () => {
     expect(r.delivered.size).toBeGreaterThanOrEqual(r.disk.size)
     expect([...r.delivered].every(n => Number.isInteger(n) && n >= 0 && n < total)).toBe(true)
     expect(r.final).toBe(r.distinct) // every delivered line exactly once
+    expect(r.raw).toBe(r.final) // and shipped once: no copy re-shipped (collapsed or not)
     const [{ bad }] = await sink.rows<{ bad: number }>("SELECT countIf(length(flags) > 0) AS bad FROM sluice.logs FINAL WHERE service = 'rot-copytruncate'")
     expect(Number(bad)).toBe(0) // never a fragment of a line from a truncated file
     // no fixed bound on `lost`: copytruncate's copy→truncate window widens with machine load
