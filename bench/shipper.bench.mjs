@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = p => path.join(root, 'dist', p)
 const RUNS = Number(process.env.RUNS ?? 3)
+const ONLY = process.env.ONLY ?? 'ship,calls,stats' // sections to run while tuning; the report needs all three
 const LINES = Number(process.env.LINES ?? 200_000)
 const CALLS = Number(process.env.CALLS ?? 200_000)
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
@@ -83,7 +84,7 @@ async function runShipper (run) {
 process.env.SLUICE_QUIET = '1'
 const kcatAcks = ['-X', 'acks=all', '-z', 'gzip']
 const res = { kcat: [], kcatGzipAll: [], ship: [] }
-for (let run = 0; run < RUNS; run++) {
+for (let run = 0; run < (ONLY.includes('ship') ? RUNS : 0); run++) {
   res.kcat.push(await runKcat(run, []))
   res.kcatGzipAll.push(await runKcat(run, kcatAcks))
   res.ship.push(await runShipper(run))
@@ -91,22 +92,7 @@ for (let run = 0; run < RUNS; run++) {
 }
 
 // 2. transport main-thread cost (child process per run; only the time inside logger calls) --
-const callBench = path.join(work, 'calls.mjs')
-fs.writeFileSync(callBench, `
-import pino from 'pino'
-const [kind, dir, n] = process.argv.slice(2)
-const target = kind === 'sluice' ? { target: 'sluice/transport', options: { service: 'bench', dir } } : { target: 'pino/file', options: { destination: dir + '/pino.log', mkdir: true } }
-const logger = pino({ transport: target })
-await new Promise(r => setTimeout(r, 500)) // worker up
-let ns = 0n
-for (let i = 0; i < Number(n); i += 1000) {
-  const t0 = process.hrtime.bigint()
-  for (let k = 0; k < 1000; k++) logger.info({ reqId: 'r-' + i, orderId: i + k }, 'payment accepted')
-  ns += process.hrtime.bigint() - t0
-  await new Promise(r => setImmediate(r)) // a real app yields; the worker drains meanwhile
-}
-process.stdout.write(String(Number(ns) / Number(n) / 1000))
-`)
+const callBench = path.join(root, 'bench', 'transport-calls.mjs')
 function callCost (kind, run) {
   const dir = path.join(work, `calls-${kind}-${run}`)
   const r = spawnSync(process.execPath, [callBench, kind, dir, String(CALLS)], { cwd: root, encoding: 'utf8' })
@@ -114,42 +100,22 @@ function callCost (kind, run) {
   return Number(r.stdout)
 }
 const calls = { pinoFile: [], sluice: [] }
-for (let run = 0; run < RUNS; run++) {
+for (let run = 0; run < (ONLY.includes('calls') ? RUNS : 0); run++) {
   calls.pinoFile.push(callCost('pino', run))
   calls.sluice.push(callCost('sluice', run))
   process.stderr.write(`log call run ${run + 1}/${RUNS}: pino/file ${calls.pinoFile.at(-1).toFixed(3)} µs, sluice/transport ${calls.sluice.at(-1).toFixed(3)} µs\n`)
 }
 
 // 3. stats sampling cost ------------------------------------------------------------------
-const statsBench = path.join(work, 'stats.mjs')
-fs.writeFileSync(statsBench, `
-import http from 'node:http'
-import net from 'node:net'
-import { monitorProcess } from 'sluice/stats'
-const server = http.createServer((q, s) => s.end())
-await new Promise(r => server.listen(0, '127.0.0.1', r))
-const socks = []
-for (let i = 0; i < 100; i++) socks.push(await new Promise(r => { const s = net.connect(server.address().port, '127.0.0.1', () => r(s)) }))
-let logged = 0
-const mon = monitorProcess({ info () { logged++ } }, { servers: [server], intervalMs: 60000 })
-const n = 2000
-for (let i = 0; i < 100; i++) await mon.sample() // warm up
-const t0 = process.hrtime.bigint()
-for (let i = 0; i < n; i++) await mon.sample()
-const us = Number(process.hrtime.bigint() - t0) / n / 1000
-const c0 = process.hrtime.bigint()
-for (let i = 0; i < n; i++) await new Promise(r => server.getConnections(() => r()))
-const connUs = Number(process.hrtime.bigint() - c0) / n / 1000
-mon.stop(); for (const s of socks) s.destroy(); server.close()
-process.stdout.write(JSON.stringify({ us, connUs, logged }))
-`)
+const statsBench = path.join(root, 'bench', 'stats-sample.mjs')
 const stats = []
-for (let run = 0; run < RUNS; run++) {
+for (let run = 0; run < (ONLY.includes('stats') ? RUNS : 0); run++) {
   const r = spawnSync(process.execPath, [statsBench], { cwd: root, encoding: 'utf8' })
   if (r.status !== 0) throw new Error(`stats bench failed: ${r.stderr}`)
   stats.push(JSON.parse(r.stdout))
 }
 
+if (ONLY !== 'ship,calls,stats') { if (kafka !== null) await kafka.stop(); process.exit(0) }
 // report -------------------------------------------------------------------------------------
 const m = { kcat: median(res.kcat), kcatGzipAll: median(res.kcatGzipAll), ship: median(res.ship), pinoFile: median(calls.pinoFile), sluice: median(calls.sluice), stats: median(stats.map(s => s.us)), conn: median(stats.map(s => s.connUs)) }
 const fmt = n => Math.round(n).toLocaleString('en-US')
@@ -160,12 +126,14 @@ Command: \`npx tsc -p . && RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} node bench
 
 | benchmark | baseline (same run) | Sluice | ratio |
 | --- | --- | --- | --- |
-| file → Kafka, ${fmt(LINES)} lines (${(fileBytes / 1048576).toFixed(1)} MiB) | \`kcat -P -l\` (defaults: acks=all via librdkafka default, no compression, 1 message per line): ${fmt(m.kcat)} lines/s | \`createShipper\` (acks=all, gzip, NDJSON batches, checkpointed): ${fmt(m.ship)} lines/s | ${(m.ship / m.kcat).toFixed(2)}× |
+| file → Kafka, ${fmt(LINES)} lines (${(fileBytes / 1048576).toFixed(1)} MiB) | \`kcat -P -l\` (librdkafka defaults, no compression, 1 message per line): ${fmt(m.kcat)} lines/s | \`createShipper\` (acks=all, gzip, NDJSON batches, checkpointed): ${fmt(m.ship)} lines/s | ${(m.ship / m.kcat).toFixed(2)}× |
 | same, kcat with \`-X acks=all -z gzip\` | ${fmt(m.kcatGzipAll)} lines/s | ${fmt(m.ship)} lines/s | ${(m.ship / m.kcatGzipAll).toFixed(2)}× |
 | main-thread cost per log call, ${fmt(CALLS)} calls | pino + \`pino/file\` transport: ${m.pinoFile.toFixed(3)} µs | pino + \`sluice/transport\`: ${m.sluice.toFixed(3)} µs | ${(m.sluice / m.pinoFile).toFixed(3)}× |
 | \`sluice/stats\` one sample (100 open server connections) | one \`server.getConnections()\` round: ${m.conn.toFixed(1)} µs | \`monitor.sample()\`: ${m.stats.toFixed(1)} µs = ${(100 * m.stats / 60e6).toExponential(1)} % of a 60 s interval | ${(m.stats / m.conn).toFixed(1)}× |
 
 Raw runs — kcat: ${res.kcat.map(fmt).join(', ')}; kcat acks=all gzip: ${res.kcatGzipAll.map(fmt).join(', ')}; shipper: ${res.ship.map(fmt).join(', ')} lines/s; pino/file: ${calls.pinoFile.map(x => x.toFixed(3)).join(', ')} µs; sluice/transport: ${calls.sluice.map(x => x.toFixed(3)).join(', ')} µs; stats sample: ${stats.map(s => s.us.toFixed(1)).join(', ')} µs.
+
+Notes: kcat ships each raw line as its own message without reading it; the shipper parses every line, normalises it to a wire-format v1 record (~290 bytes of JSON per 170-byte source line here), batches, gzips and fsyncs a checkpoint per batch, so it misses the ≥ 1.0× target — its main thread is the limit (parse + v1 encode measured 5–7 µs per line in isolation). Per-call cost before the transport was rewritten as a plain Writable (pino-abstract-transport with \`parse: 'lines'\` JSON-parses every line in the worker, which then backs up into the app): 2.49× pino/file, same script, 05:17Z run.
 `
 const resultsFile = path.join(root, 'bench', 'RESULTS.md')
 let doc = fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, 'utf8') : '# Benchmark results\n\nEach section is regenerated by its own script in bench/.\n'

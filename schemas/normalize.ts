@@ -1,5 +1,6 @@
 // Turns one raw line of a log file into a wire-format v1 record. Never throws: a line that is
 // not JSON, not UTF-8 or has no timestamp still becomes a record, flagged so it can be found.
+import { isUtf8 } from 'node:buffer'
 import { levelNum, levels, type Level, type LogRecordV1, type StatsRecordV1 } from './records.js'
 
 export interface LineContext {
@@ -13,15 +14,14 @@ export interface LineContext {
   truncated?: boolean
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 const consumed = new Set(['v', 'time', 'ts', 'timestamp', '@timestamp', 'level', 'msg', 'message', 'host', 'hostname', 'service', 'pid', 'sluice_stats'])
 
 export const statsKey = 'sluice_stats'
 
+// node:buffer's native isUtf8 validates in one pass; decoding first and searching the text
+// for U+FFFD scanned every line twice on the shipper's hot path
 export function decodeLine (buf: Buffer): { text: string, validUtf8: boolean } {
-  const text = buf.toString('utf8')
-  if (!text.includes('\uFFFD')) return { text, validUtf8: true }
-  try { strictUtf8.decode(buf); return { text, validUtf8: true } } catch { return { text, validUtf8: false } }
+  return { text: buf.toString('utf8'), validUtf8: isUtf8(buf) }
 }
 
 function toLevel (raw: unknown): Level {
@@ -42,12 +42,26 @@ function toLevel (raw: unknown): Level {
   return 'info'
 }
 
+// Formatting a Date per line was ~7% of the shipper's CPU profile; lines of one second share the
+// 'YYYY-MM-DDTHH:MM:SS.' prefix, so it is cached and only the milliseconds are appended.
+let isoSecond = -1
+let isoPrefix = ''
+function isoOfMs (ms: number): string | null {
+  if (ms >= 0 && ms < 253402300800000 /* year 10000: longer years change the format */) {
+    const whole = Math.floor(ms)
+    const sec = Math.floor(whole / 1000)
+    if (sec !== isoSecond) { isoPrefix = new Date(sec * 1000).toISOString().slice(0, 20); isoSecond = sec }
+    const frac = whole - sec * 1000
+    return `${isoPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`
+  }
+  const d = new Date(ms)
+  return Number.isNaN(d.getTime()) ? null : d.toISOString()
+}
+
 function toIso (raw: unknown): string | null {
   if (typeof raw === 'number' && Number.isFinite(raw)) {
     // seconds vs milliseconds: anything below year 2001 in ms is treated as seconds
-    const ms = raw < 1e11 ? raw * 1000 : raw
-    const d = new Date(ms)
-    return Number.isNaN(d.getTime()) ? null : d.toISOString()
+    return isoOfMs(raw < 1e11 ? raw * 1000 : raw)
   }
   if (typeof raw === 'string' && raw.length >= 10 && raw.length <= 40) {
     const t = Date.parse(raw)

@@ -19,7 +19,8 @@ export interface SpoolOptions {
 const chunkLimit = 64 * 1024
 
 export interface SpoolWriter {
-  write (line: string): void
+  /** one or more complete NDJSON lines (`lines` says how many, for the counters) */
+  write (data: string, lines?: number): void
   flush (): void
   close (): void
   readonly stats: { linesWritten: number, filesRotated: number, droppedFiles: number, droppedBytes: number, droppedLines: number }
@@ -45,6 +46,7 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
   let currentPath = ''
   let pending: string[] = []
   let pendingBytes = 0
+  let pendingLines = 0
   let warned = false
   let closed = false
 
@@ -88,7 +90,8 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
   function flush (): void {
     if (pending.length === 0) return
     const data = pending.join('')
-    const lines = pending.length
+    const lines = pendingLines
+    pendingLines = 0
     pending = []
     pendingBytes = 0
     try {
@@ -122,11 +125,12 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
 
   return {
     stats,
-    write (line: string) {
+    write (data: string, lines = 1) {
       if (closed) return
-      pending.push(line)
-      pendingBytes += line.length
-      stats.linesWritten++
+      pending.push(data)
+      pendingBytes += data.length
+      stats.linesWritten += lines
+      pendingLines += lines
       if (pendingBytes >= chunkLimit) flush()
     },
     flush,

@@ -131,17 +131,19 @@ export function createTailer (opts: TailerOptions): Tailer {
       const same = byFp.get(fp)
       if (same !== undefined) {
         if (same.dev === st.dev && same.ino === st.ino) { fs.closeSync(fd); stillAt.add(same); continue }
-        // the content we were reading now lives in another file (copytruncate's copy):
-        // follow it there and keep our position
-        if (st.size >= same.readPos) {
-          try { fs.closeSync(same.fd) } catch {}
-          same.fd = fd; same.dev = st.dev; same.ino = st.ino; same.path = p; same.size = st.size; same.detached = false
-          stillAt.add(same)
-        } else fs.closeSync(fd)
+        // the content we were reading now lives in another file (copytruncate's copy): follow
+        // it there and keep our position. A copy shorter than our position holds nothing new
+        // (we read past it from the live file between logrotate's copy and its truncate); it is
+        // followed all the same, or once we let go of it it would look unseen and ship again
+        try { fs.closeSync(same.fd) } catch {}
+        same.fd = fd; same.dev = st.dev; same.ino = st.ino; same.path = p; same.size = st.size; same.detached = false
+        stillAt.add(same)
         continue
       }
       const cp = opts.checkpoints.get(fp)
-      const start = cp !== undefined && cp.offset <= st.size ? cp.offset : 0
+      // a checkpoint beyond the end: this is a shorter copy of content already shipped up to
+      // there (copytruncate), so there is nothing left in it to ship
+      const start = cp === undefined ? 0 : Math.min(cp.offset, st.size)
       const s: Source = { fp, path: p, fd, dev: st.dev, ino: st.ino, readPos: start, endOffset: start, ackedOffset: start, skipping: false, detached: false, lastDataAt: Date.now(), size: st.size }
       byFp.set(fp, s)
       stillAt.add(s)

@@ -88,16 +88,19 @@ describe('shipper under real logrotate', () => {
     const r = await runMode(sink, brokers, prefix, 'copytruncate')
     const lost = total - r.distinct
     const missedOnDisk = [...r.disk].filter(n => !r.delivered.has(n)).length
-    console.log(`[shipper-logrotate] copytruncate: rotations=${r.rotations} files=${r.files} final=${r.final} distinct=${r.distinct} raw=${r.raw} lost=${lost} (${(100 * lost / total).toFixed(3)}%) of which absent from every file on disk=${total - r.disk.size} logrotate-errors=${r.errors.length}`)
+    console.log(`[shipper-logrotate] copytruncate: rotations=${r.rotations} files=${r.files} final=${r.final} distinct=${r.distinct} raw=${r.raw} lost=${lost} (${(100 * lost / total).toFixed(3)}%) absent from every file on disk=${total - r.disk.size} logrotate-errors=${r.errors.length}`)
     expect(r.rotations).toBeGreaterThanOrEqual(5)
     // the shipper loses nothing that rotation left on disk: all of the loss is copytruncate's
     expect(missedOnDisk).toBe(0)
-    expect(r.delivered.size).toBe(r.disk.size)
+    // it may deliver more than survives on disk: lines it read between logrotate's copy and
+    // its truncate are gone from every file but already shipped
+    expect(r.delivered.size).toBeGreaterThanOrEqual(r.disk.size)
+    expect([...r.delivered].every(n => Number.isInteger(n) && n >= 0 && n < total)).toBe(true)
     expect(r.final).toBe(r.distinct) // every delivered line exactly once
+    expect(r.raw).toBe(r.final) // and shipped once: no copy re-shipped (collapsed or not)
     const [{ bad }] = await sink.rows<{ bad: number }>("SELECT countIf(length(flags) > 0) AS bad FROM sluice.logs FINAL WHERE service = 'rot-copytruncate'")
     expect(Number(bad)).toBe(0) // never a fragment of a line from a truncated file
-    // copytruncate's own window (copy → truncate) is milliseconds; a bound catches a shipper
-    // that loses whole files' worth of lines
-    expect(lost).toBeLessThan(total * 0.02)
+    // no fixed bound on `lost`: copytruncate's copy→truncate window widens with machine load
+    // (0 to 3.4% measured here); what the shipper owes is every line that exists on disk
   })
 })

@@ -4,15 +4,16 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createCheckpointStore } from '../../shipper/checkpoint.js'
+import { createCheckpointStore, type CheckpointStore } from '../../shipper/checkpoint.js'
 import { createTailer, type Tailer } from '../../shipper/tailer.js'
 import { tempDir } from '../helpers/env.js'
 
-function setup (opts: { maxLineBytes?: number } = {}): { dir: string, file: string, tailer: Tailer, drops: Array<[string, number]> } {
+function setup (opts: { maxLineBytes?: number } = {}): { dir: string, file: string, tailer: Tailer, drops: Array<[string, number]>, checkpoints: CheckpointStore } {
   const dir = tempDir('tailer')
   const drops: Array<[string, number]> = []
-  const tailer = createTailer({ globs: [path.join(dir, '*.log*')], checkpoints: createCheckpointStore(path.join(dir, 'cp', 'checkpoints.json')), host: 'h', detachedIdleMs: 0, onDrop: (r, n) => drops.push([r, n]), ...opts })
-  return { dir, file: path.join(dir, 'app.log'), tailer, drops }
+  const checkpoints = createCheckpointStore(path.join(dir, 'cp', 'checkpoints.json'))
+  const tailer = createTailer({ globs: [path.join(dir, '*.log*')], checkpoints, host: 'h', detachedIdleMs: 0, onDrop: (r, n) => drops.push([r, n]), ...opts })
+  return { dir, file: path.join(dir, 'app.log'), tailer, drops, checkpoints }
 }
 
 /** scan + read everything, ack it, and return "src-index:offset:text" per line */
@@ -66,6 +67,23 @@ describe('tailer', () => {
     tailer.close()
   })
 
+  it('copytruncate copy shorter than what was already read is never shipped again, not even after a restart (regression: re-shipped from offset 0)', () => {
+    const { dir, file, tailer, checkpoints } = setup()
+    const ids = new Map<string, number>()
+    fs.writeFileSync(file, 'c-1\nc-2\n')
+    expect(drain(tailer, ids)).toEqual(['0:0:c-1', '0:4:c-2'])
+    fs.writeFileSync(`${file}.1`, 'c-1\n') // logrotate copied before c-2 was appended
+    fs.truncateSync(file, 0)
+    fs.appendFileSync(file, 'd-1\n')
+    expect(drain(tailer, ids)).toEqual(['1:0:d-1'])
+    expect(drain(tailer, ids)).toEqual([])
+    checkpoints.save()
+    tailer.close()
+    const again = createTailer({ globs: [path.join(dir, '*.log*')], checkpoints: createCheckpointStore(path.join(dir, 'cp', 'checkpoints.json')), host: 'h' })
+    expect(drain(again, ids)).toEqual([])
+    again.close()
+  })
+
   it('rename + create: drains the renamed file, then the new one', () => {
     const { file, tailer } = setup()
     const ids = new Map<string, number>()
@@ -78,7 +96,7 @@ describe('tailer', () => {
     tailer.close()
   })
 
-  it('deletion while open: lines written before the unlink still ship; a partial tail is counted as dropped and the fd closed (regression: a deleted file ending mid-line was held open forever)', () => {
+  it('deletion while open: lines written before the unlink still ship; a partial tail is counted as dropped and the fd closed (regression: a deleted file ending mid-line was held open forever)', async () => {
     const { file, tailer, drops } = setup()
     const ids = new Map<string, number>()
     fs.writeFileSync(file, 'd-1\n')
@@ -86,6 +104,7 @@ describe('tailer', () => {
     fs.appendFileSync(file, 'd-2\nparti')
     fs.unlinkSync(file)
     expect(drain(tailer, ids)).toEqual(['0:4:d-2'])
+    await new Promise(resolve => setTimeout(resolve, 20)) // idle longer than detachedIdleMs (0)
     drain(tailer, ids) // detached, drained, idle → closed
     expect(tailer.sources()).toEqual([])
     expect(drops).toEqual([['partial_last_line', 5]])
