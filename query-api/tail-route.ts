@@ -34,7 +34,7 @@ export interface TailRouteOptions {
   hub: TailHub | null
   /** concurrent SSE clients (default 256) */
   maxTails?: number
-  /** bytes queued for one client before it is dropped (default 256 KiB) */
+  /** bytes queued for one client before it is dropped (default 1 MiB) */
   maxClientBytes?: number
   /** comment line sent when idle, keeping proxies from closing the stream (default 15 s) */
   heartbeatMs?: number
@@ -50,7 +50,7 @@ const replayChunk = 2000
 
 export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions) => {
   const maxTails = opts.maxTails ?? 256
-  const maxClientBytes = opts.maxClientBytes ?? 256 * 1024
+  const maxClientBytes = opts.maxClientBytes ?? 1024 * 1024
   const flushBytes = Math.min(64 * 1024, maxClientBytes / 4)
   const heartbeatMs = opts.heartbeatMs ?? 15_000
   const regs = opts.registry !== undefined ? [opts.registry] : []
