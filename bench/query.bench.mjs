@@ -166,6 +166,7 @@ async function produceAt (rate, seconds) {
 }
 
 const tailRows = []
+let cutBefore = 0
 for (const n of [1, 200]) {
   const lat = []
   const rss0 = rssMb()
@@ -178,9 +179,12 @@ for (const n of [1, 200]) {
   clearInterval(sampler)
   close()
   await new Promise((resolve) => setTimeout(resolve, 2000))
-  const row = { clients: n, samples: lat.length, p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: lat.reduce((a, b) => Math.max(a, b), 0), rss0, peak, rss1: rssMb() }
+  const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const metric = (name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN)
+  const row = { clients: n, cut: metric('sluice_tail_slow_disconnects_total') - cutBefore, samples: lat.length, p50: pct(lat, 0.5), p99: pct(lat, 0.99), max: lat.reduce((a, b) => Math.max(a, b), 0), rss0, peak, rss1: rssMb() }
   tailRows.push(row)
-  log(`tail ${n} client(s): p50 ${row.p50} ms p99 ${row.p99} ms (${row.samples} samples); RSS ${rss0.toFixed(0)} → peak ${peak.toFixed(0)} → ${row.rss1.toFixed(0)} MB`)
+  cutBefore += row.cut
+  log(`tail ${n} client(s): cut ${row.cut}; p50 ${row.p50} ms p99 ${row.p99} ms (${row.samples} samples); RSS ${rss0.toFixed(0)} → peak ${peak.toFixed(0)} → ${row.rss1.toFixed(0)} MB`)
 }
 await producer.disconnect()
 server.kill('SIGINT')
@@ -201,9 +205,9 @@ ${searchRows.map(r => `| ${r.name} | ${ms(r.api)} | ${ms(r.direct)} | ${(r.api /
 
 Tail: \`sluice serve\` as a child process reading a local Kafka broker; producer at 5,000 lines/s for 10 s (100-line messages every 20 ms); latency = SSE receive time − the time the producer stamped into the line (same clock); with 200 clients every 20th client is sampled.
 
-| SSE clients | samples | p50 | p99 | max | server RSS before → peak → after clients left |
-| --- | --- | --- | --- | --- | --- |
-${tailRows.map(r => `| ${r.clients} | ${r.samples} | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.rss0.toFixed(0)} → ${r.peak.toFixed(0)} → ${r.rss1.toFixed(0)} MB |`).join('\n')}
+| SSE clients | samples | p50 | p99 | max | clients cut off as too slow | server RSS before → peak → after clients left |
+| --- | --- | --- | --- | --- | --- | --- |
+${tailRows.map(r => `| ${r.clients} | ${r.samples} | ${r.p50} ms | ${r.p99} ms | ${r.max} ms | ${r.cut} | ${r.rss0.toFixed(0)} → ${r.peak.toFixed(0)} → ${r.rss1.toFixed(0)} MB |`).join('\n')}
 `
 const resultsPath = path.join(root, 'bench', 'RESULTS.md')
 const old = fs.existsSync(resultsPath) ? fs.readFileSync(resultsPath, 'utf8') : '# Benchmark results\n'
