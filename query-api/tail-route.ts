@@ -81,7 +81,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     // an id-only block: a client dropped before its first line can still resume from here
     res.write(`id: ${encodePosition(from ?? hub.position())}\nretry: 1000\n\n`)
 
-    const queue: string[] = []
+    const queue: Buffer[] = []
     let queued = 0
     let blocked = false
     let closed = false
@@ -102,16 +102,20 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
       queue.length = 0
       queued = 0
     }
-    const writeNow = (chunk: string): void => {
+    // frames are shared Buffers: corked writes hand them to one writev without copying
+    const writeNow = (frames: Buffer[]): void => {
       wroteSince = true
-      if (!res.write(chunk)) blocked = true
+      res.cork()
+      let ok = true
+      for (const f of frames) ok = res.write(f)
+      res.uncork()
+      if (!ok) blocked = true
     }
     const flush = (): void => {
       if (closed || blocked || queue.length === 0) return
-      const chunk = queue.join('')
-      queue.length = 0
+      const frames = queue.splice(0, queue.length)
       queued = 0
-      writeNow(chunk)
+      writeNow(frames)
     }
     const overflow = (lost: number): void => {
       dropped.inc(lost)
@@ -154,10 +158,9 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
       res.on('close', done)
     })
     const writeEntries = async (es: TailEntry[]): Promise<void> => {
-      let parts: string[] = []
-      for (const e of es) if (filter(e.line, e.fieldsJson)) parts.push(e.frame)
-      if (parts.length > 0 && !closed) writeNow(parts.join(''))
-      parts = []
+      const frames: Buffer[] = []
+      for (const e of es) if (filter(e.line, e.fieldsJson)) frames.push(e.frame)
+      if (frames.length > 0 && !closed) writeNow(frames)
       await drained()
     }
 
