@@ -63,15 +63,16 @@ export async function grepCommand (argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...filterOptions, regex: { type: 'boolean', short: 'E' }, 'ignore-case': { type: 'boolean', short: 'i' }, context: { type: 'string', short: 'C' }, limit: { type: 'string', short: 'm' } },
+    options: { ...filterOptions, regex: { type: 'boolean', short: 'E' }, 'ignore-case': { type: 'boolean', short: 'i' }, 'word-regexp': { type: 'boolean', short: 'w' }, context: { type: 'string', short: 'C' }, limit: { type: 'string', short: 'm' } },
     strict: true
   })
   if (values.help === true || positionals.length !== 1) {
-    console.log(`Usage: sluice grep PATTERN [-E] [-i] [-C N] [-m N] [filters]
+    console.log(`Usage: sluice grep PATTERN [-E] [-i] [-w] [-C N] [-m N] [filters]
 
 Searches every host's lines, oldest first (like grep over one merged file).
   -E          PATTERN is an RE2 regular expression (run by ClickHouse)
   -i          case-insensitive
+  -w          PATTERN matches whole words only (fastest: served by the full-text indexes)
   -C N        N lines of context before and after each match, from the same source
   -m N        stop after N matches (default 1000)
 ${clientHelp}
@@ -81,6 +82,7 @@ Exit status: 0 if a line matched, 1 if none, 2 on error.`)
   const p = filterParams(values)
   p.set(values.regex === true ? 'regex' : 'q', positionals[0])
   if (values['ignore-case'] === true) p.set('i', 'true')
+  if (values['word-regexp'] === true) p.set('w', 'true')
   if (values.context !== undefined) p.set('context', values.context)
   p.set('order', 'asc')
   const max = values.limit === undefined ? 1000 : Number(values.limit)

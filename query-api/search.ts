@@ -12,6 +12,8 @@ export interface LogQuery {
   q?: string
   regex?: string
   i: boolean
+  /** q matches whole words only (grep -w) */
+  w?: boolean
   hosts: string[]
   services: string[]
   level?: Level
@@ -89,6 +91,17 @@ export function regexLiterals (re: string): string[] {
   return [...new Set(out)].slice(0, 4)
 }
 
+/** Every alphanumeric piece of a whole-word needle is a complete token of any match. */
+export function wordTokens (needle: string): string[] {
+  return [...new Set(needle.split(/[^A-Za-z0-9]+/).filter(t => t.length >= 1))].slice(0, 8)
+}
+
+/** RE2 pattern for the needle bounded by non-alphanumerics; every other character is escaped. */
+export function wordRegex (needle: string): string {
+  const body = [...needle].map(c => /[A-Za-z0-9]/.test(c) ? c : `\\x{${c.codePointAt(0)!.toString(16)}}`).join('')
+  return `(^|[^A-Za-z0-9])${body}([^A-Za-z0-9]|$)`
+}
+
 export function buildWhere (q: LogQuery, params: Record<string, unknown>): string[] {
   const where: string[] = ['ts >= fromUnixTimestamp64Milli({since:Int64}, \'UTC\')', 'ts <= fromUnixTimestamp64Milli({until:Int64}, \'UTC\')']
   params.since = q.since
@@ -98,15 +111,23 @@ export function buildWhere (q: LogQuery, params: Record<string, unknown>): strin
   if (q.level !== undefined && q.level !== 'trace') { where.push('level_num >= {lvl:UInt8}'); params.lvl = levelNum[q.level] }
   if (q.q !== undefined && q.q !== '') {
     params.q = q.q
-    if (q.i) {
+    if (q.i && q.w === true) {
+      params.wre = `(?i)${wordRegex(q.q)}`
+      where.push('(match(msg, {wre:String}) OR match(fields, {wre:String}))')
+    } else if (q.i) {
       where.push('(positionCaseInsensitiveUTF8(msg, {q:String}) > 0 OR positionCaseInsensitiveUTF8(fields, {q:String}) > 0)')
     } else {
-      const toks = innerTokens(q.q)
+      // whole words (grep -w): every piece is a complete token; otherwise only inner pieces are
+      const toks = q.w ? wordTokens(q.q) : innerTokens(q.q)
+      toks.forEach((t, i) => { params[`tok${i}`] = t })
+      const exact = (col: string): string => q.w ? `match(${col}, {wre:String})` : `position(${col}, {q:String}) > 0`
+      if (q.w) params.wre = wordRegex(q.q)
       if (toks.length > 0) {
-        // tokens only narrow msg matches; a fields-only match keeps the exact check
-        toks.forEach((t, i) => { params[`tok${i}`] = t })
-        const has = toks.map((_, i) => `hasToken(msg, {tok${i}:String})`).join(' AND ')
-        where.push(`((${has} AND position(msg, {q:String}) > 0) OR position(fields, {q:String}) > 0)`)
+        // the text indexes on msg and fields skip granules lacking a token; the exact check follows
+        const has = (col: string): string => toks.map((_, i) => `hasToken(${col}, {tok${i}:String})`).join(' AND ')
+        where.push(`((${has('msg')} AND ${exact('msg')}) OR (${has('fields')} AND ${exact('fields')}))`)
+      } else if (q.w) {
+        where.push(`(${exact('msg')} OR ${exact('fields')})`)
       } else {
         params.qlike = `%${q.q.replace(/[\\%_]/g, m => `\\${m}`)}%`
         where.push('(msg LIKE {qlike:String} OR fields LIKE {qlike:String})')

@@ -22,8 +22,9 @@ export interface TailEntry {
   /** this line's own (offset, index) and the next position to read after it */
   pos: Pos
   next: Pos
-  /** SSE frame (id = hub position after this line), built once and shared by every client */
-  frame: string
+  /** SSE frame (id = hub position after this line), encoded once and shared by every client:
+   *  a client's queue holds references, never copies */
+  frame: Buffer
 }
 
 export interface TailSubscriber {
@@ -63,6 +64,10 @@ function toLine (r: LogRecordV1): LogLine {
   return { ts: new Date(ms).toISOString(), host: r.host, service: r.service, pid: r.pid, level: r.level, msg: r.msg, fields: r.fields, source: r.src, path: r.path, offset: r.off, flags: r.flags }
 }
 
+function sseFrame (id: string, line: LogLine): Buffer {
+  return Buffer.from(`id: ${id}\nevent: line\ndata: ${JSON.stringify(line)}\n\n`)
+}
+
 /** Splits one Kafka message (NDJSON of v1 records) into entries, advancing `cur` per line. */
 function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition): TailEntry[] {
   const off = Number(m.offset)
@@ -76,7 +81,7 @@ function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition): T
     try { rec = JSON.parse(raw[i]) } catch { continue } // the collector dead-letters it
     if ((rec as { kind?: unknown }).kind !== 'log' || validateRecord(rec) !== null) continue
     const line = toLine(rec as LogRecordV1)
-    out.push({ line, fieldsJson: JSON.stringify(line.fields), partition, pos: [off, i], next, frame: `id: ${encodePosition(cur)}\nevent: line\ndata: ${JSON.stringify(line)}\n\n` })
+    out.push({ line, fieldsJson: JSON.stringify(line.fields), partition, pos: [off, i], next, frame: sseFrame(encodePosition(cur), line) })
   }
   return out
 }
@@ -226,7 +231,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
                 for (const e of parseMessage(batch.partition, msg, scratch)) {
                   if (comparePos(e.pos, want) >= 0 && comparePos(e.pos, stop) < 0) {
                     pos.set(e.partition, e.next)
-                    out.push({ ...e, frame: e.frame.replace(/^id: [^\n]*/, `id: ${encodePosition(pos)}`) })
+                    out.push({ ...e, frame: sseFrame(encodePosition(pos), e.line) })
                   }
                 }
                 if (comparePos([Number(msg.offset) + 1, 0], stop) >= 0) { todo.delete(batch.partition); pos.set(batch.partition, stop); break }

@@ -51,6 +51,7 @@ const replayChunk = 2000
 export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions) => {
   const maxTails = opts.maxTails ?? 256
   const maxClientBytes = opts.maxClientBytes ?? 1024 * 1024
+  const flushBytes = Math.min(64 * 1024, maxClientBytes / 4)
   const heartbeatMs = opts.heartbeatMs ?? 15_000
   const regs = opts.registry !== undefined ? [opts.registry] : []
   const clients = new Set<{ queued: () => number }>()
@@ -80,7 +81,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     // an id-only block: a client dropped before its first line can still resume from here
     res.write(`id: ${encodePosition(from ?? hub.position())}\nretry: 1000\n\n`)
 
-    const queue: string[] = []
+    const queue: Buffer[] = []
     let queued = 0
     let blocked = false
     let closed = false
@@ -101,16 +102,17 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
       queue.length = 0
       queued = 0
     }
-    const writeNow = (chunk: string): void => {
+    // frames are shared Buffers; one write per flush (an HTTP chunk each) keeps the per-write
+    // cost of 200 clients low, and the concatenated copy lives only until the socket took it
+    const writeNow = (frames: Buffer[]): void => {
       wroteSince = true
-      if (!res.write(chunk)) blocked = true
+      if (!res.write(frames.length === 1 ? frames[0] : Buffer.concat(frames))) blocked = true
     }
     const flush = (): void => {
       if (closed || blocked || queue.length === 0) return
-      const chunk = queue.join('')
-      queue.length = 0
+      const frames = queue.splice(0, queue.length)
       queued = 0
-      writeNow(chunk)
+      writeNow(frames)
     }
     const overflow = (lost: number): void => {
       dropped.inc(lost)
@@ -131,6 +133,9 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
         }
         queue.push(e.frame)
         queued += e.frame.length
+        // small chunks keep what sits in the socket's buffer small too: per client at most
+        // one chunk there plus maxClientBytes here
+        if (queued >= flushBytes && !blocked) flush()
       },
       flush,
       close () { finish(); res.end() }
@@ -150,10 +155,9 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
       res.on('close', done)
     })
     const writeEntries = async (es: TailEntry[]): Promise<void> => {
-      let parts: string[] = []
-      for (const e of es) if (filter(e.line, e.fieldsJson)) parts.push(e.frame)
-      if (parts.length > 0 && !closed) writeNow(parts.join(''))
-      parts = []
+      const frames: Buffer[] = []
+      for (const e of es) if (filter(e.line, e.fieldsJson)) frames.push(e.frame)
+      if (frames.length > 0 && !closed) writeNow(frames)
       await drained()
     }
 

@@ -121,6 +121,16 @@ FROM numbers(240)`,
     expect(r5.lines.map(l => l.msg)).toEqual(['boot zqx9needle', 'charge failed zqx9needle'])
   })
 
+  it('w=true matches whole words only; a substring inside fields is found through its token', async () => {
+    const msgs = async (qs: Record<string, string>): Promise<string[]> => (JSON.parse((await get({ since, until, order: 'asc', ...qs })).body) as Page).lines.map(l => l.msg)
+    expect(await msgs({ q: 'zqx9needle', w: 'true' })).toEqual(['boot zqx9needle', 'charge failed zqx9needle'])
+    expect(await msgs({ q: 'zqx9need', w: 'true' })).toEqual([])
+    expect(await msgs({ q: 'zqx9need' })).toEqual(['boot zqx9needle', 'charge failed zqx9needle'])
+    expect(await msgs({ q: 'ZQX9NEEDLE', w: 'true', i: 'true' })).toEqual(['boot zqx9needle', 'charge failed zqx9needle'])
+    expect(await msgs({ q: 'failed zqx9needle', w: 'true' })).toEqual(['charge failed zqx9needle'])
+    expect(await msgs({ q: '"n":12345}' })).toEqual(['line 12345 from host-0', 'line 12345 from host-1', 'line 12345 from host-2'])
+  })
+
   it('-C 3: exactly the 3 lines before and after each match from the same source, marked as context', async () => {
     const r = await get({ since, until, q: 'zqx9needle', context: '3', order: 'asc' })
     expect(r.status).toBe(200)
