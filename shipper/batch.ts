@@ -3,6 +3,7 @@
 // Kept apart from the send loop so the lines, records and parts of a batch become garbage as
 // soon as it is encoded: only the message values live on while Kafka is retried.
 import { decodeLine, normalizeLine } from '../schemas/normalize.js'
+import { fastLogParts } from '../schemas/fast-line.js'
 import type { Topics } from '../schemas/topics.js'
 import type { LogRecordV1 } from '../schemas/records.js'
 import type { Source, TailedLine } from './tailer.js'
@@ -36,9 +37,15 @@ function quoter (): (v: string) => string {
 }
 
 /** the same JSON as JSON.stringify(rec), keys in the same order, with the per-file and
- *  per-host parts quoted once instead of per line (stringify was the shipper's largest cost) */
+ *  per-host parts quoted once instead of per line (stringify was the shipper's largest cost).
+ *  The *Json arguments are already JSON text (quoted strings, the fields object). */
+function logJson (ts: string, hostJson: string, serviceJson: string, pid: number, level: string, msgJson: string, fieldsJson: string, srcPath: string, off: number, flagsJson: string): string {
+  return `{"v":1,"kind":"log","ts":"${ts}","host":${hostJson},"service":${serviceJson},"pid":${pid},"level":"${level}","msg":${msgJson},"fields":${fieldsJson}${srcPath},"off":${off},"flags":${flagsJson}}`
+}
+
 function logRecordJson (rec: LogRecordV1, q: { host: (v: string) => string, service: (v: string) => string }, srcPath: string): string {
-  return `{"v":1,"kind":"log","ts":${JSON.stringify(rec.ts)},"host":${q.host(rec.host)},"service":${q.service(rec.service)},"pid":${rec.pid},"level":"${rec.level}","msg":${JSON.stringify(rec.msg)},"fields":${JSON.stringify(rec.fields)}${srcPath},"off":${rec.off},"flags":${rec.flags.length === 0 ? '[]' : JSON.stringify(rec.flags)}}`
+  // ts is always toISOString()'s output (digits, '-', ':', '.', 'T', 'Z'): no quoting needed
+  return logJson(rec.ts, q.host(rec.host), q.service(rec.service), rec.pid, rec.level, JSON.stringify(rec.msg), JSON.stringify(rec.fields), srcPath, rec.off, rec.flags.length === 0 ? '[]' : JSON.stringify(rec.flags))
 }
 
 export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[], endOffset: number }>, ctx: BatchContext): EncodedBatch {
@@ -62,15 +69,29 @@ export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[],
     for (const line of lines) {
       out.srcBytes += line.buf.length + 1
       const { text, validUtf8 } = decodeLine(line.buf)
-      const rec = normalizeLine(text, { host: ctx.host, service, src: source.fp, path: source.path, off: line.off, now, truncated: line.truncated }, validUtf8)
-      const topic = rec.kind === 'stats' ? ctx.topics.stats : ctx.topics.logs
-      out.counts[rec.kind]++
-      if (rec.kind === 'log') for (const f of rec.flags) out.flagged[f] = (out.flagged[f] ?? 0) + 1
-      const json = rec.kind === 'log' ? logRecordJson(rec, q, srcPath) : JSON.stringify(rec)
-      const k = `${topic}\0${rec.host}`
+      // canonical pino-shaped lines skip JSON.parse → record → JSON.stringify (schemas/fast-line.ts:
+      // same bytes, or null and the general path runs)
+      const fast = validUtf8 && !line.truncated ? fastLogParts(text, ctx.host, service) : null
+      let json: string
+      let topic: string
+      let recHost: string
+      if (fast !== null) {
+        json = logJson(fast.ts, fast.hostJson ?? q.host(fast.host), fast.serviceJson ?? q.service(fast.service), fast.pid, fast.level, fast.msgJson, fast.fieldsJson, srcPath, line.off, '[]')
+        topic = ctx.topics.logs
+        recHost = fast.host
+        out.counts.log++
+      } else {
+        const rec = normalizeLine(text, { host: ctx.host, service, src: source.fp, path: source.path, off: line.off, now, truncated: line.truncated }, validUtf8)
+        topic = rec.kind === 'stats' ? ctx.topics.stats : ctx.topics.logs
+        out.counts[rec.kind]++
+        if (rec.kind === 'log') for (const f of rec.flags) out.flagged[f] = (out.flagged[f] ?? 0) + 1
+        json = rec.kind === 'log' ? logRecordJson(rec, q, srcPath) : JSON.stringify(rec)
+        recHost = rec.host
+      }
+      const k = `${topic}\0${recHost}`
       let cur = open.get(k)
       if (cur !== undefined && cur.bytes + json.length > ctx.maxMessageBytes) { flush(cur); cur = undefined }
-      if (cur === undefined) { cur = { topic, key: rec.host, parts: [], bytes: 0 }; open.set(k, cur) }
+      if (cur === undefined) { cur = { topic, key: recHost, parts: [], bytes: 0 }; open.set(k, cur) }
       cur.parts.push(json)
       cur.bytes += json.length + 1
     }
