@@ -19,13 +19,12 @@
 import { consumed, toIso, toLevel } from './normalize.js'
 import type { Level } from './records.js'
 
+/** host and service are plain strings without escapes or control characters (JSON.stringify
+ *  quotes them as `"${v}"`); msgJson and fieldsJson are JSON text copied from the line */
 export interface FastParts {
   ts: string
   host: string
-  /** JSON of host / service: the raw quoted text of the line, or null to quote the default */
-  hostJson: string | null
   service: string
-  serviceJson: string | null
   pid: number
   level: Level
   msgJson: string
@@ -321,9 +320,7 @@ export function fastLogParts (text: string, defaultHost: string, defaultService:
   return {
     ts,
     host: h ?? defaultHost,
-    hostJson: h !== undefined ? `"${h}"` : null,
     service: useService ? rawService : defaultService,
-    serviceJson: useService ? `"${rawService}"` : null,
     pid,
     level: toLevel(rawLevel ?? numberOf(t, K.level)),
     msgJson,
