@@ -257,6 +257,7 @@ export function fastLogParts (text: string, defaultHost: string, defaultService:
   const t = text
   const n = t.length
   if (t.charCodeAt(0) !== C.LBrace || t.charCodeAt(n - 1) !== C.RBrace || t.charCodeAt(1) === C.RBrace) return null
+  if (defaultHost.length > 255 || defaultService.length > 255) return null // the general path slices them
   spans.fill(-1)
   keyTop = 0
   // fields = the other keys' "key":value text in line order, copied as runs of adjacent pairs

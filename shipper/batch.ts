@@ -9,8 +9,8 @@ import type { LogRecordV1 } from '../schemas/records.js'
 import type { Source, TailedLine } from './tailer.js'
 
 export interface EncodedBatch {
-  /** topic → host key → NDJSON message values */
-  byTopic: Map<string, Map<string, string[]>>
+  /** topic → host key → NDJSON message values (UTF-8) */
+  byTopic: Map<string, Map<string, Buffer[]>>
   /** what to checkpoint once Kafka acknowledged */
   acks: Array<{ source: Source, endOffset: number }>
   counts: { log: number, stats: number }
@@ -48,6 +48,30 @@ function logRecordJson (rec: LogRecordV1, q: { host: (v: string) => string, serv
   return logJson(rec.ts, q.host(rec.host), q.service(rec.service), rec.pid, rec.level, JSON.stringify(rec.msg), JSON.stringify(rec.fields), srcPath, rec.off, rec.flags.length === 0 ? '[]' : JSON.stringify(rec.flags))
 }
 
+// The NDJSON value of one message, as the Buffer kafkajs would otherwise make from a string.
+// Each record is a rope of template pieces; parts.join('\n') flattened them into one string
+// (9% of the shipper's CPU profile) and kafkajs then encoded that string to UTF-8 again.
+// Writing each record into a reused scratch buffer and copying out the used bytes does both
+// at once (micro-bench: 1.3-1.6 → 1.2 µs per record including building it).
+let scratch = Buffer.allocUnsafe(1 << 20)
+function ndjson (parts: string[]): Buffer {
+  let pos = 0
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]
+    // UTF-8 needs at most 3 bytes per UTF-16 unit; +1 for the newline
+    if (pos + 3 * p.length + 1 > scratch.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(2 * scratch.length, pos + 3 * p.length + 1))
+      scratch.copy(bigger, 0, 0, pos)
+      scratch = bigger
+    }
+    if (i > 0) scratch[pos++] = 10
+    pos += scratch.write(p, pos)
+  }
+  const value = Buffer.allocUnsafe(pos)
+  scratch.copy(value, 0, 0, pos)
+  return value
+}
+
 export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[], endOffset: number }>, ctx: BatchContext): EncodedBatch {
   const out: EncodedBatch = { byTopic: new Map(), acks: [], counts: { log: 0, stats: 0 }, flagged: {}, srcBytes: 0, valueBytes: 0 }
   interface OpenMessage { topic: string, key: string, parts: string[], bytes: number }
@@ -58,7 +82,7 @@ export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[],
     if (byKey === undefined) { byKey = new Map(); out.byTopic.set(cur.topic, byKey) }
     let list = byKey.get(cur.key)
     if (list === undefined) { list = []; byKey.set(cur.key, list) }
-    const value = cur.parts.join('\n')
+    const value = ndjson(cur.parts)
     out.valueBytes += value.length
     list.push(value)
   }

@@ -93,7 +93,7 @@ function encodedJson (text: string, off: number): string {
   const b = encodeBatch([{ source, lines: [{ buf: Buffer.from(text), off, truncated: false }], endOffset: off + 1 }], ctx)
   const values = [...b.byTopic.values()].flatMap(m => [...m.values()].flat())
   expect(values).toHaveLength(1)
-  return values[0]
+  return values[0].toString()
 }
 
 describe('fast path of line normalisation', () => {
