@@ -14,7 +14,7 @@ export interface LineContext {
   truncated?: boolean
 }
 
-const consumed = new Set(['v', 'time', 'ts', 'timestamp', '@timestamp', 'level', 'msg', 'message', 'host', 'hostname', 'service', 'pid', 'sluice_stats'])
+export const consumed = new Set(['v', 'time', 'ts', 'timestamp', '@timestamp', 'level', 'msg', 'message', 'host', 'hostname', 'service', 'pid', 'sluice_stats'])
 
 export const statsKey = 'sluice_stats'
 
@@ -24,7 +24,7 @@ export function decodeLine (buf: Buffer): { text: string, validUtf8: boolean } {
   return { text: buf.toString('utf8'), validUtf8: isUtf8(buf) }
 }
 
-function toLevel (raw: unknown): Level {
+export function toLevel (raw: unknown): Level {
   if (typeof raw === 'number') {
     if (raw >= 60) return 'fatal'
     if (raw >= 50) return 'error'
@@ -58,7 +58,7 @@ function isoOfMs (ms: number): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toISOString()
 }
 
-function toIso (raw: unknown): string | null {
+export function toIso (raw: unknown): string | null {
   if (typeof raw === 'number' && Number.isFinite(raw)) {
     // seconds vs milliseconds: anything below year 2001 in ms is treated as seconds
     return isoOfMs(raw < 1e11 ? raw * 1000 : raw)

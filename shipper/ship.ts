@@ -123,7 +123,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     return tooLarge(e.cause ?? e.originalError, depth + 1)
   }
 
-  type TopicMessages = Array<{ topic: string, messages: Array<{ key: string, value: string, headers: Record<string, string> }> }>
+  type TopicMessages = Array<{ topic: string, messages: Array<{ key: string, value: Buffer, headers: Record<string, string> }> }>
 
   /** true once Kafka acknowledged; false when Kafka refused it as too large; retries anything else */
   async function sendWithRetry (topicMessages: TopicMessages): Promise<boolean> {
@@ -144,7 +144,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     }
   }
 
-  async function send (messagesByTopic: Map<string, Map<string, string[]>>): Promise<void> {
+  async function send (messagesByTopic: Map<string, Map<string, Buffer[]>>): Promise<void> {
     const topicMessages: TopicMessages = []
     for (const [topic, byKey] of messagesByTopic) {
       const messages = []
@@ -159,7 +159,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
         if (await sendWithRetry([{ topic, messages: [msg] }])) continue
         // one message alone is over the broker's limit: drop it loudly rather than stall the host
         m.dropped.inc({ reason: 'message_too_large' }, Buffer.byteLength(msg.value))
-        warn(`ship: Kafka refused a ${Buffer.byteLength(msg.value)}-byte message to ${topic} as too large even alone; dropped it (first record: ${msg.value.slice(0, 300)}…) — raise the topic's max.message.bytes or lower --max-line-bytes`)
+        warn(`ship: Kafka refused a ${Buffer.byteLength(msg.value)}-byte message to ${topic} as too large even alone; dropped it (first record: ${msg.value.subarray(0, 300).toString()}…) — raise the topic's max.message.bytes or lower --max-line-bytes`)
       }
     }
   }
