@@ -23,6 +23,9 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
         insert_deduplication_token: dedupToken(topic, partition, range, table),
         async_insert: 0,
         max_execution_time: 0,
+        // a batch of old lines can span many days (= partitions); the default limit of 100 per
+        // insert would reject it on every retry
+        max_partitions_per_insert_block: 0,
         date_time_input_format: 'best_effort'
       }
     })
