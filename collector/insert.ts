@@ -25,7 +25,7 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
         max_execution_time: 0,
         // a batch of old lines can span many days (= partitions); the default limit of 100 per
         // insert would reject it on every retry
-        max_partitions_per_insert_block: 0,
+        max_partitions_per_insert_block: '0',
         date_time_input_format: 'best_effort'
       }
     })
