@@ -32,13 +32,14 @@ describe('collector: a second member joins and leaves mid-stream', () => {
     }
     const rowsOf = async (c: Collector): Promise<number> => metricValue(await c.registry.metrics(), 'sluice_collector_rows_total', 'table="logs"') ?? 0
     let sent = 0
-    const streaming = produceStream(brokers, topics, { hosts, perHost, perMessage: 50, messagesPerSend: 4, pauseMs: 100, progress: s => { sent = s } })
+    const streaming = produceStream(brokers, topics, { hosts, perHost, perMessage: 50, messagesPerSend: 2, pauseMs: 150, progress: s => { sent = s } })
     const a = make()
     await a.start()
     await waitFor('collector A to insert rows', async () => await rowsOf(a) > 0, 120_000)
+    const sentWhenBJoined = sent
     const b = make()
     await b.start()
-    await waitFor('collector B to take partitions and insert rows', async () => await rowsOf(b) > 0, 120_000)
+    await waitFor('collector B to take partitions and insert rows', async () => await rowsOf(b) > 0, 120_000, 250, () => `sent ${sent} (${sentWhenBJoined} when B joined) of ${hosts.length * perHost}`)
     const sentWhenBLeft = sent
     await b.stop()
     running.splice(running.indexOf(b), 1)
