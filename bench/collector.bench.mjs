@@ -195,7 +195,7 @@ async function main () {
   }
 }
 
-function median (xs) { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
+function median (xs) { const s = [...xs].sort((a, b) => a - b); const h = Math.floor(s.length / 2); return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2 }
 
 function writeResults ({ total, results, stall }) {
   const col = results.filter(r => r.who === 'collector')
@@ -205,7 +205,7 @@ function writeResults ({ total, results, stall }) {
     '',
     `${new Date().toISOString()} · ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), shared · Node ${process.version}`,
     '',
-    `Command: \`npx tsc -p . && node bench/collector.bench.mjs ${args.join(' ')}\`.trim()`,
+    `Command: \`npx tsc -p . && SLUICE_KAFKA_LIBS=docker/kafka/libs node bench/collector.bench.mjs ${args.join(' ')}\``,
     '',
     `Kafka → ClickHouse logs table, ${total.toLocaleString('en-US')} v1 log records (${perMessage} per message, ${hosts.length} hosts, 4 partitions), fresh embedded ClickHouse per run;`,
     'baseline = ClickHouse\'s own Kafka table engine (JSONEachRow) + materialized view into the same table, same topic, same run.',

@@ -8,8 +8,11 @@
 //         partitions paused while ClickHouse fails)
 //     ──▶ dead letters → dead-letter topic ──▶ commit offset to+1
 //
-// Memory: at most one fetch response (maxBytes) plus maxInsertsInFlight batches are held; while
-// ClickHouse is down the backlog stays in Kafka. Offsets move only after ClickHouse acknowledged.
+// Ranges of one partition are queued and inserted strictly in order; eachBatch returns once its
+// ranges hold a slot, so the next Kafka fetch and its parsing overlap the insert in progress.
+// Memory: at most one fetch response (maxFetchBytes) plus maxInsertsInFlight parsed batches; while
+// ClickHouse is down the slots stay taken, fetching stops and the backlog stays in Kafka.
+// Offsets move only after ClickHouse acknowledged.
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { Registry } from 'prom-client'
@@ -43,7 +46,7 @@ export interface CollectorOptions {
   minFetchBytes?: number
   /** …or after this many ms: the time bound of a batch (default 500 ms) */
   maxWaitMs?: number
-  /** insert batches in memory / in flight at once (default 2) */
+  /** parsed batches held at once, queued or inserting (default 2) */
   maxInsertsInFlight?: number
   /** a member silent this long leaves the group (default 30 s; the broker's minimum is 6 s) */
   sessionTimeoutMs?: number
@@ -112,6 +115,10 @@ export function createCollector (opts: CollectorOptions): Collector {
   const checked = new Map<string, PartitionStart | null>() // partition key → its start in this generation
   const replays = new Map<string, { range: OffsetRange, messages: KafkaMessage[] }>()
   const committedNext = new Map<string, bigint>() // partition key → the offset the group resumes at
+  // Across generations: the queued ranges of each partition, and a counter bumped by a rewind so
+  // ranges queued before it are dropped.
+  const chains = new Map<string, Promise<void>>()
+  const epochs = new Map<string, number>()
   let pausedForFailure: Array<{ topic: string, partitions: number[] }> = []
 
   function resetGeneration (): void {
@@ -164,9 +171,7 @@ export function createCollector (opts: CollectorOptions): Collector {
    */
   async function flush (payload: EachBatchPayload, gen: number, rows: Rows, bytes: number, range: OffsetRange, replay: boolean): Promise<boolean> {
     const { topic, partition } = payload.batch
-    const ours = (): boolean => running && !stopping && gen === generation && payload.isRunning() && !payload.isStale()
-    await inFlight.acquire()
-    m.inFlight.inc(); m.bufferedBytes.inc(bytes)
+    const ours = (): boolean => running && !stopping && gen === generation && payload.isRunning()
     try {
       if (!ours()) return false
       // a replayed range is already the committed plan; a new one is persisted before it is inserted
@@ -201,7 +206,6 @@ export function createCollector (opts: CollectorOptions): Collector {
       m.batchBytes.observe(bytes)
       if (gen !== generation) return false
       await commit(topic, partition, range.to + 1n, null)
-      payload.resolveOffset(range.to.toString())
       m.lag.set({ topic, partition: String(partition) }, Math.max(0, Number(BigInt(payload.batch.highWatermark) - range.to - 1n)))
       await payload.heartbeat().catch(() => {})
       return true
@@ -209,6 +213,42 @@ export function createCollector (opts: CollectorOptions): Collector {
       m.inFlight.dec(); m.bufferedBytes.dec(bytes)
       inFlight.release()
     }
+  }
+
+  /**
+   * Queues one range behind the partition's earlier ones and returns once it holds a slot, so
+   * Kafka fetches and parsing overlap the insert before it. Ranges of a partition run strictly
+   * in order; when one fails, the ones queued behind it are dropped (they must never commit
+   * past a gap) and the partition goes back to its committed offset.
+   */
+  async function enqueue (payload: EachBatchPayload, gen: number, epoch: number, key: string, rows: Rows, bytes: number, range: OffsetRange, replay: boolean): Promise<void> {
+    await inFlight.acquire()
+    m.inFlight.inc(); m.bufferedBytes.inc(bytes)
+    const prev = chains.get(key) ?? Promise.resolve()
+    const link = prev.then(async () => {
+      if (gen !== generation || (epochs.get(key) ?? 0) !== epoch) {
+        m.inFlight.dec(); m.bufferedBytes.dec(bytes); inFlight.release()
+        return
+      }
+      let ok = false
+      try {
+        ok = await flush(payload, gen, rows, bytes, range, replay)
+      } catch (err) {
+        warn(`collect: ${payload.batch.topic}[${payload.batch.partition}] ${range.from}-${range.to}: ${(err as Error).message.split('\n')[0]}; going back to the committed offset`)
+      }
+      if (!ok && gen === generation && !stopping) rewind(payload.batch.topic, payload.batch.partition, range.from)
+    })
+    chains.set(key, link)
+    void link.finally(() => { if (chains.get(key) === link) chains.delete(key) })
+  }
+
+  /** Drops what this member knew about a partition and fetches it again from the committed offset. */
+  function rewind (topic: string, partition: number, failedFrom: bigint): void {
+    const key = `${topic}:${partition}`
+    epochs.set(key, (epochs.get(key) ?? 0) + 1)
+    const back = committedNext.get(key) ?? failedFrom
+    checked.delete(key); replays.delete(key); startsByTopic.delete(topic)
+    consumer?.seek({ topic, partition, offset: back.toString() })
   }
 
   function rowsOf (messages: KafkaMessage[], topic: string, partition: number): { rows: Rows, bytes: number } {
@@ -224,10 +264,20 @@ export function createCollector (opts: CollectorOptions): Collector {
   async function consumeBatch (payload: EachBatchPayload, gen: number, key: string): Promise<void> {
     const { batch } = payload
     let messages = batch.messages
+    // fetched before a rewind took effect: these offsets come again from the committed one
+    if (payload.isStale()) return
+    const epoch = epochs.get(key) ?? 0
     if (!checked.has(key)) {
       const s = await startOf(batch.topic, batch.partition)
       checked.set(key, s)
       if (s !== null && BigInt(s.committed) >= 0n) committedNext.set(key, BigInt(s.committed))
+    }
+    // never cut a range below the committed offset: after a rewind, a range queued earlier may
+    // have committed in the meantime, and re-cutting its offsets would insert them again
+    const floor = committedNext.get(key)
+    if (floor !== undefined && BigInt(messages[0].offset) < floor) {
+      messages = messages.filter(msg => BigInt(msg.offset) >= floor)
+      if (messages.length === 0) { payload.resolveOffset(batch.lastOffset()); return }
     }
     const start = checked.get(key)
     if (start?.plan != null && !replays.has(key)) {
@@ -252,8 +302,9 @@ export function createCollector (opts: CollectorOptions): Collector {
         }
         const { rows, bytes } = rowsOf(replay.messages, batch.topic, batch.partition)
         m.replays.inc()
-        if (!await flush(payload, gen, rows, bytes, range, true)) return
         replays.delete(key)
+        await enqueue(payload, gen, epoch, key, rows, bytes, range, true)
+        payload.resolveOffset(range.to.toString())
         messages = messages.slice(i)
       }
     }
@@ -270,7 +321,10 @@ export function createCollector (opts: CollectorOptions): Collector {
         if (rows.logs.length + rows.stats.length + rows.dead.length >= maxBatchRows || bytes >= maxBatchBytes) break
       }
       const range = { from: BigInt(messages[from].offset), to: BigInt(messages[to - 1].offset) }
-      if (!await flush(payload, gen, rows, bytes, range, false)) return
+      if (gen !== generation || (epochs.get(key) ?? 0) !== epoch) return
+      await enqueue(payload, gen, epoch, key, rows, bytes, range, false)
+      // the fetch position only: the commit follows the insert, in the queued range
+      payload.resolveOffset(range.to.toString())
       from = to
     }
   }
@@ -286,9 +340,7 @@ export function createCollector (opts: CollectorOptions): Collector {
     } catch (err) {
       // Forget what we knew about the partition and go back to its committed offset: the plan
       // (if one was committed) is reloaded and replayed, so boundaries never drift.
-      const back = committedNext.get(key)
-      checked.delete(key); replays.delete(key); startsByTopic.delete(batch.topic)
-      if (back !== undefined && gen === generation) consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: back.toString() })
+      if (gen === generation) rewind(batch.topic, batch.partition, BigInt(batch.firstOffset() ?? '0'))
       throw err
     } finally {
       activeBatches--
@@ -332,7 +384,7 @@ export function createCollector (opts: CollectorOptions): Collector {
         // ClickHouse is failing — the range stays in Kafka with its plan)
         if (consumer !== null && assignment.length > 0) consumer.pause(assignment)
         const deadline = Date.now() + 30_000
-        while (activeBatches > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+        while ((activeBatches > 0 || chains.size > 0) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
         running = false
         await consumer?.disconnect().catch(() => {})
         await admin?.disconnect().catch(() => {})

@@ -8,24 +8,49 @@ import { checkInsertFault, type Faults } from './faults.js'
 
 export interface InsertTarget { client: ClickHouseClient, database: string, faults: Faults }
 
+type RawInsert = (p: { table: string, values: Buffer, format: string, settings: Record<string, string | number> }) => Promise<unknown>
+
+/**
+ * Embedded chDB's own insert entry point, when the client runs on it. Through the generic client,
+ * chDB turns settings into session-wide `SET`s prepended to one SQL string holding the whole
+ * body (settings then outlive the insert, and the body is re-read as SQL); the raw entry takes
+ * the body as a buffer and the settings as this query's SETTINGS clause.
+ */
+function rawInsertOf (client: ClickHouseClient): RawInsert | null {
+  const conn = (client as unknown as { connection?: { chdb?: { rawInsert?: RawInsert } } }).connection
+  const raw = conn?.chdb?.rawInsert
+  return typeof raw === 'function' ? raw : null
+}
+
 export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, partition: number, range: OffsetRange): Promise<void> {
   checkInsertFault(t.faults)
+  const raw = rawInsertOf(t.client)
   const tables: Array<[string, unknown[]]> = [['logs', rows.logs], ['stats', rows.stats], ['dead_letters', rows.dead]]
   for (const [table, values] of tables) {
     if (values.length === 0) continue
-    await t.client.insert({
-      table: `${t.database}.${table}`,
-      values,
-      format: 'JSONEachRow',
-      // chDB keeps settings in its session, so every insert states all that it relies on
-      clickhouse_settings: {
-        insert_deduplicate: 1,
-        insert_deduplication_token: dedupToken(topic, partition, range, table),
-        async_insert: 0,
-        max_execution_time: 0,
-        date_time_input_format: 'best_effort'
-      }
-    })
+    // every insert states all that it relies on (chDB keeps settings in its session)
+    const settings = {
+      insert_deduplicate: 1 as const,
+      insert_deduplication_token: dedupToken(topic, partition, range, table),
+      async_insert: 0 as const,
+      max_execution_time: 0,
+      // a batch of old lines can span many days (= partitions); the default limit of 100 per
+      // insert would reject it on every retry
+      max_partitions_per_insert_block: 0,
+      date_time_input_format: 'best_effort' as const
+    }
+    if (raw !== null) {
+      let body = ''
+      for (const v of values) body += JSON.stringify(v) + '\n'
+      await raw({ table: `${t.database}.${table}`, values: Buffer.from(body), format: 'JSONEachRow', settings })
+    } else {
+      await t.client.insert({
+        table: `${t.database}.${table}`,
+        values,
+        format: 'JSONEachRow',
+        clickhouse_settings: { ...settings, max_partitions_per_insert_block: '0' }
+      })
+    }
   }
 }
 

@@ -15,6 +15,7 @@ const maxRawBytes = 64 * 1024
 // a record this large is a producer bug (the shipper truncates lines far below it); refusing it
 // keeps one message from turning into an unbounded ClickHouse row
 export const maxRecordBytes = 1024 * 1024
+const maxPid = 4294967295
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 const logKeys = new Set(['v', 'kind', 'ts', 'host', 'service', 'pid', 'level', 'msg', 'fields', 'src', 'path', 'off', 'flags'])
 
@@ -40,6 +41,11 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: { topic: str
     const why = validateRecord(rec)
     if (why !== null) { dead(`schema v1: ${why}`, line, i); continue }
     const r = rec as LogRecordV1 | StatsRecordV1
+    // v1 allows values the tables cannot hold; ClickHouse would reject the whole batch for them
+    // (and the batch would be retried forever), so they are dead letters here
+    if (r.pid > maxPid) { dead(`schema v1: /pid: ${r.pid} does not fit UInt32`, line, i); continue }
+    const year = Number(r.ts.slice(0, 4))
+    if (year < 1900 || year > 2299) { dead(`schema v1: /ts: year ${year} is outside 1900-2299 (DateTime64 range)`, line, i); continue }
     if (r.kind === 'log') {
       // fields a newer producer added at the top level are kept, not dropped
       let fields = r.fields

@@ -1,4 +1,4 @@
-// Bad input never costs good data: eleven kinds of malformed or schema-violating lines, each
+// Bad input never costs good data: thirteen kinds of malformed or schema-violating lines, each
 // sitting between valid lines of the same Kafka message, end up in the dead_letters table (and
 // on the dead-letter topic) with a readable reason and their Kafka coordinates; every valid
 // line around them lands once.
@@ -23,6 +23,8 @@ const bad: Array<{ line: Buffer | null, reason: string }> = [
   { line: Buffer.from(JSON.stringify({ ...good, pid: -4 })), reason: 'schema v1: /pid: Expected integer to be greater or equal to 0' },
   { line: Buffer.from(JSON.stringify({ ...statsRecord('dl-host', 0), metrics: { rss: 'big' } })), reason: 'schema v1: /metrics/rss: Expected number' },
   { line: Buffer.concat([Buffer.from('{"v":1,"kind":"log","msg":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), reason: 'invalid UTF-8' },
+  { line: Buffer.from(JSON.stringify({ ...good, pid: 5_000_000_000 })), reason: 'schema v1: /pid: 5000000000 does not fit UInt32' },
+  { line: Buffer.from(JSON.stringify({ ...good, ts: '0001-01-01T00:00:00.000Z' })), reason: 'schema v1: /ts: year 1 is outside 1900-2299 (DateTime64 range)' },
   { line: null, reason: 'empty message value' }
 ]
 
@@ -33,7 +35,7 @@ describe('collector: dead letters', () => {
   let stop = async (): Promise<void> => {}
   afterAll(async () => { await stop() })
 
-  it('puts each of 11 kinds of bad line in dead_letters with its exact reason and lands the 440 valid lines', async () => {
+  it('puts each of 13 kinds of bad line in dead_letters with its exact reason and lands the 520 valid lines', async () => {
     await prepareKafka([brokers], topics)
     const producer = kafkaFor(brokers).producer({ allowAutoTopicCreation: false })
     await producer.connect()
@@ -60,7 +62,7 @@ describe('collector: dead letters', () => {
     await collector.start()
     await waitFor('the group to commit every message', async () => await groupLag(brokers, `${topics.prefix}collector`, topics) === 0, 120_000, 500)
 
-    expect(await logCounts(ch)).toEqual({ raw: 440, final: 440, distinct: 440 })
+    expect(await logCounts(ch)).toEqual({ raw: 520, final: 520, distinct: 520 })
     expect(await scalar(ch, 'SELECT count() FROM sluice.stats')).toBe(2)
     const dead = await (await ch.client.query({ query: 'SELECT stage, reason, raw, topic, partition, kafka_offset, line_index, host FROM sluice.dead_letters ORDER BY kafka_offset, line_index', format: 'JSONEachRow' })).json<{ stage: string, reason: string, raw: string, topic: string, partition: number, kafka_offset: number, line_index: number, host: string }>()
     expect(dead.map(d => d.reason)).toEqual(bad.map(b => b.reason))
@@ -69,21 +71,21 @@ describe('collector: dead letters', () => {
       if (bad[i].line !== null) expect(d.raw).toBe(bad[i].line!.toString('utf8'))
     }
     // all messages share one key, so one partition: offsets are the message positions
-    expect(dead.map(d => d.kafka_offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11])
-    expect(metricValue(await collector.registry.metrics(), 'sluice_collector_dead_letters_total')).toBe(11)
+    expect(dead.map(d => d.kafka_offset)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 13])
+    expect(metricValue(await collector.registry.metrics(), 'sluice_collector_dead_letters_total')).toBe(13)
 
-    // the dead-letter topic carries the same eleven, keyed by their Kafka coordinates
+    // the dead-letter topic carries the same thirteen, keyed by their Kafka coordinates
     const admin = kafkaFor(brokers).admin()
     await admin.connect()
     const offsets = await admin.fetchTopicOffsets(topics.deadLetters)
     await admin.disconnect()
-    expect(offsets.reduce((s, p) => s + Number(p.high), 0)).toBe(11)
+    expect(offsets.reduce((s, p) => s + Number(p.high), 0)).toBe(13)
     const consumer = kafkaFor(brokers).consumer({ groupId: `${topics.prefix}dlq-reader` })
     await consumer.connect()
     await consumer.subscribe({ topics: [topics.deadLetters], fromBeginning: true })
     const seen: Array<{ key: string, reason: string }> = []
     await consumer.run({ eachMessage: async ({ message }) => { seen.push({ key: message.key!.toString(), reason: (JSON.parse(message.value!.toString()) as { reason: string }).reason }) } })
-    await waitFor('11 dead-letter messages', async () => seen.length >= 11, 60_000)
+    await waitFor('13 dead-letter messages', async () => seen.length >= 13, 60_000)
     await consumer.disconnect()
     const p = dead[0].partition
     expect(seen.map(s => s.reason)).toEqual(bad.map(b => b.reason))

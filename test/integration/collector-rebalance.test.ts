@@ -11,8 +11,10 @@ import { tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
 import { groupLag, logCounts, metricValue, openEngine, produceStream } from '../helpers/collector.js'
 import type { ClickHouse } from '../../platform/clickhouse.js'
 
-const hosts = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6']
-const perHost = 20_000
+// twelve hosts, because with the default partitioner r1–r6 all hash to partitions 0 and 3: a
+// member given only 1 and 2 would have had nothing to insert
+const hosts = Array.from({ length: 12 }, (_, i) => `r${i + 1}`)
+const perHost = 10_000
 
 describe('collector: a second member joins and leaves mid-stream', () => {
   const brokers = inject('kafkaBrokers')
@@ -32,13 +34,14 @@ describe('collector: a second member joins and leaves mid-stream', () => {
     }
     const rowsOf = async (c: Collector): Promise<number> => metricValue(await c.registry.metrics(), 'sluice_collector_rows_total', 'table="logs"') ?? 0
     let sent = 0
-    const streaming = produceStream(brokers, topics, { hosts, perHost, perMessage: 50, messagesPerSend: 4, pauseMs: 100, progress: s => { sent = s } })
+    const streaming = produceStream(brokers, topics, { hosts, perHost, perMessage: 50, messagesPerSend: 1, pauseMs: 150, progress: s => { sent = s } })
     const a = make()
     await a.start()
     await waitFor('collector A to insert rows', async () => await rowsOf(a) > 0, 120_000)
+    const sentWhenBJoined = sent
     const b = make()
     await b.start()
-    await waitFor('collector B to take partitions and insert rows', async () => await rowsOf(b) > 0, 120_000)
+    await waitFor('collector B to take partitions and insert rows', async () => await rowsOf(b) > 0, 120_000, 250, () => `sent ${sent} (${sentWhenBJoined} when B joined) of ${hosts.length * perHost}`)
     const sentWhenBLeft = sent
     await b.stop()
     running.splice(running.indexOf(b), 1)
