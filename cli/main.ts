@@ -8,9 +8,8 @@ import { SluiceError, errors } from '../platform/errors.js'
 import { fail, info } from '../platform/log.js'
 import { startLocalKafka } from '../platform/kafka-launcher.js'
 import { createShipper } from '../shipper/ship.js'
-import { serveMetrics } from '../shipper/metrics-http.js'
+import { serveMetrics } from '../platform/metrics-http.js'
 import { createCollector } from '../collector/collect.js'
-import { serveMetrics as serveCollectorMetrics } from '../collector/metrics-server.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
@@ -142,8 +141,8 @@ ${commonHelp}`)
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw errors.CONFIG_INVALID('--metrics-port', values['metrics-port'] ?? '', 'expected a port number 0-65535')
   await checkKafka(cfg.kafkaBrokers, cfg)
   const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine })
-  const metrics = metricsPort === undefined ? null : await serveMetrics(shipper.registry, metricsPort)
-  if (metrics !== null) info(`ship: metrics at http://127.0.0.1:${metrics.port}/metrics`)
+  const metrics = metricsPort === undefined ? null : await serveMetrics([shipper.registry], metricsPort)
+  if (metrics !== null) info(`ship: metrics at ${metrics.url}`)
   await shipper.start()
   await waitForSignal()
   await shipper.stop()
@@ -179,7 +178,7 @@ ${commonHelp}`)
   const ch = await openClickHouse(cfg, true)
   const registry = new Registry()
   const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs })
-  const metrics = metricsPort === undefined ? null : await serveCollectorMetrics([registry], metricsPort, cfg.bind)
+  const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind)
   if (metrics !== null) info(`collect: metrics at ${metrics.url}`)
   await collector.start()
   await waitForSignal()
