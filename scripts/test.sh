@@ -38,6 +38,7 @@ status=$?
 set -e
 if [ -f "$results" ]; then
   # one plain closing line: "vitest: N passed, N failed, N skipped"
-  node -e "const r = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); console.log('vitest: ' + r.numPassedTests + ' passed, ' + r.numFailedTests + ' failed, ' + (r.numPendingTests + r.numTodoTests) + ' skipped')" "$results"
+  # a file whose setup failed has no failed test of its own: count it as one failure
+  node -e "const r = JSON.parse(require('fs').readFileSync(process.argv[1], 'utf8')); const broken = r.testResults.filter(f => f.status === 'failed' && !f.assertionResults.some(a => a.status === 'failed')).length; console.log('vitest: ' + r.numPassedTests + ' passed, ' + (r.numFailedTests + broken) + ' failed, ' + (r.numPendingTests + r.numTodoTests) + ' skipped')" "$results"
 fi
 exit $status

@@ -36,3 +36,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ SLUICE_BIND: '0.0.0.0', SLUICE_TOKENS: 'a, b' }, {}).tokens).toEqual(['a', 'b'])
   })
 })
+
+describe('newClusterId (regression: a cluster id starting with "-" broke kafka-storage format)', () => {
+  it('never starts with a dash and is 22 base64url characters', async () => {
+    const { newClusterId } = await import('../../platform/kafka-launcher.js')
+    for (let i = 0; i < 5000; i++) expect(newClusterId()).toMatch(/^[A-Za-z0-9][A-Za-z0-9_-]{21}$/)
+  })
+})
