@@ -1,11 +1,10 @@
 // `sluice grep` and `sluice tail` against `sluice up` (real broker, embedded ClickHouse):
 // lines logged through pino by two hosts, found with -C context, regex, -i, --json, and the
 // exit codes 0 found / 1 none / 2 error; the tail follows new lines live, in order.
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freePort } from '../../platform/kafka-launcher.js'
 import { renderLine } from '../../cli/client.js'
-import { root, runCli, runNode, startUp, stopChild, tempDir, uniquePrefix, waitFor, type Running } from '../helpers/env.js'
+import { logFromTwoHosts, runCli, startUp, stopChild, tempDir, uniquePrefix, waitFor, type Running } from '../helpers/env.js'
 
 interface Line { ts: string, host: string, service: string, level: string, msg: string, fields: Record<string, unknown>, context?: boolean }
 
@@ -30,12 +29,7 @@ describe('sluice grep / sluice tail against sluice up', () => {
     env = { SLUICE_URL: up.url }
     tail = runCli(['tail', '--host', 'host-a'], env)
     await waitFor('the tail client to connect', async () => /^sluice_tail_clients 1$/m.test(await (await fetch(`${up.url}/metrics`)).text()), 60_000)
-    const fixture = path.join(root, 'test', 'fixtures', 'log-lines.mjs')
-    const spool = path.join(dataDir, 'spool')
-    const [a, b] = await Promise.all([
-      runNode(fixture, [spool, 'checkout', 'host-a', String(perHost), '1000', token]),
-      runNode(fixture, [spool, 'checkout', 'host-b', String(perHost)])
-    ])
+    const [a, b] = await logFromTwoHosts(dataDir, perHost, 1000, token)
     expect(a).toEqual({ code: 0, stderr: '' })
     expect(b).toEqual({ code: 0, stderr: '' })
     let n = 0

@@ -1,10 +1,9 @@
 // End to end on the real broker and engine: two processes log through pino +
 // sluice/transport as two hosts; `sluice up` (its own shipper, collector, query API and
 // embedded ClickHouse) must return exactly those lines, newest first.
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freePort } from '../../platform/kafka-launcher.js'
-import { root, runNode, startUp, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
+import { logFromTwoHosts, startUp, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
 
 interface Line { ts: string, host: string, service: string, level: string, msg: string, fields: Record<string, unknown>, source: string, offset: number }
 
@@ -24,12 +23,7 @@ describe('pipeline: transport → ship → Kafka → collect → ClickHouse → 
   })
 
   it('returns exactly the 20,000 logged lines, newest first, and finds a unique token', async () => {
-    const fixture = path.join(root, 'test', 'fixtures', 'log-lines.mjs')
-    const spool = path.join(dataDir, 'spool')
-    const [a, b] = await Promise.all([
-      runNode(fixture, [spool, 'checkout', 'host-a', String(perHost), '7777', token]),
-      runNode(fixture, [spool, 'checkout', 'host-b', String(perHost)])
-    ])
+    const [a, b] = await logFromTwoHosts(dataDir, perHost, 7777, token)
     expect(a).toEqual({ code: 0, stderr: '' })
     expect(b).toEqual({ code: 0, stderr: '' })
 

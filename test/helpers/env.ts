@@ -70,3 +70,15 @@ export async function stopChild (r: Running, signal: NodeJS.Signals = 'SIGINT'):
   clearTimeout(t)
   return code
 }
+
+/** Two real child processes log `perHost` numbered lines each through pino + sluice/transport
+ * into `<dataDir>/spool` as host-a and host-b (service checkout); host-a's line `tokenAt`
+ * carries `token`. Resolves with both exit results. */
+export async function logFromTwoHosts (dataDir: string, perHost: number, tokenAt: number, token: string): Promise<Array<{ code: number | null, stderr: string }>> {
+  const fixture = path.join(root, 'test', 'fixtures', 'log-lines.mjs')
+  const spool = path.join(dataDir, 'spool')
+  return await Promise.all([
+    runNode(fixture, [spool, 'checkout', 'host-a', String(perHost), String(tokenAt), token]),
+    runNode(fixture, [spool, 'checkout', 'host-b', String(perHost)])
+  ])
+}
