@@ -130,17 +130,29 @@ export function createCollector (opts: CollectorOptions): Collector {
     m.lag.reset()
   }
 
+  // pause/resume/seek throw while the consumer is between a crash and its restart (e.g. Kafka
+  // down): then there is nothing to steer — the rejoined member fetches from the committed
+  // offsets and GROUP_JOIN resets this member's state — so such a call is skipped, not thrown
+  // (regression: a seek during a Kafka outage became an unhandled rejection)
+  function steer (what: string, fn: () => void): void {
+    try { fn() } catch (err) {
+      if (!/not initialized|not running/i.test((err as Error).message)) warn(`collect: ${what} failed: ${(err as Error).message}`)
+    }
+  }
+
   function pauseAll (): void {
     if (pausedForFailure.length > 0 || consumer === null) return
     pausedForFailure = assignment.map(a => ({ topic: a.topic, partitions: [...a.partitions] }))
     if (pausedForFailure.length === 0) return
-    consumer.pause(pausedForFailure)
+    const paused = pausedForFailure
+    steer('pause', () => consumer?.pause(paused))
     m.paused.set(pausedForFailure.reduce((n, a) => n + a.partitions.length, 0))
   }
 
   function resumeAll (): void {
     if (pausedForFailure.length === 0 || consumer === null) return
-    consumer.resume(pausedForFailure)
+    const paused = pausedForFailure
+    steer('resume', () => consumer?.resume(paused))
     pausedForFailure = []
     m.paused.set(0)
   }
@@ -248,7 +260,7 @@ export function createCollector (opts: CollectorOptions): Collector {
     epochs.set(key, (epochs.get(key) ?? 0) + 1)
     const back = committedNext.get(key) ?? failedFrom
     checked.delete(key); replays.delete(key); startsByTopic.delete(topic)
-    consumer?.seek({ topic, partition, offset: back.toString() })
+    steer('seek', () => consumer?.seek({ topic, partition, offset: back.toString() }))
   }
 
   function rowsOf (messages: KafkaMessage[], topic: string, partition: number): { rows: Rows, bytes: number } {
@@ -368,7 +380,7 @@ export function createCollector (opts: CollectorOptions): Collector {
         m.rebalances.inc()
         assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))
         // a batch abandoned by the rebalance may have left partitions paused
-        if (pausedForFailure.length > 0) { consumer?.resume(pausedForFailure); pausedForFailure = []; m.paused.set(0) }
+        if (pausedForFailure.length > 0) { const paused = pausedForFailure; steer('resume', () => consumer?.resume(paused)); pausedForFailure = []; m.paused.set(0) }
       })
       consumer.on(consumer.events.CRASH, e => warn(`collect: consumer error (${e.payload.error.message}); ${e.payload.restart ? 'restarting from the committed offsets' : 'not restarting'}`))
       await consumer.connect()
@@ -382,7 +394,7 @@ export function createCollector (opts: CollectorOptions): Collector {
         stopping = true
         // no new batches; those in flight finish their insert and commit (or give up if
         // ClickHouse is failing — the range stays in Kafka with its plan)
-        if (consumer !== null && assignment.length > 0) consumer.pause(assignment)
+        if (consumer !== null && assignment.length > 0) steer('pause', () => consumer?.pause(assignment))
         const deadline = Date.now() + 30_000
         while ((activeBatches > 0 || chains.size > 0) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
         running = false
