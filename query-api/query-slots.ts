@@ -29,12 +29,17 @@ export function createQuerySlots (max: number, registry?: Registry): QuerySlots 
  */
 export interface ReadLimits { maxExecutionSeconds: number, maxRowsToRead: number }
 
+export const noIndexIgnored = 'sluice_none'
+
 export function readSettings (l: ReadLimits): Record<string, string | number> {
   return {
     max_execution_time: l.maxExecutionSeconds,
     timeout_overflow_mode: 'throw',
     max_rows_to_read: l.maxRowsToRead,
     read_overflow_mode: 'throw',
-    max_result_rows: 0
+    max_result_rows: 0,
+    // the timeline search names the skip indexes its query cannot use; every other read resets
+    // it (ClickHouse refuses an empty list, and a name no table has ignores nothing)
+    ignore_data_skipping_indices: noIndexIgnored
   }
 }

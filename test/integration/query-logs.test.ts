@@ -108,6 +108,55 @@ FROM numbers(240)`,
     })
   }
 
+  // A day of lines searched in time slices (query-api/search.ts searchLogs): dense and rare
+  // needles, both orders, every slice boundary crossed by paging, replayed copies collapsed.
+  describe('a day searched in time slices', () => {
+    const day = Date.parse('2026-11-18T00:00:00.000Z')
+    const n = 24_000 // one line every 3.6 s from 4 sources
+    const msgOf = (k: number): string => `req ${k}${k % 37 === 0 ? ' dense7needle' : ''}${k % 4999 === 3 ? ' rare9needle' : ''}`
+    beforeAll(async () => {
+      const insert = `INSERT INTO ${db}.logs (ts, host, service, pid, level, level_num, msg, fields, source, path, offset, flags)
+SELECT fromUnixTimestamp64Milli(toInt64({day:Int64} + number * 3600), 'UTC'), concat('day-', toString(number % 4)), 'day', 1, 'info', 30,
+  concat('req ', toString(number), if(number % 37 = 0, ' dense7needle', ''), if(number % 4999 = 3, ' rare9needle', '')), '{}',
+  concat('dd', toString(number % 4)), '/d.log', intDiv(number, 4) * 64, []
+FROM numbers({n:UInt64}) WHERE {from:UInt64} <= number AND number < {to:UInt64}`
+      await ch.client.command({ query: insert, query_params: { day, n, from: 0, to: n }, clickhouse_settings: insertSettings })
+      // the last two hours again, as a shipper replay would deliver them
+      await ch.client.command({ query: insert, query_params: { day, n, from: n - 2000, to: n }, clickhouse_settings: insertSettings })
+    })
+    const cases: Array<[string, Record<string, string>, (k: number) => boolean]> = [
+      ['dense substring', { q: 'se7needl' }, k => k % 37 === 0],
+      ['dense whole word', { q: 'dense7needle', w: 'true' }, k => k % 37 === 0],
+      ['rare token', { q: 'rare9needle' }, k => k % 4999 === 3],
+      ['regex', { regex: 'req [0-9]*5 dense7' }, k => k % 37 === 0 && k % 10 === 5],
+      ['no needle', {}, () => true]
+    ]
+    for (const [name, qs0, matches] of cases) {
+      for (const order of ['desc', 'asc'] as const) {
+        it(`${name} (${order}): every match exactly once, in order, across pages`, async () => {
+          const got: string[] = []
+          let cursor: string | null = null
+          let pages = 0
+          do {
+            const qs: Record<string, string> = { ...qs0, service: 'day', since: '2026-11-18T00:00:00Z', until: '2026-11-19T00:00:00Z', limit: name === 'no needle' ? '5000' : '50', order }
+            if (cursor !== null) qs.cursor = cursor
+            const r = await get(qs)
+            expect(r.status).toBe(200)
+            const page = JSON.parse(r.body) as Page
+            got.push(...page.lines.map(l => l.msg))
+            cursor = page.nextCursor
+            pages++
+          } while (cursor !== null && pages < 100)
+          const expected: string[] = []
+          for (let k = 0; k < n; k++) if (matches(k)) expected.push(msgOf(k))
+          if (order === 'desc') expected.reverse()
+          expect(got.length).toBe(expected.length)
+          expect(got).toEqual(expected)
+        })
+      }
+    }
+  })
+
   it('filters by host (repeatable), minimum level, substring (i), and RE2 regex', async () => {
     const r1 = JSON.parse((await get({ since, until, host: 'host-2', level: 'error', limit: '3', order: 'asc' })).body) as Page
     expect(r1.lines.map(l => l.msg)).toEqual(['line 6 from host-2', 'line 16 from host-2', 'line 26 from host-2'])
@@ -205,7 +254,7 @@ FROM numbers(240)`,
     expect(JSON.parse(r.body)).toEqual({ lines: [], nextCursor: null })
     // the table survived the SQL-looking input above
     const count = await (await ch.client.query({ query: `SELECT count() AS c FROM ${db}.logs FINAL`, format: 'JSONEachRow', clickhouse_settings: { max_rows_to_read: 0, max_execution_time: 0 } })).json<{ c: number }>()
-    expect(Number(count[0].c)).toBe(total + 200 + 5000)
+    expect(Number(count[0].c)).toBe(total + 200 + 5000 + 24_000)
   })
 
   it('more concurrent queries than slots get 503 + Retry-After, never a queue', async () => {
