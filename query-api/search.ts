@@ -220,21 +220,36 @@ export async function searchLogs (client: ClickHouseClient, db: string, q: LogQu
   const rows: RawRow[] = []
   let span = Math.max(minWindowMs, Math.ceil((hi - lo) / 64))
   let covered = 0
+  const key = (r: RawRow): string => `${r.tsms}\u0000${r.source}\u0000${r.offset}`
+  let lastKey = ''
   for (let step = 0; lo <= hi && rows.length < want; step++) {
     const w = nextWindow(q, lo, hi, step, covered, span)
-    const params: Record<string, unknown> = { limit: want - rows.length }
-    const where = buildWhere(q, params, w)
-    // no FINAL: copies of a line (a shipper replay) are identical rows with the same
-    // (source, offset), adjacent in this order, and LIMIT 1 BY keeps one — FINAL would merge
-    // every part of the range first (measured: twice the time of the search itself)
-    const sql = `SELECT ${lineColumns}
+    // within a slice: read, drop replayed copies, and continue after the last row read while
+    // copies left the page short (rare: only a shipper replay makes copies)
+    let after = q.cursor
+    for (;;) {
+      const params: Record<string, unknown> = { limit: want - rows.length }
+      const where = buildWhere({ ...q, cursor: after }, params, w)
+      // no FINAL and no LIMIT BY: copies of a line (a shipper replay) are identical rows with
+      // the same (ts, source, offset), adjacent in this order, and are dropped here. FINAL
+      // merges every part of the range first and LIMIT BY defeats the top-N read (measured on
+      // 10M lines: 2× and 6× the time of the search itself)
+      const sql = `SELECT ${lineColumns}
 FROM ${db}.logs
 WHERE ${where.join('\n  AND ')}
 ORDER BY ts ${dir}, source ${dir}, offset ${dir}
-LIMIT 1 BY source, offset
 LIMIT {limit:UInt32}`
-    const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow', abort_signal: signal, clickhouse_settings: settings })
-    rows.push(...await rs.json<RawRow>())
+      const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow', abort_signal: signal, clickhouse_settings: settings })
+      const got = await rs.json<RawRow>()
+      for (const r of got) {
+        const k = key(r)
+        if (k !== lastKey) rows.push(r)
+        lastKey = k
+      }
+      const end = got[got.length - 1]
+      if (end === undefined || got.length < (params.limit as number) || rows.length >= want) break
+      after = { ts: Number(end.tsms), source: end.source, offset: Number(end.offset) }
+    }
     if (w.last) break
     covered += span
     const next = rows.length > 0 ? Math.ceil((want - rows.length) * covered / rows.length * 1.5) : span * 8
