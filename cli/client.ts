@@ -111,11 +111,13 @@ Exit status: 0 if a line matched, 1 if none, 2 on error.`)
 }
 
 export async function tailCommand (argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...filterOptions, q: { type: 'string' }, 'ignore-case': { type: 'boolean', short: 'i' } }, strict: true })
-  if (values.help === true) { console.log(`Usage: sluice tail [--q TEXT] [-i] [filters]\n\nFollows new lines from every host as they arrive (Server-Sent Events), until Ctrl-C.\nA dropped or broken stream reconnects with Last-Event-ID: no line is lost or repeated.\n  --q TEXT    only lines containing TEXT\n  -i          case-insensitive --q\n${clientHelp}`); return 0 }
+  const { values } = parseArgs({ args: argv, options: { ...filterOptions, q: { type: 'string' }, regexp: { type: 'string', short: 'e' }, 'ignore-case': { type: 'boolean', short: 'i' }, 'word-regexp': { type: 'boolean', short: 'w' } }, strict: true })
+  if (values.help === true) { console.log(`Usage: sluice tail [--q TEXT] [-e RE2] [-i] [-w] [filters]\n\nFollows new lines from every host as they arrive (Server-Sent Events), until Ctrl-C.\nA dropped or broken stream reconnects with Last-Event-ID: no line is lost or repeated.\n  --q TEXT    only lines containing TEXT\n  -e RE2      only lines matching the RE2 regular expression (as sluice grep -E)\n  -i          case-insensitive --q / -e\n  -w          --q matches whole words only\n${clientHelp}`); return 0 }
   const p = filterParams(values)
   if (values.q !== undefined) p.set('q', values.q)
+  if (values.regexp !== undefined) p.set('regex', values.regexp)
   if (values['ignore-case'] === true) p.set('i', 'true')
+  if (values['word-regexp'] === true) p.set('w', 'true')
   const colour = process.stdout.isTTY && values.json !== true
   const h = { ...headers(), accept: 'text/event-stream' }
   let lastId: string | undefined

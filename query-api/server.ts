@@ -102,14 +102,6 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   })
 
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    const ping = await opts.clickhouse.ping()
-    if (!ping.success) return reply.code(503).send({ status: 'not ready', reason: `clickhouse: ${ping.error.message}` })
-    const extra = opts.ready !== undefined ? await opts.ready() : null
-    if (extra !== null) return reply.code(503).send({ status: 'not ready', reason: extra })
-    return { status: 'ready' }
-  })
-
   const apiRegistry = new Registry()
   // read at scrape time: the routes below register their metrics after this point
   const registries = [...opts.registries, apiRegistry]
@@ -129,6 +121,15 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     app.addHook('onClose', async () => { await hub.stop() })
   }
   await app.register(tailRoute, { ...opts.tail, hub, registry: apiRegistry })
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const ping = await opts.clickhouse.ping()
+    if (!ping.success) return reply.code(503).send({ status: 'not ready', reason: `clickhouse: ${ping.error.message}` })
+    // the tail's consumer gave up (kafkajs crashed without restarting): /v1/tail answers 503
+    if (hub !== null && !hub.ready) return reply.code(503).send({ status: 'not ready', reason: 'live tail: its Kafka consumer stopped (see the server log); restart the server' })
+    const extra = opts.ready !== undefined ? await opts.ready() : null
+    if (extra !== null) return reply.code(503).send({ status: 'not ready', reason: extra })
+    return { status: 'ready' }
+  })
   if (opts.alerts !== undefined) await app.register(alertsPlugin, { ...opts.alerts, clickhouse: opts.clickhouse, database: opts.database })
   return app
 }

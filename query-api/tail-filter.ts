@@ -1,23 +1,46 @@
-// Filters of /v1/tail, applied in Node to each line as it streams by. Only plain substring,
-// set-membership and level comparisons run here; user regexes are never run in Node.
+// Filters of /v1/tail, applied in Node to each line as it streams by: set membership, level,
+// substring, whole word, and RE2 regexes. Regexes run in re2js, a port of RE2 with the same
+// syntax and guarantee as ClickHouse's match(): linear time, no backreferences or lookaround,
+// so a hostile pattern cannot stall the event loop that feeds every other client.
+import { RE2JS } from 're2js'
 import { levelNum, type Level } from '../schemas/records.js'
+import { errors } from '../platform/errors.js'
+import { wordRegex } from './search.js'
 import type { LogLine } from './search.js'
 
-export interface TailFilter { q?: string, i: boolean, hosts: string[], services: string[], level?: Level }
+export interface TailFilter { q?: string, regex?: string, i: boolean, w?: boolean, hosts: string[], services: string[], level?: Level }
+
+/** Compiles an RE2 pattern for the tail, or throws the 400 /v1/logs gives for the same mistake. */
+export function compileRegex (re: string, caseInsensitive: boolean): RE2JS {
+  try {
+    return RE2JS.compile(re, caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0)
+  } catch (err) {
+    const why = (err as Error).message.replace(/^error parsing regexp: /, '')
+    throw errors.BAD_PARAM('regex', `is not a valid RE2 expression: ${why.slice(0, 200)}`)
+  }
+}
 
 export function compileFilter (f: TailFilter): (l: LogLine, fieldsJson: string) => boolean {
   const hosts = f.hosts.length > 0 ? new Set(f.hosts) : null
   const services = f.services.length > 0 ? new Set(f.services) : null
   const min = f.level !== undefined ? levelNum[f.level] : 0
-  const q = f.q !== undefined && f.q !== '' ? (f.i ? f.q.toLowerCase() : f.q) : null
+  const hasQ = f.q !== undefined && f.q !== ''
+  // whole words are a regex on both sides, as in /v1/logs
+  const word = hasQ && f.w === true ? compileRegex(wordRegex(f.q!), f.i) : null
+  const q = hasQ && word === null ? (f.i ? f.q!.toLowerCase() : f.q!) : null
+  const re = f.regex !== undefined && f.regex !== '' ? compileRegex(f.regex, f.i) : null
   return (l, fieldsJson) => {
     if (hosts !== null && !hosts.has(l.host)) return false
     if (services !== null && !services.has(l.service)) return false
     if (min > 0 && (levelNum[l.level as Level] ?? 0) < min) return false
     if (q !== null) {
-      if (f.i) return l.msg.toLowerCase().includes(q) || fieldsJson.toLowerCase().includes(q)
-      return l.msg.includes(q) || fieldsJson.includes(q)
+      const found = f.i
+        ? l.msg.toLowerCase().includes(q) || fieldsJson.toLowerCase().includes(q)
+        : l.msg.includes(q) || fieldsJson.includes(q)
+      if (!found) return false
     }
+    if (word !== null && !word.test(l.msg) && !word.test(fieldsJson)) return false
+    if (re !== null && !re.test(l.msg) && !re.test(fieldsJson)) return false
     return true
   }
 }

@@ -20,8 +20,9 @@ import type { TailEntry, TailHub, TailSubscriber } from './tail-hub.js'
 
 export const TailQuerystring = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 1024, description: 'substring to find in msg or fields' })),
-  regex: Type.Optional(Type.String({ maxLength: 1024, description: 'not supported by the live tail (regexes run only in ClickHouse); use /v1/logs' })),
-  i: Type.Optional(Type.Boolean({ description: 'case-insensitive q' })),
+  regex: Type.Optional(Type.String({ maxLength: 1024, description: 'RE2 regular expression on msg or fields (linear time, as in /v1/logs)' })),
+  i: Type.Optional(Type.Boolean({ description: 'case-insensitive q / regex' })),
+  w: Type.Optional(Type.Boolean({ description: 'q matches whole words only (like grep -w)' })),
   host: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
   service: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
   level: Type.Optional(Type.Union(levels.map(l => Type.Literal(l)), { description: 'minimum level' })),
@@ -66,13 +67,12 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     schema: { summary: 'Follow new lines live (text/event-stream); event ids resume via Last-Event-ID', querystring: TailQuerystring, produces: ['text/event-stream'] }
   }, async (req, reply) => {
     const qs = req.query
-    if (qs.regex !== undefined) throw errors.BAD_PARAM('regex', 'is not supported by /v1/tail (user regexes run only in ClickHouse); use q, or /v1/logs with regex')
     const hub = opts.hub
     if (hub === null || !hub.ready) throw errors.OVERLOADED(hub === null ? 'live tail needs Kafka: set KAFKA_BROKERS' : 'live tail is connecting to Kafka')
     if (active >= maxTails) throw errors.TOO_MANY_TAILS(maxTails)
     const lastId = req.headers['last-event-id']
     const from: TailPosition | null = typeof lastId === 'string' && lastId !== '' ? decodePosition(lastId) : null
-    const filter = compileFilter({ q: qs.q, i: qs.i === true, hosts: list(qs.host), services: list(qs.service), level: qs.level as Level | undefined })
+    const filter = compileFilter({ q: qs.q, regex: qs.regex, i: qs.i === true, w: qs.w === true, hosts: list(qs.host), services: list(qs.service), level: qs.level as Level | undefined })
 
     active++
     reply.hijack()
