@@ -25,7 +25,8 @@ const { topicsFor } = await import(dist('schemas/topics.js'))
 
 const N = Number(process.argv[2] ?? 10_000_000)
 const reps = 7
-const dataDir = path.join(root, 'bench', 'data', `query-${N}`)
+// the schema version is in the name: data loaded under older migrations (other codecs) is not reused
+const dataDir = path.join(root, 'bench', 'data', `query-${N}-v6`)
 const ndjson = path.join(dataDir, 'logs.ndjson')
 const t0 = Date.parse('2026-11-21T00:00:00.000Z')
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }

@@ -195,7 +195,7 @@ const maxWindows = 6
 /**
  * The time slices a newest-first (or oldest-first) page is searched in, nearest first. The
  * first is 1/64 of the range (at least 15 min); each next one is sized from the matches found
- * so far to hold the rest of the page (×1.5), growing at most ×8, and the sixth takes all that
+ * so far to hold the rest of the page (×1.2), growing at most ×8, and the sixth takes all that
  * is left. A page of dense matches then reads only the recent part of a day instead of all of
  * it; a rare needle costs a few more (index-served) queries than one.
  */
@@ -252,7 +252,7 @@ LIMIT {limit:UInt32}`
     }
     if (w.last) break
     covered += span
-    const next = rows.length > 0 ? Math.ceil((want - rows.length) * covered / rows.length * 1.5) : span * 8
+    const next = rows.length > 0 ? Math.ceil((want - rows.length) * covered / rows.length * 1.2) : span * 8
     span = Math.min(span * 8, Math.max(span, next))
   }
   const more = rows.length > q.limit

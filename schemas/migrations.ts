@@ -163,6 +163,16 @@ PARTITION BY toYYYYMM(at)
 ORDER BY (at, transition_id)`,
     // the evaluator reads new stats rows by ingest time every second
     `ALTER TABLE ${db}.stats ADD INDEX IF NOT EXISTS idx_ingested_at ingested_at TYPE minmax GRANULARITY 1`]
+  },
+  {
+    version: 6,
+    name: 'LZ4 for msg and fields',
+    // a substring or regex search that no index narrows decompresses msg and fields: LZ4 (the
+    // ClickHouse default) decompresses several times faster than ZSTD. Measured on 10M lines
+    // (bench data): a full scan of both columns 277 ms vs 883–1,485 ms with ZSTD(1); a 3-hour
+    // slice of msg 131 vs 220 ms. The price is disk: msg 105 MB vs 27 MB, fields 219 vs 110 MB.
+    // Existing parts keep ZSTD until merged; new parts are written with LZ4.
+    statements: db => [`ALTER TABLE ${db}.logs MODIFY COLUMN msg String CODEC(LZ4), MODIFY COLUMN fields String COMMENT 'JSON object: every other field of the line' CODEC(LZ4)`]
   }
 ]
 
