@@ -197,12 +197,14 @@ fs.rmSync(tailDir, { recursive: true, force: true })
 const rgVersion = spawnSync('rg', ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0]
 const section = `## Query API
 
-Measured ${new Date().toISOString()} on ${os.cpus().length} shared cores, Node ${process.version}, embedded ClickHouse (chDB), ${rgVersion}.
+Measured ${new Date().toISOString()} on ${os.cpus().length} shared cores (load average ${os.loadavg().map(x => x.toFixed(2)).join(' ')} at the end), Node ${process.version}, embedded ClickHouse (chDB), ${rgVersion}.
 Command: \`npx tsc -p . && node bench/query.bench.mjs ${N}\` (medians of ${reps} runs after one warm-up; baselines measured in the same run on the same ${N.toLocaleString('en')} lines).
 
 | search (limit 100) | API over HTTP | same SQL straight to ClickHouse | API / SQL | rg over the same NDJSON (${(fs.statSync(ndjson).size / 1e9).toFixed(2)} GB, page cache) | API / rg | lines (API / SQL / rg matches) |
 | --- | --- | --- | --- | --- | --- | --- |
 ${searchRows.map(r => `| ${r.name} | ${ms(r.api)} | ${ms(r.direct)} | ${(r.api / r.direct).toFixed(2)}× | ${ms(r.rg)} | ${(r.api / r.rg).toFixed(2)}× | ${r.apiLines} / ${r.directLines} / ${r.rgLines} |`).join('\n')}
+
+Data: ${N.toLocaleString('en')} lines over one day from 20 hosts/sources (msg like \`request N user=uK path=/v1/items/M took Tms\`, fields \`{"reqId","n"}\`), one part per day after OPTIMIZE FINAL, msg and fields in LZ4 (migration 6). Every search asks for the newest 100 lines of the whole day, as \`sluice grep\` does; rg counts matches over the whole file (\`rg -c\`, one thread per file, page cache warm). "Same SQL straight to ClickHouse" is \`searchLogs()\` called without HTTP: the same time-sliced statements (query-api/search.ts: newest slice first, sized from the matches found, skip indexes the query cannot use ignored, replayed copies dropped in Node instead of FINAL), so API / SQL is the cost of fastify, JSON and the query slots. The rare token appears 10 times (every 1,000,003rd line); the substring and regex match about 1,000 lines spread over the day.
 
 Tail: \`sluice serve\` as a child process reading a local Kafka broker; producer at 5,000 lines/s for 10 s (100-line messages every 20 ms); latency = SSE receive time − the time the producer stamped into the line (same clock); with 200 clients every 20th client is sampled.
 
