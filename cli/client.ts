@@ -90,6 +90,10 @@ Exit status: 0 if a line matched, 1 if none, 2 on error.`)
   const colour = process.stdout.isTTY && values.json !== true
   let found = 0
   let cursor: string | null = null
+  // context lines of one page can be the next page's context (or matches) too: print a line
+  // once, remembering the recent ones by identity (bounded: the oldest are forgotten first)
+  const shown = new Map<string, true>()
+  const maxShown = 100_000
   do {
     const q = new URLSearchParams(p)
     // the API caps pages with context at 200 matches (each costs two range reads)
@@ -101,8 +105,15 @@ Exit status: 0 if a line matched, 1 if none, 2 on error.`)
       return 2
     }
     if (!res.ok) { process.stderr.write(`sluice grep: ${await apiError(res)}\n`); return 2 }
-    const body = await res.json() as { lines: Line[], nextCursor: string | null }
-    const out = body.lines.map(l => values.json === true ? JSON.stringify(l) : renderLine(l, colour)).join('\n')
+    const body = await res.json() as { lines: Array<Line & { source: string, offset: number }>, nextCursor: string | null }
+    const fresh = body.lines.filter(l => {
+      const k = `${l.source}\u0000${l.offset}`
+      if (shown.has(k)) return false
+      shown.set(k, true)
+      if (shown.size > maxShown) shown.delete(shown.keys().next().value as string)
+      return true
+    })
+    const out = fresh.map(l => values.json === true ? JSON.stringify(l) : renderLine(l, colour)).join('\n')
     if (out !== '') process.stdout.write(out + '\n')
     found += body.lines.filter(l => l.context !== true).length
     cursor = body.nextCursor

@@ -61,6 +61,16 @@ describe('sluice grep / sluice tail against sluice up', () => {
     expect(r.out.split('\n')[0]).toMatch(/^\S+Z-host-a checkout INFO  line 997 from host-a n=997$/)
   })
 
+  it('grep -C across pages prints every line once: the context shared by two pages is not repeated', async () => {
+    // every 5th line of host-a matches; -m 300 takes two pages (200 + 100 matches) and the
+    // 3 lines after match 995 are also the 3 before match 1000, on the next page
+    const r = await grep(['-E', 'line [0-9]*[05] from host-a', '--host', 'host-a', '-C', '3', '-m', '300', '--since', '1h', '--json'])
+    expect(r.err).toBe('')
+    expect(r.code).toBe(0)
+    const ns = r.out.trim().split('\n').map(s => (JSON.parse(s) as Line).fields.n)
+    expect(ns).toEqual(Array.from({ length: 1499 }, (_, k) => k))
+  })
+
   it('grep -E with --host and -m, -i with --json, no match (exit 1), and a bad regex (exit 2)', async () => {
     const re = await grep(['-E', 'line 1[0-9]{3} from host-b$', '--host', 'host-b', '-m', '5', '--since', '1h'])
     expect(re.code).toBe(0)
