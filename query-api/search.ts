@@ -209,7 +209,14 @@ export function nextWindow (q: Pick<LogQuery, 'order'>, lo: number, hi: number, 
 export async function searchLogs (client: ClickHouseClient, db: string, q: LogQuery, limits: ReadLimits, signal?: AbortSignal): Promise<{ rows: RawRow[], nextCursor: string | null }> {
   const want = q.limit + 1
   const dir = q.order === 'desc' ? 'DESC' : 'ASC'
-  const settings = { ...readSettings(limits), ignore_data_skipping_indices: unusedIndexes(q) }
+  const ignored = unusedIndexes(q)
+  // the timeout is the request's: the slices share one budget
+  const deadline = Date.now() + limits.maxExecutionSeconds * 1000
+  const settings = (): Record<string, string | number> => {
+    const left = (deadline - Date.now()) / 1000
+    if (left <= 0) throw errors.OVERLOADED(`query timed out after ${limits.maxExecutionSeconds} s; narrow the time range or add filters`)
+    return { ...readSettings({ ...limits, maxExecutionSeconds: Math.max(0.001, Math.round(left * 1000) / 1000) }), ignore_data_skipping_indices: ignored }
+  }
   // the cursor narrows the range it points into; its exact (ts, source, offset) test stays in the WHERE
   let lo = q.since
   let hi = q.until
@@ -239,7 +246,7 @@ FROM ${db}.logs
 WHERE ${where.join('\n  AND ')}
 ORDER BY ts ${dir}, source ${dir}, offset ${dir}
 LIMIT {limit:UInt32}`
-      const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow', abort_signal: signal, clickhouse_settings: settings })
+      const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow', abort_signal: signal, clickhouse_settings: settings() })
       const got = await rs.json<RawRow>()
       for (const r of got) {
         const k = key(r)
