@@ -17,7 +17,8 @@ const dist = (p) => path.join(root, 'dist', p)
 const { createClickHouse } = await import(dist('platform/clickhouse.js'))
 const { migrate } = await import(dist('schemas/migrations.js'))
 const { buildQueryApi } = await import(dist('query-api/server.js'))
-const { searchLogs } = await import(dist('query-api/search.js'))
+const { searchLogs, buildWhere, lineColumns } = await import(dist('query-api/search.js'))
+const { readSettings } = await import(dist('query-api/query-slots.js'))
 const { toLogQuery } = await import(dist('query-api/logs-route.js'))
 const { startLocalKafka, freePort } = await import(dist('platform/kafka-launcher.js'))
 const { createKafka, prepareKafka } = await import(dist('platform/kafka.js'))
@@ -88,8 +89,12 @@ const searchRows = []
 for (const c of cases) {
   const qs = new URLSearchParams({ ...window, ...c.qs, limit: '100' }).toString()
   const query = toLogQuery({ ...window, ...c.qs, w: c.qs.w === 'true', limit: 100 }, 31)
-  const api = []; const direct = []; const rg = []
-  let apiLines = 0; let directLines = 0; let rgLines = 0
+  const api = []; const direct = []; const rg = []; const plain = []
+  let apiLines = 0; let directLines = 0; let rgLines = 0; let plainLines = 0
+  // the plain statement: one query over the whole range, FINAL, every index consulted — what
+  // the API sent before it searched in slices (for reference, not a target)
+  const pparams = { limit: 101 }
+  const plainSql = `SELECT ${lineColumns} FROM sluice.logs FINAL WHERE ${buildWhere(query, pparams).join(' AND ')} ORDER BY ts DESC, source DESC, offset DESC LIMIT {limit:UInt32}`
   for (let i = 0; i <= reps; i++) {
     let s = performance.now()
     const r = await fetch(`${base}/v1/logs?${qs}`)
@@ -102,13 +107,17 @@ for (const c of cases) {
     if (i > 0) direct.push(performance.now() - s)
     directLines = d.rows.length
     s = performance.now()
+    const pr = await (await ch.client.query({ query: plainSql, query_params: pparams, format: 'JSONEachRow', clickhouse_settings: readSettings(limits) })).json()
+    if (i > 0) plain.push(performance.now() - s)
+    plainLines = Math.min(pr.length, 100)
+    s = performance.now()
     const g = spawnSync('rg', ['--no-filename', '-c', ...c.rg, ndjson], { encoding: 'utf8' })
     if (i > 0) rg.push(performance.now() - s)
     rgLines = Number(g.stdout.trim() || 0)
   }
-  const row = { name: c.name, api: median(api), direct: median(direct), rg: median(rg), apiLines, directLines, rgLines }
+  const row = { name: c.name, api: median(api), direct: median(direct), rg: median(rg), plain: median(plain), apiLines, directLines, rgLines, plainLines }
   searchRows.push(row)
-  log(`${c.name}: API ${ms(row.api)} (${apiLines} lines), SQL ${ms(row.direct)}, rg ${ms(row.rg)} (${rgLines} matches)`)
+  log(`${c.name}: API ${ms(row.api)} (${apiLines} lines), SQL ${ms(row.direct)}, rg ${ms(row.rg)} (${rgLines} matches), one plain statement ${ms(row.plain)} (${plainLines} lines)`)
 }
 await app.close()
 await ch.close()
@@ -200,11 +209,11 @@ const section = `## Query API
 Measured ${new Date().toISOString()} on ${os.cpus().length} shared cores (load average ${os.loadavg().map(x => x.toFixed(2)).join(' ')} at the end), Node ${process.version}, embedded ClickHouse (chDB), ${rgVersion}.
 Command: \`npx tsc -p . && node bench/query.bench.mjs ${N}\` (medians of ${reps} runs after one warm-up; baselines measured in the same run on the same ${N.toLocaleString('en')} lines).
 
-| search (limit 100) | API over HTTP | same SQL straight to ClickHouse | API / SQL | rg over the same NDJSON (${(fs.statSync(ndjson).size / 1e9).toFixed(2)} GB, page cache) | API / rg | lines (API / SQL / rg matches) |
-| --- | --- | --- | --- | --- | --- | --- |
-${searchRows.map(r => `| ${r.name} | ${ms(r.api)} | ${ms(r.direct)} | ${(r.api / r.direct).toFixed(2)}× | ${ms(r.rg)} | ${(r.api / r.rg).toFixed(2)}× | ${r.apiLines} / ${r.directLines} / ${r.rgLines} |`).join('\n')}
+| search (limit 100) | API over HTTP | same SQL straight to ClickHouse | API / SQL | rg over the same NDJSON (${(fs.statSync(ndjson).size / 1e9).toFixed(2)} GB, page cache) | API / rg | one plain statement (FINAL, whole range) | lines (API / SQL / rg matches / plain) |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${searchRows.map(r => `| ${r.name} | ${ms(r.api)} | ${ms(r.direct)} | ${(r.api / r.direct).toFixed(2)}× | ${ms(r.rg)} | ${(r.api / r.rg).toFixed(2)}× | ${ms(r.plain)} | ${r.apiLines} / ${r.directLines} / ${r.rgLines} / ${r.plainLines} |`).join('\n')}
 
-Data: ${N.toLocaleString('en')} lines over one day from 20 hosts/sources (msg like \`request N user=uK path=/v1/items/M took Tms\`, fields \`{"reqId","n"}\`), one part per day after OPTIMIZE FINAL, msg and fields in LZ4 (migration 6). Every search asks for the newest 100 lines of the whole day, as \`sluice grep\` does; rg counts matches over the whole file (\`rg -c\`, one thread per file, page cache warm). "Same SQL straight to ClickHouse" is \`searchLogs()\` called without HTTP: the same time-sliced statements (query-api/search.ts: newest slice first, sized from the matches found, skip indexes the query cannot use ignored, replayed copies dropped in Node instead of FINAL), so API / SQL is the cost of fastify, JSON and the query slots. The rare token appears 10 times (every 1,000,003rd line); the substring and regex match about 1,000 lines spread over the day.
+Data: ${N.toLocaleString('en')} lines over one day from 20 hosts/sources (msg like \`request N user=uK path=/v1/items/M took Tms\`, fields \`{"reqId","n"}\`), one part per day after OPTIMIZE FINAL, msg and fields in LZ4 (migration 6). Every search asks for the newest 100 lines of the whole day, as \`sluice grep\` does; rg counts matches over the whole file (\`rg -c\`, one thread per file, page cache warm). "Same SQL straight to ClickHouse" is \`searchLogs()\` called without HTTP: the same time-sliced statements (query-api/search.ts: newest slice first, sized from the matches found, skip indexes the query cannot use ignored, replayed copies dropped in Node instead of FINAL), so API / SQL is the cost of fastify, JSON and the query slots. "One plain statement" is the single query over the whole day with FINAL and every index consulted that the API sent before slicing (same run), for reference. The rare token appears 10 times (every 1,000,003rd line); the substring and regex match about 1,000 lines spread over the day.
 
 Tail: \`sluice serve\` as a child process reading a local Kafka broker; producer at 5,000 lines/s for 10 s (100-line messages every 20 ms); latency = SSE receive time − the time the producer stamped into the line (same clock); with 200 clients every 20th client is sampled.
 
