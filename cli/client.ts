@@ -90,10 +90,27 @@ Exit status: 0 if a line matched, 1 if none, 2 on error.`)
   const colour = process.stdout.isTTY && values.json !== true
   let found = 0
   let cursor: string | null = null
-  // context lines of one page can be the next page's context (or matches) too: print a line
-  // once, remembering the recent ones by identity (bounded: the oldest are forgotten first)
+  // Context lines after a page's last match may also be the next page's context or even its
+  // matches, and lines of other hosts on the next page may sort before them: they are held
+  // back and merged with the next page (a match wins over the same line as context). Lines
+  // before the cursor that come again as context are printed once, by identity (the last
+  // 100,000 are remembered).
+  type Row = Line & { source: string, offset: number }
+  const key = (l: Row): string => `${l.source}\u0000${l.offset}`
   const shown = new Map<string, true>()
   const maxShown = 100_000
+  let held: Row[] = []
+  const print = (rows: Row[]): void => {
+    const fresh = rows.filter(l => {
+      const k = key(l)
+      if (shown.has(k)) return false
+      shown.set(k, true)
+      if (shown.size > maxShown) shown.delete(shown.keys().next().value as string)
+      return true
+    })
+    const out = fresh.map(l => values.json === true ? JSON.stringify(l) : renderLine(l, colour)).join('\n')
+    if (out !== '') process.stdout.write(out + '\n')
+  }
   do {
     const q = new URLSearchParams(p)
     // the API caps pages with context at 200 matches (each costs two range reads)
@@ -105,18 +122,23 @@ Exit status: 0 if a line matched, 1 if none, 2 on error.`)
       return 2
     }
     if (!res.ok) { process.stderr.write(`sluice grep: ${await apiError(res)}\n`); return 2 }
-    const body = await res.json() as { lines: Array<Line & { source: string, offset: number }>, nextCursor: string | null }
-    const fresh = body.lines.filter(l => {
-      const k = `${l.source}\u0000${l.offset}`
-      if (shown.has(k)) return false
-      shown.set(k, true)
-      if (shown.size > maxShown) shown.delete(shown.keys().next().value as string)
-      return true
-    })
-    const out = fresh.map(l => values.json === true ? JSON.stringify(l) : renderLine(l, colour)).join('\n')
-    if (out !== '') process.stdout.write(out + '\n')
+    const body = await res.json() as { lines: Row[], nextCursor: string | null }
+    const byKey = new Map<string, Row>()
+    for (const l of [...held, ...body.lines]) {
+      const had = byKey.get(key(l))
+      if (had === undefined || (had.context === true && l.context !== true)) byKey.set(key(l), l)
+    }
+    const merged = [...byKey.values()].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0) || (a.source < b.source ? -1 : a.source > b.source ? 1 : 0) || a.offset - b.offset)
     found += body.lines.filter(l => l.context !== true).length
     cursor = body.nextCursor
+    let cut = merged.length
+    if (cursor !== null && found < max) {
+      // the lines after this page's last match wait for the next page
+      cut = merged.length - [...merged].reverse().findIndex(l => l.context !== true)
+      if (cut > merged.length) cut = 0
+    }
+    print(merged.slice(0, cut))
+    held = merged.slice(cut)
   } while (cursor !== null && found < max)
   return found > 0 ? 0 : 1
 }

@@ -209,14 +209,11 @@ export function nextWindow (q: Pick<LogQuery, 'order'>, lo: number, hi: number, 
 export async function searchLogs (client: ClickHouseClient, db: string, q: LogQuery, limits: ReadLimits, signal?: AbortSignal): Promise<{ rows: RawRow[], nextCursor: string | null }> {
   const want = q.limit + 1
   const dir = q.order === 'desc' ? 'DESC' : 'ASC'
-  const ignored = unusedIndexes(q)
-  // the timeout is the request's: the slices share one budget
-  const deadline = Date.now() + limits.maxExecutionSeconds * 1000
-  const settings = (): Record<string, string | number> => {
-    const left = (deadline - Date.now()) / 1000
-    if (left <= 0) throw errors.OVERLOADED(`query timed out after ${limits.maxExecutionSeconds} s; narrow the time range or add filters`)
-    return { ...readSettings({ ...limits, maxExecutionSeconds: Math.max(0.001, Math.round(left * 1000) / 1000) }), ignore_data_skipping_indices: ignored }
-  }
+  const settings = { ...readSettings(limits), ignore_data_skipping_indices: unusedIndexes(q) }
+  // one request, one time budget: each slice runs under the per-query limit (a constant, as
+  // chDB keeps settings in its session), and no new slice starts once the budget is spent
+  const budgetMs = limits.maxExecutionSeconds * 1000
+  const started = performance.now()
   // the cursor narrows the range it points into; its exact (ts, source, offset) test stays in the WHERE
   let lo = q.since
   let hi = q.until
@@ -230,6 +227,7 @@ export async function searchLogs (client: ClickHouseClient, db: string, q: LogQu
   const key = (r: RawRow): string => `${r.tsms}\u0000${r.source}\u0000${r.offset}`
   let lastKey = ''
   for (let step = 0; lo <= hi && rows.length < want; step++) {
+    if (budgetMs > 0 && step > 0 && performance.now() - started >= budgetMs) throw errors.OVERLOADED(`query timed out after ${limits.maxExecutionSeconds} s; narrow the time range or add filters`)
     const w = nextWindow(q, lo, hi, step, covered, span)
     // within a slice: read, drop replayed copies, and continue after the last row read while
     // copies left the page short (rare: only a shipper replay makes copies)
@@ -246,7 +244,7 @@ FROM ${db}.logs
 WHERE ${where.join('\n  AND ')}
 ORDER BY ts ${dir}, source ${dir}, offset ${dir}
 LIMIT {limit:UInt32}`
-      const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow', abort_signal: signal, clickhouse_settings: settings() })
+      const rs = await client.query({ query: sql, query_params: params, format: 'JSONEachRow', abort_signal: signal, clickhouse_settings: settings })
       const got = await rs.json<RawRow>()
       for (const r of got) {
         const k = key(r)
@@ -265,7 +263,38 @@ LIMIT {limit:UInt32}`
   const more = rows.length > q.limit
   const page = more ? rows.slice(0, q.limit) : rows
   const last = page[page.length - 1]
-  return { rows: page, nextCursor: more && last !== undefined ? encodeCursor({ ts: Number(last.tsms), source: last.source, offset: Number(last.offset) }) : null }
+  const nextCursor = more && last !== undefined ? encodeCursor({ ts: Number(last.tsms), source: last.source, offset: Number(last.offset) }) : null
+  return { rows: await dropStaleCopies(client, db, page, limits, signal), nextCursor }
+}
+
+/**
+ * A line without a timestamp of its own (flag no_ts) is stamped with the time the shipper read
+ * it, so a replayed copy carries another ts and is not adjacent to the first one. Of such
+ * lines on a page, only the copy ReplacingMergeTree keeps (the last inserted) is shown; the
+ * other sorts elsewhere and is dropped there, so paging stays exact. One primary-key read,
+ * only for pages holding no_ts lines.
+ */
+async function dropStaleCopies (client: ClickHouseClient, db: string, page: RawRow[], limits: ReadLimits, signal?: AbortSignal): Promise<RawRow[]> {
+  const loose = page.filter(r => r.flags.includes('no_ts'))
+  if (loose.length === 0) return page
+  const rs = await client.query({
+    query: `SELECT source, offset, toUnixTimestamp64Milli(argMax(ts, (ingested_at, ts))) AS keep
+FROM ${db}.logs
+WHERE source IN {srcs:Array(String)} AND offset IN {offs:Array(UInt64)}
+GROUP BY source, offset
+HAVING count() > 1`,
+    query_params: { srcs: [...new Set(loose.map(r => r.source))], offs: [...new Set(loose.map(r => Number(r.offset)))] },
+    format: 'JSONEachRow',
+    abort_signal: signal,
+    clickhouse_settings: readSettings(limits)
+  })
+  const keep = new Map<string, number>()
+  for (const r of await rs.json<{ source: string, offset: string | number, keep: string | number }>()) keep.set(`${r.source}\u0000${Number(r.offset)}`, Number(r.keep))
+  if (keep.size === 0) return page
+  return page.filter(r => {
+    const k = keep.get(`${r.source}\u0000${Number(r.offset)}`)
+    return k === undefined || !r.flags.includes('no_ts') || k === Number(r.tsms)
+  })
 }
 
 /**

@@ -12,13 +12,21 @@ export interface TailFilter { q?: string, regex?: string, i: boolean, w?: boolea
 
 /** Compiles an RE2 pattern for the tail, or throws the 400 /v1/logs gives for the same mistake. */
 export function compileRegex (re: string, caseInsensitive: boolean): RE2JS {
+  let p: RE2JS
   try {
-    return RE2JS.compile(re, caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0)
+    p = RE2JS.compile(re, caseInsensitive ? RE2JS.CASE_INSENSITIVE : 0)
   } catch (err) {
     const why = (err as Error).message.replace(/^error parsing regexp: /, '')
     throw errors.BAD_PARAM('regex', `is not a valid RE2 expression: ${why.slice(0, 200)}`)
   }
+  // linear time is per instruction: a huge program (e.g. a.{999} repeated) would cost ~1e5
+  // steps per character on every line for every client, on the loop that feeds them all
+  if (p.programSize() > maxTailProgram) throw errors.BAD_PARAM('regex', `is too complex for the live tail (RE2 program of ${p.programSize()} instructions, at most ${maxTailProgram}); simplify it, or search with /v1/logs`)
+  return p
 }
+
+/** RE2 program size a tail regex may have (a typical search pattern is 10–100). */
+export const maxTailProgram = 2000
 
 export function compileFilter (f: TailFilter): (l: LogLine, fieldsJson: string) => boolean {
   const hosts = f.hosts.length > 0 ? new Set(f.hosts) : null

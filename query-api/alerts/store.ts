@@ -10,7 +10,9 @@ import { levelNum, type Level } from '../../schemas/records.js'
 import type { AlertState, GroupState, Transition } from './state.js'
 import type { Rule, RuleBody } from './rules.js'
 
-const readSettings = { max_execution_time: 30, max_rows_to_read: '0', max_result_rows: '0', max_bytes_to_read: '0', result_overflow_mode: 'throw' } as const
+// ignore_data_skipping_indices: the timeline search sets it in the shared chDB session; a name no
+// table has ignores nothing
+const readSettings = { max_execution_time: 30, max_rows_to_read: '0', max_result_rows: '0', max_bytes_to_read: '0', result_overflow_mode: 'throw', ignore_data_skipping_indices: 'sluice_none' } as const
 
 export interface StatsRow { service: string, host: string, pid: number, t: number, metric: string, value: number, ing: number }
 export interface StoredRule { id: string, deleted: boolean, body: RuleBody }

@@ -61,14 +61,15 @@ describe('sluice grep / sluice tail against sluice up', () => {
     expect(r.out.split('\n')[0]).toMatch(/^\S+Z-host-a checkout INFO  line 997 from host-a n=997$/)
   })
 
-  it('grep -C across pages prints every line once: the context shared by two pages is not repeated', async () => {
-    // every 5th line of host-a matches; -m 300 takes two pages (200 + 100 matches) and the
-    // 3 lines after match 995 are also the 3 before match 1000, on the next page
-    const r = await grep(['-E', 'line [0-9]*[05] from host-a', '--host', 'host-a', '-C', '3', '-m', '300', '--since', '1h', '--json'])
+  it('grep -C across pages prints every line once, in order, and a match in the trailing context of the previous page as a match', async () => {
+    // every 2nd line of host-a matches; -m 300 takes two pages (200 + 100 matches); the lines
+    // after match 398 (page 1) are also context of match 400 and match 400 itself (page 2)
+    const r = await grep(['-E', 'line [0-9]*[02468] from host-a', '--host', 'host-a', '-C', '3', '-m', '300', '--since', '1h', '--json'])
     expect(r.err).toBe('')
     expect(r.code).toBe(0)
-    const ns = r.out.trim().split('\n').map(s => (JSON.parse(s) as Line).fields.n)
-    expect(ns).toEqual(Array.from({ length: 1499 }, (_, k) => k))
+    const got = r.out.trim().split('\n').map(s => JSON.parse(s) as Line).map(l => [l.fields.n, l.context === true])
+    // after the 300th match (598) come its 3 lines of context, 600 included (grep -m does the same)
+    expect(got).toEqual(Array.from({ length: 602 }, (_, n) => [n, n % 2 === 1 || n === 600]))
   })
 
   it('grep -E with --host and -m, -i with --json, no match (exit 1), and a bad regex (exit 2)', async () => {
