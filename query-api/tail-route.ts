@@ -62,6 +62,18 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
   const dropped = new Counter({ name: 'sluice_tail_dropped_lines_total', help: 'Lines not delivered because a client read too slowly (it was disconnected and may resume)', registers: regs })
   const slow = new Counter({ name: 'sluice_tail_slow_disconnects_total', help: 'Tail clients disconnected because their queue was full', registers: regs })
 
+  // Clients that are caught up and share a filter get the same frames at each flush: the
+  // concatenation is made once and shared (measured with 200 clients at 5,000 lines/s, the
+  // per-client copies were ~15% of the server's CPU). Holds one chunk (≤ maxClientBytes).
+  let lastJoin: { frames: Buffer[], out: Buffer } | null = null
+  const joined = (frames: Buffer[]): Buffer => {
+    const j = lastJoin
+    if (j !== null && j.frames.length === frames.length && j.frames.every((f, i) => f === frames[i])) return j.out
+    const out = Buffer.concat(frames)
+    lastJoin = { frames, out }
+    return out
+  }
+
   app.get<{ Querystring: TailQuerystring }>('/v1/tail', {
     preValidation: utf8QueryHook,
     schema: { summary: 'Follow new lines live (text/event-stream); event ids resume via Last-Event-ID', querystring: TailQuerystring, produces: ['text/event-stream'] }
@@ -106,7 +118,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     // cost of 200 clients low, and the concatenated copy lives only until the socket took it
     const writeNow = (frames: Buffer[]): void => {
       wroteSince = true
-      if (!res.write(frames.length === 1 ? frames[0] : Buffer.concat(frames))) blocked = true
+      if (!res.write(frames.length === 1 ? frames[0] : joined(frames))) blocked = true
     }
     const flush = (): void => {
       if (closed || blocked || queue.length === 0) return
