@@ -103,7 +103,7 @@ async function up (argv: string[]): Promise<void> {
     stops.push(() => collector.stop())
     const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg, alerts.registry], undefined, alerts.api, brokers)
     stops.push(() => app.close())
-    const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg })
+    const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg, maxArrayBufferBytes: 0 })
     await shipper.start()
     stops.push(() => shipper.stop())
     const url = urlOf(app, cfg)

@@ -57,7 +57,8 @@ function utf8Cut (buf: Buffer, start: number, max: number): number {
 
 export interface Tailer {
   scan (): void
-  read (maxBytes: number): Array<{ source: Source, lines: TailedLine[], endOffset: number }>
+  /** whole lines from every source, at most about maxBytes of source and at most maxLines lines */
+  read (maxBytes: number, maxLines?: number): Array<{ source: Source, lines: TailedLine[], endOffset: number }>
   ack (source: Source, offset: number): void
   sources (): Source[]
   /** re-read every open file's size (lag gauges), without reading or rescanning */
@@ -168,7 +169,7 @@ export function createTailer (opts: TailerOptions): Tailer {
     }
   }
 
-  function readSource (s: Source, budget: number): TailedLine[] {
+  function readSource (s: Source, budget: number, maxLines: number): TailedLine[] {
     const lines: TailedLine[] = []
     let size: number
     try { size = fs.fstatSync(s.fd).size } catch { return lines }
@@ -178,14 +179,18 @@ export function createTailer (opts: TailerOptions): Tailer {
     // scans must never have its new bytes shipped as the old file's continuation
     if (!stillSame(s)) return lines
     const from = { readPos: s.readPos, endOffset: s.endOffset, skipping: s.skipping }
-    while (budget > 0 && s.readPos < size) {
+    while (budget > 0 && s.readPos < size && lines.length < maxLines) {
       const want = Math.min(chunk, size - s.readPos)
       const buf = Buffer.allocUnsafe(want)
       const n = fs.readSync(s.fd, buf, 0, want, s.readPos)
       if (n <= 0) break
       const base = s.readPos
       let i = 0
+      let full = false
       for (;;) {
+        // the line cap bounds a batch's records whatever the line length (1 MiB of 2-byte
+        // lines is half a million records); stopping here leaves readPos at a line start
+        if (lines.length >= maxLines) { full = true; break }
         const nl = buf.indexOf(10, i)
         if (nl === -1 || nl >= n) break
         if (s.skipping) s.skipping = false // tail of an over-long line that was already handed out
@@ -193,6 +198,11 @@ export function createTailer (opts: TailerOptions): Tailer {
         else lines.push({ buf: buf.subarray(i, nl), off: base + i, truncated: false })
         i = nl + 1
         s.endOffset = base + i
+      }
+      if (full) {
+        s.readPos = base + i
+        s.lastDataAt = Date.now()
+        break
       }
       const rest = n - i
       if (s.skipping) { s.readPos = base + n } else if (rest > maxLine) {
@@ -213,14 +223,16 @@ export function createTailer (opts: TailerOptions): Tailer {
 
   return {
     scan,
-    read (maxBytes) {
+    read (maxBytes, maxLines = Infinity) {
       const out: Array<{ source: Source, lines: TailedLine[], endOffset: number }> = []
       let budget = maxBytes
+      let lineBudget = maxLines
       for (const s of byFp.values()) {
-        if (budget <= 0) break
+        if (budget <= 0 || lineBudget <= 0) break
         const before = s.readPos
-        const lines = readSource(s, budget)
+        const lines = readSource(s, budget, lineBudget)
         budget -= s.readPos - before
+        lineBudget -= lines.length
         if (lines.length > 0 || s.endOffset !== s.ackedOffset) out.push({ source: s, lines, endOffset: s.endOffset })
       }
       return out

@@ -29,6 +29,30 @@ function drain (t: Tailer, srcIds: Map<string, number>): string[] {
 }
 
 describe('tailer', () => {
+  it('a line cap ends a read at a line start, across files, over-long lines included, and the next read resumes there', () => {
+    const { dir, file, tailer } = setup({ maxLineBytes: 8 })
+    fs.writeFileSync(file, 'a1\na2\na3-is-over-long\na4\na5\n')
+    fs.writeFileSync(path.join(dir, 'other.log'), 'b1\nb2\n')
+    tailer.scan()
+    const seen: string[] = []
+    for (let k = 0; k < 10; k++) {
+      const reads = tailer.read(1 << 20, 2)
+      const n = reads.reduce((a, r) => a + r.lines.length, 0)
+      expect(n).toBeLessThanOrEqual(2)
+      for (const { source, lines, endOffset } of reads) {
+        for (const l of lines) seen.push(`${path.basename(source.path)}:${l.off}:${l.buf.toString()}${l.truncated ? '~' : ''}`)
+        // the checkpoint offset is a line start: the end of the last line handed out
+        const last = lines.at(-1)
+        if (last !== undefined) expect(endOffset).toBe(fs.readFileSync(source.path).indexOf(10, last.off) + 1)
+        tailer.ack(source, endOffset)
+      }
+      if (n === 0) break
+    }
+    expect(seen.filter(l => l.startsWith('app.log'))).toEqual(['app.log:0:a1', 'app.log:3:a2', 'app.log:6:a3-is-ov~', 'app.log:22:a4', 'app.log:25:a5'])
+    expect(seen.filter(l => l.startsWith('other.log'))).toEqual(['other.log:0:b1', 'other.log:3:b2'])
+    tailer.close()
+  })
+
   it('never hands out a partial last line and resumes it once complete', () => {
     const { file, tailer } = setup()
     const ids = new Map<string, number>()
