@@ -24,7 +24,7 @@ import { faultsFromEnv, onInsertAcknowledged, type Faults } from './faults.js'
 import { insertBatch, RetryAbandoned, withRetry } from './insert.js'
 import { createCollectorMetrics } from './metrics.js'
 import { encodePlan, loadStarts, type OffsetRange, type PartitionStart } from './plan.js'
-import { addMessage, emptyRows, type Rows } from './rows.js'
+import { addMessage, emptyRows, rowCount, type Rows } from './rows.js'
 
 export interface CollectorOptions {
   brokers: string[]
@@ -209,8 +209,8 @@ export function createCollector (opts: CollectorOptions): Collector {
         if (err instanceof RetryAbandoned) { resumeAll(); return false }
         throw err
       }
-      const n = rows.logs.length + rows.stats.length
-      m.rows.inc({ table: 'logs' }, rows.logs.length)
+      const n = rows.logCount + rows.stats.length
+      m.rows.inc({ table: 'logs' }, rows.logCount)
       m.rows.inc({ table: 'stats' }, rows.stats.length)
       m.noteRows(n)
       m.deadLetters.inc(rows.dead.length)
@@ -330,7 +330,7 @@ export function createCollector (opts: CollectorOptions): Collector {
         const msg = messages[to++]
         addMessage(rows, msg.value, { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
         bytes += msg.value?.length ?? 0
-        if (rows.logs.length + rows.stats.length + rows.dead.length >= maxBatchRows || bytes >= maxBatchBytes) break
+        if (rowCount(rows) >= maxBatchRows || bytes >= maxBatchBytes) break
       }
       const range = { from: BigInt(messages[from].offset), to: BigInt(messages[to - 1].offset) }
       if (gen !== generation || (epochs.get(key) ?? 0) !== epoch) return
