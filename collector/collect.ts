@@ -48,6 +48,8 @@ export interface CollectorOptions {
   maxWaitMs?: number
   /** parsed batches held at once, queued or inserting (default 2) */
   maxInsertsInFlight?: number
+  /** ClickHouse inserts running at once, over all partitions (default 1) */
+  maxConcurrentInserts?: number
   /** a member silent this long leaves the group (default 30 s; the broker's minimum is 6 s) */
   sessionTimeoutMs?: number
   /** ceiling of the retry backoff while ClickHouse fails (default 5 s) */
@@ -96,6 +98,7 @@ export function createCollector (opts: CollectorOptions): Collector {
   const target = { client: opts.clickhouse, database: opts.database, faults }
   const m = createCollectorMetrics(registry)
   const inFlight = new Semaphore(inFlightLimit)
+  const insertSlots = new Semaphore(positive('maxConcurrentInserts', opts.maxConcurrentInserts, 1))
 
   const kafka = createKafka(opts.brokers, 'sluice-collector')
   let consumer: Consumer | null = null
@@ -200,7 +203,10 @@ export function createCollector (opts: CollectorOptions): Collector {
         }
       }
       try {
-        await withRetry(() => insertBatch(target, rows, topic, partition, range), retryHooks)
+        await insertSlots.acquire()
+        try {
+          await withRetry(() => insertBatch(target, rows, topic, partition, range), retryHooks)
+        } finally { insertSlots.release() }
         m.insertSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9)
         if (!replay) { acknowledged++; onInsertAcknowledged(faults, acknowledged) }
         resumeAll()

@@ -3,7 +3,7 @@
 // deduplication window (non_replicated_deduplication_window on every table).
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import { dedupToken, type OffsetRange } from './plan.js'
-import { logRowsOf, type Rows } from './rows.js'
+import { logBody, logRowsOf, type Rows } from './rows.js'
 import { checkInsertFault, type Faults } from './faults.js'
 
 export interface InsertTarget { client: ClickHouseClient, database: string, faults: Faults }
@@ -43,7 +43,7 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
     const settings = baseSettingsOf(dedupToken(topic, partition, range, 'logs'))
     if (raw !== null) {
       // rows.ts wrote the rows as JSON text already; `fields` may be an object there, read as its text
-      await raw({ table: `${t.database}.logs`, values: Buffer.from(rows.logText.join('')), format: 'JSONEachRow', settings: { ...settings, input_format_json_read_objects_as_strings: 1 } })
+      await raw({ table: `${t.database}.logs`, values: logBody(rows), format: 'JSONEachRow', settings: { ...settings, input_format_json_read_objects_as_strings: 1 } })
     } else {
       await t.client.insert({ table: `${t.database}.logs`, values: logRowsOf(rows), format: 'JSONEachRow', clickhouse_settings: { ...settings, max_partitions_per_insert_block: '0' } as ClickHouseSettings })
     }

@@ -21,8 +21,9 @@ export interface StatsRow { ts: string, host: string, service: string, pid: numb
 export interface DeadLetterRow { stage: string, reason: string, raw: string, topic: string, partition: number, kafka_offset: string, line_index: number, host: string }
 
 export interface Rows {
-  /** log rows as JSON lines in the logs table's shape, '\n'-terminated (`fields` may be an object) */
-  logText: string[]
+  /** log rows as JSON lines in the logs table's shape, '\n'-terminated (`fields` may be an
+   *  object), in chunks of text or UTF-8 bytes; the order of the rows is not kept */
+  logText: Array<string | Buffer>
   /** number of rows in logText */
   logCount: number
   stats: StatsRow[]
@@ -39,13 +40,18 @@ const logKeys = new Set(['v', 'kind', 'ts', 'host', 'service', 'pid', 'level', '
 
 export function emptyRows (): Rows { return { logText: [], logCount: 0, stats: [], dead: [] } }
 
+/** rows.logText as one buffer */
+export function logBody (rows: Rows): Buffer {
+  return Buffer.concat(rows.logText.map(c => typeof c === 'string' ? Buffer.from(c) : c))
+}
+
 export function rowCount (rows: Rows): number { return rows.logCount + rows.stats.length + rows.dead.length }
 
 /** The log rows as objects (for clients that insert row objects). */
 export function logRowsOf (rows: Rows): LogRow[] {
   const out: LogRow[] = []
-  for (const text of rows.logText) {
-    for (const line of text.split('\n')) {
+  for (const chunk of rows.logText) {
+    for (const line of chunk.toString().split('\n')) {
       if (line === '') continue
       const r = JSON.parse(line) as Omit<LogRow, 'fields'> & { fields: unknown }
       out.push({ ...r, fields: typeof r.fields === 'string' ? r.fields : JSON.stringify(r.fields) })
@@ -74,14 +80,19 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void 
   }
   const n = text.length
   const simple = !notSimple.test(text)
-  const out = rows.logText
+  // ASCII (one UTF-16 unit per byte): the row text is copied as bytes straight from the message
+  const ascii = n === value.length
+  // a canonical row grows by 2 bytes over its line (see rowBytes) and a line has > 100 bytes
+  const buf = ascii ? Buffer.allocUnsafe(n + (n >> 4) + 64) : null
+  let bp = 0
   let i = 0
   for (let lineIndex = 0; i < n; lineIndex++) {
     const end = scanCanonicalLog(text, i, simple)
     if (end >= 0) {
+      if (buf !== null) bp = rowBytes(value, i, end, buf, bp)
       // {"v":1,"kind":"log","ts":…,"fields":{…},"src":S,"path":P,"off":N,"flags":[…]}
       //   → {"ts":…,"fields":{…},"source":S,"path":P,"offset":N,"flags":[…],"level_num":L}
-      out.push(`{${text.slice(i + 20, fieldsEnd)},"source":${text.slice(srcStart, offKey)},"offset":${text.slice(offKey + 7, end - 1)},"level_num":${lv}}\n`)
+      else rows.logText.push(`{${text.slice(i + 20, fieldsEnd)},"source":${text.slice(srcStart, offKey)},"offset":${text.slice(offKey + 7, end - 1)},"level_num":${lv}}\n`)
       rows.logCount++
       i = end + 1
       continue
@@ -91,6 +102,30 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void 
     if (e > i) addLine(rows, text.slice(i, e), lineIndex, meta)
     i = e + 1
   }
+  if (buf !== null && bp > 0) rows.logText.push(buf.subarray(0, bp))
+}
+
+const sourceKey = Buffer.from(',"source":')
+const offsetKey = Buffer.from(',"offset":')
+const levelKey = Buffer.from(',"level_num":')
+
+function put (b: Buffer, p: number, s: Buffer): number {
+  for (let k = 0; k < s.length; k++) b[p + k] = s[k]
+  return p + s.length
+}
+
+/** the logs-row text of the canonical line [i, end) of an ASCII message, written at p */
+function rowBytes (v: Buffer, i: number, end: number, b: Buffer, p: number): number {
+  b[p++] = 123 // {
+  p += v.copy(b, p, i + 20, fieldsEnd)
+  p = put(b, p, sourceKey)
+  p += v.copy(b, p, srcStart, offKey)
+  p = put(b, p, offsetKey)
+  p += v.copy(b, p, offKey + 7, end - 1)
+  p = put(b, p, levelKey)
+  b[p++] = 48 + Math.floor(lv / 10); b[p++] = 48 + (lv % 10)
+  b[p++] = 125; b[p++] = 10 // }\n
+  return p
 }
 
 function dead (rows: Rows, meta: Meta, reason: string, raw: string, lineIndex: number): void {
