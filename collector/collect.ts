@@ -116,7 +116,7 @@ export function createCollector (opts: CollectorOptions): Collector {
   const openBytesLimit = 2 * maxBatchBytes
   const open = new Map<string, OpenBatch>()
   let openBytes = 0
-  let outstanding = 0 // ranges holding an inFlight slot
+  let outstanding = 0 // ranges queued whose insert has not finished yet (ClickHouse busy or about to be)
 
   const kafka = createKafka(opts.brokers, 'sluice-collector')
   let consumer: Consumer | null = null
@@ -203,7 +203,7 @@ export function createCollector (opts: CollectorOptions): Collector {
    * Inserts one planned range; false when the partition is no longer ours (or we are stopping),
    * in which case its next owner replays the range with the same token.
    */
-  async function flush (payload: EachBatchPayload, gen: number, rows: Rows, bytes: number, range: OffsetRange, replay: boolean): Promise<boolean> {
+  async function flush (payload: EachBatchPayload, gen: number, rows: Rows, bytes: number, range: OffsetRange, replay: boolean, inserted: () => void): Promise<boolean> {
     const { topic, partition } = payload.batch
     const ours = (): boolean => running && !stopping && gen === generation && payload.isRunning()
     try {
@@ -225,7 +225,11 @@ export function createCollector (opts: CollectorOptions): Collector {
         await insertSlots.acquire()
         try {
           await withRetry(() => insertBatch(target, rows, topic, partition, range), retryHooks)
-        } finally { insertSlots.release() }
+        } finally {
+          insertSlots.release()
+          // ClickHouse is free: the next open batch is sealed while this range commits
+          inserted()
+        }
         m.insertSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9)
         if (!replay) { acknowledged++; onInsertAcknowledged(faults, acknowledged) }
         resumeAll()
@@ -247,13 +251,13 @@ export function createCollector (opts: CollectorOptions): Collector {
       await payload.heartbeat().catch(() => {})
       return true
     } finally {
+      inserted()
       releaseSlot(bytes)
     }
   }
 
   function releaseSlot (bytes: number): void {
     m.inFlight.dec(); m.bufferedBytes.dec(bytes)
-    outstanding--
     inFlight.release()
     kick()
   }
@@ -291,16 +295,19 @@ export function createCollector (opts: CollectorOptions): Collector {
   async function enqueue (payload: EachBatchPayload, gen: number, epoch: number, key: string, rows: Rows, bytes: number, range: OffsetRange, replay: boolean): Promise<void> {
     await inFlight.acquire()
     outstanding++
+    let pending = true
+    const inserted = (): void => { if (pending) { pending = false; outstanding-- } }
     m.inFlight.inc(); m.bufferedBytes.inc(bytes)
     const prev = chains.get(key) ?? Promise.resolve()
     const link = prev.then(async () => {
       if (gen !== generation || (epochs.get(key) ?? 0) !== epoch) {
+        inserted()
         releaseSlot(bytes)
         return
       }
       let ok = false
       try {
-        ok = await flush(payload, gen, rows, bytes, range, replay)
+        ok = await flush(payload, gen, rows, bytes, range, replay, () => { inserted(); kick() })
       } catch (err) {
         warn(`collect: ${payload.batch.topic}[${payload.batch.partition}] ${range.from}-${range.to}: ${(err as Error).message.split('\n')[0]}; going back to the committed offset`)
       }
