@@ -10,8 +10,15 @@
 //
 // Ranges of one partition are queued and inserted strictly in order; eachBatch returns once its
 // ranges hold a slot, so the next Kafka fetch and its parsing overlap the insert in progress.
-// Memory: at most one fetch response (maxFetchBytes) plus maxInsertsInFlight parsed batches; while
-// ClickHouse is down the slots stay taken, fetching stops and the backlog stays in Kafka.
+// While ClickHouse is busy, each partition's parsed rows gather in an open batch (not yet a
+// range: nothing is committed for it, and a crash or rebalance simply fetches it again); it
+// becomes a range when ClickHouse goes idle, when it is full, or when the open batches exceed
+// 2 × maxBatchBytes. So a backlog is inserted in few large inserts, a trickle at once.
+// Memory: at most one fetch response (maxFetchBytes), 2 × maxBatchBytes of open batches plus the
+// one being filled, and maxInsertsInFlight parsed ranges (an open batch or range also keeps the
+// kafkajs payload of its last fetch referenced, for heartbeats: at most one response per
+// partition); while ClickHouse is down the slots stay taken, fetching stops and the backlog
+// stays in Kafka.
 // Offsets move only after ClickHouse acknowledged.
 import type { ClickHouseClient } from '@clickhouse/client'
 import type { Admin, Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs'
@@ -24,7 +31,7 @@ import { faultsFromEnv, onInsertAcknowledged, type Faults } from './faults.js'
 import { insertBatch, RetryAbandoned, withRetry } from './insert.js'
 import { createCollectorMetrics } from './metrics.js'
 import { encodePlan, loadStarts, type OffsetRange, type PartitionStart } from './plan.js'
-import { addMessage, emptyRows, type Rows } from './rows.js'
+import { addMessage, emptyRows, rowCount, type Rows } from './rows.js'
 
 export interface CollectorOptions {
   brokers: string[]
@@ -48,6 +55,8 @@ export interface CollectorOptions {
   maxWaitMs?: number
   /** parsed batches held at once, queued or inserting (default 2) */
   maxInsertsInFlight?: number
+  /** ClickHouse inserts running at once, over all partitions (default 1) */
+  maxConcurrentInserts?: number
   /** a member silent this long leaves the group (default 30 s; the broker's minimum is 6 s) */
   sessionTimeoutMs?: number
   /** ceiling of the retry backoff while ClickHouse fails (default 5 s) */
@@ -61,6 +70,8 @@ export interface Collector {
   stop (): Promise<void>
   readonly registry: Registry
 }
+
+interface OpenBatch { payload: EachBatchPayload, gen: number, epoch: number, rows: Rows, bytes: number, from: bigint, to: bigint, since: number }
 
 class Semaphore {
   private free: number
@@ -96,6 +107,16 @@ export function createCollector (opts: CollectorOptions): Collector {
   const target = { client: opts.clickhouse, database: opts.database, faults }
   const m = createCollectorMetrics(registry)
   const inFlight = new Semaphore(inFlightLimit)
+  const insertSlots = new Semaphore(positive('maxConcurrentInserts', opts.maxConcurrentInserts, 1))
+  // Adaptive batch size: the rows of a partition gather in its open batch while ClickHouse is
+  // busy and are sealed into a range when it is idle (nothing queued or inserting), when the
+  // batch is full, or when the open batches together hold more than openBytesLimit. Under a
+  // backlog inserts grow toward maxBatchRows (ClickHouse pays ~0.1 s of CPU per insert on top
+  // of the rows, measured); a trickle is inserted at once, as before.
+  const openBytesLimit = 2 * maxBatchBytes
+  const open = new Map<string, OpenBatch>()
+  let openBytes = 0
+  let outstanding = 0 // ranges queued whose insert has not finished yet (ClickHouse busy or about to be)
 
   const kafka = createKafka(opts.brokers, 'sluice-collector')
   let consumer: Consumer | null = null
@@ -127,6 +148,7 @@ export function createCollector (opts: CollectorOptions): Collector {
     checked.clear()
     replays.clear()
     committedNext.clear()
+    open.clear(); openBytes = 0
     m.lag.reset()
   }
 
@@ -181,7 +203,7 @@ export function createCollector (opts: CollectorOptions): Collector {
    * Inserts one planned range; false when the partition is no longer ours (or we are stopping),
    * in which case its next owner replays the range with the same token.
    */
-  async function flush (payload: EachBatchPayload, gen: number, rows: Rows, bytes: number, range: OffsetRange, replay: boolean): Promise<boolean> {
+  async function flush (payload: EachBatchPayload, gen: number, rows: Rows, bytes: number, range: OffsetRange, replay: boolean, inserted: () => void): Promise<boolean> {
     const { topic, partition } = payload.batch
     const ours = (): boolean => running && !stopping && gen === generation && payload.isRunning()
     try {
@@ -200,7 +222,14 @@ export function createCollector (opts: CollectorOptions): Collector {
         }
       }
       try {
-        await withRetry(() => insertBatch(target, rows, topic, partition, range), retryHooks)
+        await insertSlots.acquire()
+        try {
+          await withRetry(() => insertBatch(target, rows, topic, partition, range), retryHooks)
+        } finally {
+          insertSlots.release()
+          // ClickHouse is free: the next open batch is sealed while this range commits
+          inserted()
+        }
         m.insertSeconds.observe(Number(process.hrtime.bigint() - t0) / 1e9)
         if (!replay) { acknowledged++; onInsertAcknowledged(faults, acknowledged) }
         resumeAll()
@@ -209,8 +238,8 @@ export function createCollector (opts: CollectorOptions): Collector {
         if (err instanceof RetryAbandoned) { resumeAll(); return false }
         throw err
       }
-      const n = rows.logs.length + rows.stats.length
-      m.rows.inc({ table: 'logs' }, rows.logs.length)
+      const n = rows.logCount + rows.stats.length
+      m.rows.inc({ table: 'logs' }, rows.logCount)
       m.rows.inc({ table: 'stats' }, rows.stats.length)
       m.noteRows(n)
       m.deadLetters.inc(rows.dead.length)
@@ -222,9 +251,39 @@ export function createCollector (opts: CollectorOptions): Collector {
       await payload.heartbeat().catch(() => {})
       return true
     } finally {
-      m.inFlight.dec(); m.bufferedBytes.dec(bytes)
-      inFlight.release()
+      inserted()
+      releaseSlot(bytes)
     }
+  }
+
+  function releaseSlot (bytes: number): void {
+    m.inFlight.dec(); m.bufferedBytes.dec(bytes)
+    inFlight.release()
+    kick()
+  }
+
+  /** ClickHouse went idle: seal the oldest open batch */
+  function kick (): void {
+    if (outstanding > 0 || stopping) return
+    let oldest: string | null = null
+    for (const [key, ob] of open) {
+      if (ob.gen !== generation || (epochs.get(key) ?? 0) !== ob.epoch) { takeOpen(key); continue }
+      if (oldest === null || ob.since < open.get(oldest)!.since) oldest = key
+    }
+    if (oldest === null) return
+    const ob = takeOpen(oldest)!
+    seal(oldest, ob).catch(err => warn(`collect: ${oldest}: ${(err as Error).message}`))
+  }
+
+  function takeOpen (key: string): OpenBatch | undefined {
+    const ob = open.get(key)
+    if (ob !== undefined) { open.delete(key); openBytes -= ob.bytes }
+    return ob
+  }
+
+  async function seal (key: string, ob: OpenBatch): Promise<void> {
+    if (ob.gen !== generation || (epochs.get(key) ?? 0) !== ob.epoch) return
+    await enqueue(ob.payload, ob.gen, ob.epoch, key, ob.rows, ob.bytes, { from: ob.from, to: ob.to }, false)
   }
 
   /**
@@ -235,16 +294,20 @@ export function createCollector (opts: CollectorOptions): Collector {
    */
   async function enqueue (payload: EachBatchPayload, gen: number, epoch: number, key: string, rows: Rows, bytes: number, range: OffsetRange, replay: boolean): Promise<void> {
     await inFlight.acquire()
+    outstanding++
+    let pending = true
+    const inserted = (): void => { if (pending) { pending = false; outstanding-- } }
     m.inFlight.inc(); m.bufferedBytes.inc(bytes)
     const prev = chains.get(key) ?? Promise.resolve()
     const link = prev.then(async () => {
       if (gen !== generation || (epochs.get(key) ?? 0) !== epoch) {
-        m.inFlight.dec(); m.bufferedBytes.dec(bytes); inFlight.release()
+        inserted()
+        releaseSlot(bytes)
         return
       }
       let ok = false
       try {
-        ok = await flush(payload, gen, rows, bytes, range, replay)
+        ok = await flush(payload, gen, rows, bytes, range, replay, () => { inserted(); kick() })
       } catch (err) {
         warn(`collect: ${payload.batch.topic}[${payload.batch.partition}] ${range.from}-${range.to}: ${(err as Error).message.split('\n')[0]}; going back to the committed offset`)
       }
@@ -260,6 +323,7 @@ export function createCollector (opts: CollectorOptions): Collector {
     epochs.set(key, (epochs.get(key) ?? 0) + 1)
     const back = committedNext.get(key) ?? failedFrom
     checked.delete(key); replays.delete(key); startsByTopic.delete(topic)
+    takeOpen(key)
     steer('seek', () => consumer?.seek({ topic, partition, offset: back.toString() }))
   }
 
@@ -320,25 +384,28 @@ export function createCollector (opts: CollectorOptions): Collector {
         messages = messages.slice(i)
       }
     }
-    let from = 0
-    while (from < messages.length) {
-      if (stopping) return
-      const rows = emptyRows()
-      let bytes = 0
-      let to = from
-      while (to < messages.length) {
-        const msg = messages[to++]
-        addMessage(rows, msg.value, { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
-        bytes += msg.value?.length ?? 0
-        if (rows.logs.length + rows.stats.length + rows.dead.length >= maxBatchRows || bytes >= maxBatchBytes) break
+    // rows go into the partition's open batch (out of the map while it is being filled)
+    let ob = takeOpen(key)
+    if (ob !== undefined && (ob.gen !== gen || ob.epoch !== epoch)) ob = undefined
+    for (const msg of messages) {
+      if (stopping || gen !== generation || (epochs.get(key) ?? 0) !== epoch) return
+      const offset = BigInt(msg.offset)
+      ob ??= { payload, gen, epoch, rows: emptyRows(), bytes: 0, from: offset, to: offset, since: Date.now() }
+      addMessage(ob.rows, msg.value, { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
+      ob.bytes += msg.value?.length ?? 0
+      ob.to = offset
+      ob.payload = payload
+      if (rowCount(ob.rows) >= maxBatchRows || ob.bytes >= maxBatchBytes) {
+        await seal(key, ob)
+        ob = undefined
       }
-      const range = { from: BigInt(messages[from].offset), to: BigInt(messages[to - 1].offset) }
-      if (gen !== generation || (epochs.get(key) ?? 0) !== epoch) return
-      await enqueue(payload, gen, epoch, key, rows, bytes, range, false)
-      // the fetch position only: the commit follows the insert, in the queued range
-      payload.resolveOffset(range.to.toString())
-      from = to
     }
+    if (gen !== generation || (epochs.get(key) ?? 0) !== epoch || stopping) return
+    // the fetch position only: the commit follows the insert of each range
+    payload.resolveOffset(batch.lastOffset())
+    if (ob === undefined) return
+    if (outstanding === 0 || openBytes + ob.bytes > openBytesLimit) await seal(key, ob)
+    else { open.set(key, ob); openBytes += ob.bytes }
   }
 
   async function eachBatch (payload: EachBatchPayload): Promise<void> {

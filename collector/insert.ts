@@ -1,9 +1,9 @@
 // One batch → ClickHouse: each table gets its own insert with a token derived from the
 // partition's offset range, so a replay of the same range is dropped by ClickHouse's
 // deduplication window (non_replicated_deduplication_window on every table).
-import type { ClickHouseClient } from '@clickhouse/client'
+import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import { dedupToken, type OffsetRange } from './plan.js'
-import type { Rows } from './rows.js'
+import { logBody, logRowsOf, type Rows } from './rows.js'
 import { checkInsertFault, type Faults } from './faults.js'
 
 export interface InsertTarget { client: ClickHouseClient, database: string, faults: Faults }
@@ -22,23 +22,36 @@ function rawInsertOf (client: ClickHouseClient): RawInsert | null {
   return typeof raw === 'function' ? raw : null
 }
 
+function baseSettingsOf (token: string): Record<string, string | number> {
+  // every insert states all that it relies on (chDB keeps settings in its session)
+  return {
+    insert_deduplicate: 1,
+    insert_deduplication_token: token,
+    async_insert: 0,
+    max_execution_time: 0,
+    // a batch of old lines can span many days (= partitions); the default limit of 100 per
+    // insert would reject it on every retry
+    max_partitions_per_insert_block: 0,
+    date_time_input_format: 'best_effort'
+  }
+}
+
 export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, partition: number, range: OffsetRange): Promise<void> {
   checkInsertFault(t.faults)
   const raw = rawInsertOf(t.client)
-  const tables: Array<[string, unknown[]]> = [['logs', rows.logs], ['stats', rows.stats], ['dead_letters', rows.dead]]
+  if (rows.logCount > 0) {
+    const settings = baseSettingsOf(dedupToken(topic, partition, range, 'logs'))
+    if (raw !== null) {
+      // rows.ts wrote the rows as JSON text already; `fields` may be an object there, read as its text
+      await raw({ table: `${t.database}.logs`, values: logBody(rows), format: 'JSONEachRow', settings: { ...settings, input_format_json_read_objects_as_strings: 1 } })
+    } else {
+      await t.client.insert({ table: `${t.database}.logs`, values: logRowsOf(rows), format: 'JSONEachRow', clickhouse_settings: { ...settings, max_partitions_per_insert_block: '0' } as ClickHouseSettings })
+    }
+  }
+  const tables: Array<[string, unknown[]]> = [['stats', rows.stats], ['dead_letters', rows.dead]]
   for (const [table, values] of tables) {
     if (values.length === 0) continue
-    // every insert states all that it relies on (chDB keeps settings in its session)
-    const settings = {
-      insert_deduplicate: 1 as const,
-      insert_deduplication_token: dedupToken(topic, partition, range, table),
-      async_insert: 0 as const,
-      max_execution_time: 0,
-      // a batch of old lines can span many days (= partitions); the default limit of 100 per
-      // insert would reject it on every retry
-      max_partitions_per_insert_block: 0,
-      date_time_input_format: 'best_effort' as const
-    }
+    const settings = baseSettingsOf(dedupToken(topic, partition, range, table))
     if (raw !== null) {
       let body = ''
       for (const v of values) body += JSON.stringify(v) + '\n'
@@ -48,7 +61,7 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
         table: `${t.database}.${table}`,
         values,
         format: 'JSONEachRow',
-        clickhouse_settings: { ...settings, max_partitions_per_insert_block: '0' }
+        clickhouse_settings: { ...settings, max_partitions_per_insert_block: '0' } as ClickHouseSettings
       })
     }
   }

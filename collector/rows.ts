@@ -1,6 +1,17 @@
 // Kafka message (NDJSON of v1 records) → ClickHouse rows. Every line either becomes rows
 // or a dead-letter row with a readable reason; nothing is dropped silently.
-import { levelNum, validateRecord, type LogRecordV1, type StatsRecordV1 } from '../schemas/records.js'
+//
+// Log rows are not built as objects: they are JSON text in the logs table's shape
+// (`Rows.logText`, inserted as JSONEachRow by insert.ts). A line already in the shipper's
+// canonical layout (the v1 keys in order, nothing else, every value written as JSON.stringify
+// writes it) is checked by one scan, without JSON.parse, and copied with its keys renamed;
+// every other line takes the general path (JSON.parse + the TypeBox schema) and, when valid,
+// becomes a LogRow serialised as before. ClickHouse reads the same values either way (`fields`
+// arrives as the object's JSON text and is stored as that text: the setting
+// input_format_json_read_objects_as_strings). CPU profile of the bench before this: JSON.parse
+// + validate + JSON.stringify of the rows and their GC were ~75% of the collector's main thread.
+import { levelNum, isV1DateTime, validateRecord, type LogRecordV1, type StatsRecordV1 } from '../schemas/records.js'
+import { skipCanonicalObject, skipString } from '../schemas/fast-line.js'
 
 export interface LogRow {
   ts: string, host: string, service: string, pid: number, level: string, level_num: number
@@ -9,7 +20,15 @@ export interface LogRow {
 export interface StatsRow { ts: string, host: string, service: string, pid: number, metric: string, value: number, source: string, offset: number }
 export interface DeadLetterRow { stage: string, reason: string, raw: string, topic: string, partition: number, kafka_offset: string, line_index: number, host: string }
 
-export interface Rows { logs: LogRow[], stats: StatsRow[], dead: DeadLetterRow[] }
+export interface Rows {
+  /** log rows as JSON lines in the logs table's shape, '\n'-terminated (`fields` may be an
+   *  object), in chunks of text or UTF-8 bytes; the order of the rows is not kept */
+  logText: Array<string | Buffer>
+  /** number of rows in logText */
+  logCount: number
+  stats: StatsRow[]
+  dead: DeadLetterRow[]
+}
 
 const maxRawBytes = 64 * 1024
 // a record this large is a producer bug (the shipper truncates lines far below it); refusing it
@@ -19,42 +38,284 @@ const maxPid = 4294967295
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 const logKeys = new Set(['v', 'kind', 'ts', 'host', 'service', 'pid', 'level', 'msg', 'fields', 'src', 'path', 'off', 'flags'])
 
-export function emptyRows (): Rows { return { logs: [], stats: [], dead: [] } }
+export function emptyRows (): Rows { return { logText: [], logCount: 0, stats: [], dead: [] } }
 
-export function addMessage (rows: Rows, value: Buffer | null, meta: { topic: string, partition: number, offset: string, key: string }): void {
-  const dead = (reason: string, raw: string, lineIndex: number): void => {
-    rows.dead.push({ stage: 'collect', reason, raw: raw.length > maxRawBytes ? raw.slice(0, maxRawBytes) : raw, topic: meta.topic, partition: meta.partition, kafka_offset: meta.offset, line_index: lineIndex, host: meta.key })
-  }
-  if (value === null || value.length === 0) { dead('empty message value', '', 0); return }
-  const text = value.toString('utf8')
-  const lines = text.split('\n')
-  // Buffer#toString replaces bad bytes with U+FFFD silently; only then pay for a strict check,
-  // per line, so one bad line does not take its neighbours with it
-  const badUtf8 = text.includes('\uFFFD') ? invalidUtf8Lines(value) : null
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]
-    if (line === '') continue
-    if (badUtf8?.has(i) === true) { dead('invalid UTF-8', line, i); continue }
-    if (line.length > maxRecordBytes && Buffer.byteLength(line) > maxRecordBytes) { dead(`record of ${Buffer.byteLength(line)} bytes exceeds the ${maxRecordBytes}-byte limit`, line, i); continue }
-    let rec: unknown
-    try { rec = JSON.parse(line) } catch (err) { dead(`invalid JSON: ${(err as Error).message}`, line, i); continue }
-    const why = validateRecord(rec)
-    if (why !== null) { dead(`schema v1: ${why}`, line, i); continue }
-    const r = rec as LogRecordV1 | StatsRecordV1
-    // v1 allows values the tables cannot hold; ClickHouse would reject the whole batch for them
-    // (and the batch would be retried forever), so they are dead letters here
-    if (r.pid > maxPid) { dead(`schema v1: /pid: ${r.pid} does not fit UInt32`, line, i); continue }
-    const year = Number(r.ts.slice(0, 4))
-    if (year < 1900 || year > 2299) { dead(`schema v1: /ts: year ${year} is outside 1900-2299 (DateTime64 range)`, line, i); continue }
-    if (r.kind === 'log') {
-      // fields a newer producer added at the top level are kept, not dropped
-      let fields = r.fields
-      for (const k of Object.keys(r)) if (!logKeys.has(k)) { if (fields === r.fields) fields = { ...r.fields }; fields[k] = (r as Record<string, unknown>)[k] }
-      rows.logs.push({ ts: r.ts, host: r.host, service: r.service, pid: r.pid, level: r.level, level_num: levelNum[r.level], msg: r.msg, fields: JSON.stringify(fields), source: r.src, path: r.path, offset: r.off, flags: r.flags })
-    } else {
-      for (const [metric, v] of Object.entries(r.metrics)) rows.stats.push({ ts: r.ts, host: r.host, service: r.service, pid: r.pid, metric, value: v, source: r.src, offset: r.off })
+/** rows.logText as one buffer */
+export function logBody (rows: Rows): Buffer {
+  return Buffer.concat(rows.logText.map(c => typeof c === 'string' ? Buffer.from(c) : c))
+}
+
+export function rowCount (rows: Rows): number { return rows.logCount + rows.stats.length + rows.dead.length }
+
+/** The log rows as objects (for clients that insert row objects). */
+export function logRowsOf (rows: Rows): LogRow[] {
+  const out: LogRow[] = []
+  for (const chunk of rows.logText) {
+    for (const line of chunk.toString().split('\n')) {
+      if (line === '') continue
+      const r = JSON.parse(line) as Omit<LogRow, 'fields'> & { fields: unknown }
+      out.push({ ...r, fields: typeof r.fields === 'string' ? r.fields : JSON.stringify(r.fields) })
     }
   }
+  return out
+}
+
+interface Meta { topic: string, partition: number, offset: string, key: string }
+
+
+export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void {
+  if (value === null || value.length === 0) { dead(rows, meta, 'empty message value', '', 0); return }
+  const text = value.toString('utf8')
+  // Buffer#toString replaces bad bytes with U+FFFD silently; only then pay for a strict check,
+  // per line, so one bad line does not take its neighbours with it. U+2028/9 fail the schema's
+  // key pattern of `fields` (^(.*)$), which the scan does not reproduce: general path.
+  if (text.includes('\uFFFD') || text.includes('\u2028') || text.includes('\u2029')) {
+    const badUtf8 = text.includes('\uFFFD') ? invalidUtf8Lines(value) : null
+    const lines = text.split('\n')
+    for (let i = 0; i < lines.length; i++) {
+      if (badUtf8?.has(i) === true) { dead(rows, meta, 'invalid UTF-8', lines[i], i); continue }
+      if (lines[i] !== '') addLine(rows, lines[i], i, meta)
+    }
+    return
+  }
+  const n = text.length
+  const simple = !notSimple.test(text)
+  // ASCII (one UTF-16 unit per byte): the row text is copied as bytes straight from the message
+  const ascii = n === value.length
+  // a canonical row grows by 2 bytes over its line (see rowBytes) and a line has > 100 bytes
+  const buf = ascii ? Buffer.allocUnsafe(n + (n >> 4) + 64) : null
+  let bp = 0
+  let i = 0
+  for (let lineIndex = 0; i < n; lineIndex++) {
+    const end = scanCanonicalLog(text, i, simple)
+    if (end >= 0) {
+      if (buf !== null) bp = rowBytes(value, i, end, buf, bp)
+      // {"v":1,"kind":"log","ts":…,"fields":{…},"src":S,"path":P,"off":N,"flags":[…]}
+      //   → {"ts":…,"fields":{…},"source":S,"path":P,"offset":N,"flags":[…],"level_num":L}
+      else rows.logText.push(`{${text.slice(i + 20, fieldsEnd)},"source":${text.slice(srcStart, offKey)},"offset":${text.slice(offKey + 7, end - 1)},"level_num":${lv}}\n`)
+      rows.logCount++
+      i = end + 1
+      continue
+    }
+    let e = text.indexOf('\n', i)
+    if (e === -1) e = n
+    if (e > i) addLine(rows, text.slice(i, e), lineIndex, meta)
+    i = e + 1
+  }
+  if (buf !== null && bp > 0) rows.logText.push(buf.subarray(0, bp))
+}
+
+const sourceKey = Buffer.from(',"source":')
+const offsetKey = Buffer.from(',"offset":')
+const levelKey = Buffer.from(',"level_num":')
+
+function put (b: Buffer, p: number, s: Buffer): number {
+  for (let k = 0; k < s.length; k++) b[p + k] = s[k]
+  return p + s.length
+}
+
+/** the logs-row text of the canonical line [i, end) of an ASCII message, written at p */
+function rowBytes (v: Buffer, i: number, end: number, b: Buffer, p: number): number {
+  b[p++] = 123 // {
+  p += v.copy(b, p, i + 20, fieldsEnd)
+  p = put(b, p, sourceKey)
+  p += v.copy(b, p, srcStart, offKey)
+  p = put(b, p, offsetKey)
+  p += v.copy(b, p, offKey + 7, end - 1)
+  p = put(b, p, levelKey)
+  b[p++] = 48 + Math.floor(lv / 10); b[p++] = 48 + (lv % 10)
+  b[p++] = 125; b[p++] = 10 // }\n
+  return p
+}
+
+function dead (rows: Rows, meta: Meta, reason: string, raw: string, lineIndex: number): void {
+  rows.dead.push({ stage: 'collect', reason, raw: raw.length > maxRawBytes ? raw.slice(0, maxRawBytes) : raw, topic: meta.topic, partition: meta.partition, kafka_offset: meta.offset, line_index: lineIndex, host: meta.key })
+}
+
+/** The general path for one non-empty line. */
+function addLine (rows: Rows, line: string, i: number, meta: Meta): void {
+  if (line.length > maxRecordBytes && Buffer.byteLength(line) > maxRecordBytes) { dead(rows, meta, `record of ${Buffer.byteLength(line)} bytes exceeds the ${maxRecordBytes}-byte limit`, line, i); return }
+  let rec: unknown
+  try { rec = JSON.parse(line) } catch (err) { dead(rows, meta, `invalid JSON: ${(err as Error).message}`, line, i); return }
+  const why = validateRecord(rec)
+  if (why !== null) { dead(rows, meta, `schema v1: ${why}`, line, i); return }
+  const r = rec as LogRecordV1 | StatsRecordV1
+  // v1 allows values the tables cannot hold; ClickHouse would reject the whole batch for them
+  // (and the batch would be retried forever), so they are dead letters here
+  if (r.pid > maxPid) { dead(rows, meta, `schema v1: /pid: ${r.pid} does not fit UInt32`, line, i); return }
+  const year = Number(r.ts.slice(0, 4))
+  if (year < 1900 || year > 2299) { dead(rows, meta, `schema v1: /ts: year ${year} is outside 1900-2299 (DateTime64 range)`, line, i); return }
+  if (r.kind === 'log') {
+    // fields a newer producer added at the top level are kept, not dropped
+    let fields = r.fields
+    for (const k of Object.keys(r)) if (!logKeys.has(k)) { if (fields === r.fields) fields = { ...r.fields }; fields[k] = (r as Record<string, unknown>)[k] }
+    const row: LogRow = { ts: r.ts, host: r.host, service: r.service, pid: r.pid, level: r.level, level_num: levelNum[r.level], msg: r.msg, fields: JSON.stringify(fields), source: r.src, path: r.path, offset: r.off, flags: r.flags }
+    rows.logText.push(JSON.stringify(row) + '\n')
+    rows.logCount++
+  } else {
+    for (const [metric, v] of Object.entries(r.metrics)) rows.stats.push({ ts: r.ts, host: r.host, service: r.service, pid: r.pid, metric, value: v, source: r.src, offset: r.off })
+  }
+}
+
+// ── the canonical-line scan ──────────────────────────────────────────────────────────────
+// Accepts exactly `{"v":1,"kind":"log","ts":"…","host":"…","service":"…","pid":N,"level":"…",
+// "msg":"…","fields":{…},"src":"…","path":"…","off":N,"flags":[…]}` followed by '\n' or the end
+// of the message, where every check of the general path holds (schema v1, pid fits UInt32, ts
+// year 1900-2299, ≤ maxRecordBytes) and every value is canonical JSON, so the text ClickHouse
+// reads is byte for byte what the general path would write. Anything else → -1 (general path).
+
+const head = '{"v":1,"kind":"log","ts":"'
+let num = 0
+// spans of the last line scanCanonicalLog accepted, for logRowJson
+let fieldsEnd = 0
+let srcStart = 0
+let offKey = 0
+let lv = 0
+// backslashes and control characters but '\n': strings need the full canonical check
+const notSimple = /[\\\x00-\x09\x0b-\x1f]/
+
+/** i + s.length when t continues with s at i, else -1 (a char loop: cheaper than startsWith here) */
+function lit (t: string, i: number, s: string): number {
+  const n = s.length
+  for (let k = 0; k < n; k++) if (t.charCodeAt(i + k) !== s.charCodeAt(k)) return -1
+  return i + n
+}
+
+/** end of a canonical string at i without escapes, of minLen..maxLen UTF-16 units, or -1 */
+function plainString (t: string, i: number, minLen: number, maxLen: number, simple: boolean, le: number): number {
+  if (t.charCodeAt(i) !== 34) return -1
+  if (simple) {
+    const q = t.indexOf('"', i + 1)
+    if (q === -1 || q >= le) return -1
+    const len = q - i - 1
+    return len < minLen || len > maxLen ? -1 : q + 1
+  }
+  let j = i + 1
+  for (;;) {
+    const c = t.charCodeAt(j)
+    if (c === 34) break
+    if (c === 92 || c < 0x20 || (c >= 0xd800 && c <= 0xdfff) || Number.isNaN(c)) return plainStringSlow(t, i, minLen, maxLen)
+    j++
+  }
+  const len = j - i - 1
+  return len < minLen || len > maxLen ? -1 : j + 1
+}
+
+// surrogates (pairs are fine, lone ones are not canonical) and the rest: the shared scanner
+function plainStringSlow (t: string, i: number, minLen: number, maxLen: number): number {
+  const e = skipString(t, i)
+  if (e < 0) return -1
+  const len = e - i - 2
+  if (len < minLen || len > maxLen) return -1
+  for (let j = i + 1; j < e - 1; j++) if (t.charCodeAt(j) === 92) return -1
+  return e
+}
+
+/** end of a canonical non-negative integer of ≤ maxDigits digits at i (value in `num`), or -1 */
+function uint (t: string, i: number, maxDigits: number): number {
+  let c = t.charCodeAt(i)
+  if (c === 48) { num = 0; c = t.charCodeAt(i + 1); return c >= 48 && c <= 57 ? -1 : i + 1 }
+  let v = 0
+  let j = i
+  for (; c >= 48 && c <= 57; c = t.charCodeAt(++j)) v = v * 10 + (c - 48)
+  if (j === i || j - i > maxDigits || c === 46 /* . */ || c === 101 || c === 69 /* e E */) return -1
+  num = v
+  return j
+}
+
+const isDigitCode = (c: number): boolean => c >= 48 && c <= 57
+
+// The last ts that passed the full check, by its minute ("YYYY-MM-DDTHH:MM:"): a ts of the same
+// minute written "SS.mmmZ" with SS ≤ 59 is then valid too (ISO-8601 / ECMAScript date-time)
+let okMinute = ''
+
+/** end of the closing quote of a v1 ts (schema format, year 1900-2299) at i, or -1 */
+function tsEnd (t: string, i: number): number {
+  // the common shape: 24 chars "YYYY-MM-DDTHH:MM:SS.mmmZ" in an already validated minute
+  if (t.charCodeAt(i + 24) === 34 && t.charCodeAt(i + 23) === 90 /* Z */ && t.charCodeAt(i + 19) === 46 /* . */ &&
+    isDigitCode(t.charCodeAt(i + 17)) && t.charCodeAt(i + 17) <= 53 /* 5 */ && isDigitCode(t.charCodeAt(i + 18)) &&
+    isDigitCode(t.charCodeAt(i + 20)) && isDigitCode(t.charCodeAt(i + 21)) && isDigitCode(t.charCodeAt(i + 22)) &&
+    okMinute !== '' && lit(t, i, okMinute) >= 0) return i + 25
+  const q = t.indexOf('"', i)
+  if (q < 0 || q - i > 40) return -1
+  const ts = t.slice(i, q)
+  if (!isV1DateTime(ts)) return -1
+  const year = Number(ts.slice(0, 4))
+  if (year < 1900 || year > 2299) return -1
+  if (ts.length === 24 && ts.charCodeAt(23) === 90) okMinute = ts.slice(0, 17)
+  return q + 1
+}
+
+/** end of `"level"` (one of the six v1 levels) at i, or -1 */
+function levelEnd (t: string, i: number): number {
+  switch (t.charCodeAt(i)) {
+    case 105: lv = 30; return lit(t, i, 'info"')
+    case 119: lv = 40; return lit(t, i, 'warn"')
+    case 101: lv = 50; return lit(t, i, 'error"')
+    case 100: lv = 20; return lit(t, i, 'debug"')
+    case 116: lv = 10; return lit(t, i, 'trace"')
+    case 102: lv = 60; return lit(t, i, 'fatal"')
+    default: return -1
+  }
+}
+
+/** index of the '\n' (or the end) after a canonical v1 log line starting at i, or -1 */
+export function scanCanonicalLog (t: string, i: number, simple = false): number {
+  const start = i
+  let le = t.indexOf('\n', i)
+  if (le === -1) le = t.length
+  // UTF-16 units → at most 3 UTF-8 bytes each: longer lines get the exact byte check
+  if (le - i > maxRecordBytes / 3) return -1
+  i = lit(t, i, head); if (i < 0) return -1
+  i = tsEnd(t, i); if (i < 0) return -1
+  i = lit(t, i, ',"host":'); if (i < 0) return -1
+  i = plainString(t, i, 1, 255, simple, le); if (i < 0) return -1
+  i = lit(t, i, ',"service":'); if (i < 0) return -1
+  i = plainString(t, i, 1, 255, simple, le); if (i < 0) return -1
+  i = lit(t, i, ',"pid":'); if (i < 0) return -1
+  i = uint(t, i, 10); if (i < 0 || num > maxPid) return -1
+  i = lit(t, i, ',"level":"'); if (i < 0) return -1
+  i = levelEnd(t, i); if (i < 0) return -1
+  i = lit(t, i, ',"msg":'); if (i < 0) return -1
+  i = str(t, i, simple, le); if (i < 0) return -1
+  i = lit(t, i, ',"fields":'); if (i < 0) return -1
+  i = skipCanonicalObject(t, i); if (i < 0) return -1
+  fieldsEnd = i
+  i = lit(t, i, ',"src":'); if (i < 0) return -1
+  srcStart = i
+  i = plainString(t, i, 1, Infinity, simple, le); if (i < 0) return -1
+  i = lit(t, i, ',"path":'); if (i < 0) return -1
+  i = str(t, i, simple, le); if (i < 0) return -1
+  offKey = i
+  i = lit(t, i, ',"off":'); if (i < 0) return -1
+  i = uint(t, i, 15); if (i < 0) return -1
+  i = lit(t, i, ',"flags":['); if (i < 0) return -1
+  if (t.charCodeAt(i) === 93) i++
+  else {
+    for (;;) {
+      i = str(t, i, simple, le); if (i < 0) return -1
+      const c = t.charCodeAt(i++)
+      if (c === 93) break
+      if (c !== 44) return -1
+    }
+  }
+  if (t.charCodeAt(i) !== 125 || i + 1 !== le) return -1
+  return le
+}
+
+/**
+ * end of a canonical JSON string at i (before `le`), or -1. In a `simple` message (no
+ * backslash, no control character but '\n', no lone surrogate: rows.ts decodes valid UTF-8
+ * only) every string is canonical and ends at the next quote.
+ */
+function str (t: string, i: number, simple: boolean, le: number): number {
+  if (t.charCodeAt(i) !== 34) return -1
+  if (simple) {
+    const q = t.indexOf('"', i + 1)
+    return q === -1 || q >= le ? -1 : q + 1
+  }
+  const e = skipString(t, i)
+  return e > le ? -1 : e
 }
 
 function invalidUtf8Lines (value: Buffer): Set<number> {

@@ -34,7 +34,7 @@ export interface FastParts {
 const enum C { Quote = 34, Backslash = 92, Comma = 44, Colon = 58, LBrace = 123, RBrace = 125, LBracket = 91, RBracket = 93, Minus = 45, Zero = 48, Nine = 57, Dot = 46 }
 
 // end of a canonical string starting at the opening quote i, or -1
-function skipString (t: string, i: number): number {
+export function skipString (t: string, i: number): number {
   const n = t.length
   i++
   while (i < n) {
@@ -167,6 +167,13 @@ function pushKey (t: string, s: number, e: number, base: number): boolean {
   keyStack[keyTop++] = s
   keyStack[keyTop++] = e
   return true
+}
+
+/** end of the canonical JSON object starting at i (see the header: JSON.stringify(JSON.parse(text)) === text), or -1 */
+export function skipCanonicalObject (t: string, i: number): number {
+  if (t.charCodeAt(i) !== C.LBrace) return -1
+  keyTop = 0
+  return skipObject(t, i, 0)
 }
 
 function skipObject (t: string, i: number, depth: number): number {

@@ -38,7 +38,9 @@ export const StatsRecordV1 = Type.Object({
 export type StatsRecordV1 = Static<typeof StatsRecordV1>
 
 const isoRe = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', v => isoRe.test(v) && !Number.isNaN(Date.parse(v)))
+/** the v1 'date-time' format: what validateRecord accepts for `ts` */
+export function isV1DateTime (v: string): boolean { return isoRe.test(v) && !Number.isNaN(Date.parse(v)) }
+if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', isV1DateTime)
 
 const logCheck = TypeCompiler.Compile(LogRecordV1)
 const statsCheck = TypeCompiler.Compile(StatsRecordV1)
