@@ -70,13 +70,21 @@ function waitForSignal (): Promise<string> {
   })
 }
 
+/** A role that can stop for good on its own (the collector's Kafka consumer): its reason, to
+ *  stop everything and exit 1 so a supervisor restarts the process. */
+function fatalSignal (): { promise: Promise<string>, raise: (what: string) => void } {
+  let raise: (what: string) => void = () => {}
+  const promise = new Promise<string>(resolve => { raise = resolve })
+  return { promise, raise }
+}
+
 function flagsOf (values: Record<string, unknown>): Flags {
   const f: Flags = {}
   for (const k of ['brokers', 'clickhouse-url', 'data-dir', 'port', 'bind', 'retention-days'] as const) if (typeof values[k] === 'string') f[k] = values[k] as string
   return f
 }
 
-async function up (argv: string[]): Promise<void> {
+async function up (argv: string[]): Promise<number | undefined> {
   const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' } }, strict: true })
   if (values.help === true) { console.log(`Usage: sluice up [--path GLOB]… [options]\n\nRuns everything in one process and prints the URL. Ctrl-C stops it cleanly.\n\n${commonHelp}`); return }
   const cfg = loadConfig(process.env, flagsOf(values))
@@ -85,6 +93,7 @@ async function up (argv: string[]): Promise<void> {
   const t0 = Date.now()
   const stops: Array<() => Promise<void>> = []
   const stopAll = async (): Promise<void> => { for (const s of stops.reverse()) await s().catch(err => fail(`while stopping: ${(err as Error).message}`)) }
+  const fatal = fatalSignal()
   process.once('exit', () => {})
   try {
     let brokers = cfg.kafkaBrokers
@@ -98,7 +107,7 @@ async function up (argv: string[]): Promise<void> {
     stops.push(() => ch.close())
     const shipperReg = new Registry()
     const collectorReg = new Registry()
-    const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg })
+    const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg, onFatal: err => fatal.raise(`the collector's Kafka consumer stopped (${err.message})`) })
     await collector.start()
     stops.push(() => collector.stop())
     const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg, alerts.registry], undefined, alerts.api, brokers)
@@ -114,10 +123,13 @@ async function up (argv: string[]): Promise<void> {
     await stopAll()
     throw err
   }
-  const sig = await waitForSignal()
-  info(`${sig}: stopping (flushing shipper and collector)…`)
+  const sig = await Promise.race([waitForSignal(), fatal.promise.then(why => `fatal:${why}`)])
+  if (sig.startsWith('fatal:')) {
+    fail(`${sig.slice(6)}; stopping and exiting with status 1 so a supervisor can restart Sluice`)
+  } else info(`${sig}: stopping (flushing shipper and collector)…`)
   await stopAll()
   info('stopped')
+  return sig.startsWith('fatal:') ? 1 : 0
 }
 
 async function ship (argv: string[]): Promise<void> {
@@ -149,7 +161,7 @@ ${commonHelp}`)
   await metrics?.close()
 }
 
-async function collect (argv: string[]): Promise<void> {
+async function collect (argv: string[]): Promise<number | undefined> {
   const { values } = parseArgs({ args: argv, options: { ...configOptions, 'group-id': { type: 'string' }, 'metrics-port': { type: 'string' }, 'batch-rows': { type: 'string' }, 'session-timeout-ms': { type: 'string' } }, strict: true })
   if (values.help === true) {
     console.log(`Usage: sluice collect [--group-id ID] [--metrics-port N] [--batch-rows N] [--session-timeout-ms N]
@@ -177,14 +189,19 @@ ${commonHelp}`)
   await checkKafka(cfg.kafkaBrokers, cfg)
   const ch = await openClickHouse(cfg, true)
   const registry = new Registry()
-  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs })
+  const fatal = fatalSignal()
+  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs, onFatal: err => fatal.raise(`the Kafka consumer stopped (${err.message})`) })
   const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind)
   if (metrics !== null) info(`collect: metrics at ${metrics.url}`)
   await collector.start()
-  await waitForSignal()
+  const sig = await Promise.race([waitForSignal(), fatal.promise.then(why => `fatal:${why}`)])
+  if (sig.startsWith('fatal:')) {
+    fail(`collect: ${sig.slice(6)}; stopping and exiting with status 1 so a supervisor can restart it`)
+  }
   await collector.stop()
   await metrics?.close()
   await ch.close()
+  return sig.startsWith('fatal:') ? 1 : 0
 }
 
 async function serve (argv: string[]): Promise<void> {

@@ -62,6 +62,10 @@ export interface CollectorOptions {
   /** ceiling of the retry backoff while ClickHouse fails (default 5 s) */
   maxBackoffMs?: number
   faults?: Faults
+  /** called once if the Kafka consumer stops for good (kafkajs crashed and will not restart,
+   *  e.g. a non-retriable error): nothing is consumed any more, so the process should stop and
+   *  exit non-zero for its supervisor to restart it (the CLI does) */
+  onFatal?: (err: Error) => void
 }
 
 export interface Collector {
@@ -449,7 +453,10 @@ export function createCollector (opts: CollectorOptions): Collector {
         // a batch abandoned by the rebalance may have left partitions paused
         if (pausedForFailure.length > 0) { const paused = pausedForFailure; steer('resume', () => consumer?.resume(paused)); pausedForFailure = []; m.paused.set(0) }
       })
-      consumer.on(consumer.events.CRASH, e => warn(`collect: consumer error (${e.payload.error.message}); ${e.payload.restart ? 'restarting from the committed offsets' : 'not restarting'}`))
+      consumer.on(consumer.events.CRASH, e => {
+        warn(`collect: consumer error (${e.payload.error.message}); ${e.payload.restart ? 'restarting from the committed offsets' : 'not restarting'}`)
+        if (!e.payload.restart) opts.onFatal?.(e.payload.error)
+      })
       await consumer.connect()
       await consumer.subscribe({ topics: [topics.logs, topics.stats], fromBeginning: true })
       running = true
