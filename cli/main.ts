@@ -70,12 +70,17 @@ function waitForSignal (): Promise<string> {
   })
 }
 
-/** A role that can stop for good on its own (the collector's Kafka consumer): its reason, to
- *  stop everything and exit 1 so a supervisor restarts the process. */
-function fatalSignal (): { promise: Promise<string>, raise: (what: string) => void } {
-  let raise: (what: string) => void = () => {}
+/** A role that can stop for good on its own (the collector's Kafka consumer) raises its
+ *  reason here: everything stops and the process exits 1, for its supervisor to restart it. */
+function fatalSignal (): { promise: Promise<string>, raise: (why: string) => void } {
+  let raise: (why: string) => void = () => {}
   const promise = new Promise<string>(resolve => { raise = resolve })
   return { promise, raise }
+}
+
+/** Until SIGINT/SIGTERM (`signal`) or a fatal reason (`fatal`), whichever comes first. */
+async function untilStopped (fatal: Promise<string>): Promise<{ signal?: string, fatal?: string }> {
+  return await Promise.race([waitForSignal().then(signal => ({ signal })), fatal.then(why => ({ fatal: why }))])
 }
 
 function flagsOf (values: Record<string, unknown>): Flags {
@@ -123,13 +128,12 @@ async function up (argv: string[]): Promise<number | undefined> {
     await stopAll()
     throw err
   }
-  const sig = await Promise.race([waitForSignal(), fatal.promise.then(why => `fatal:${why}`)])
-  if (sig.startsWith('fatal:')) {
-    fail(`${sig.slice(6)}; stopping and exiting with status 1 so a supervisor can restart Sluice`)
-  } else info(`${sig}: stopping (flushing shipper and collector)…`)
+  const stop = await untilStopped(fatal.promise)
+  if (stop.fatal !== undefined) fail(`${stop.fatal}; stopping and exiting with status 1 so a supervisor can restart Sluice`)
+  else info(`${stop.signal ?? 'signal'}: stopping (flushing shipper and collector)…`)
   await stopAll()
   info('stopped')
-  return sig.startsWith('fatal:') ? 1 : 0
+  return stop.fatal !== undefined ? 1 : 0
 }
 
 async function ship (argv: string[]): Promise<void> {
@@ -194,14 +198,12 @@ ${commonHelp}`)
   const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind)
   if (metrics !== null) info(`collect: metrics at ${metrics.url}`)
   await collector.start()
-  const sig = await Promise.race([waitForSignal(), fatal.promise.then(why => `fatal:${why}`)])
-  if (sig.startsWith('fatal:')) {
-    fail(`collect: ${sig.slice(6)}; stopping and exiting with status 1 so a supervisor can restart it`)
-  }
+  const stop = await untilStopped(fatal.promise)
+  if (stop.fatal !== undefined) fail(`collect: ${stop.fatal}; stopping and exiting with status 1 so a supervisor can restart it`)
   await collector.stop()
   await metrics?.close()
   await ch.close()
-  return sig.startsWith('fatal:') ? 1 : 0
+  return stop.fatal !== undefined ? 1 : 0
 }
 
 async function serve (argv: string[]): Promise<void> {
