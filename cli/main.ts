@@ -137,14 +137,16 @@ async function up (argv: string[]): Promise<number | undefined> {
 }
 
 async function ship (argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' }, host: { type: 'string' }, 'max-line-bytes': { type: 'string' }, 'metrics-port': { type: 'string' } }, strict: true })
+  const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' }, host: { type: 'string' }, 'max-line-bytes': { type: 'string' }, 'metrics-port': { type: 'string' }, 'no-segments': { type: 'boolean' } }, strict: true })
   if (values.help === true) {
-    console.log(`Usage: sluice ship [--path GLOB]… [--service NAME] [--host NAME] [--max-line-bytes N] [--metrics-port N]
+    console.log(`Usage: sluice ship [--path GLOB]… [--service NAME] [--host NAME] [--max-line-bytes N] [--metrics-port N] [--no-segments]
 
 Tails the spool directory ($SLUICE_DATA_DIR/spool/*/*.ndjson) and every --path glob into Kafka.
 Checkpoints live in $SLUICE_DATA_DIR/shipper and advance only after Kafka acknowledged.
 --service names lines that carry no service (default: the file's directory name).
 --metrics-port serves the shipper's Prometheus metrics at http://127.0.0.1:N/metrics (0 = any free port).
+--no-segments sends every line as a normalised v1 record (default: JSON lines travel raw in log
+  segments and the collector normalises them; see "Log segments" in the README).
 
 ${commonHelp}`)
     return
@@ -156,7 +158,7 @@ ${commonHelp}`)
   const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port'])
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw errors.CONFIG_INVALID('--metrics-port', values['metrics-port'] ?? '', 'expected a port number 0-65535')
   await checkKafka(cfg.kafkaBrokers, cfg)
-  const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine })
+  const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine, segments: values['no-segments'] !== true })
   const metrics = metricsPort === undefined ? null : await serveMetrics([shipper.registry], metricsPort)
   if (metrics !== null) info(`ship: metrics at ${metrics.url}`)
   await shipper.start()

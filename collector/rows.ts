@@ -11,7 +11,8 @@
 // input_format_json_read_objects_as_strings). CPU profile of the bench before this: JSON.parse
 // + validate + JSON.stringify of the rows and their GC were ~75% of the collector's main thread.
 import { levelNum, isV1DateTime, validateRecord, type LogRecordV1, type StatsRecordV1 } from '../schemas/records.js'
-import { skipCanonicalObject, skipString } from '../schemas/fast-line.js'
+import { fastLogParts, skipCanonicalObject, skipString } from '../schemas/fast-line.js'
+import { forEachSegmentLine, isSegment, parseSegment, segmentLineRecord } from '../schemas/segment.js'
 
 export interface LogRow {
   ts: string, host: string, service: string, pid: number, level: string, level_num: number
@@ -65,6 +66,7 @@ interface Meta { topic: string, partition: number, offset: string, key: string }
 
 export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void {
   if (value === null || value.length === 0) { dead(rows, meta, 'empty message value', '', 0); return }
+  if (isSegment(value)) { addSegment(rows, value, meta); return }
   const text = value.toString('utf8')
   // Buffer#toString replaces bad bytes with U+FFFD silently; only then pay for a strict check,
   // per line, so one bad line does not take its neighbours with it. U+2028/9 fail the schema's
@@ -103,6 +105,41 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void 
     i = e + 1
   }
   if (buf !== null && bp > 0) rows.logText.push(buf.subarray(0, bp))
+}
+
+// ── log segments (schemas/segment.ts): raw lines, normalised here ────────────────────────
+// Each line gets the rows its v1 record would have got, as if the shipper had sent it: a
+// canonical line (fastLogParts, the shipper's own fast path) becomes the row text directly;
+// any other line is normalised (normalizeLine) and its record goes through addLine, with every
+// check and dead letter of the record path.
+const oddChars = /[\uFFFD\u2028\u2029]/
+let lastHost = ''
+let lastHostJson = '""'
+let lastService = ''
+let lastServiceJson = '""'
+
+function addSegment (rows: Rows, value: Buffer, meta: Meta): void {
+  const seg = parseSegment(value)
+  if ('error' in seg) { dead(rows, meta, seg.error, value.toString('utf8', 0, Math.min(value.length, maxRawBytes)), 0); return }
+  const h = seg.header
+  const tail = `,"source":${JSON.stringify(h.src)},"path":${JSON.stringify(h.path)},"offset":`
+  const n = forEachSegmentLine(value, seg, (start, end, off, index) => {
+    // a v1 record is its line plus < 1 KiB: lines under 256 KiB are far from maxRecordBytes
+    const text = end - start <= 256 * 1024 ? value.toString('utf8', start, end) : null
+    const fast = text !== null && !oddChars.test(text) ? fastLogParts(text, h.host, h.service) : null
+    if (fast !== null && fast.pid <= maxPid && fast.ts.length === 24) {
+      const year = Number(fast.ts.slice(0, 4))
+      if (year >= 1900 && year <= 2299) {
+        if (fast.host !== lastHost) { lastHost = fast.host; lastHostJson = JSON.stringify(fast.host) }
+        if (fast.service !== lastService) { lastService = fast.service; lastServiceJson = JSON.stringify(fast.service) }
+        rows.logText.push(`{"ts":"${fast.ts}","host":${lastHostJson},"service":${lastServiceJson},"pid":${fast.pid},"level":"${fast.level}","msg":${fast.msgJson},"fields":${fast.fieldsJson}${tail}${off},"flags":[],"level_num":${levelNum[fast.level]}}\n`)
+        rows.logCount++
+        return
+      }
+    }
+    addLine(rows, JSON.stringify(segmentLineRecord(value, start, end, off, seg)), index, meta)
+  })
+  if (n !== h.lines) dead(rows, meta, `segment header says ${h.lines} lines, the body holds ${n} (its rows are kept: line identities come from byte offsets)`, value.toString('utf8', 0, value.indexOf(10)), 0)
 }
 
 const sourceKey = Buffer.from(',"source":')

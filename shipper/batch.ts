@@ -2,8 +2,11 @@
 // (topic, host key), each value at most maxMessageBytes (a single larger record goes alone).
 // Kept apart from the send loop so the lines, records and parts of a batch become garbage as
 // soon as it is encoded: only the message values live on while Kafka is retried.
+import { isUtf8 } from 'node:buffer'
 import { decodeLine, normalizeLine } from '../schemas/normalize.js'
 import { fastLogParts } from '../schemas/fast-line.js'
+import { isJsonObjectBytes } from '../schemas/json-bytes.js'
+import { segmentHeaderJson } from '../schemas/segment.js'
 import type { Topics } from '../schemas/topics.js'
 import type { LogRecordV1 } from '../schemas/records.js'
 import type { Source, TailedLine } from './tailer.js'
@@ -24,6 +27,19 @@ export interface BatchContext {
   topics: Topics
   maxMessageBytes: number
   serviceFor: (s: Source) => string
+  /** ship plain JSON lines raw, as log segments (schemas/segment.ts; default true) */
+  segments?: boolean
+  /** the read time (ms) for lines without a timestamp (default Date.now(); tests fix it) */
+  now?: number
+}
+
+const statsNeedle = Buffer.from('"sluice_stats"')
+
+/** a line a segment can carry raw: a JSON object in valid UTF-8 that is not a stats line (a
+ *  stats line goes to the stats topic as a record; a quoted "sluice_stats" anywhere in the line
+ *  only sends it the record way, which is always correct) */
+function rawOk (b: Buffer): boolean {
+  return isJsonObjectBytes(b, 0, b.length) && isUtf8(b) && b.indexOf(statsNeedle) === -1
 }
 
 /** a memo of JSON.stringify for the few strings that repeat on every line (host, service) */
@@ -86,14 +102,55 @@ export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[],
     out.valueBytes += value.length
     list.push(value)
   }
-  const now = Date.now()
+  const now = ctx.now ?? Date.now()
+  const rt = new Date(now).toISOString()
   const q = { host: quoter(), service: quoter() }
+  const logsTopic = ctx.topics.logs
+  // one segment = consecutive raw lines of one file, one message (see schemas/segment.ts)
+  let seg: { source: Source, service: string, off: number, lines: TailedLine[], bytes: number, end: number } | null = null
+  const flushSegment = (): void => {
+    if (seg === null) return
+    const s = seg
+    seg = null
+    // keep the host key's messages in file order: a record message of the same key still open
+    // (lines before this segment) goes first
+    const k = `${logsTopic}\0${ctx.host}`
+    const before = open.get(k)
+    if (before !== undefined) { flush(before); open.delete(k); if (last === before) last = undefined }
+    const header = segmentHeaderJson({ host: ctx.host, service: s.service, src: s.source.fp, path: s.source.path, off: s.off, lines: s.lines.length, bytes: s.bytes, rt })
+    const hb = Buffer.byteLength(header)
+    const value = Buffer.allocUnsafe(hb + 1 + s.bytes)
+    value.write(header, 0)
+    value[hb] = 10
+    let p = hb + 1
+    for (const l of s.lines) { p += l.buf.copy(value, p); value[p++] = 10 }
+    let byKey = out.byTopic.get(logsTopic)
+    if (byKey === undefined) { byKey = new Map(); out.byTopic.set(logsTopic, byKey) }
+    let list = byKey.get(ctx.host)
+    if (list === undefined) { list = []; byKey.set(ctx.host, list) }
+    list.push(value)
+    out.valueBytes += value.length
+  }
   for (const { source, lines, endOffset } of reads) {
     out.acks.push({ source, endOffset })
     const service = ctx.serviceFor(source)
     const srcPath = `,"src":${JSON.stringify(source.fp)},"path":${JSON.stringify(source.path)}`
+    // a header's worst case beyond its path: counts of up to 15 digits each
+    const segBudget = ctx.maxMessageBytes - 320 - Buffer.byteLength(srcPath) - 3 * (ctx.host.length + service.length)
+    const segmentsOk = ctx.segments !== false && ctx.host.length >= 1 && ctx.host.length <= 255 && service.length >= 1 && service.length <= 255
     for (const line of lines) {
       out.srcBytes += line.buf.length + 1
+      if (segmentsOk && !line.truncated && rawOk(line.buf)) {
+        const len = line.buf.length + 1
+        if (seg !== null && (seg.source !== source || seg.end !== line.off || seg.bytes + len > segBudget)) flushSegment()
+        if (seg === null) seg = { source, service, off: line.off, lines: [], bytes: 0, end: line.off }
+        seg.lines.push(line)
+        seg.bytes += len
+        seg.end = line.off + len
+        out.counts.log++
+        continue
+      }
+      flushSegment()
       const { text, validUtf8 } = decodeLine(line.buf)
       // canonical pino-shaped lines skip JSON.parse → record → JSON.stringify (schemas/fast-line.ts:
       // same bytes, or null and the general path runs)
@@ -126,6 +183,7 @@ export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[],
       cur.parts.push(json)
       cur.bytes += json.length + 1
     }
+    flushSegment()
   }
   for (const cur of open.values()) flush(cur)
   return out

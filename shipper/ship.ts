@@ -1,5 +1,6 @@
 // `sluice ship` — one per host.
-//   globs ──tailer──▶ whole lines ──normalize (v1)──▶ NDJSON messages (≤ 256 KiB, key = host)
+//   globs ──tailer──▶ whole lines ──JSON objects: raw, as log segments ─┐
+//                                 └─anything else: normalize (v1)──────┴▶ messages (≤ 255 KiB, key = host)
 //        ──kafkajs (acks=all, gzip)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
 // One batch is in flight (and one more encoded, waiting): when Kafka is slow or down the
 // shipper stops reading and the log files themselves are the buffer, so memory stays flat
@@ -14,6 +15,7 @@ import kafkajs, { CompressionTypes, type Producer } from 'kafkajs'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { createKafka } from '../platform/kafka.js'
 import { topicsFor, contentTypeHeader, type Topics } from '../schemas/topics.js'
+import { isSegment, segmentContentType } from '../schemas/segment.js'
 import { encodeBatch, type EncodedBatch } from './batch.js'
 import { createCheckpointStore } from './checkpoint.js'
 import { createTailer, type Source } from './tailer.js'
@@ -40,11 +42,12 @@ export interface ShipperOptions {
   service?: string
   host?: string
   maxLineBytes?: number
-  /** source bytes read per batch — the one batch in flight (default 1 MiB: records, NDJSON
-   *  messages and kafkajs' encoded copy cost several times the source bytes; with 4 MiB the
-   *  shipper's RSS doubled while catching up after an outage) */
+  /** source bytes read per batch (default 2 MiB; was 1 MiB before log segments, when records,
+   *  NDJSON messages and kafkajs' encoded copy cost several times the source bytes — with
+   *  4 MiB the shipper's RSS then doubled while catching up after an outage; a segment's value
+   *  is its source bytes plus one header) */
   maxBatchBytes?: number
-  /** lines read per batch (default 4096). Records cost ~250 bytes beyond their line, so with
+  /** lines read per batch (default 8192; 4096 before log segments). Records cost ~250 bytes beyond their line, so with
    *  short lines the batch's message values are several times its source bytes (65-byte
    *  lines: 1 MiB of source = 16,000 lines = 4.5 MB of values, and kafkajs allocates ~5× its
    *  values while encoding a request); the line cap bounds both */
@@ -62,12 +65,22 @@ export interface ShipperOptions {
   scanIntervalMs?: number
   /** bound on the process's ArrayBuffer memory (Buffers: read chunks, message values and
    *  kafkajs' encoded copies), checked after each acknowledged batch: above it the shipper
-   *  runs a full GC (default 12 MiB: on a 30 s outage harness recovery peaked at 1.09× steady
-   *  RSS with 12 MiB vs 1.12-1.28× with 16 MiB, for ~3× as many forced GCs while catching up,
-   *  ~15 per 200,000 lines; 0 = never — \`sluice up\` shares its process with roles
+   *  runs a full GC (default 24 MiB. Before log segments and two batches in flight: on a 30 s
+   *  outage harness recovery peaked at 1.09× steady RSS with 12 MiB vs 1.12-1.28× with 16 MiB.
+   *  With segments, 12 MiB forced a full GC after nearly every batch — 18% of the main thread,
+   *  ~200k vs ~300k lines/s on the file → Kafka bench — and 24 MiB measured 1.075× on the 25 s
+   *  outage test; 0 = never — \`sluice up\` shares its process with roles
    *  that hold large buffers of their own). Above 0 the shipper also assumes a process of its
    *  own and stops V8's young generation from growing (see start()). See fullGc below. */
   maxArrayBufferBytes?: number
+  /** batches sent to Kafka and not yet acknowledged (default 2; one more is read and encoded
+   *  meanwhile). With one, the shipper's main thread sat idle over half the time waiting for
+   *  gzip and acks=all on the file → Kafka bench */
+  maxBatchesInFlight?: number
+  /** ship lines that are JSON objects in valid UTF-8 raw, in log segments (schemas/segment.ts),
+   *  leaving their normalisation to the collector (default true). false = every line as a
+   *  normalised v1 record, as before segments existed */
+  segments?: boolean
   registry?: Registry
 }
 
@@ -121,13 +134,14 @@ export function createShipper (opts: ShipperOptions): Shipper {
   const host = opts.host ?? os.hostname()
   const topics = opts.topics ?? topicsFor()
   const registry = opts.registry ?? new Registry()
-  const maxBatchBytes = opts.maxBatchBytes ?? 1024 * 1024
+  const maxBatchBytes = opts.maxBatchBytes ?? 2 * 1024 * 1024
   const maxMessageBytes = opts.maxMessageBytes ?? 255 * 1024
-  const maxBatchLines = opts.maxBatchLines ?? 4096
+  const maxBatchLines = opts.maxBatchLines ?? 8192
+  const maxInFlight = Math.max(1, opts.maxBatchesInFlight ?? 2)
   const checkpointMs = opts.checkpointIntervalMs ?? 250
   const pollMs = opts.pollIntervalMs ?? 100
   const scanMs = opts.scanIntervalMs ?? 1000
-  const maxArrayBuffers = opts.maxArrayBufferBytes ?? 12 * 1024 * 1024
+  const maxArrayBuffers = opts.maxArrayBufferBytes ?? 24 * 1024 * 1024
   const checkpoints = createCheckpointStore(path.join(opts.dataDir, 'shipper', 'checkpoints.json'))
   const tailer = createTailer({ globs: opts.globs, checkpoints, host, maxLineBytes: opts.maxLineBytes, onWarning: warn, onDrop: (reason, n) => m.dropped.inc({ reason }, n) })
 
@@ -144,7 +158,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     splits: new Counter({ name: 'sluice_shipper_batch_splits_total', help: 'Batches Kafka refused as too large and that were re-sent one message per request', registers: [registry] }),
     forcedGcs: new Counter({ name: 'sluice_shipper_forced_gcs_total', help: 'Full GCs the shipper ran because ArrayBuffer memory exceeded maxArrayBufferBytes (catching up after an outage)', registers: [registry] }),
     arrayBuffers: new Gauge({ name: 'sluice_shipper_array_buffer_bytes', help: 'process.memoryUsage().arrayBuffers after the last acknowledged batch (bounded by maxArrayBufferBytes through forced GCs)', registers: [registry] }),
-    inFlightBytes: new Gauge({ name: 'sluice_shipper_in_flight_bytes', help: 'Source bytes of the batch being sent to Kafka (bounded by maxBatchBytes; one more batch may wait encoded)', registers: [registry] })
+    inFlightBytes: new Gauge({ name: 'sluice_shipper_in_flight_bytes', help: 'Source bytes of the batches being sent to Kafka (bounded by maxBatchesInFlight × maxBatchBytes; one more batch may wait encoded)', registers: [registry] })
   }
   let lastAdvanceAt = Date.now()
   let lastSaveAt = 0
@@ -219,7 +233,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     const topicMessages: TopicMessages = []
     for (const [topic, byKey] of messagesByTopic) {
       const messages = []
-      for (const [key, chunks] of byKey) for (const value of chunks) messages.push({ key, value, headers: { 'content-type': contentTypeHeader } })
+      for (const [key, chunks] of byKey) for (const value of chunks) messages.push({ key, value, headers: { 'content-type': isSegment(value) ? segmentContentType : contentTypeHeader } })
       topicMessages.push({ topic, messages })
     }
     if (await sendWithRetry(topicMessages)) return
@@ -262,12 +276,15 @@ export function createShipper (opts: ShipperOptions): Shipper {
     m.forcedGcs.inc()
   }
 
-  // Two batches at most: one in flight to Kafka while the next is read and encoded (the CPU
-  // work overlaps the network and compression). Batch N+1 is sent only after N was
-  // acknowledged and checkpointed, so Kafka order and checkpoint order stay the file's order.
+  // maxBatchesInFlight batches in flight to Kafka while the next is read and encoded (the CPU
+  // work overlaps the network and compression). Batches complete (checkpoint) strictly in
+  // order: batch N+1's lines are checkpointed only once N's were acknowledged too, so a
+  // checkpoint never skips lines. If N fails and N+1 lands, a restart re-sends both: duplicates
+  // in Kafka, removed downstream by the lines' identity like any replay.
   async function runLoop (): Promise<void> {
-    const batchCtx = { host, topics, maxMessageBytes, serviceFor }
-    let inFlight: { batch: EncodedBatch, sent: Promise<void> } | null = null
+    const batchCtx = { host, topics, maxMessageBytes, serviceFor, segments: opts.segments }
+    const inFlight: Array<{ batch: EncodedBatch, sent: Promise<void> }> = []
+    const inFlightBytes = (): number => inFlight.reduce((n, f) => n + f.batch.srcBytes, 0)
     try {
       while (running) {
         scanIfDue()
@@ -275,22 +292,25 @@ export function createShipper (opts: ShipperOptions): Shipper {
         const next = reads.length === 0 ? null : encodeBatch(reads, batchCtx)
         reads.length = 0 // the lines' buffers are garbage from here on, even while Kafka is retried
         collectIfOver()
-        if (inFlight !== null) {
-          await inFlight.sent
-          complete(inFlight.batch)
-          inFlight = null
+        // the oldest batch completes first, so checkpoints advance in file order whatever order
+        // Kafka acknowledges in
+        while (inFlight.length > 0 && (next === null || inFlight.length >= maxInFlight)) {
+          const done = inFlight.shift()!
+          await done.sent
+          complete(done.batch)
         }
-        m.inFlightBytes.set(next?.srcBytes ?? 0)
-        if (next === null) { saveCheckpoints(); await sleep(pollMs); continue }
+        if (next === null) { m.inFlightBytes.set(0); saveCheckpoints(); await sleep(pollMs); continue }
         const sent = next.byTopic.size > 0 ? send(next.byTopic) : Promise.resolve()
         sent.catch(() => {}) // observed when awaited; never an unhandled rejection meanwhile
-        inFlight = { batch: next, sent }
+        inFlight.push({ batch: next, sent })
+        m.inFlightBytes.set(inFlightBytes())
       }
     } finally {
-      // stopping: a batch Kafka acknowledged is checkpointed; one that failed is re-read next start
-      if (inFlight !== null) {
-        try { await inFlight.sent; complete(inFlight.batch) } catch {}
-      }
+      // stopping: batches Kafka acknowledged are checkpointed, in order, up to the first that
+      // failed; that one and those after it are re-read next start
+      try {
+        for (const f of inFlight) { await f.sent; complete(f.batch) }
+      } catch {}
       m.inFlightBytes.set(0)
     }
   }
@@ -300,7 +320,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     async start () {
       if (running) return
       const kafka = createKafka(opts.brokers, `sluice-shipper-${host}`, { retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 } })
-      producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: 1 })
+      producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: maxInFlight })
       await producer.connect()
       running = true
       // scanning here too keeps new files (a spool rotating during an outage) visible in the lag

@@ -66,6 +66,7 @@ describe('GET /v1/tail (SSE) on a real Kafka broker', () => {
   let smallBase: string
   let producer: Producer
   const offsets = new Map<string, number>()
+  const segLineBytes = new Map<number, number>()
 
   /** Sends `count` lines for `host` as NDJSON messages of `perMessage` v1 records, like the shipper. */
   async function produce (host: string, from: number, count: number, perMessage = 20, pad = ''): Promise<void> {
@@ -78,6 +79,24 @@ describe('GET /v1/tail (SSE) on a real Kafka broker', () => {
         recs.push(JSON.stringify({ v: 1, kind: 'log', ts: new Date().toISOString(), host, service: 'api', pid: 1, level: n % 7 === 0 ? 'error' : 'info', msg: `line ${n} from ${host}${pad}`, fields: { n }, src: `fe${host.length}`, path: '/app.log', off, flags: [] }))
       }
       messages.push({ key: host, value: recs.join('\n') + '\n' })
+    }
+    await producer.send({ topic: topics.logs, messages, acks: -1 })
+  }
+
+  /** Sends `count` raw pino lines for `host` as log segments of `perMessage` lines, like the shipper. */
+  async function produceSegments (host: string, from: number, count: number, perMessage: number): Promise<void> {
+    const messages = []
+    for (let i = from; i < from + count; i += perMessage) {
+      const lines = []
+      for (let n = i; n < Math.min(from + count, i + perMessage); n++) {
+        lines.push(JSON.stringify({ level: n % 7 === 0 ? 50 : 30, time: Date.now(), hostname: host, msg: `seg line ${n} from ${host}`, n }))
+        segLineBytes.set(n, Buffer.byteLength(lines[lines.length - 1]))
+      }
+      const body = lines.join('\n') + '\n'
+      const off = offsets.get(host) ?? 0
+      offsets.set(host, off + Buffer.byteLength(body))
+      const header = JSON.stringify({ v: 1, kind: 'lines', host: 'shipper-host', service: 'api', src: `seg-${host}`, path: '/app.log', off, lines: lines.length, bytes: Buffer.byteLength(body), rt: new Date().toISOString() })
+      messages.push({ key: host, value: `${header}\n${body}` })
     }
     await producer.send({ topic: topics.logs, messages, acks: -1 })
   }
@@ -134,6 +153,31 @@ describe('GET /v1/tail (SSE) on a real Kafka broker', () => {
     // every event id is a resumable position
     expect(whole.events.every(e => e.event === 'line' && /^k1\.\d+-\d+-\d+(_\d+-\d+-\d+)*$/.test(e.id ?? ''))).toBe(true)
     whole.close(); resumed.close()
+  })
+
+  it('log segments reach clients line by line; a resume from inside a segment continues at the next line', async () => {
+    const whole = sse(`${base}/v1/tail?host=h-seg`)
+    expect(await whole.status).toBe(200)
+    await produceSegments('h-seg', 0, 500, 50)
+    await waitFor('500 segment lines', async () => lineNumbers(whole.events).length >= 500, 60_000, 100, () => String(lineNumbers(whole.events).length))
+    expect(lineNumbers(whole.events)).toEqual(range(0, 500))
+    const lines = whole.events.filter(e => e.event === 'line').map(e => JSON.parse(e.data) as { host: string, service: string, level: string, msg: string, source: string, offset: number, flags: string[] })
+    expect(lines[7]).toMatchObject({ host: 'h-seg', service: 'api', level: 'error', msg: 'seg line 7 from h-seg', source: 'seg-h-seg', flags: [] })
+    expect(lines[8].level).toBe('info')
+    // offsets are the lines' byte positions in their file, across messages
+    let off = 0
+    for (let n = 0; n < 500; n++) {
+      expect(lines[n].offset).toBe(off)
+      off += segLineBytes.get(n)! + 1
+    }
+    // line 123 is the 24th line of the 3rd segment: resume right after it
+    const id = whole.events.filter(e => e.event === 'line')[123].id!
+    whole.close()
+    const resumed = sse(`${base}/v1/tail?host=h-seg`, { 'last-event-id': id })
+    expect(await resumed.status).toBe(200)
+    await waitFor('the resumed client to reach line 499', async () => lineNumbers(resumed.events).includes(499), 60_000)
+    expect(lineNumbers(resumed.events)).toEqual(range(124, 500))
+    resumed.close()
   })
 
   it('filters (service, level, substring, whole word, RE2 regex) apply live, and idle streams get heartbeats', async () => {

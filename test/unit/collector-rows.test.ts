@@ -3,6 +3,7 @@
 // with unknown top-level fields moved into `fields`) would produce exactly that text; anything
 // else must be declined and then give the same rows / dead letters as before.
 import { describe, expect, it } from 'vitest'
+import { mutations } from '../helpers/mutate.js'
 import { addMessage, emptyRows, logRowsOf, scanCanonicalLog } from '../../collector/rows.js'
 import { validateRecord } from '../../schemas/records.js'
 
@@ -71,19 +72,8 @@ function general (l: string): string | null {
   return JSON.stringify({ v: 1, kind: 'log', ts: r.ts, host: r.host, service: r.service, pid: r.pid, level: r.level, msg: r.msg, fields, src: r.src, path: r.path, off: r.off, flags: r.flags })
 }
 
-function mutations (l: string, n: number): string[] {
-  let seed = 42
-  const rnd = (k: number): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % k }
-  const chars = ['"', '\\', '{', '}', '[', ']', ',', ':', '0', '1', '.', 'e', '-', ' ', 'a', '\u00e9', '\n']
-  const out: string[] = []
-  for (let k = 0; k < n; k++) {
-    const p = rnd(l.length)
-    const op = rnd(3)
-    const c = chars[rnd(chars.length)]
-    out.push(op === 0 ? l.slice(0, p) + l.slice(p + 1) : op === 1 ? l.slice(0, p) + c + l.slice(p) : l.slice(0, p) + c + l.slice(p + 1))
-  }
-  return out
-}
+const chars = ['"', '\\', '{', '}', '[', ']', ',', ':', '0', '1', '.', 'e', '-', ' ', 'a', '\u00e9', '\n']
+const mutations = (l: string, n: number): string[] => mutations(l, n, chars, 42)
 
 describe('collector rows: canonical-line scan', () => {
   const all = [...variants, ...mutations(line(good), 3000), ...mutations(variants[2], 1000)]

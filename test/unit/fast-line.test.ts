@@ -81,7 +81,7 @@ const lines: string[] = [
 ]
 
 const source = { fp: 'abcdef0123456789abcdef01', path: '/var/log/svc/app.log' } as unknown as Source
-const ctx = { host: 'default-host', topics: topicsFor('t.'), maxMessageBytes: 1 << 20, serviceFor: () => 'svc' }
+const ctx = { host: 'default-host', topics: topicsFor('t.'), maxMessageBytes: 1 << 20, serviceFor: () => 'svc', segments: false }
 
 /** the general path's NDJSON for one line, as before the fast path existed */
 function generalJson (text: string, off: number): string {

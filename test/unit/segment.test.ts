@@ -1,0 +1,168 @@
+// Log segments (schemas/segment.ts) carry plain JSON lines raw and leave their normalisation to
+// the reader. Whatever a line holds, the collector must store exactly what it stores when the
+// same line arrives as the v1 record the shipper would otherwise have sent: the same log rows,
+// stats rows and dead letters, for the same (src, off) identity.
+import { describe, expect, it } from 'vitest'
+import { mutations } from '../helpers/mutate.js'
+import { encodeBatch, type BatchContext } from '../../shipper/batch.js'
+import type { Source, TailedLine } from '../../shipper/tailer.js'
+import { addMessage, emptyRows, logRowsOf, type Rows } from '../../collector/rows.js'
+import { topicsFor } from '../../schemas/topics.js'
+import { isSegment, parseSegment, segmentHeaderJson } from '../../schemas/segment.js'
+
+const topics = topicsFor('seg.')
+const now = Date.parse('2026-11-22T10:00:00.000Z')
+const ctx = (segments: boolean): BatchContext => ({ host: 'web-1', topics, maxMessageBytes: 8 * 1024, serviceFor: () => 'checkout', segments, now })
+
+function sourceOf (): Source {
+  return { fp: 'fp-1', path: '/var/log/checkout/app.log', fd: -1, dev: 0, ino: 0, readPos: 0, endOffset: 0, ackedOffset: 0, skipping: false, detached: false, lastDataAt: 0, size: 0 }
+}
+
+function tailed (lines: Buffer[]): TailedLine[] {
+  let off = 0
+  return lines.map(buf => { const l = { buf, off, truncated: false }; off += buf.length + 1; return l })
+}
+
+function collect (segments: boolean, lines: TailedLine[]): { rows: Rows, messages: number, segments: number, flagged: Record<string, number>, log: number, stats: number } {
+  const b = encodeBatch([{ source: sourceOf(), lines, endOffset: 0 }], ctx(segments))
+  const rows = emptyRows()
+  let messages = 0
+  let segs = 0
+  for (const [topic, byKey] of b.byTopic) {
+    for (const [key, values] of byKey) {
+      for (const v of values) {
+        messages++
+        if (isSegment(v)) segs++
+        addMessage(rows, v, { topic, partition: 0, offset: String(messages), key })
+      }
+    }
+  }
+  return { rows, messages, segments: segs, flagged: b.flagged, log: b.counts.log, stats: b.counts.stats }
+}
+
+const sortBy = <T>(xs: T[], k: (x: T) => string): T[] => [...xs].sort((a, b) => k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0)
+
+function same (lines: Buffer[]): { records: ReturnType<typeof collect>, segments: ReturnType<typeof collect> } {
+  const t = tailed(lines)
+  const records = collect(false, t)
+  const segments = collect(true, t)
+  const rowKey = (r: { offset: number }): string => String(r.offset).padStart(12, '0')
+  expect(sortBy(logRowsOf(segments.rows), rowKey)).toEqual(sortBy(logRowsOf(records.rows), rowKey))
+  expect(sortBy(segments.rows.stats, r => `${rowKey(r)}${r.metric}`)).toEqual(sortBy(records.rows.stats, r => `${rowKey(r)}${r.metric}`))
+  const deadKey = (d: { reason: string, raw: string }): string => `${d.reason}\0${d.raw}`
+  expect(sortBy(segments.rows.dead.map(d => ({ reason: d.reason, raw: d.raw })), deadKey)).toEqual(sortBy(records.rows.dead.map(d => ({ reason: d.reason, raw: d.raw })), deadKey))
+  expect(segments.log + segments.stats).toBe(records.log + records.stats)
+  return { records, segments }
+}
+
+const pino = (i: number, extra = ''): string => `{"level":30,"time":${1795000000000 + i},"pid":4242,"hostname":"web-1","reqId":"r-${i}"${extra},"msg":"payment accepted for order ${i}"}`
+
+const edge: string[] = [
+  pino(1),
+  '{}',
+  '{"msg":"no time at all"}',
+  '{"time":"2026-11-22T04:00:00Z","level":"warn","message":"iso time, message key"}',
+  '{"time":1795000000,"level":50,"msg":"seconds"}',
+  '{"time":99999999999999999,"msg":"far future"}',
+  '{"time":-5,"msg":"before 1970"}',
+  '{"time":"1800-01-01T00:00:00Z","msg":"before 1900"}',
+  '{"time":1795000000000,"pid":99999999999,"msg":"pid too large"}',
+  '{"time":1795000000000,"pid":-1,"msg":"negative pid"}',
+  '{"time":1795000000000,"pid":1.5,"msg":"fractional pid"}',
+  '{"time":1795000000000,"msg":"unicode é 😀 \\u00e9 \\ud83d\\ude00 tab\\t quote\\" back\\\\"}',
+  '{"time":1795000000000,"msg":"line sep \u2028 in msg"}',
+  '{"time":1795000000000,"k\u2028ey":1,"msg":"line sep in a key"}',
+  '{"time":1795000000000,"msg":"replacement char \uFFFD is valid UTF-8"}',
+  '{"time":1795000000000,"n":1.0,"m":1e5,"o":-0,"p":1E-7,"msg":"non-canonical numbers"}',
+  '{"time":1795000000000,"a":1,"a":2,"msg":"duplicate keys"}',
+  '{"time":1795000000000, "msg" : "whitespace" }',
+  '{"time":1795000000000,"msg":{"nested":true}}',
+  '{"time":1795000000000,"msg":42}',
+  '{"time":1795000000000,"msg":null}',
+  '{"time":1795000000000,"host":"","hostname":"from-hostname","msg":"empty host"}',
+  `{"time":1795000000000,"host":"${'h'.repeat(300)}","msg":"long host"}`,
+  `{"time":1795000000000,"service":"${'s'.repeat(300)}","msg":"long service"}`,
+  '{"time":1795000000000,"service":"billing","level":"WARNING","msg":"service and level names"}',
+  '{"time":1795000000000,"v":7,"kind":"other","src":"x","off":3,"flags":["y"],"msg":"v1 keys in a plain line"}',
+  '{"time":1795000000000,"sluice_stats":{"rss":123,"heap_used":4.5,"bad":"x"},"pid":7}',
+  '{"time":1795000000000,"msg":"mentions \\"sluice_stats\\" in text"}',
+  '{"time":1795000000000,"sluice_stats":5,"msg":"stats that is not an object"}',
+  '{"time":1795000000000,"nested":{"deep":[1,[2,[3,{"x":null}]]]},"msg":"deep"}',
+  '{"time":1795000000000,"msg":"bad json",}',
+  'plain text line',
+  '',
+  '[1,2,3]',
+  '{"time":1795000000000,"msg":"crlf"}\r'
+]
+
+const chars = ['"', '\\', '{', '}', '[', ']', ',', ':', '0', '1', '.', 'e', '-', ' ', 'a', 'é', 't', 'n', '\u2028']
+const mutated = (l: string, n: number): string[] => mutations(l, n, chars, 7)
+
+describe('log segments', () => {
+  it('ship 200 plain pino lines as segments of whole lines, within the message size', () => {
+    const lines = Array.from({ length: 200 }, (_, i) => Buffer.from(pino(i)))
+    const { records, segments } = same(lines)
+    expect(records.segments).toBe(0)
+    expect(records.rows.logCount).toBe(200)
+    expect(segments.rows.logCount).toBe(200)
+    expect(segments.messages).toBe(segments.segments)
+    const b = encodeBatch([{ source: sourceOf(), lines: tailed(lines), endOffset: 0 }], ctx(true))
+    const values = [...b.byTopic.get(topics.logs)!.get('web-1')!]
+    expect(values.length).toBeGreaterThan(1)
+    let expectOff = 0
+    let total = 0
+    for (const v of values) {
+      expect(v.length).toBeLessThanOrEqual(8 * 1024)
+      const seg = parseSegment(v)
+      if ('error' in seg) throw new Error(seg.error)
+      expect(seg.header).toMatchObject({ v: 1, kind: 'lines', host: 'web-1', service: 'checkout', src: 'fp-1', path: '/var/log/checkout/app.log', off: expectOff, rt: '2026-11-22T10:00:00.000Z' })
+      const body = v.subarray(seg.bodyStart).toString()
+      expect(body).toBe(lines.slice(total, total + seg.header.lines).map(l => `${l.toString()}\n`).join(''))
+      expectOff += seg.header.bytes
+      total += seg.header.lines
+    }
+    expect(total).toBe(200)
+  })
+
+  it('store every edge-case line exactly as its v1 record would be stored', () => {
+    const lines = [...edge.map(l => Buffer.from(l)), Buffer.concat([Buffer.from('{"time":1795000000000,"msg":"bad utf8 '), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), Buffer.from('{"msg":"nul \0 raw"}')]
+    const { records, segments } = same(lines)
+    expect(segments.segments).toBeGreaterThan(0)
+    // the shipper counts what it can see: lines it could not send raw keep their flags
+    expect(segments.flagged).toEqual({ not_json: 5, no_ts: 5, invalid_utf8: 1 })
+        // the rows themselves (what the flags column shows) are the same either way: same() checked
+    expect(records.flagged).toEqual({ not_json: 5, no_ts: 8, invalid_utf8: 1 })
+    // (the 3 JSON lines without a time are flagged no_ts by the collector when they travel raw)
+    expect(segments.rows.dead.map(d => d.reason).sort()).toEqual(['schema v1: /pid: 99999999999 does not fit UInt32', 'schema v1: /ts: year 1800 is outside 1900-2299 (DateTime64 range)'])
+  })
+
+  it('store 6,000 mutated lines exactly as their v1 records would be stored', () => {
+    const lines = [...mutated(pino(3, ',"orderId":7,"route":"/api/x","ok":true,"tags":["a","b"]'), 4000), ...mutated(edge[11], 2000)].filter(l => !l.includes('\n')).map(l => Buffer.from(l))
+    const { segments } = same(lines)
+    expect(segments.segments).toBeGreaterThan(0)
+  })
+
+  it('dead-letter a segment whose header is wrong, with the reason', () => {
+    const body = `${pino(1)}\n`
+    const header = (o: Partial<{ bytes: number, lines: number, rt: string, off: number }>): string => segmentHeaderJson({ host: 'h', service: 's', src: 'f', path: 'p', off: 0, lines: 1, bytes: Buffer.byteLength(body), rt: '2026-11-22T10:00:00.000Z', ...o })
+    const cases: Array<[string, string]> = [
+      [`${header({ bytes: 5 })}\n${body}`, `segment header says 5 bytes of lines, the message holds ${Buffer.byteLength(body)}`],
+      [`${header({ rt: 'soon' })}\n${body}`, 'segment header: /rt: Expected string to match \'date-time\' format'],
+      [`${header({ off: -1 })}\n${body}`, 'segment header: /off: Expected integer to be greater or equal to 0'],
+      ['{"v":1,"kind":"lines",', 'segment header is not followed by a newline'],
+      ['{"v":1,"kind":"lines",}\n{}\n', 'segment header: invalid JSON: Expected double-quoted property name in JSON at position 22'],
+      [`${header({ bytes: Buffer.byteLength(body) - 1 })}\n${body.slice(0, -1)}`, 'segment body does not end with a newline']
+    ]
+    for (const [value, reason] of cases) {
+      const rows = emptyRows()
+      addMessage(rows, Buffer.from(value), { topic: 't', partition: 1, offset: '9', key: 'h' })
+      expect(rows.logCount).toBe(0)
+      expect(rows.dead.map(d => d.reason)).toEqual([reason])
+    }
+    // a wrong line count keeps the rows (identity comes from byte offsets) and says so
+    const rows = emptyRows()
+    addMessage(rows, Buffer.from(`${header({ lines: 2 })}\n${body}`), { topic: 't', partition: 1, offset: '9', key: 'h' })
+    expect(rows.logCount).toBe(1)
+    expect(rows.dead.map(d => d.reason)).toEqual(['segment header says 2 lines, the body holds 1 (its rows are kept: line identities come from byte offsets)'])
+  })
+})
