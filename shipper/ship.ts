@@ -65,13 +65,14 @@ export interface ShipperOptions {
   scanIntervalMs?: number
   /** bound on the process's ArrayBuffer memory (Buffers: read chunks, message values and
    *  kafkajs' encoded copies), checked after each acknowledged batch: above it the shipper
-   *  runs a full GC (default 24 MiB. Before log segments and two batches in flight: on a 30 s
-   *  outage harness recovery peaked at 1.09× steady RSS with 12 MiB vs 1.12-1.28× with 16 MiB.
-   *  With segments, 12 MiB forced a full GC after nearly every batch — 18% of the main thread,
-   *  ~200k vs ~300k lines/s on the file → Kafka bench — and 24 MiB measured 1.075× on the 25 s
-   *  outage test; 0 = never — \`sluice up\` shares its process with roles
-   *  that hold large buffers of their own). Above 0 the shipper also assumes a process of its
-   *  own and stops V8's young generation from growing (see start()). See fullGc below. */
+   *  runs a minor GC, and a full one if that was not enough (default 16 MiB. Before log
+   *  segments, with full GCs only: recovery after a 30 s outage peaked at 1.09× steady RSS
+   *  with 12 MiB vs 1.12-1.28× with 16 MiB. With segments and two batches in flight, a full
+   *  GC at 12 MiB ran after nearly every batch — 18% of the main thread; minor first at
+   *  16 MiB: 1.016× on the 25 s outage test (24 MiB: 1.13-1.17×) at the unbounded
+   *  throughput within noise on the file → Kafka bench; 0 = never — \`sluice up\` shares its
+   *  process with roles that hold large buffers of their own). Above 0 the shipper also assumes a process of its
+   *  own and stops V8's young generation from growing (see start()). See gc() below. */
   maxArrayBufferBytes?: number
   /** batches sent to Kafka and not yet acknowledged (default 2; one more is read and encoded
    *  meanwhile). With one, the shipper's main thread sat idle over half the time waiting for
@@ -97,18 +98,18 @@ export interface Shipper {
 // ~64 MB above the last one. Measured (30 s outage, 5,000 lines/s): arrayBuffers 3 → 46 MB
 // and RSS 1.77× steady while catching up. A full GC of the shipper's small heap (~15 MB)
 // costs a few ms, so collecting whenever arrayBuffers exceed a small bound keeps memory flat.
-let gcFn: (() => void) | null = null
-function fullGc (): void {
+let gcFn: ((opts?: { type: 'minor' | 'major' }) => void) | null = null
+function gc (type: 'minor' | 'major'): void {
   if (gcFn === null) {
     const g = (globalThis as { gc?: () => void }).gc
     if (typeof g === 'function') gcFn = g
     else {
       // the documented way to reach gc() without --expose-gc on the command line
       v8.setFlagsFromString('--expose-gc')
-      gcFn = vm.runInNewContext('gc') as () => void
+      gcFn = vm.runInNewContext('gc') as (opts?: { type: 'minor' | 'major' }) => void
     }
   }
-  gcFn()
+  gcFn({ type })
 }
 
 // V8 doubles the young generation (up to 2 × 16 MB semi-spaces) when allocation speeds up, as
@@ -141,7 +142,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
   const checkpointMs = opts.checkpointIntervalMs ?? 250
   const pollMs = opts.pollIntervalMs ?? 100
   const scanMs = opts.scanIntervalMs ?? 1000
-  const maxArrayBuffers = opts.maxArrayBufferBytes ?? 24 * 1024 * 1024
+  const maxArrayBuffers = opts.maxArrayBufferBytes ?? 16 * 1024 * 1024
   const checkpoints = createCheckpointStore(path.join(opts.dataDir, 'shipper', 'checkpoints.json'))
   const tailer = createTailer({ globs: opts.globs, checkpoints, host, maxLineBytes: opts.maxLineBytes, onWarning: warn, onDrop: (reason, n) => m.dropped.inc({ reason }, n) })
 
@@ -156,7 +157,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since a checkpoint last advanced while some file has unshipped bytes (0 when caught up)', registers: [registry] }),
     errors: new Counter({ name: 'sluice_shipper_loop_errors_total', help: 'Unexpected errors in the ship loop (each followed by a resume 1 s later)', registers: [registry] }),
     splits: new Counter({ name: 'sluice_shipper_batch_splits_total', help: 'Batches Kafka refused as too large and that were re-sent one message per request', registers: [registry] }),
-    forcedGcs: new Counter({ name: 'sluice_shipper_forced_gcs_total', help: 'Full GCs the shipper ran because ArrayBuffer memory exceeded maxArrayBufferBytes (catching up after an outage)', registers: [registry] }),
+    forcedGcs: new Counter({ name: 'sluice_shipper_forced_gcs_total', help: 'GCs the shipper ran because ArrayBuffer memory exceeded maxArrayBufferBytes (catching up): a minor GC first, a major one when that was not enough', labelNames: ['type'], registers: [registry] }),
     arrayBuffers: new Gauge({ name: 'sluice_shipper_array_buffer_bytes', help: 'process.memoryUsage().arrayBuffers after the last acknowledged batch (bounded by maxArrayBufferBytes through forced GCs)', registers: [registry] }),
     inFlightBytes: new Gauge({ name: 'sluice_shipper_in_flight_bytes', help: 'Source bytes of the batches being sent to Kafka (bounded by maxBatchesInFlight × maxBatchBytes; one more batch may wait encoded)', registers: [registry] })
   }
@@ -272,8 +273,15 @@ export function createShipper (opts: ShipperOptions): Shipper {
     const ab = process.memoryUsage().arrayBuffers
     m.arrayBuffers.set(ab)
     if (ab <= maxArrayBuffers) return
-    fullGc()
-    m.forcedGcs.inc()
+    // most of these Buffers died young (a batch's values and kafkajs' copies of them, once
+    // acknowledged): a scavenge frees them for ~1 ms; only what survived it needs a full GC
+    gc('minor')
+    m.forcedGcs.inc({ type: 'minor' })
+    const after = process.memoryUsage().arrayBuffers
+    m.arrayBuffers.set(after)
+    if (after <= maxArrayBuffers) return
+    gc('major')
+    m.forcedGcs.inc({ type: 'major' })
   }
 
   // maxBatchesInFlight batches in flight to Kafka while the next is read and encoded (the CPU
