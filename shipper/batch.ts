@@ -35,11 +35,39 @@ export interface BatchContext {
 
 const statsNeedle = Buffer.from('"sluice_stats"')
 
-/** a line a segment can carry raw: a JSON object in valid UTF-8 that is not a stats line (a
- *  stats line goes to the stats topic as a record; a quoted "sluice_stats" anywhere in the line
- *  only sends it the record way, which is always correct) */
-function rawOk (b: Buffer): boolean {
-  return isJsonObjectBytes(b, 0, b.length) && isUtf8(b) && b.indexOf(statsNeedle) === -1
+/**
+ * Byte checks for the lines of one read chunk, done once per run of lines rather than per line:
+ * is the run valid UTF-8 (then so is each line: newlines never sit inside a UTF-8 sequence), and
+ * where does a quoted "sluice_stats" occur (a stats line goes to the stats topic as a record; the
+ * quoted name anywhere in a line only sends it the record way, which is always correct).
+ */
+class ChunkChecks {
+  chunk: Buffer | null = null
+  utf8 = true
+  stats: number[] = []
+  private si = 0
+  /** lines[i…] that share lines[i]'s chunk */
+  reset (lines: TailedLine[], i: number): void {
+    const chunk = lines[i].chunk
+    let j = i
+    while (j + 1 < lines.length && lines[j + 1].chunk === chunk) j++
+    const from = lines[i].start
+    const to = lines[j].end
+    this.chunk = chunk
+    this.utf8 = isUtf8(chunk.subarray(from, to))
+    this.stats.length = 0
+    this.si = 0
+    for (let p = chunk.indexOf(statsNeedle, from); p !== -1 && p < to; p = chunk.indexOf(statsNeedle, p + 1)) this.stats.push(p)
+  }
+
+  /** a line a segment can carry raw: a JSON object in valid UTF-8 that is not a stats line
+   *  (lines of one chunk are asked in order) */
+  rawOk (l: TailedLine): boolean {
+    if (!isJsonObjectBytes(l.chunk, l.start, l.end)) return false
+    if (!this.utf8 && !isUtf8(l.buf)) return false
+    while (this.si < this.stats.length && this.stats[this.si] < l.start) this.si++
+    return this.si === this.stats.length || this.stats[this.si] + statsNeedle.length > l.end
+  }
 }
 
 /** a memo of JSON.stringify for the few strings that repeat on every line (host, service) */
@@ -123,7 +151,15 @@ export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[],
     value.write(header, 0)
     value[hb] = 10
     let p = hb + 1
-    for (const l of s.lines) { p += l.buf.copy(value, p); value[p++] = 10 }
+    // lines adjacent in one chunk are copied with their newlines in one go
+    const ls = s.lines
+    for (let i = 0; i < ls.length;) {
+      let j = i
+      while (j + 1 < ls.length && ls[j + 1].chunk === ls[i].chunk && ls[j + 1].start === ls[j].end + 1) j++
+      p += ls[i].chunk.copy(value, p, ls[i].start, ls[j].end)
+      value[p++] = 10
+      i = j + 1
+    }
     let byKey = out.byTopic.get(logsTopic)
     if (byKey === undefined) { byKey = new Map(); out.byTopic.set(logsTopic, byKey) }
     let list = byKey.get(ctx.host)
@@ -138,10 +174,13 @@ export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[],
     // a header's worst case beyond its path: counts of up to 15 digits each
     const segBudget = ctx.maxMessageBytes - 320 - Buffer.byteLength(srcPath) - 3 * (ctx.host.length + service.length)
     const segmentsOk = ctx.segments !== false && ctx.host.length >= 1 && ctx.host.length <= 255 && service.length >= 1 && service.length <= 255
-    for (const line of lines) {
-      out.srcBytes += line.buf.length + 1
-      if (segmentsOk && !line.truncated && rawOk(line.buf)) {
-        const len = line.buf.length + 1
+    const checks = new ChunkChecks()
+    for (let li = 0; li < lines.length; li++) {
+      const line = lines[li]
+      if (line.chunk !== checks.chunk) checks.reset(lines, li)
+      out.srcBytes += line.length + 1
+      if (segmentsOk && !line.truncated && checks.rawOk(line)) {
+        const len = line.length + 1
         if (seg !== null && (seg.source !== source || seg.end !== line.off || seg.bytes + len > segBudget)) flushSegment()
         if (seg === null) seg = { source, service, off: line.off, lines: [], bytes: 0, end: line.off }
         seg.lines.push(line)

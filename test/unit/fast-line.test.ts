@@ -8,7 +8,7 @@ import { normalizeLine } from '../../schemas/normalize.js'
 import { validateRecord } from '../../schemas/records.js'
 import { encodeBatch } from '../../shipper/batch.js'
 import { topicsFor } from '../../schemas/topics.js'
-import type { Source } from '../../shipper/tailer.js'
+import { tailedLine, type Source } from '../../shipper/tailer.js'
 
 const now = 1795000000000
 const lines: string[] = [
@@ -89,7 +89,7 @@ function generalJson (text: string, off: number): string {
 }
 
 function encodedJson (text: string, off: number): string {
-  const b = encodeBatch([{ source, lines: [{ buf: Buffer.from(text), off, truncated: false }], endOffset: off + 1 }], ctx)
+  const b = encodeBatch([{ source, lines: [tailedLine(Buffer.from(text), off)], endOffset: off + 1 }], ctx)
   const values = [...b.byTopic.values()].flatMap(m => [...m.values()].flat())
   expect(values).toHaveLength(1)
   return values[0].toString()

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { mutations } from '../helpers/mutate.js'
 import { encodeBatch, type BatchContext } from '../../shipper/batch.js'
-import type { Source, TailedLine } from '../../shipper/tailer.js'
+import { TailedLine, tailedLine, type Source } from '../../shipper/tailer.js'
 import { addMessage, emptyRows, logRowsOf, type Rows } from '../../collector/rows.js'
 import { topicsFor } from '../../schemas/topics.js'
 import { isSegment, parseSegment, segmentHeaderJson } from '../../schemas/segment.js'
@@ -18,9 +18,13 @@ function sourceOf (): Source {
   return { fp: 'fp-1', path: '/var/log/checkout/app.log', fd: -1, dev: 0, ino: 0, readPos: 0, endOffset: 0, ackedOffset: 0, skipping: false, detached: false, lastDataAt: 0, size: 0 }
 }
 
-function tailed (lines: Buffer[]): TailedLine[] {
+/** the lines as the tailer hands them out: each in a buffer of its own, or (chunked) all as
+ *  ranges of one read chunk */
+function tailed (lines: Buffer[], chunked = false): TailedLine[] {
   let off = 0
-  return lines.map(buf => { const l = { buf, off, truncated: false }; off += buf.length + 1; return l })
+  if (!chunked) return lines.map(buf => { const l = tailedLine(buf, off); off += buf.length + 1; return l })
+  const chunk = Buffer.concat(lines.flatMap(b => [b, Buffer.from('\n')]))
+  return lines.map(buf => { const l = new TailedLine(chunk, off, off + buf.length, off, false); off += buf.length + 1; return l })
 }
 
 function collect (segments: boolean, lines: TailedLine[]): { rows: Rows, messages: number, segments: number, flagged: Record<string, number>, log: number, stats: number } {
@@ -42,8 +46,8 @@ function collect (segments: boolean, lines: TailedLine[]): { rows: Rows, message
 
 const sortBy = <T>(xs: T[], k: (x: T) => string): T[] => [...xs].sort((a, b) => k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0)
 
-function same (lines: Buffer[]): { records: ReturnType<typeof collect>, segments: ReturnType<typeof collect> } {
-  const t = tailed(lines)
+function same (lines: Buffer[], chunked = false): { records: ReturnType<typeof collect>, segments: ReturnType<typeof collect> } {
+  const t = tailed(lines, chunked)
   const records = collect(false, t)
   const segments = collect(true, t)
   const rowKey = (r: { offset: number }): string => String(r.offset).padStart(12, '0')
@@ -124,9 +128,9 @@ describe('log segments', () => {
     expect(total).toBe(200)
   })
 
-  it('store every edge-case line exactly as its v1 record would be stored', () => {
+  it.each([false, true])('store every edge-case line exactly as its v1 record would be stored (lines in one read chunk: %s)', (chunked) => {
     const lines = [...edge.map(l => Buffer.from(l)), Buffer.concat([Buffer.from('{"time":1795000000000,"msg":"bad utf8 '), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]), Buffer.from('{"msg":"nul \0 raw"}')]
-    const { records, segments } = same(lines)
+    const { records, segments } = same(lines, chunked)
     expect(segments.segments).toBeGreaterThan(0)
     // the shipper counts what it can see: lines it could not send raw keep their flags
     expect(segments.flagged).toEqual({ not_json: 5, no_ts: 5, invalid_utf8: 1 })
@@ -136,9 +140,9 @@ describe('log segments', () => {
     expect(segments.rows.dead.map(d => d.reason).sort()).toEqual(['schema v1: /pid: 99999999999 does not fit UInt32', 'schema v1: /ts: year 1800 is outside 1900-2299 (DateTime64 range)'])
   })
 
-  it('store 6,000 mutated lines exactly as their v1 records would be stored', () => {
+  it.each([false, true])('store 6,000 mutated lines exactly as their v1 records would be stored (lines in one read chunk: %s)', (chunked) => {
     const lines = [...mutated(pino(3, ',"orderId":7,"route":"/api/x","ok":true,"tags":["a","b"]'), 4000), ...mutated(edge[11], 2000)].filter(l => !l.includes('\n')).map(l => Buffer.from(l))
-    const { segments } = same(lines)
+    const { segments } = same(lines, chunked)
     expect(segments.segments).toBeGreaterThan(0)
   })
 
