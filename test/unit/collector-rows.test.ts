@@ -3,7 +3,7 @@
 // with unknown top-level fields moved into `fields`) would produce exactly that text; anything
 // else must be declined and then give the same rows / dead letters as before.
 import { describe, expect, it } from 'vitest'
-import { mutations } from '../helpers/mutate.js'
+import { mutations as mutate } from '../helpers/mutate.js'
 import { addMessage, emptyRows, logRowsOf, scanCanonicalLog } from '../../collector/rows.js'
 import { validateRecord } from '../../schemas/records.js'
 
@@ -73,7 +73,7 @@ function general (l: string): string | null {
 }
 
 const chars = ['"', '\\', '{', '}', '[', ']', ',', ':', '0', '1', '.', 'e', '-', ' ', 'a', '\u00e9', '\n']
-const mutations = (l: string, n: number): string[] => mutations(l, n, chars, 42)
+const mutations = (l: string, n: number): string[] => mutate(l, n, chars, 42)
 
 describe('collector rows: canonical-line scan', () => {
   const all = [...variants, ...mutations(line(good), 3000), ...mutations(variants[2], 1000)]
