@@ -121,15 +121,15 @@ export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[],
   interface OpenMessage { topic: string, key: string, parts: string[], bytes: number }
   const open = new Map<string, OpenMessage>()
   let last: OpenMessage | undefined
-  const flush = (cur: { topic: string, key: string, parts: string[] }): void => {
-    let byKey = out.byTopic.get(cur.topic)
-    if (byKey === undefined) { byKey = new Map(); out.byTopic.set(cur.topic, byKey) }
-    let list = byKey.get(cur.key)
-    if (list === undefined) { list = []; byKey.set(cur.key, list) }
-    const value = ndjson(cur.parts)
-    out.valueBytes += value.length
+  const push = (topic: string, key: string, value: Buffer): void => {
+    let byKey = out.byTopic.get(topic)
+    if (byKey === undefined) { byKey = new Map(); out.byTopic.set(topic, byKey) }
+    let list = byKey.get(key)
+    if (list === undefined) { list = []; byKey.set(key, list) }
     list.push(value)
+    out.valueBytes += value.length
   }
+  const flush = (cur: { topic: string, key: string, parts: string[] }): void => { push(cur.topic, cur.key, ndjson(cur.parts)) }
   const now = ctx.now ?? Date.now()
   const rt = new Date(now).toISOString()
   const q = { host: quoter(), service: quoter() }
@@ -160,12 +160,7 @@ export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[],
       value[p++] = 10
       i = j + 1
     }
-    let byKey = out.byTopic.get(logsTopic)
-    if (byKey === undefined) { byKey = new Map(); out.byTopic.set(logsTopic, byKey) }
-    let list = byKey.get(ctx.host)
-    if (list === undefined) { list = []; byKey.set(ctx.host, list) }
-    list.push(value)
-    out.valueBytes += value.length
+    push(logsTopic, ctx.host, value)
   }
   for (const { source, lines, endOffset } of reads) {
     out.acks.push({ source, endOffset })
