@@ -1,41 +1,22 @@
 // `sluice ship` — one per host.
 //   globs ──tailer──▶ whole lines ──JSON objects: raw, as log segments ─┐
 //                                 └─anything else: normalize (v1)──────┴▶ messages (≤ 255 KiB, key = host)
-//        ──kafkajs (acks=all, gzip)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
-// One batch is in flight (and one more encoded, waiting): when Kafka is slow or down the
+//        ──worker thread: kafkajs (acks=all, gzip)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
+// Two batches are in flight (and one more encoded, waiting): when Kafka is slow or down the
 // shipper stops reading and the log files themselves are the buffer, so memory stays flat
-// whatever the backlog.
+// whatever the backlog. kafkajs runs on a worker thread of its own (sender.ts).
 import os from 'node:os'
 import path from 'node:path'
-import zlib from 'node:zlib'
 import v8 from 'node:v8'
-import vm from 'node:vm'
-import { promisify } from 'node:util'
-import kafkajs, { CompressionTypes, type Producer } from 'kafkajs'
 import { Counter, Gauge, Registry } from 'prom-client'
-import { createKafka } from '../platform/kafka.js'
 import { topicsFor, contentTypeHeader, type Topics } from '../schemas/topics.js'
 import { isSegment, segmentContentType } from '../schemas/segment.js'
 import { encodeBatch, type EncodedBatch } from './batch.js'
 import { createCheckpointStore } from './checkpoint.js'
 import { createTailer, type Source } from './tailer.js'
+import { createSender, type Sender, type WireTopicMessages } from './sender.js'
 import { info, warn } from '../platform/log.js'
-
-// kafkajs gzips at zlib's default level 6. On NDJSON log batches level 1 measured ~3.5×
-// faster for a 3% larger output (55 MiB of records: 261-353 ms → 75-93 ms, 3.0 → 3.1 MiB),
-// so the shipper registers a level-1 codec. The registry is process-wide; decompression is
-// unchanged, so a collector in the same process (sluice up) reads exactly as before.
-// zlib hands its output back 16 KiB at a time by default, one thread-pool round trip and one
-// main-thread callback each; gzip at level 1 shrinks log lines ~5-10×, so an output chunk of a
-// quarter of the input (≥ 16 KiB, ≤ 1 MiB) takes one or two
-const gzipChunk = (n: number): number => Math.min(1 << 20, Math.max(16 * 1024, n >> 2))
-const gzip1 = promisify((buf: Buffer, cb: (err: Error | null, out: Buffer) => void) => zlib.gzip(buf, { level: 1, chunkSize: gzipChunk(buf.length) }, cb))
-const unzip = promisify(zlib.unzip)
-// (kafkajs is CommonJS and Node's ESM loader does not detect CompressionCodecs as a named export)
-kafkajs.CompressionCodecs[CompressionTypes.GZIP] = () => ({
-  compress: async (encoder: { buffer: Buffer }) => await gzip1(encoder.buffer),
-  decompress: async (buf: Buffer) => await unzip(buf)
-})
+import { gc } from './gc.js'
 
 export interface ShipperOptions {
   brokers: string[]
@@ -67,16 +48,17 @@ export interface ShipperOptions {
   maxMessageBytes?: number
   pollIntervalMs?: number
   scanIntervalMs?: number
-  /** bound on the process's ArrayBuffer memory (Buffers: read chunks, message values and
-   *  kafkajs' encoded copies), checked after each acknowledged batch: above it the shipper
-   *  runs a minor GC, and a full one if that was not enough (default 16 MiB. Before log
+  /** bound on each thread's ArrayBuffer memory (Buffers: read chunks on the main thread;
+   *  message values and kafkajs' encoded copies on the Kafka thread), checked after each
+   *  acknowledged batch: above it the thread runs a minor GC, and a full one if that was not
+   *  enough (default 16 MiB; with the Kafka thread, 25 s outage test: recovery 1.06× steady. Before log
    *  segments, with full GCs only: recovery after a 30 s outage peaked at 1.09× steady RSS
    *  with 12 MiB vs 1.12-1.28× with 16 MiB. With segments and two batches in flight, a full
    *  GC at 12 MiB ran after nearly every batch — 18% of the main thread; minor first at
    *  16 MiB: 1.016× on the 25 s outage test (24 MiB: 1.13-1.17×) at the unbounded
    *  throughput within noise on the file → Kafka bench; 0 = never — \`sluice up\` shares its
    *  process with roles that hold large buffers of their own). Above 0 the shipper also assumes a process of its
-   *  own and stops V8's young generation from growing (see start()). See gc() below. */
+   *  own and stops V8's young generation from growing (see start()). See shipper/gc.ts. */
   maxArrayBufferBytes?: number
   /** batches sent to Kafka and not yet acknowledged (default 2; one more is read and encoded
    *  meanwhile). With one, the shipper's main thread sat idle over half the time waiting for
@@ -95,26 +77,14 @@ export interface Shipper {
   readonly registry: Registry
 }
 
-// Catching up after an outage, the shipper allocates Buffers at ~10× the source rate (kafkajs
-// copies each value into a per-record encoder, then into a doubling records encoder, then
-// compresses). The in-flight batch's buffers live across awaits, survive scavenges and are
-// promoted, so V8 frees them only at a full GC — which it triggers on external memory only
-// ~64 MB above the last one. Measured (30 s outage, 5,000 lines/s): arrayBuffers 3 → 46 MB
-// and RSS 1.77× steady while catching up. A full GC of the shipper's small heap (~15 MB)
-// costs a few ms, so collecting whenever arrayBuffers exceed a small bound keeps memory flat.
-let gcFn: ((opts?: { type: 'minor' | 'major' }) => void) | null = null
-function gc (type: 'minor' | 'major'): void {
-  if (gcFn === null) {
-    const g = (globalThis as { gc?: () => void }).gc
-    if (typeof g === 'function') gcFn = g
-    else {
-      // the documented way to reach gc() without --expose-gc on the command line
-      v8.setFlagsFromString('--expose-gc')
-      gcFn = vm.runInNewContext('gc') as (opts?: { type: 'minor' | 'major' }) => void
-    }
-  }
-  gcFn({ type })
-}
+// Catching up after an outage, the shipper allocates Buffers at ~10× the source rate (read
+// chunks and message values here; kafkajs copies each value into a per-record encoder, then
+// into a doubling records encoder, then compresses — on the Kafka thread, which bounds its own
+// the same way). Buffers that live across awaits survive scavenges and are promoted, so V8
+// frees them only at a full GC — which it triggers on external memory only ~64 MB above the
+// last one. Measured (30 s outage, 5,000 lines/s, before the Kafka thread): arrayBuffers
+// 3 → 46 MB and RSS 1.77× steady while catching up. A GC of a small heap costs a few ms, so
+// collecting whenever arrayBuffers exceed a small bound keeps memory flat.
 
 // V8 doubles the young generation (up to 2 × 16 MB semi-spaces) when allocation speeds up, as
 // it does while catching up, and keeps it: +16 MB RSS (1.30× steady with only the GC bound,
@@ -172,7 +142,10 @@ export function createShipper (opts: ShipperOptions): Shipper {
     lastSaveAt = Date.now()
   }
 
-  let producer: Producer | null = null
+  let sender: Sender | null = null
+  // the worker's own Buffer bytes and forced GCs, as of its last acknowledged batch
+  let workerArrayBuffers = 0
+  const workerGcs = { minor: 0, major: 0 }
   let running = false
   let loop: Promise<void> | null = null
   let wake: (() => void) | null = null
@@ -203,55 +176,14 @@ export function createShipper (opts: ShipperOptions): Shipper {
     m.checkpointAge.set(lagTotal === 0 ? 0 : (Date.now() - lastAdvanceAt) / 1000)
   }
 
-  // Kafka refuses a request over its size limits (message.max.bytes, 1 MiB by default) with
-  // a non-retriable error; retrying the same batch would stall the host's shipping forever
-  function tooLarge (err: unknown, depth = 0): boolean {
-    if (err === null || typeof err !== 'object' || depth > 4) return false
-    const e = err as { type?: string, cause?: unknown, originalError?: unknown, errors?: unknown[] }
-    if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true
-    if (Array.isArray(e.errors) && e.errors.some(x => tooLarge(x, depth + 1))) return true
-    return tooLarge(e.cause ?? e.originalError, depth + 1)
-  }
-
-  type TopicMessages = Array<{ topic: string, messages: Array<{ key: string, value: Buffer, headers: Record<string, string> }> }>
-
-  /** true once Kafka acknowledged; false when Kafka refused it as too large; retries anything else */
-  async function sendWithRetry (topicMessages: TopicMessages): Promise<boolean> {
-    let attempt = 0
-    for (;;) {
-      try {
-        await producer!.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.GZIP, timeout: 30000 })
-        return true
-      } catch (err) {
-        if (!running) throw err
-        if (tooLarge(err)) return false
-        attempt++
-        m.retries.inc()
-        const delay = Math.min(10000, 200 * 2 ** Math.min(attempt, 6))
-        if (attempt === 1 || attempt % 10 === 0) warn(`ship: Kafka send failed (${(err as Error).message}); retry ${attempt} in ${delay} ms — files are the buffer, nothing is lost`)
-        await sleep(delay)
-      }
-    }
-  }
-
   async function send (messagesByTopic: Map<string, Map<string, Buffer[]>>): Promise<void> {
-    const topicMessages: TopicMessages = []
+    const topicMessages: WireTopicMessages = []
     for (const [topic, byKey] of messagesByTopic) {
       const messages = []
       for (const [key, chunks] of byKey) for (const value of chunks) messages.push({ key, value, headers: { 'content-type': isSegment(value) ? segmentContentType : contentTypeHeader } })
       topicMessages.push({ topic, messages })
     }
-    if (await sendWithRetry(topicMessages)) return
-    // refused as too large: one message (≤ maxMessageBytes of records) per request instead
-    m.splits.inc()
-    for (const { topic, messages } of topicMessages) {
-      for (const msg of messages) {
-        if (await sendWithRetry([{ topic, messages: [msg] }])) continue
-        // one message alone is over the broker's limit: drop it loudly rather than stall the host
-        m.dropped.inc({ reason: 'message_too_large' }, Buffer.byteLength(msg.value))
-        warn(`ship: Kafka refused a ${Buffer.byteLength(msg.value)}-byte message to ${topic} as too large even alone; dropped it (first record: ${msg.value.subarray(0, 300).toString()}…) — raise the topic's max.message.bytes or lower --max-line-bytes`)
-      }
-    }
+    await sender!.send(topicMessages)
   }
 
   let lastScan = 0
@@ -275,14 +207,14 @@ export function createShipper (opts: ShipperOptions): Shipper {
     if (maxArrayBuffers <= 0) return
     boundYoungGeneration()
     const ab = process.memoryUsage().arrayBuffers
-    m.arrayBuffers.set(ab)
+    m.arrayBuffers.set(ab + workerArrayBuffers)
     if (ab <= maxArrayBuffers) return
-    // most of these Buffers died young (a batch's values and kafkajs' copies of them, once
-    // acknowledged): a scavenge frees them for ~1 ms; only what survived it needs a full GC
+    // most of these Buffers died young (read chunks and records of batches already handed to
+    // the worker): a scavenge frees them for ~1 ms; only what survived it needs a full GC
     gc('minor')
     m.forcedGcs.inc({ type: 'minor' })
     const after = process.memoryUsage().arrayBuffers
-    m.arrayBuffers.set(after)
+    m.arrayBuffers.set(after + workerArrayBuffers)
     if (after <= maxArrayBuffers) return
     gc('major')
     m.forcedGcs.inc({ type: 'major' })
@@ -297,6 +229,9 @@ export function createShipper (opts: ShipperOptions): Shipper {
     const batchCtx = { host, topics, maxMessageBytes, serviceFor, segments: opts.segments }
     const inFlight: Array<{ batch: EncodedBatch, sent: Promise<void> }> = []
     const inFlightBytes = (): number => inFlight.reduce((n, f) => n + f.batch.srcBytes, 0)
+    // nothing is in flight here: lines read before an error ended the last run and not
+    // acknowledged are read again (a send that failed took them with it)
+    tailer.rewind()
     try {
       while (running) {
         scanIfDue()
@@ -331,9 +266,25 @@ export function createShipper (opts: ShipperOptions): Shipper {
     registry,
     async start () {
       if (running) return
-      const kafka = createKafka(opts.brokers, `sluice-shipper-${host}`, { retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 } })
-      producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: maxInFlight })
-      await producer.connect()
+      sender = createSender({ brokers: opts.brokers, clientId: `sluice-shipper-${host}`, maxInFlight, maxArrayBufferBytes: maxArrayBuffers }, {
+        onRetry (attempt, delay, message) {
+          m.retries.inc()
+          if (attempt === 1 || attempt % 10 === 0) warn(`ship: Kafka send failed (${message}); retry ${attempt} in ${delay} ms — files are the buffer, nothing is lost`)
+        },
+        onSplit () { m.splits.inc() },
+        onDropped (topic, bytes, head) {
+          m.dropped.inc({ reason: 'message_too_large' }, bytes)
+          warn(`ship: Kafka refused a ${bytes}-byte message to ${topic} as too large even alone; dropped it (first record: ${head}…) — raise the topic's max.message.bytes or lower --max-line-bytes`)
+        },
+        onMemory (arrayBuffers, gcs) {
+          workerArrayBuffers = arrayBuffers
+          for (const type of ['minor', 'major'] as const) {
+            if (gcs[type] > workerGcs[type]) m.forcedGcs.inc({ type }, gcs[type] - workerGcs[type])
+            workerGcs[type] = gcs[type]
+          }
+        }
+      })
+      await sender.connect()
       running = true
       // scanning here too keeps new files (a spool rotating during an outage) visible in the lag
       // gauges while the loop waits on Kafka; scan() never closes a file with unacked lines
@@ -362,12 +313,13 @@ export function createShipper (opts: ShipperOptions): Shipper {
       if (stopped) return
       stopped = true
       running = false
+      sender?.stop() // a send retrying against a Kafka that is down gives up; its lines are re-read next start
       if (gaugeTimer !== null) clearInterval(gaugeTimer)
       wake?.()
       await loop
       checkpoints.save()
       tailer.close()
-      await producer?.disconnect().catch(() => {})
+      await sender?.close().catch(() => {})
     }
   }
 }

@@ -72,6 +72,9 @@ export interface Tailer {
   /** whole lines from every source, at most about maxBytes of source and at most maxLines lines */
   read (maxBytes: number, maxLines?: number): Array<{ source: Source, lines: TailedLine[], endOffset: number }>
   ack (source: Source, offset: number): void
+  /** forget what was read and not acknowledged: the next read starts again at each file's
+   *  acknowledged offset (after a failed send, so no line is skipped) */
+  rewind (): void
   sources (): Source[]
   /** re-read every open file's size (lag gauges), without reading or rescanning */
   refreshSizes (): void
@@ -252,6 +255,9 @@ export function createTailer (opts: TailerOptions): Tailer {
     ack (s, offset) {
       s.ackedOffset = offset
       opts.checkpoints.set(s.fp, { offset, path: s.path, updatedAt: Date.now() })
+    },
+    rewind () {
+      for (const s of byFp.values()) { s.readPos = s.ackedOffset; s.endOffset = s.ackedOffset; s.skipping = false }
     },
     sources: () => [...byFp.values()],
     refreshSizes () {

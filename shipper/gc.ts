@@ -1,0 +1,19 @@
+// A GC on demand, for the shipper's memory bound (ship.ts, send-worker.ts): each thread calls
+// it on its own heap when its Buffer memory passes the bound.
+import v8 from 'node:v8'
+import vm from 'node:vm'
+
+let gcFn: ((opts?: { type: 'minor' | 'major' }) => void) | null = null
+
+export function gc (type: 'minor' | 'major'): void {
+  if (gcFn === null) {
+    const g = (globalThis as { gc?: () => void }).gc
+    if (typeof g === 'function') gcFn = g
+    else {
+      // the documented way to reach gc() without --expose-gc on the command line
+      v8.setFlagsFromString('--expose-gc')
+      gcFn = vm.runInNewContext('gc') as (opts?: { type: 'minor' | 'major' }) => void
+    }
+  }
+  gcFn({ type })
+}
