@@ -92,10 +92,12 @@ async function runCollector () {
   const tuning = process.env.BENCH_TUNING === undefined ? {} : JSON.parse(process.env.BENCH_TUNING)
   const collector = createCollector({ brokers: [brokers], topics, clickhouse: ch.client, database: 'sluice', groupId, ...tuning })
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   await collector.start()
   if (process.env.BENCH_METRICS === '1') process.stderr.write(`started in ${(performance.now() - t0).toFixed(0)} ms\n`)
   while (await lagOf(admin, groupId, topics.logs) > 0) await new Promise(resolve => setTimeout(resolve, 100))
   const seconds = (performance.now() - t0) / 1000
+  if (process.env.BENCH_METRICS === '1') { const c = process.cpuUsage(cpu0); process.stderr.write(`collector process CPU ${((c.user + c.system) / 1e6).toFixed(2)} s = ${((c.user + c.system) / 1e6 / seconds).toFixed(2)} cores\n`) }
   if (process.env.BENCH_METRICS === '1') process.stderr.write((await collector.registry.metrics()).split('\n').filter(l => /_(sum|count) |rows_total|replays|retries/.test(l)).join('\n') + '\n')
   await collector.stop()
   const rows = Number((await (await ch.client.query({ query: 'SELECT count() AS n FROM sluice.logs', format: 'JSONEachRow' })).json())[0].n)
@@ -114,6 +116,7 @@ async function runKafkaEngine () {
   await migrate(ch.client, 'sluice', { retentionDays: 3650 })
   const count = async () => Number((await (await ch.client.query({ query: 'SELECT count() AS n FROM sluice.logs', format: 'JSONEachRow' })).json())[0].n)
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   await ch.client.command({
     query: `CREATE TABLE sluice.logs_queue (v UInt8, kind String, ts String, host String, service String, pid UInt32, level String, msg String, fields String, src String, path String, off UInt64, flags Array(String))
 ENGINE = Kafka SETTINGS kafka_broker_list = '${brokers}', kafka_topic_list = '${topics.logs}', kafka_group_name = '${topics.prefix}bench-engine-${process.pid}',
@@ -129,6 +132,7 @@ FROM sluice.logs_queue`
   let n = 0
   while ((n = await count()) < expect) await new Promise(resolve => setTimeout(resolve, 100))
   const seconds = (performance.now() - t0) / 1000
+  if (process.env.BENCH_METRICS === '1') { const c = process.cpuUsage(cpu0); process.stderr.write(`engine process CPU ${((c.user + c.system) / 1e6).toFixed(2)} s = ${((c.user + c.system) / 1e6 / seconds).toFixed(2)} cores\n`) }
   await ch.client.command({ query: 'DROP TABLE sluice.logs_queue_mv' })
   await ch.client.command({ query: 'DROP TABLE sluice.logs_queue' })
   await ch.close()

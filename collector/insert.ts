@@ -3,12 +3,12 @@
 // deduplication window (non_replicated_deduplication_window on every table).
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import { dedupToken, type OffsetRange } from './plan.js'
-import { logBody, logRowsOf, type Rows } from './rows.js'
+import { logBody, logColumns, logRowsOf, type Rows } from './rows.js'
 import { checkInsertFault, type Faults } from './faults.js'
 
 export interface InsertTarget { client: ClickHouseClient, database: string, faults: Faults }
 
-type RawInsert = (p: { table: string, values: Buffer, format: string, settings: Record<string, string | number> }) => Promise<unknown>
+type RawInsert = (p: { table: string, values: Buffer, format: string, columns?: readonly string[], settings: Record<string, string | number> }) => Promise<unknown>
 
 /**
  * Embedded chDB's own insert entry point, when the client runs on it. Through the generic client,
@@ -47,8 +47,8 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
     // dedup token, not the block's content, identifies a replayed insert, so it is unchanged.
     const settings = { ...baseSettingsOf(dedupToken(topic, partition, range, 'logs')), optimize_on_insert: 0 }
     if (raw !== null) {
-      // rows.ts wrote the rows as JSON text already; `fields` may be an object there, read as its text
-      await raw({ table: `${t.database}.logs`, values: logBody(rows), format: 'JSONEachRow', settings: { ...settings, input_format_json_read_objects_as_strings: 1 } })
+      // rows.ts wrote the rows as JSON arrays already; `fields` may be an object there, read as its text
+      await raw({ table: `${t.database}.logs`, values: logBody(rows), format: 'JSONCompactEachRow', columns: logColumns, settings: { ...settings, input_format_json_read_objects_as_strings: 1 } })
     } else {
       await t.client.insert({ table: `${t.database}.logs`, values: logRowsOf(rows), format: 'JSONEachRow', clickhouse_settings: { ...settings, max_partitions_per_insert_block: '0' } as ClickHouseSettings })
     }
