@@ -51,7 +51,7 @@ export interface ShipperOptions {
   /** bound on each thread's ArrayBuffer memory (Buffers: read chunks on the main thread;
    *  message values and kafkajs' encoded copies on the Kafka thread), checked after each
    *  acknowledged batch: above it the thread runs a minor GC, and a full one if that was not
-   *  enough (default 16 MiB; with the Kafka thread, 25 s outage test: recovery 1.06× steady. Before log
+   *  enough (default 16 MiB; with the Kafka thread, 25 s outage test: recovery 1.06-1.12× steady. Before log
    *  segments, with full GCs only: recovery after a 30 s outage peaked at 1.09× steady RSS
    *  with 12 MiB vs 1.12-1.28× with 16 MiB. With segments and two batches in flight, a full
    *  GC at 12 MiB ran after nearly every batch — 18% of the main thread; minor first at
