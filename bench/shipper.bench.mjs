@@ -12,10 +12,21 @@ import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+// The shipper runs in this process, as `sluice ship` runs it: bin/sluice gives glibc malloc one
+// arena before Node starts (see there), so this script does the same by re-running itself.
+// Its child processes (kcat, the log-call benches) get the environment without it.
+if (process.env.MALLOC_ARENA_MAX === undefined) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, MALLOC_ARENA_MAX: '1', SLUICE_BENCH_MALLOC_SET: '1' } })
+  process.exit(r.status ?? 1)
+}
+const childEnv = { ...process.env }
+if (process.env.SLUICE_BENCH_MALLOC_SET === '1') { delete childEnv.MALLOC_ARENA_MAX; delete childEnv.SLUICE_BENCH_MALLOC_SET }
 const dist = p => path.join(root, 'dist', p)
 const RUNS = Number(process.env.RUNS ?? 3)
 const ONLY = process.env.ONLY ?? 'ship,calls,stats' // sections to run while tuning; the report needs all three
-const LINES = Number(process.env.LINES ?? 200_000)
+const LINES = Number(process.env.LINES ?? 1_000_000)
+// untimed rounds first: the broker's JIT and page cache, and this process's, warm up for both sides
+const WARMUP = Number(process.env.WARMUP ?? 1)
 const CALLS = Number(process.env.CALLS ?? 200_000)
 const median = xs => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'))
@@ -57,7 +68,7 @@ async function runKcat (run, extra) {
   const topics = topicsFor(`bench-kcat-${run}-${Date.now()}.`)
   await prepareKafka([brokers], topics)
   const t0 = process.hrtime.bigint()
-  const r = spawnSync('kcat', ['-P', '-b', brokers, '-t', topics.logs, '-l', ...extra, file], { encoding: 'utf8' })
+  const r = spawnSync('kcat', ['-P', '-b', brokers, '-t', topics.logs, '-l', ...extra, file], { encoding: 'utf8', env: childEnv })
   const s = Number(process.hrtime.bigint() - t0) / 1e9
   if (r.status !== 0) throw new Error(`kcat failed: ${r.stderr}`)
   const msgs = await topicHigh(topics.logs)
@@ -84,6 +95,10 @@ async function runShipper (run) {
 process.env.SLUICE_QUIET = '1'
 const kcatAcks = ['-X', 'acks=all', '-z', 'gzip']
 const res = { kcat: [], kcatGzipAll: [], ship: [] }
+for (let w = 0; w < (ONLY.includes('ship') ? WARMUP : 0); w++) {
+  const k = await runKcat(`w${w}`, []); const kg = await runKcat(`wg${w}`, kcatAcks); const sh = await runShipper(`w${w}`)
+  process.stderr.write(`file→Kafka warm-up ${w + 1}/${WARMUP} (not counted): kcat ${k.toFixed(0)}, kcat acks=all gzip ${kg.toFixed(0)}, shipper ${sh.toFixed(0)} lines/s\n`)
+}
 for (let run = 0; run < (ONLY.includes('ship') ? RUNS : 0); run++) {
   res.kcat.push(await runKcat(run, []))
   res.kcatGzipAll.push(await runKcat(run, kcatAcks))
@@ -95,7 +110,7 @@ for (let run = 0; run < (ONLY.includes('ship') ? RUNS : 0); run++) {
 const callBench = path.join(root, 'bench', 'transport-calls.mjs')
 function callCost (kind, run) {
   const dir = path.join(work, `calls-${kind}-${run}`)
-  const r = spawnSync(process.execPath, [callBench, kind, dir, String(CALLS)], { cwd: root, encoding: 'utf8' })
+  const r = spawnSync(process.execPath, [callBench, kind, dir, String(CALLS)], { cwd: root, encoding: 'utf8', env: childEnv })
   if (r.status !== 0) throw new Error(`${kind} call bench failed: ${r.stderr}`)
   return Number(r.stdout)
 }
@@ -110,7 +125,7 @@ for (let run = 0; run < (ONLY.includes('calls') ? RUNS : 0); run++) {
 const statsBench = path.join(root, 'bench', 'stats-sample.mjs')
 const stats = []
 for (let run = 0; run < (ONLY.includes('stats') ? RUNS : 0); run++) {
-  const r = spawnSync(process.execPath, [statsBench], { cwd: root, encoding: 'utf8' })
+  const r = spawnSync(process.execPath, [statsBench], { cwd: root, encoding: 'utf8', env: childEnv })
   if (r.status !== 0) throw new Error(`stats bench failed: ${r.stderr}`)
   stats.push(JSON.parse(r.stdout))
 }
@@ -122,7 +137,7 @@ const fmt = n => Math.round(n).toLocaleString('en-US')
 const section = `## Shipper
 
 Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map(x => x.toFixed(2)).join(' ')} at the end, Node ${process.version}, ${kafka === null ? `Kafka ${brokers}` : 'a local single-node Kafka broker (project launcher)'}.
-Command: \`npx tsc -p . && RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} node bench/shipper.bench.mjs\` — medians of ${RUNS} alternating runs.
+Command: \`npx tsc -p . && RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} node bench/shipper.bench.mjs\` — medians of ${RUNS} alternating runs after ${WARMUP} untimed warm-up round${WARMUP === 1 ? '' : 's'} of each; the shipper runs with \`MALLOC_ARENA_MAX=1\` as \`sluice ship\` (bin/sluice) does, kcat and the log-call benches without.
 
 | benchmark | baseline (same run) | Sluice | ratio |
 | --- | --- | --- | --- |

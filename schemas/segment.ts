@@ -5,8 +5,10 @@
 //    "off":1832,"lines":3,"bytes":512,"rt":"2026-11-22T04:00:00.123Z"}\n
 //   <exactly `bytes` bytes: `lines` raw lines, each ending in '\n'>
 //
-// The shipper sends a line this way only when it is a JSON object in valid UTF-8, not
-// truncated and not a stats line; everything else still travels as a normalised v1 record.
+// The shipper sends a line this way only when it is braced ('{' first, '}' last), valid UTF-8,
+// not truncated and not a stats line; everything else still travels as a normalised v1 record.
+// A braced line need not be JSON: readers find out when they parse it, and normalise it to the
+// same not_json record the shipper would have sent.
 // Line k of the segment has the identity (src, off + its byte position in the body), the same
 // identity the v1 record of that line would carry, so replays deduplicate across both forms.
 // Readers normalise each line exactly as the shipper would have (normalizeLine, with `rt`, the

@@ -8,7 +8,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-export const cli = path.join(root, 'bin', 'sluice.js')
+// the `sluice` command as installed (bin/sluice: a sh wrapper that execs Node on bin/sluice.js)
+export const cli = path.join(root, 'bin', 'sluice')
 
 export function tempDir (label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `sluice-${label}-`))
@@ -35,7 +36,7 @@ export async function waitFor<T> (what: string, probe: () => Promise<T | undefin
 export interface Running { child: ChildProcess, stdout: () => string, stderr: () => string, exited: Promise<number | null> }
 
 export function runCli (args: string[], env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [cli, ...args], { cwd: root, env: { ...process.env, SLUICE_DEBUG: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(cli, args, { cwd: root, env: { ...process.env, SLUICE_DEBUG: '', SLUICE_NODE: process.execPath, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''; let err = ''
   child.stdout.on('data', d => { out += String(d) })
   child.stderr.on('data', d => { err += String(d) })
