@@ -1,14 +1,28 @@
 // One batch → ClickHouse: each table gets its own insert with a token derived from the
 // partition's offset range, so a replay of the same range is dropped by ClickHouse's
 // deduplication window (non_replicated_deduplication_window on every table).
+//
+// Log rows are RowBinary (rows.ts, row-binary.ts). Embedded, the batch's rows go to a file in
+// the data directory that chDB reads with file(…, 'RowBinary') inside one INSERT … SELECT
+// (chDB's raw insert takes text formats only: a binary body passed that way came back cut short
+// without an error). Over HTTP the rows go as JSONEachRow objects.
+import fs from 'node:fs'
+import path from 'node:path'
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import { dedupToken, type OffsetRange } from './plan.js'
 import { logBody, logColumns, logRowsOf, type Rows } from './rows.js'
+import { rowBinaryStructure } from './row-binary.js'
 import { checkInsertFault, type Faults } from './faults.js'
 
 export interface InsertTarget { client: ClickHouseClient, database: string, faults: Faults }
 
 type RawInsert = (p: { table: string, values: Buffer, format: string, columns?: readonly string[], settings: Record<string, string | number> }) => Promise<unknown>
+interface ChdbExtension { rawInsert?: RawInsert, session?: { path?: string } }
+
+function chdbOf (client: ClickHouseClient): ChdbExtension | null {
+  const conn = (client as unknown as { connection?: { chdb?: ChdbExtension } }).connection
+  return conn?.chdb ?? null
+}
 
 /**
  * Embedded chDB's own insert entry point, when the client runs on it. Through the generic client,
@@ -17,10 +31,37 @@ type RawInsert = (p: { table: string, values: Buffer, format: string, columns?: 
  * the body as a buffer and the settings as this query's SETTINGS clause.
  */
 function rawInsertOf (client: ClickHouseClient): RawInsert | null {
-  const conn = (client as unknown as { connection?: { chdb?: { rawInsert?: RawInsert } } }).connection
-  const raw = conn?.chdb?.rawInsert
+  const raw = chdbOf(client)?.rawInsert
   return typeof raw === 'function' ? raw : null
 }
+
+/** where the embedded engine reads log-row files from: `<data dir>/collector-inserts`, beside
+ *  its own `<data dir>/clickhouse` (null over HTTP: a server cannot read this machine's files) */
+export function insertFilesDirOf (client: ClickHouseClient): string | null {
+  const p = chdbOf(client)?.session?.path
+  return typeof p === 'string' && p !== '' && p !== ':memory:' ? path.join(path.dirname(path.resolve(p)), 'collector-inserts') : null
+}
+
+/** Removes the row files that collectors which died mid-insert left behind (files are named
+ *  after their process; a live process's are left alone). */
+export function removeStaleInsertFiles (dir: string): number {
+  let removed = 0
+  let names: string[]
+  try { names = fs.readdirSync(dir) } catch { return 0 }
+  for (const name of names) {
+    const pid = Number(/^(\d+)-/.exec(name)?.[1])
+    if (!Number.isInteger(pid)) continue
+    let alive = pid === process.pid
+    if (!alive) { try { process.kill(pid, 0); alive = true } catch (err) { alive = (err as NodeJS.ErrnoException).code === 'EPERM' } }
+    if (alive) continue
+    try { fs.rmSync(path.join(dir, name), { force: true }); removed++ } catch {}
+  }
+  return removed
+}
+
+let fileSeq = 0
+const sqlString = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+const settingsSql = (o: Record<string, string | number>): string => Object.entries(o).map(([k, v]) => `${k} = ${typeof v === 'number' ? String(v) : sqlString(v)}`).join(', ')
 
 function baseSettingsOf (token: string): Record<string, string | number> {
   // every insert states all that it relies on (chDB keeps settings in its session)
@@ -39,6 +80,7 @@ function baseSettingsOf (token: string): Record<string, string | number> {
 export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, partition: number, range: OffsetRange): Promise<void> {
   checkInsertFault(t.faults)
   const raw = rawInsertOf(t.client)
+  const filesDir = raw !== null ? insertFilesDirOf(t.client) : null
   if (rows.logCount > 0) {
     // optimize_on_insert=0: ReplacingMergeTree does not collapse equal (source, offset) rows
     // within the block at insert time. Such rows are shipper replays that merges and the query
@@ -46,9 +88,17 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
     // (100k-row inserts into the logs table, 8 interleaved pairs: 972 → 803 ms CPU). The
     // dedup token, not the block's content, identifies a replayed insert, so it is unchanged.
     const settings = { ...baseSettingsOf(dedupToken(topic, partition, range, 'logs')), optimize_on_insert: 0 }
-    if (raw !== null) {
-      // rows.ts wrote the rows as JSON arrays already; `fields` may be an object there, read as its text
-      await raw({ table: `${t.database}.logs`, values: logBody(rows), format: 'JSONCompactEachRow', columns: logColumns, settings: { ...settings, input_format_json_read_objects_as_strings: 1 } })
+    if (filesDir !== null) {
+      // one file per attempt, removed whatever the outcome; max_threads = 1: one reader, so a
+      // replay cuts the rows into the same blocks and the token's per-block ids match
+      const file = path.join(filesDir, `${process.pid}-${++fileSeq}.rowbinary`)
+      await fs.promises.mkdir(filesDir, { recursive: true })
+      try {
+        await fs.promises.writeFile(file, logBody(rows))
+        await t.client.command({ query: `INSERT INTO ${t.database}.logs (${logColumns.join(', ')}) SELECT * FROM file(${sqlString(file)}, 'RowBinary', ${sqlString(rowBinaryStructure)}) SETTINGS ${settingsSql({ ...settings, max_threads: 1 })}` })
+      } finally {
+        await fs.promises.rm(file, { force: true })
+      }
     } else {
       await t.client.insert({ table: `${t.database}.logs`, values: logRowsOf(rows), format: 'JSONEachRow', clickhouse_settings: { ...settings, max_partitions_per_insert_block: '0' } as ClickHouseSettings })
     }

@@ -1,20 +1,20 @@
 // Kafka message (NDJSON of v1 records) → ClickHouse rows. Every line either becomes rows
 // or a dead-letter row with a readable reason; nothing is dropped silently.
 //
-// Log rows are not built as objects: they are JSON arrays of the logs table's columns in the
-// order of `logColumns` (`Rows.logText`, inserted as JSONCompactEachRow by insert.ts: ClickHouse
-// parses such rows in ~30% less CPU than objects with keys, 250-280 vs 360-420 ms per 100,000
-// rows measured into a Null table). A line already in the shipper's canonical layout (the v1
-// keys in order, nothing else, every value written as JSON.stringify writes it) is checked by
-// one scan, without JSON.parse, and its values are copied without their keys;
-// every other line takes the general path (JSON.parse + the TypeBox schema) and, when valid,
-// becomes a LogRow serialised as before. ClickHouse reads the same values either way (`fields`
-// arrives as the object's JSON text and is stored as that text: the setting
-// input_format_json_read_objects_as_strings). CPU profile of the bench before this: JSON.parse
+// Log rows are not built as objects: they are written straight into a RowBinary buffer
+// (`Rows.log`, row-binary.ts: the logs table's columns in `logColumns` order as binary values,
+// which ClickHouse reads without parsing text — half of its insert work was parsing JSON rows).
+// A line already in the shipper's canonical layout (the v1 keys in order, nothing else, every
+// value written as JSON.stringify writes it) is checked by one scan, without JSON.parse, and its
+// values are copied from the message bytes; every other line takes the general path
+// (JSON.parse + the TypeBox schema) and, when valid, its record's values are written. The
+// stored values are the same either way (test/integration/collector-rows-roundtrip.test.ts
+// reads them back from the real engine). CPU profile of the bench before the scan: JSON.parse
 // + validate + JSON.stringify of the rows and their GC were ~75% of the collector's main thread.
 import { levelNum, isV1DateTime, validateRecord, type LogRecordV1, type StatsRecordV1 } from '../schemas/records.js'
 import { fastLogParts, skipCanonicalObject, skipString } from '../schemas/fast-line.js'
 import { forEachSegmentLine, isSegment, parseSegment, segmentLineRecord } from '../schemas/segment.js'
+import { readLogRows, RowBinaryWriter, tsMillis, tsMillisIn } from './row-binary.js'
 
 export interface LogRow {
   ts: string, host: string, service: string, pid: number, level: string, level_num: number
@@ -23,14 +23,13 @@ export interface LogRow {
 export interface StatsRow { ts: string, host: string, service: string, pid: number, metric: string, value: number, source: string, offset: number }
 export interface DeadLetterRow { stage: string, reason: string, raw: string, topic: string, partition: number, kafka_offset: string, line_index: number, host: string }
 
-/** the logs table's columns in the order of a row's values in Rows.logText */
+/** the logs table's columns in the order of a row's values in Rows.log */
 export const logColumns = ['ts', 'host', 'service', 'pid', 'level', 'msg', 'fields', 'source', 'path', 'offset', 'flags', 'level_num'] as const
 
 export interface Rows {
-  /** log rows as JSON arrays of the `logColumns` values, '\n'-terminated (`fields` may be an
-   *  object), in chunks of text or UTF-8 bytes; the order of the rows is not kept */
-  logText: Array<string | Buffer>
-  /** number of rows in logText */
+  /** log rows in RowBinary, values in `logColumns` order (row-binary.ts) */
+  log: RowBinaryWriter
+  /** number of rows in log */
   logCount: number
   stats: StatsRow[]
   dead: DeadLetterRow[]
@@ -44,28 +43,15 @@ const maxPid = 4294967295
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 const logKeys = new Set(['v', 'kind', 'ts', 'host', 'service', 'pid', 'level', 'msg', 'fields', 'src', 'path', 'off', 'flags'])
 
-export function emptyRows (): Rows { return { logText: [], logCount: 0, stats: [], dead: [] } }
+export function emptyRows (): Rows { return { log: new RowBinaryWriter(), logCount: 0, stats: [], dead: [] } }
 
-/** rows.logText as one buffer */
-export function logBody (rows: Rows): Buffer {
-  return Buffer.concat(rows.logText.map(c => typeof c === 'string' ? Buffer.from(c) : c))
-}
+/** the log rows' RowBinary body */
+export function logBody (rows: Rows): Buffer { return rows.log.bytes() }
 
 export function rowCount (rows: Rows): number { return rows.logCount + rows.stats.length + rows.dead.length }
 
-/** The log rows as objects (for clients that insert row objects). */
-export function logRowsOf (rows: Rows): LogRow[] {
-  const out: LogRow[] = []
-  for (const chunk of rows.logText) {
-    for (const line of chunk.toString().split('\n')) {
-      if (line === '') continue
-      const v = JSON.parse(line) as unknown[]
-      const r = Object.fromEntries(logColumns.map((c, k) => [c, v[k]])) as unknown as LogRow & { fields: unknown }
-      out.push({ ...r, fields: typeof r.fields === 'string' ? r.fields : JSON.stringify(r.fields) })
-    }
-  }
-  return out
-}
+/** The log rows as objects (for clients that insert row objects, and for tests). */
+export function logRowsOf (rows: Rows): LogRow[] { return readLogRows(rows.log.bytes()) }
 
 interface Meta { topic: string, partition: number, offset: string, key: string }
 
@@ -88,22 +74,13 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void 
   }
   const n = text.length
   const simple = !notSimple.test(text)
-  // ASCII (one UTF-16 unit per byte): the row text is copied as bytes straight from the message
-  const ascii = n === value.length
-  // a canonical row is shorter than its line (its keys are gone; see rowBytes)
-  const buf = ascii ? Buffer.allocUnsafe(n + 64) : null
-  let bp = 0
+  // ASCII (one UTF-16 unit per byte): values are copied as bytes straight from the message
+  const bytes = n === value.length ? value : null
   let i = 0
   for (let lineIndex = 0; i < n; lineIndex++) {
     const end = scanCanonicalLog(text, i, simple)
     if (end >= 0) {
-      if (buf !== null) bp = rowBytes(value, buf, bp)
-      // {"v":1,"kind":"log","ts":T,"host":H,…,"flags":[…]} → [T,H,…,[…],L]
-      else {
-        let row = '['
-        for (let k = 0; k < 22; k += 2) row += text.slice(spans[k], spans[k + 1]) + ','
-        rows.logText.push(`${row}${lv}]\n`)
-      }
+      canonicalRow(rows.log, text, bytes, simple)
       rows.logCount++
       i = end + 1
       continue
@@ -113,7 +90,42 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void 
     if (e > i) addLine(rows, text.slice(i, e), lineIndex, meta)
     i = e + 1
   }
-  if (buf !== null && bp > 0) rows.logText.push(buf.subarray(0, bp))
+}
+
+const levelBytes: Record<number, Buffer> = { 10: Buffer.from('trace'), 20: Buffer.from('debug'), 30: Buffer.from('info'), 40: Buffer.from('warn'), 50: Buffer.from('error'), 60: Buffer.from('fatal') }
+
+/** the row of the canonical line scanCanonicalLog just accepted, from its value spans: from the
+ *  message bytes when the message is ASCII (byte and UTF-16 indices agree), else from the text */
+function canonicalRow (w: RowBinaryWriter, text: string, bytes: Buffer | null, simple: boolean): void {
+  w.int64(tsMillisIn(text, spans[0] + 1, spans[1] - 1))
+  plain(w, text, bytes, spans[2] + 1, spans[3] - 1) // host, service, src: never escaped
+  plain(w, text, bytes, spans[4] + 1, spans[5] - 1)
+  w.uint32(pidNum)
+  const ln = levelBytes[lv]
+  w.bytesString(ln, 0, ln.length)
+  quoted(w, text, bytes, spans[10], spans[11], simple) // msg
+  plain(w, text, bytes, spans[12], spans[13]) // fields: the object's JSON text, as stored
+  plain(w, text, bytes, spans[14] + 1, spans[15] - 1)
+  quoted(w, text, bytes, spans[16], spans[17], simple) // path
+  w.uint64(offNum)
+  if (spans[21] - spans[20] === 2) w.uint8(0) // flags: [] (a zero count)
+  else w.stringArray(JSON.parse(text.slice(spans[20], spans[21])) as string[])
+  w.uint8(lv)
+}
+
+function plain (w: RowBinaryWriter, text: string, bytes: Buffer | null, start: number, end: number): void {
+  if (bytes !== null) w.bytesString(bytes, start, end)
+  else w.string(text.slice(start, end))
+}
+
+/** a canonical JSON string at [start, end) (quotes included), decoded */
+function quoted (w: RowBinaryWriter, text: string, bytes: Buffer | null, start: number, end: number, simple: boolean): void {
+  if (!simple) {
+    for (let j = start + 1; j < end - 1; j++) {
+      if (text.charCodeAt(j) === 92) { w.string(JSON.parse(text.slice(start, end)) as string); return }
+    }
+  }
+  plain(w, text, bytes, start + 1, end - 1)
 }
 
 // ── log segments (schemas/segment.ts): raw lines, normalised here ────────────────────────
@@ -122,22 +134,12 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void 
 // any other line is normalised (normalizeLine) and its record goes through addLine, with every
 // check and dead letter of the record path.
 const oddChars = /[\uFFFD\u2028\u2029]/
-let lastHost = ''
-let lastHostJson = '""'
-let lastService = ''
-let lastServiceJson = '""'
 
 function addSegment (rows: Rows, value: Buffer, meta: Meta): void {
   const seg = parseSegment(value)
   if ('error' in seg) { dead(rows, meta, seg.error, value.toString('utf8', 0, Math.min(value.length, maxRawBytes)), 0); return }
   const h = seg.header
-  const tail = `,${JSON.stringify(h.src)},${JSON.stringify(h.path)},`
-  // the message's rows written into one buffer (a Buffer per row, or one rope string per
-  // message, cost more than the rows' parse)
-  // (a row is at most its line's bytes plus the source/path tail and ~40 bytes)
-  let out = Buffer.allocUnsafe(value.length + h.lines * (Buffer.byteLength(tail) + 48) + 1024)
-  let op = 0
-  let count = 0
+  const w = rows.log
   const n = forEachSegmentLine(value, seg, (start, end, off, index) => {
     // a v1 record is its line plus < 1 KiB: lines under 256 KiB are far from maxRecordBytes
     const line = end - start <= 256 * 1024 ? value.toString('utf8', start, end) : null
@@ -145,40 +147,26 @@ function addSegment (rows: Rows, value: Buffer, meta: Meta): void {
     if (fast !== null && fast.pid <= maxPid && fast.ts.length === 24) {
       const year = Number(fast.ts.slice(0, 4))
       if (year >= 1900 && year <= 2299) {
-        if (fast.host !== lastHost) { lastHost = fast.host; lastHostJson = JSON.stringify(fast.host) }
-        if (fast.service !== lastService) { lastService = fast.service; lastServiceJson = JSON.stringify(fast.service) }
-        const row = `["${fast.ts}",${lastHostJson},${lastServiceJson},${fast.pid},"${fast.level}",${fast.msgJson},${fast.fieldsJson}${tail}${off},[],${levelNum[fast.level]}]\n`
-        if (op + 3 * row.length > out.length) {
-          const bigger = Buffer.allocUnsafe(2 * out.length + 3 * row.length)
-          out.copy(bigger, 0, 0, op)
-          out = bigger
-        }
-        op += out.write(row, op)
-        count++
+        w.int64(tsMillis(fast.ts))
+        w.string(fast.host)
+        w.string(fast.service)
+        w.uint32(fast.pid)
+        w.string(fast.level)
+        const m = fast.msgJson
+        w.string(m.includes('\\') ? JSON.parse(m) as string : m.slice(1, -1))
+        w.string(fast.fieldsJson)
+        w.string(h.src)
+        w.string(h.path)
+        w.uint64(off)
+        w.uint8(0) // no flags
+        w.uint8(levelNum[fast.level])
+        rows.logCount++
         return
       }
     }
     addLine(rows, JSON.stringify(segmentLineRecord(value, start, end, off, seg)), index, meta)
   })
-  if (count > 0) { rows.logText.push(out.subarray(0, op)); rows.logCount += count }
   if (n !== h.lines) dead(rows, meta, `segment header says ${h.lines} lines, the body holds ${n} (its rows are kept: line identities come from byte offsets)`, value.toString('utf8', 0, value.indexOf(10)), 0)
-}
-
-/** the logs-row text of the canonical line just scanned (an ASCII message), written at p:
- *  its eleven values (`spans`) without their keys, then level_num */
-function rowBytes (v: Buffer, b: Buffer, p: number): number {
-  b[p++] = 91 // [
-  for (let k = 0; k < 22; k += 2) {
-    const s = spans[k]
-    const e = spans[k + 1]
-    // most values are a few bytes: a loop beats Buffer#copy's call overhead there
-    if (e - s < 32) for (let j = s; j < e; j++) b[p++] = v[j]
-    else p += v.copy(b, p, s, e)
-    b[p++] = 44 // ,
-  }
-  b[p++] = 48 + Math.floor(lv / 10); b[p++] = 48 + (lv % 10)
-  b[p++] = 93; b[p++] = 10 // ]\n
-  return p
 }
 
 function dead (rows: Rows, meta: Meta, reason: string, raw: string, lineIndex: number): void {
@@ -196,6 +184,7 @@ function addLine (rows: Rows, line: string, i: number, meta: Meta): void {
   // v1 allows values the tables cannot hold; ClickHouse would reject the whole batch for them
   // (and the batch would be retried forever), so they are dead letters here
   if (r.pid > maxPid) { dead(rows, meta, `schema v1: /pid: ${r.pid} does not fit UInt32`, line, i); return }
+  if (r.off > Number.MAX_SAFE_INTEGER) { dead(rows, meta, `schema v1: /off: ${r.off} is beyond 2^53 - 1 (a byte offset cannot be that large)`, line, i); return }
   const year = Number(r.ts.slice(0, 4))
   if (year < 1900 || year > 2299) { dead(rows, meta, `schema v1: /ts: year ${year} is outside 1900-2299 (DateTime64 range)`, line, i); return }
   if (r.kind === 'log') {
@@ -203,7 +192,19 @@ function addLine (rows: Rows, line: string, i: number, meta: Meta): void {
     let fields = r.fields
     for (const k of Object.keys(r)) if (!logKeys.has(k)) { if (fields === r.fields) fields = { ...r.fields }; fields[k] = (r as Record<string, unknown>)[k] }
     // the values in logColumns order
-    rows.logText.push(JSON.stringify([r.ts, r.host, r.service, r.pid, r.level, r.msg, JSON.stringify(fields), r.src, r.path, r.off, r.flags, levelNum[r.level]]) + '\n')
+    const w = rows.log
+    w.int64(tsMillis(r.ts))
+    w.string(r.host)
+    w.string(r.service)
+    w.uint32(r.pid)
+    w.string(r.level)
+    w.string(r.msg)
+    w.string(JSON.stringify(fields))
+    w.string(r.src)
+    w.string(r.path)
+    w.uint64(r.off)
+    w.stringArray(r.flags)
+    w.uint8(levelNum[r.level])
     rows.logCount++
   } else {
     for (const [metric, v] of Object.entries(r.metrics)) rows.stats.push({ ts: r.ts, host: r.host, service: r.service, pid: r.pid, metric, value: v, source: r.src, offset: r.off })
@@ -220,9 +221,12 @@ function addLine (rows: Rows, line: string, i: number, meta: Meta): void {
 const head = '{"v":1,"kind":"log","ts":"'
 let num = 0
 // the last line scanCanonicalLog accepted: [start, end) of each of its eleven values (ts, host,
-// service, pid, level, msg, fields, src, path, off, flags) and its level number, for rowBytes
+// service, pid, level, msg, fields, src, path, off, flags), its level number, pid and offset,
+// for canonicalRow
 const spans = new Int32Array(22)
 let lv = 0
+let pidNum = 0
+let offNum = 0
 // backslashes and control characters but '\n': strings need the full canonical check
 const notSimple = /[\\\x00-\x09\x0b-\x1f]/
 
@@ -333,6 +337,7 @@ export function scanCanonicalLog (t: string, i: number, simple = false): number 
   i = lit(t, i, ',"pid":'); if (i < 0) return -1
   spans[6] = i
   i = uint(t, i, 10); if (i < 0 || num > maxPid) return -1
+  pidNum = num
   spans[7] = i
   i = lit(t, i, ',"level":"'); if (i < 0) return -1
   spans[8] = i - 1
@@ -357,6 +362,7 @@ export function scanCanonicalLog (t: string, i: number, simple = false): number 
   i = lit(t, i, ',"off":'); if (i < 0) return -1
   spans[18] = i
   i = uint(t, i, 15); if (i < 0) return -1
+  offNum = num
   spans[19] = i
   i = lit(t, i, ',"flags":['); if (i < 0) return -1
   spans[20] = i - 1
