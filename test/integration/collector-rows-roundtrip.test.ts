@@ -21,7 +21,8 @@ describe('log rows into the real engine', () => {
   it('stores every column exactly as the collector describes it', async () => {
     const ch = await createClickHouse({ database: 'sluice', dataDir: tempDir('rows-roundtrip') })
     try {
-      await migrate(ch.client, 'sluice', { retentionDays: 3650 })
+      // retention of 200 years: the row from 1969 below must not be removed by the TTL meanwhile
+      await migrate(ch.client, 'sluice', { retentionDays: 73_000 })
       const rows = emptyRows()
       const meta = (offset: string): { topic: string, partition: number, offset: string, key: string } => ({ topic: 't', partition: 0, offset, key: 'h' })
       // ASCII, canonical: the byte-copy fast path
