@@ -14,13 +14,14 @@ import { fileURLToPath } from 'node:url'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 // The shipper runs in this process, as `sluice ship` runs it: bin/sluice gives glibc malloc one
 // arena before Node starts (see there), so this script does the same by re-running itself.
-// Its child processes (kcat, the log-call benches) get the environment without it.
+// glibc reads it once, at start: it is then taken out of the environment, so that the child
+// processes (the Kafka broker, kcat, the log-call benches) run without it.
 if (process.env.MALLOC_ARENA_MAX === undefined) {
   const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, MALLOC_ARENA_MAX: '1', SLUICE_BENCH_MALLOC_SET: '1' } })
   process.exit(r.status ?? 1)
 }
+if (process.env.SLUICE_BENCH_MALLOC_SET === '1') { delete process.env.MALLOC_ARENA_MAX; delete process.env.SLUICE_BENCH_MALLOC_SET }
 const childEnv = { ...process.env }
-if (process.env.SLUICE_BENCH_MALLOC_SET === '1') { delete childEnv.MALLOC_ARENA_MAX; delete childEnv.SLUICE_BENCH_MALLOC_SET }
 const dist = p => path.join(root, 'dist', p)
 const RUNS = Number(process.env.RUNS ?? 3)
 const ONLY = process.env.ONLY ?? 'ship,calls,stats' // sections to run while tuning; the report needs all three
@@ -137,7 +138,7 @@ const fmt = n => Math.round(n).toLocaleString('en-US')
 const section = `## Shipper
 
 Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map(x => x.toFixed(2)).join(' ')} at the end, Node ${process.version}, ${kafka === null ? `Kafka ${brokers}` : 'a local single-node Kafka broker (project launcher)'}.
-Command: \`npx tsc -p . && RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} node bench/shipper.bench.mjs\` — medians of ${RUNS} alternating runs after ${WARMUP} untimed warm-up round${WARMUP === 1 ? '' : 's'} of each; the shipper runs with \`MALLOC_ARENA_MAX=1\` as \`sluice ship\` (bin/sluice) does, kcat and the log-call benches without.
+Command: \`npx tsc -p . && RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} node bench/shipper.bench.mjs\` — medians of ${RUNS} alternating runs after ${WARMUP} untimed warm-up round${WARMUP === 1 ? '' : 's'} of each; the shipper runs with \`MALLOC_ARENA_MAX=1\` as \`sluice ship\` (bin/sluice) does, the broker, kcat and the log-call benches without.
 
 | benchmark | baseline (same run) | Sluice | ratio |
 | --- | --- | --- | --- |

@@ -86,6 +86,8 @@ class Semaphore {
     await new Promise<void>(resolve => this.waiting.push(resolve))
   }
 
+  hasFree (): boolean { return this.free > 0 }
+
   release (): void {
     const next = this.waiting.shift()
     if (next !== undefined) next(); else this.free++
@@ -279,7 +281,8 @@ export function createCollector (opts: CollectorOptions): Collector {
 
   /** ClickHouse went idle: seal the oldest open batch that is ready */
   function kick (): void {
-    if (outstanding > 0 || stopping) return
+    // (no free slot: a batch sealed now would only wait for one, out of the open-bytes bound)
+    if (outstanding > 0 || stopping || !inFlight.hasFree()) return
     let oldest: string | null = null
     for (const [key, ob] of open) {
       if (ob.gen !== generation || (epochs.get(key) ?? 0) !== ob.epoch) { takeOpen(key); continue }

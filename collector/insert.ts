@@ -6,6 +6,7 @@
 // the data directory that chDB reads with file(…, 'RowBinary') inside one INSERT … SELECT
 // (chDB's raw insert takes text formats only: a binary body passed that way came back cut short
 // without an error). Over HTTP the rows go as JSONEachRow objects.
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
@@ -42,22 +43,25 @@ export function insertFilesDirOf (client: ClickHouseClient): string | null {
   return typeof p === 'string' && p !== '' && p !== ':memory:' ? path.join(path.dirname(path.resolve(p)), 'collector-inserts') : null
 }
 
-/** Removes the row files that collectors which died mid-insert left behind (files are named
- *  after their process; a live process's are left alone). */
+// Row files are named <pid>-<this process's random tag>-<n>.rowbinary. Embedded chDB admits one
+// process per data directory, so every row file there without this process's tag was left by a
+// collector that died mid-insert (a pid alone would not do: in a container every run is pid 1).
+const fileTag = `${process.pid}-${crypto.randomBytes(4).toString('hex')}-`
+
+/** Removes the row files that collectors which died mid-insert left behind; returns how many. */
 export function removeStaleInsertFiles (dir: string): number {
   let removed = 0
   let names: string[]
   try { names = fs.readdirSync(dir) } catch { return 0 }
   for (const name of names) {
-    const pid = Number(/^(\d+)-/.exec(name)?.[1])
-    if (!Number.isInteger(pid)) continue
-    let alive = pid === process.pid
-    if (!alive) { try { process.kill(pid, 0); alive = true } catch (err) { alive = (err as NodeJS.ErrnoException).code === 'EPERM' } }
-    if (alive) continue
+    if (!name.endsWith('.rowbinary') || name.startsWith(fileTag)) continue
     try { fs.rmSync(path.join(dir, name), { force: true }); removed++ } catch {}
   }
   return removed
 }
+
+/** the name prefix of this process's row files */
+export function insertFileTag (): string { return fileTag }
 
 let fileSeq = 0
 const sqlString = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
@@ -90,12 +94,14 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
     const settings = { ...baseSettingsOf(dedupToken(topic, partition, range, 'logs')), optimize_on_insert: 0 }
     if (filesDir !== null) {
       // one file per attempt, removed whatever the outcome; max_threads = 1: one reader, so a
-      // replay cuts the rows into the same blocks and the token's per-block ids match
-      const file = path.join(filesDir, `${process.pid}-${++fileSeq}.rowbinary`)
+      // replay cuts the rows into the same blocks and the token's per-block ids match;
+      // deduplicate_insert_select = 'force_enable': an engine that cannot deduplicate an
+      // INSERT … SELECT fails the insert (retried, loudly) rather than storing a replay twice
+      const file = path.join(filesDir, `${fileTag}${++fileSeq}.rowbinary`)
       await fs.promises.mkdir(filesDir, { recursive: true })
       try {
         await fs.promises.writeFile(file, logBody(rows))
-        await t.client.command({ query: `INSERT INTO ${t.database}.logs (${logColumns.join(', ')}) SELECT * FROM file(${sqlString(file)}, 'RowBinary', ${sqlString(rowBinaryStructure)}) SETTINGS ${settingsSql({ ...settings, max_threads: 1 })}` })
+        await t.client.command({ query: `INSERT INTO ${t.database}.logs (${logColumns.join(', ')}) SELECT * FROM file(${sqlString(file)}, 'RowBinary', ${sqlString(rowBinaryStructure)}) SETTINGS ${settingsSql({ ...settings, max_threads: 1, deduplicate_insert_select: 'force_enable' })}` })
       } finally {
         await fs.promises.rm(file, { force: true })
       }

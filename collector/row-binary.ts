@@ -3,10 +3,10 @@
 // UTF-8 bytes, numbers little-endian, DateTime64(3) as Int64 milliseconds, Array(String) as a
 // count and its strings (https://clickhouse.com/docs/interfaces/formats/RowBinary).
 //
-// Why: ClickHouse parsing text rows was half of its insert work. The same 100,000 log rows
-// into a Null table: 0.09 s of CPU as RowBinary vs ~0.6 s as JSONCompactEachRow (and more as
-// keyed JSONEachRow, what ClickHouse's own Kafka engine reads); into the logs table with its
-// indexes, 2.7-3.2 s vs 5.7-7.5 s per 500,000 rows. The collector scans every line anyway to
+// Why: ClickHouse parsing text rows was half of its insert work. 500,000 log rows into a Null
+// table (parsing only): 0.47 s of CPU as RowBinary vs 2.9-3.1 s as JSONCompactEachRow (and more
+// as keyed JSONEachRow, what ClickHouse's own Kafka engine reads); into the logs table with its
+// indexes, as 100,000-row inserts, 2.7-3.7 s vs 5.7-7.5 s (one chDB process, 2026-12-01). The collector scans every line anyway to
 // validate it, so writing binary values costs it no more than writing JSON arrays did.
 import type { LogRow } from './rows.js'
 
@@ -96,7 +96,9 @@ export class RowBinaryWriter {
 // ── v1 timestamps → milliseconds ─────────────────────────────────────────────────────────
 // A v1 ts is ISO 8601 with a Z or ±HH:MM offset and 0-9 fractional digits (schemas/records.ts,
 // already validated by the time a row is written). Stored as DateTime64(3): the instant,
-// truncated to the millisecond, as ClickHouse's text parser stores it. The common shape,
+// truncated to the millisecond — what ClickHouse's text parser stores too, except before 1970
+// with a fractional second, where it stores the whole second minus the fraction (a known
+// ClickHouse bug; over HTTP, where rows still go as text, such a rare row can differ by < 2 s). The common shape,
 // toISOString()'s "YYYY-MM-DDTHH:MM:SS.mmmZ", is computed from its digits with the minute
 // cached (lines arrive in time order, so one minute serves many rows); any other shape goes
 // through Date.parse, which reads the same instant (and truncates extra fractional digits).

@@ -298,7 +298,8 @@ function tsEnd (t: string, i: number): number {
   if (!isV1DateTime(ts)) return -1
   const year = Number(ts.slice(0, 4))
   if (year < 1900 || year > 2299) return -1
-  if (ts.length === 24 && ts.charCodeAt(23) === 90) okMinute = ts.slice(0, 17)
+  // (not hour 24: "T24:00:00Z" is valid, "T24:00:30Z" is not, so that minute vouches for nothing)
+  if (ts.length === 24 && ts.charCodeAt(23) === 90 && !(ts.charCodeAt(11) === 50 && ts.charCodeAt(12) === 52)) okMinute = ts.slice(0, 17)
   return q + 1
 }
 

@@ -69,6 +69,8 @@ export function parseSegment (value: Buffer): ParsedSegment | { error: string } 
   const body = value.length - nl - 1
   if (body !== header.bytes) return { error: `segment header says ${header.bytes} bytes of lines, the message holds ${body}` }
   if (value[value.length - 1] !== 10) return { error: 'segment body does not end with a newline' }
+  // every line's identity (off + its position) must stay an exact integer, as a v1 record's off
+  if (header.off + header.bytes > Number.MAX_SAFE_INTEGER) return { error: `segment header: /off: ${header.off} + ${header.bytes} bytes is beyond 2^53 - 1 (a byte offset cannot be that large)` }
   return { header, rtMs: Date.parse(header.rt), bodyStart: nl + 1 }
 }
 

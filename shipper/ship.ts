@@ -2,7 +2,7 @@
 //   globs ──tailer──▶ whole lines ──braced {…}: raw, as log segments ───┐
 //                                 └─anything else: normalize (v1)──────┴▶ messages (≤ 255 KiB, key = host)
 //        ──worker thread: kafkajs (acks=all, gzip)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
-// Three batches are in flight (and one more encoded, waiting): when Kafka is slow or down the
+// Two batches are in flight (and one more encoded, waiting): when Kafka is slow or down the
 // shipper stops reading and the log files themselves are the buffer, so memory stays flat
 // whatever the backlog. kafkajs runs on a worker thread of its own (sender.ts).
 import os from 'node:os'
@@ -60,11 +60,12 @@ export interface ShipperOptions {
    *  process with roles that hold large buffers of their own). Above 0 the shipper also assumes a process of its
    *  own and stops V8's young generation from growing (see start()). See shipper/gc.ts. */
   maxArrayBufferBytes?: number
-  /** batches sent to Kafka and not yet acknowledged (default 3; one more is read and encoded
+  /** batches sent to Kafka and not yet acknowledged (default 2; one more is read and encoded
    *  meanwhile). With one, the shipper's main thread sat idle over half the time waiting for
-   *  gzip and acks=all on the file → Kafka bench; once the main thread no longer JSON-checked
-   *  each line, 2 left both threads partly idle (Kafka thread busy ~55%): 3 or 4 made 15-25%
-   *  more lines/s. 4 held 1.14× steady RSS after the outage test (3: 1.04×) for no more speed */
+   *  gzip and acks=all on the file → Kafka bench. Once the main thread no longer JSON-checked
+   *  each line, 3 or 4 made 15-25% more lines/s there, but catching up after the 25 s outage
+   *  test then peaked at 1.04-1.43× steady RSS over five runs with 3 (limit 1.2×), against
+   *  1.03× with 2: memory flat while catching up comes first */
   maxBatchesInFlight?: number
   /** ship braced lines ({…}) in valid UTF-8 raw, in log segments (schemas/segment.ts),
    *  leaving their normalisation to the collector (default true). false = every line as a
@@ -105,7 +106,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
   const maxBatchBytes = opts.maxBatchBytes ?? 2 * 1024 * 1024
   const maxMessageBytes = opts.maxMessageBytes ?? 255 * 1024
   const maxBatchLines = opts.maxBatchLines ?? 8192
-  const maxInFlight = Math.max(1, opts.maxBatchesInFlight ?? 3)
+  const maxInFlight = Math.max(1, opts.maxBatchesInFlight ?? 2)
   const checkpointMs = opts.checkpointIntervalMs ?? 250
   const pollMs = opts.pollIntervalMs ?? 100
   const scanMs = opts.scanIntervalMs ?? 1000

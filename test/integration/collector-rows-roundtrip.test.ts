@@ -2,14 +2,13 @@
 // row-binary.ts; embedded: read by chDB from a file). What the real engine stores must be exactly the row values
 // rows.ts describes (logRowsOf), on the canonical fast path, the non-ASCII path, the general
 // path (U+2028, extra top-level keys) and log segments alike.
-import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createClickHouse } from '../../platform/clickhouse.js'
 import { migrate } from '../../schemas/migrations.js'
 import { addMessage, emptyRows, logRowsOf } from '../../collector/rows.js'
-import { insertBatch, insertFilesDirOf, removeStaleInsertFiles } from '../../collector/insert.js'
+import { insertBatch, insertFileTag, insertFilesDirOf, removeStaleInsertFiles } from '../../collector/insert.js'
 import { noFaults } from '../../collector/faults.js'
 import { segmentHeaderJson } from '../../schemas/segment.js'
 import { tempDir } from '../helpers/env.js'
@@ -65,13 +64,13 @@ describe('log rows into the real engine', () => {
 
   it('removes the row files of a collector that died mid-insert, and only those', () => {
     const dir = tempDir('insert-files')
-    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' })
-    const deadPid = Number(dead.stdout)
-    fs.writeFileSync(path.join(dir, `${deadPid}-1.rowbinary`), 'x')
-    fs.writeFileSync(path.join(dir, `${deadPid}-2.rowbinary`), 'x')
-    fs.writeFileSync(path.join(dir, `${process.pid}-1.rowbinary`), 'x')
+    const mine = `${insertFileTag()}1.rowbinary`
+    // an earlier run of this same pid (every run is pid 1 in a container) left two
+    fs.writeFileSync(path.join(dir, `${process.pid}-0badc0de-1.rowbinary`), 'x')
+    fs.writeFileSync(path.join(dir, '4242-12345678-2.rowbinary'), 'x')
+    fs.writeFileSync(path.join(dir, mine), 'x')
     fs.writeFileSync(path.join(dir, 'notes.txt'), 'x')
     expect(removeStaleInsertFiles(dir)).toBe(2)
-    expect(fs.readdirSync(dir).sort()).toEqual([`${process.pid}-1.rowbinary`, 'notes.txt'])
+    expect(fs.readdirSync(dir).sort()).toEqual([mine, 'notes.txt'].sort())
   })
 })

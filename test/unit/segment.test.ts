@@ -155,6 +155,8 @@ describe('log segments', () => {
       [`${header({ bytes: 5 })}\n${body}`, `segment header says 5 bytes of lines, the message holds ${Buffer.byteLength(body)}`],
       [`${header({ rt: 'soon' })}\n${body}`, 'segment header: /rt: Expected string to match \'date-time\' format'],
       [`${header({ off: -1 })}\n${body}`, 'segment header: /off: Expected integer to be greater or equal to 0'],
+      // a byte offset past 2^53 - 1 cannot name a line exactly (it once threw mid-row in the collector)
+      [`${header({ off: 2 ** 64 })}\n${body}`, `segment header: /off: ${2 ** 64} + ${Buffer.byteLength(body)} bytes is beyond 2^53 - 1 (a byte offset cannot be that large)`],
       ['{"v":1,"kind":"lines",', 'segment header is not followed by a newline'],
       ['{"v":1,"kind":"lines",}\n{}\n', 'segment header: invalid JSON: Expected double-quoted property name in JSON at position 22'],
       [`${header({ bytes: Buffer.byteLength(body) - 1 })}\n${body.slice(0, -1)}`, 'segment body does not end with a newline']
