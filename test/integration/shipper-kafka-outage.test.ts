@@ -1,5 +1,5 @@
-// Done-when #4: Kafka stopped for OUTAGE_S seconds (default 25; SLUICE_OUTAGE_S=60 for the
-// full run) while a service logs 5,000 lines/s through sluice/transport. The spool files are
+// Done-when #4: Kafka stopped for OUTAGE_S seconds (default 60, as the issue asks;
+// SLUICE_OUTAGE_S=25 for a quicker run) while a service logs 5,000 lines/s through sluice/transport. The spool files are
 // the buffer: the shipper stops reading, its memory stays flat, and after the broker comes
 // back on the same port and data dir every line arrives exactly once.
 import fs from 'node:fs'
@@ -13,7 +13,7 @@ import { lineCounts, startSink, type Sink } from '../helpers/sink.js'
 
 const rate = 5_000
 const steadyS = 15
-const outageS = Number(process.env.SLUICE_OUTAGE_S ?? 25)
+const outageS = Number(process.env.SLUICE_OUTAGE_S ?? 60)
 const afterS = 10
 
 function rssKb (pid: number): number {
