@@ -6,8 +6,9 @@
 // Why: ClickHouse parsing text rows was half of its insert work. 500,000 log rows into a Null
 // table (parsing only): 0.47 s of CPU as RowBinary vs 2.9-3.1 s as JSONCompactEachRow (and more
 // as keyed JSONEachRow, what ClickHouse's own Kafka engine reads); into the logs table with its
-// indexes, as 100,000-row inserts, 2.7-3.7 s vs 5.7-7.5 s (one chDB process, 2026-12-01). The collector scans every line anyway to
-// validate it, so writing binary values costs it no more than writing JSON arrays did.
+// indexes, as 100,000-row inserts, 2.7-3.7 s vs 5.7-7.5 s (one chDB process, 2026-12-01). The
+// collector scans every line anyway to validate it; writing binary values instead of JSON
+// arrays left its own cost per row within this machine's noise (~4-6 µs either way).
 import type { LogRow } from './rows.js'
 
 /** the logs columns a RowBinary row holds, in order, with the types the rows are written in
