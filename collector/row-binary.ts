@@ -110,26 +110,17 @@ const digit = (s: string, i: number): number => s.charCodeAt(i) - 48
 
 /** tsMillis of the ts at t[start, end) (the quotes excluded), without slicing the common shape */
 export function tsMillisIn (t: string, start: number, end: number): number {
-  if (end - start === 24 && t.charCodeAt(start + 23) === 90 /* Z */ && t.charCodeAt(start + 19) === 46 /* . */ && minuteKey.length === 16) {
-    let same = true
-    for (let k = 0; k < 16; k++) if (t.charCodeAt(start + k) !== minuteKey.charCodeAt(k)) { same = false; break }
-    if (same) return minuteMs + (digitAt(t, start + 17) * 10 + digitAt(t, start + 18)) * 1000 + digitAt(t, start + 20) * 100 + digitAt(t, start + 21) * 10 + digitAt(t, start + 22)
+  if (end - start !== 24 || t.charCodeAt(start + 23) !== 90 /* Z */ || t.charCodeAt(start + 19) !== 46 /* . */) return Date.parse(t.slice(start, end))
+  let same = minuteKey.length === 16
+  for (let k = 0; same && k < 16; k++) same = t.charCodeAt(start + k) === minuteKey.charCodeAt(k)
+  if (!same) {
+    minuteKey = t.slice(start, start + 16)
+    minuteMs = Date.parse(`${minuteKey}:00Z`)
   }
-  return tsMillis(t.slice(start, end))
+  return minuteMs + (digit(t, start + 17) * 10 + digit(t, start + 18)) * 1000 + digit(t, start + 20) * 100 + digit(t, start + 21) * 10 + digit(t, start + 22)
 }
 
-const digitAt = (s: string, i: number): number => s.charCodeAt(i) - 48
-
-export function tsMillis (ts: string): number {
-  if (ts.length === 24 && ts.charCodeAt(23) === 90 /* Z */ && ts.charCodeAt(19) === 46 /* . */) {
-    if (minuteKey.length !== 16 || !ts.startsWith(minuteKey)) {
-      minuteKey = ts.slice(0, 16)
-      minuteMs = Date.parse(`${minuteKey}:00Z`)
-    }
-    return minuteMs + (digit(ts, 17) * 10 + digit(ts, 18)) * 1000 + digit(ts, 20) * 100 + digit(ts, 21) * 10 + digit(ts, 22)
-  }
-  return Date.parse(ts)
-}
+export function tsMillis (ts: string): number { return tsMillisIn(ts, 0, ts.length) }
 
 // ── reading rows back (HTTP mode inserts row objects; tests compare rows) ─────────────────
 
