@@ -1,36 +1,22 @@
 // The shipper's Kafka producer, on a thread of its own (see sender.ts for why and for the
 // protocol). Everything that touches kafkajs lives here: encoding the record batches (copies,
-// zero-filled growth, CRC32C in JS), gzip and the acks=all round trips, the retries with
+// zero-filled growth, CRC32C in JS), compression (zstd by default; codecs in
+// platform/kafka-codecs.ts) and the acks=all round trips, the retries with
 // backoff while Kafka is down, and the split of a batch Kafka refuses as too large. The
 // thread holds the message values it was given until Kafka acknowledged them, and keeps its
 // own Buffer memory bounded the way the main thread does (forced minor/major GCs).
 import { parentPort } from 'node:worker_threads'
-import zlib from 'node:zlib'
-import { promisify } from 'node:util'
-import kafkajs, { CompressionTypes, type Producer } from 'kafkajs'
+import { type Producer } from 'kafkajs'
 import { createKafka } from '../platform/kafka.js'
+import { compressionType, type Compression } from '../platform/kafka-codecs.js'
 import { gc } from './gc.js'
 import type { ToWorker, FromWorker, WireTopicMessages } from './sender.js'
-
-// kafkajs gzips at zlib's default level 6. On NDJSON log batches level 1 measured ~3.5×
-// faster for a 3% larger output (55 MiB of records: 261-353 ms → 75-93 ms, 3.0 → 3.1 MiB),
-// so the shipper registers a level-1 codec — in this thread's own kafkajs, which only this
-// producer uses. zlib hands its output back 16 KiB at a time by default, one thread-pool round
-// trip and one callback each; gzip at level 1 shrinks log lines ~5-10×, so an output chunk of
-// a quarter of the input (≥ 16 KiB, ≤ 1 MiB) takes one or two.
-const gzipChunk = (n: number): number => Math.min(1 << 20, Math.max(16 * 1024, n >> 2))
-const gzip1 = promisify((buf: Buffer, cb: (err: Error | null, out: Buffer) => void) => zlib.gzip(buf, { level: 1, chunkSize: gzipChunk(buf.length) }, cb))
-const unzip = promisify(zlib.unzip)
-// (kafkajs is CommonJS and Node's ESM loader does not detect CompressionCodecs as a named export)
-kafkajs.CompressionCodecs[CompressionTypes.GZIP] = () => ({
-  compress: async (encoder: { buffer: Buffer }) => await gzip1(encoder.buffer),
-  decompress: async (buf: Buffer) => await unzip(buf)
-})
 
 const port = parentPort
 if (port === null) throw new Error('shipper/send-worker.js runs as a worker thread of the shipper')
 
 let producer: Producer | null = null
+let compression: Compression = 'zstd'
 let running = true
 let maxArrayBuffers = 0
 // fault injection (tests, drills): this thread exits once Kafka acknowledged this many batches,
@@ -47,15 +33,17 @@ const sleep = (ms: number): Promise<void> => new Promise(resolve => {
   wakes.add(wake)
 })
 
-// Kafka refuses a request over its size limits (message.max.bytes, 1 MiB by default) with
-// a non-retriable error; retrying the same batch would stall the host's shipping forever
-function tooLarge (err: unknown, depth = 0): boolean {
+// the kafkajs error or one of its causes has one of these Kafka error types
+function hasType (err: unknown, types: string[], depth = 0): boolean {
   if (err === null || typeof err !== 'object' || depth > 4) return false
   const e = err as { type?: string, cause?: unknown, originalError?: unknown, errors?: unknown[] }
-  if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true
-  if (Array.isArray(e.errors) && e.errors.some(x => tooLarge(x, depth + 1))) return true
-  return tooLarge(e.cause ?? e.originalError, depth + 1)
+  if (e.type !== undefined && types.includes(e.type)) return true
+  if (Array.isArray(e.errors) && e.errors.some(x => hasType(x, types, depth + 1))) return true
+  return hasType(e.cause ?? e.originalError, types, depth + 1)
 }
+// Kafka refuses a request over its size limits (message.max.bytes, 1 MiB by default) with
+// a non-retriable error; retrying the same batch would stall the host's shipping forever
+const tooLarge = (err: unknown): boolean => hasType(err, ['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE'])
 
 /** true once Kafka acknowledged; false when Kafka refused it as too large; retries anything
  *  else until it lands or the shipper stops (then throws) */
@@ -63,14 +51,17 @@ async function sendWithRetry (topicMessages: WireTopicMessages): Promise<boolean
   let attempt = 0
   for (;;) {
     try {
-      await producer!.sendBatch({ topicMessages, acks: -1, compression: CompressionTypes.GZIP, timeout: 30000 })
+      await producer!.sendBatch({ topicMessages, acks: -1, compression: compressionType(compression), timeout: 30000 })
       return true
     } catch (err) {
       if (!running) throw err
       if (tooLarge(err)) return false
       attempt++
       const delay = Math.min(10000, 200 * 2 ** Math.min(attempt, 6))
-      post({ op: 'retry', attempt, delay, message: (err as Error).message })
+      // a broker older than Kafka 2.1 refuses zstd: retried like any error (nothing is lost),
+      // with the fix in the message
+      const hint = hasType(err, ['UNSUPPORTED_COMPRESSION_TYPE']) ? ` — this broker does not accept ${compression}; restart the shipper with --compression gzip` : ''
+      post({ op: 'retry', attempt, delay, message: (err as Error).message + hint })
       await sleep(delay)
     }
   }
@@ -114,6 +105,7 @@ port.on('message', (m: ToWorker) => {
   switch (m.op) {
     case 'connect': {
       maxArrayBuffers = m.maxArrayBufferBytes
+      compression = m.compression
       exitAfter = m.exitAfter
       const kafka = createKafka(m.brokers, m.clientId, { retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 } })
       producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: m.maxInFlight })

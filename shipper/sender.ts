@@ -11,11 +11,12 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import type { Compression } from '../platform/kafka-codecs.js'
 
 export type WireTopicMessages = Array<{ topic: string, messages: Array<{ key: string, value: Buffer, headers: Record<string, string> }> }>
 
 export type ToWorker =
-  | { op: 'connect', brokers: string[], clientId: string, maxInFlight: number, maxArrayBufferBytes: number, exitAfter: number }
+  | { op: 'connect', brokers: string[], clientId: string, compression: Compression, maxInFlight: number, maxArrayBufferBytes: number, exitAfter: number }
   | { op: 'send', id: number, topicMessages: Array<{ topic: string, messages: Array<{ key: string, value: Uint8Array, headers: Record<string, string> }> }> }
   | { op: 'stop' }
   | { op: 'disconnect' }
@@ -78,7 +79,7 @@ function workerExitFault (): number {
   return n
 }
 
-export function createSender (opts: { brokers: string[], clientId: string, maxInFlight: number, maxArrayBufferBytes: number }, ev: SenderEvents): Sender {
+export function createSender (opts: { brokers: string[], clientId: string, compression: Compression, maxInFlight: number, maxArrayBufferBytes: number }, ev: SenderEvents): Sender {
   let exitFault = workerExitFault()
   let worker: Worker | null = null
   /** the current thread's connect, awaited by every send (a send must not reach a producer
@@ -130,7 +131,7 @@ export function createSender (opts: { brokers: string[], clientId: string, maxIn
     worker = spawn()
     connected = new Promise<void>((resolve, reject) => {
       waitConnect = { resolve, reject }
-      post({ op: 'connect', brokers: opts.brokers, clientId: opts.clientId, maxInFlight: opts.maxInFlight, maxArrayBufferBytes: opts.maxArrayBufferBytes, exitAfter: exitFault })
+      post({ op: 'connect', brokers: opts.brokers, clientId: opts.clientId, compression: opts.compression, maxInFlight: opts.maxInFlight, maxArrayBufferBytes: opts.maxArrayBufferBytes, exitAfter: exitFault })
       exitFault = 0
     }).catch(async (err: Error) => { await close(); throw err })
     await connected

@@ -1,7 +1,7 @@
 // `sluice ship` — one per host.
 //   globs ──tailer──▶ whole lines ──braced {…}: raw, as log segments ───┐
 //                                 └─anything else: normalize (v1)──────┴▶ messages (≤ 255 KiB, key = host)
-//        ──worker thread: kafkajs (acks=all, gzip)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
+//        ──worker thread: kafkajs (acks=all, zstd)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
 // Two batches are in flight (and one more encoded, waiting): when Kafka is slow or down the
 // shipper stops reading and the log files themselves are the buffer, so memory stays flat
 // whatever the backlog. kafkajs runs on a worker thread of its own (sender.ts).
@@ -16,6 +16,7 @@ import { createCheckpointStore } from './checkpoint.js'
 import { createTailer, type Source } from './tailer.js'
 import { createSender, type Sender, type WireTopicMessages } from './sender.js'
 import { info, warn } from '../platform/log.js'
+import { compressions, zstdUnavailable, type Compression } from '../platform/kafka-codecs.js'
 import { gc } from './gc.js'
 
 export interface ShipperOptions {
@@ -71,6 +72,10 @@ export interface ShipperOptions {
    *  leaving their normalisation to the collector (default true). false = every line as a
    *  normalised v1 record, as before segments existed */
   segments?: boolean
+  /** Kafka compression of the shipper's record batches (default zstd: on 8,192 pino lines,
+   *  3.6-3.8 ms and 45× against gzip level 1's 4.8-5.5 ms and 13×, and the broker's
+   *  validation reads zstd faster too; gzip for brokers older than Kafka 2.1) */
+  compression?: Compression
   registry?: Registry
 }
 
@@ -107,6 +112,9 @@ export function createShipper (opts: ShipperOptions): Shipper {
   const maxMessageBytes = opts.maxMessageBytes ?? 255 * 1024
   const maxBatchLines = opts.maxBatchLines ?? 8192
   const maxInFlight = Math.max(1, opts.maxBatchesInFlight ?? 2)
+  const compression = opts.compression ?? 'zstd'
+  if (!compressions.includes(compression)) throw new TypeError(`createShipper: compression must be one of ${compressions.join(', ')}, got ${JSON.stringify(compression)}`)
+  if (compression === 'zstd' && zstdUnavailable() !== null) throw new Error(`ship: ${zstdUnavailable()}`)
   const checkpointMs = opts.checkpointIntervalMs ?? 250
   const pollMs = opts.pollIntervalMs ?? 100
   const scanMs = opts.scanIntervalMs ?? 1000
@@ -271,7 +279,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     registry,
     async start () {
       if (running) return
-      sender = createSender({ brokers: opts.brokers, clientId: `sluice-shipper-${host}`, maxInFlight, maxArrayBufferBytes: maxArrayBuffers }, {
+      sender = createSender({ brokers: opts.brokers, clientId: `sluice-shipper-${host}`, compression, maxInFlight, maxArrayBufferBytes: maxArrayBuffers }, {
         onRetry (attempt, delay, message) {
           m.retries.inc()
           if (attempt === 1 || attempt % 10 === 0) warn(`ship: Kafka send failed (${message}); retry ${attempt} in ${delay} ms — files are the buffer, nothing is lost`)

@@ -1,6 +1,7 @@
 // The wire format is plain Kafka: a client not written here (kcat, librdkafka) reads the
 // shipper's messages. Plain JSON lines travel raw in log segments (a header record + the
-// file's own bytes); with segments off, every NDJSON line parses as a v1 record.
+// file's own bytes); with segments off, every NDJSON line parses as a v1 record. librdkafka's
+// own debug output says how each fetched batch was compressed (zstd by default, gzip on request).
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -11,14 +12,14 @@ import { topicsFor } from '../../schemas/topics.js'
 import { validateRecord, type LogRecordV1 } from '../../schemas/records.js'
 import { tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
 
-interface Shipped { topics: ReturnType<typeof topicsFor>, lines: string[], out: string }
+interface Shipped { topics: ReturnType<typeof topicsFor>, lines: string[], out: string, codecs: string[] }
 
 describe('wire format v1 on Kafka, read by kcat', () => {
   const brokers = inject('kafkaBrokers')
   const shippers: Shipper[] = []
   afterAll(async () => { for (const s of shippers) await s.stop() })
 
-  async function ship (name: string, segments: boolean): Promise<Shipped> {
+  async function ship (name: string, segments: boolean, compression?: 'zstd' | 'gzip'): Promise<Shipped> {
     const kcat = spawnSync('kcat', ['-V'], { encoding: 'utf8' })
     expect(kcat.error, 'kcat is required (apt-get install kcat; scripts/test.sh installs it)').toBeUndefined()
     const topics = topicsFor(uniquePrefix(name))
@@ -29,20 +30,23 @@ describe('wire format v1 on Kafka, read by kcat', () => {
     const lines: string[] = []
     for (let i = 0; i < 300; i++) lines.push(JSON.stringify({ level: i % 3 === 0 ? 50 : 30, time: 1795000000000 + i, msg: `payment ${i}`, orderId: `o-${i}` }))
     fs.writeFileSync(file, lines.join('\n') + '\n')
-    const shipper = createShipper({ brokers: [brokers], topics, globs: [path.join(dir, 'logs', '*.log')], dataDir: dir, service: 'billing', host: 'wire-host', scanIntervalMs: 200, segments })
+    const shipper = createShipper({ brokers: [brokers], topics, globs: [path.join(dir, 'logs', '*.log')], dataDir: dir, service: 'billing', host: 'wire-host', scanIntervalMs: 200, segments, compression })
     shippers.push(shipper)
     await shipper.start()
     await waitFor('300 lines acknowledged by Kafka', async () => {
       const text = await shipper.registry.getSingleMetricAsString('sluice_shipper_lines_total')
       return /sluice_shipper_lines_total\{kind="log"\} 300\b/.test(text)
     })
-    const out = spawnSync('kcat', ['-C', '-b', brokers, '-t', topics.logs, '-o', 'beginning', '-e', '-q', '-f', 'KEY=%k\nHDR=%h\n%s\n'], { encoding: 'utf8', timeout: 60_000 })
+    const out = spawnSync('kcat', ['-C', '-b', brokers, '-t', topics.logs, '-o', 'beginning', '-e', '-q', '-d', 'msg', '-f', 'KEY=%k\nHDR=%h\n%s\n'], { encoding: 'utf8', timeout: 60_000 })
     expect(out.status).toBe(0)
-    return { topics, lines, out: out.stdout }
+    // e.g. "… Enqueue 1 message(s) (11180 bytes, 1 ops) on t.logs.v1 [1] fetch queue (qlen 0, v2, last_offset 0, 0 ctrl msgs, 0 aborted msgsets, zstd)"
+    const codecs = [...new Set([...out.stderr.matchAll(/fetch queue \(.*, (\w+)\)$/gm)].map(m => m[1]))]
+    return { topics, lines, out: out.stdout, codecs }
   }
 
-  it('kcat reads one log segment: a header record and the 300 lines byte for byte', async () => {
-    const { lines, out } = await ship('wire-seg', true)
+  it('kcat reads one log segment, zstd-compressed: a header record and the 300 lines byte for byte', async () => {
+    const { lines, out, codecs } = await ship('wire-seg', true)
+    expect(codecs).toEqual(['zstd'])
     const keys = new Set<string>()
     const headers = new Set<string>()
     const records: Array<Record<string, unknown>> = []
@@ -64,8 +68,9 @@ describe('wire format v1 on Kafka, read by kcat', () => {
     expect(String(records[0].path).endsWith(path.join('logs', 'app.log'))).toBe(true)
   })
 
-  it('with segments off, kcat consumes exactly the 300 shipped lines and each one validates as v1', async () => {
-    const { lines, out } = await ship('wire-v1', false)
+  it('with segments off and gzip, kcat consumes exactly the 300 shipped lines and each one validates as v1', async () => {
+    const { lines, out, codecs } = await ship('wire-v1', false, 'gzip')
+    expect(codecs).toEqual(['gzip'])
     const records: LogRecordV1[] = []
     const keys = new Set<string>()
     const headers = new Set<string>()
