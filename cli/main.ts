@@ -140,7 +140,7 @@ async function up (argv: string[]): Promise<number | undefined> {
 async function ship (argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { ...configOptions, path: { type: 'string', multiple: true }, service: { type: 'string' }, host: { type: 'string' }, 'max-line-bytes': { type: 'string' }, 'metrics-port': { type: 'string' }, 'no-segments': { type: 'boolean' }, compression: { type: 'string' } }, strict: true })
   if (values.help === true) {
-    console.log(`Usage: sluice ship [--path GLOB]… [--service NAME] [--host NAME] [--max-line-bytes N] [--metrics-port N] [--no-segments] [--compression zstd|gzip|none]
+    console.log(`Usage: sluice ship [--path GLOB]… [--service NAME] [--host NAME] [--max-line-bytes N] [--metrics-port N] [--no-segments] [--compression gzip|zstd|none]
 
 Tails the spool directory ($SLUICE_DATA_DIR/spool/*/*.ndjson) and every --path glob into Kafka.
 Checkpoints live in $SLUICE_DATA_DIR/shipper and advance only after Kafka acknowledged.
@@ -148,7 +148,8 @@ Checkpoints live in $SLUICE_DATA_DIR/shipper and advance only after Kafka acknow
 --metrics-port serves the shipper's Prometheus metrics at http://127.0.0.1:N/metrics (0 = any free port).
 --no-segments sends every line as a normalised v1 record (default: JSON lines travel raw in log
   segments and the collector normalises them; see "Log segments" in the README).
---compression of the Kafka record batches (default zstd; gzip for a broker older than Kafka 2.1).
+--compression of the Kafka record batches (default gzip, level 1; zstd needs Kafka ≥ 2.1 and is faster,
+  but holds more memory while catching up — see "Compression" in the README).
 
 ${commonHelp}`)
     return
@@ -159,7 +160,7 @@ ${commonHelp}`)
   if (maxLine !== undefined && (!Number.isInteger(maxLine) || maxLine < 1024)) throw errors.CONFIG_INVALID('--max-line-bytes', values['max-line-bytes'] ?? '', 'expected whole bytes ≥ 1024')
   const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port'])
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw errors.CONFIG_INVALID('--metrics-port', values['metrics-port'] ?? '', 'expected a port number 0-65535')
-  const compression = values.compression ?? 'zstd'
+  const compression = values.compression ?? 'gzip'
   if (!(compressions as readonly string[]).includes(compression)) throw errors.CONFIG_INVALID('--compression', compression, `expected one of ${compressions.join(', ')}`)
   if (compression === 'zstd' && zstdUnavailable() !== null) throw errors.CONFIG_INVALID('--compression', compression, zstdUnavailable()!)
   await checkKafka(cfg.kafkaBrokers, cfg)

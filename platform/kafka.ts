@@ -1,6 +1,6 @@
 // kafkajs wiring shared by every role: one client factory (quiet logs routed to Sluice's
 // own log), topic creation, and a reachability probe with a one-line error.
-// Importing it registers Sluice's compression codecs (zstd, gzip level 1) with kafkajs.
+// Importing it registers Sluice's compression codecs (gzip level 1, zstd) with kafkajs.
 import './kafka-codecs.js'
 import { Kafka, logLevel, type KafkaConfig, type Admin } from 'kafkajs'
 import { partitionsFor, type Topics } from '../schemas/topics.js'

@@ -1,7 +1,7 @@
 // The shipper's Kafka producer, on a thread of its own (see sender.ts for why and for the
 // protocol). Everything that touches kafkajs lives here: encoding the record batches (copies,
-// zero-filled growth, CRC32C in JS), compression (zstd by default; codecs in
-// platform/kafka-codecs.ts) and the acks=all round trips, the retries with
+// zero-filled growth, CRC32C in JS), compression (gzip level 1 by default; codecs
+// in platform/kafka-codecs.ts) and the acks=all round trips, the retries with
 // backoff while Kafka is down, and the split of a batch Kafka refuses as too large. The
 // thread holds the message values it was given until Kafka acknowledged them, and keeps its
 // own Buffer memory bounded the way the main thread does (forced minor/major GCs).
@@ -16,7 +16,7 @@ const port = parentPort
 if (port === null) throw new Error('shipper/send-worker.js runs as a worker thread of the shipper')
 
 let producer: Producer | null = null
-let compression: Compression = 'zstd'
+let compression: Compression = 'gzip'
 let running = true
 let maxArrayBuffers = 0
 // fault injection (tests, drills): this thread exits once Kafka acknowledged this many batches,

@@ -1,7 +1,7 @@
 // `sluice ship` — one per host.
 //   globs ──tailer──▶ whole lines ──braced {…}: raw, as log segments ───┐
 //                                 └─anything else: normalize (v1)──────┴▶ messages (≤ 255 KiB, key = host)
-//        ──worker thread: kafkajs (acks=all, zstd)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
+//        ──worker thread: kafkajs (acks=all, gzip)──▶ sluice.logs.v1 / sluice.stats.v1 ──ack──▶ checkpoints
 // Two batches are in flight (and one more encoded, waiting): when Kafka is slow or down the
 // shipper stops reading and the log files themselves are the buffer, so memory stays flat
 // whatever the backlog. kafkajs runs on a worker thread of its own (sender.ts).
@@ -72,9 +72,12 @@ export interface ShipperOptions {
    *  leaving their normalisation to the collector (default true). false = every line as a
    *  normalised v1 record, as before segments existed */
   segments?: boolean
-  /** Kafka compression of the shipper's record batches (default zstd: on 8,192 pino lines,
-   *  3.6-3.8 ms and 45× against gzip level 1's 4.8-5.5 ms and 13×, and the broker's
-   *  validation reads zstd faster too; gzip for brokers older than Kafka 2.1) */
+  /** Kafka compression of the shipper's record batches (default gzip, at level 1). zstd is
+   *  faster and smaller (on 8,192 pino lines: 3.6-3.8 ms and 45× against gzip's 4.8-5.5 ms
+   *  and 13×; +11% lines/s in paired in-process runs), but catching up after the 60 s Kafka
+   *  outage test it peaked at 1.21-1.30× steady RSS in five runs of eight (limit 1.2×; gzip:
+   *  1.00-1.05×), also with glibc's mmap threshold fixed at 512 KiB or 1 MiB or an 8 MiB
+   *  Buffer bound (README, "Compression") */
   compression?: Compression
   registry?: Registry
 }
@@ -112,7 +115,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
   const maxMessageBytes = opts.maxMessageBytes ?? 255 * 1024
   const maxBatchLines = opts.maxBatchLines ?? 8192
   const maxInFlight = Math.max(1, opts.maxBatchesInFlight ?? 2)
-  const compression = opts.compression ?? 'zstd'
+  const compression = opts.compression ?? 'gzip'
   if (!compressions.includes(compression)) throw new TypeError(`createShipper: compression must be one of ${compressions.join(', ')}, got ${JSON.stringify(compression)}`)
   if (compression === 'zstd' && zstdUnavailable() !== null) throw new Error(`ship: ${zstdUnavailable()}`)
   const checkpointMs = opts.checkpointIntervalMs ?? 250

@@ -1,7 +1,7 @@
 // The wire format is plain Kafka: a client not written here (kcat, librdkafka) reads the
 // shipper's messages. Plain JSON lines travel raw in log segments (a header record + the
 // file's own bytes); with segments off, every NDJSON line parses as a v1 record. librdkafka's
-// own debug output says how each fetched batch was compressed (zstd by default, gzip on request).
+// own debug output says how each fetched batch was compressed (gzip by default, zstd on request).
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -44,8 +44,8 @@ describe('wire format v1 on Kafka, read by kcat', () => {
     return { topics, lines, out: out.stdout, codecs }
   }
 
-  it('kcat reads one log segment, zstd-compressed: a header record and the 300 lines byte for byte', async () => {
-    const { lines, out, codecs } = await ship('wire-seg', true)
+  it('kcat reads one log segment, with --compression zstd: a header record and the 300 lines byte for byte', async () => {
+    const { lines, out, codecs } = await ship('wire-seg', true, 'zstd')
     expect(codecs).toEqual(['zstd'])
     const keys = new Set<string>()
     const headers = new Set<string>()
@@ -68,8 +68,8 @@ describe('wire format v1 on Kafka, read by kcat', () => {
     expect(String(records[0].path).endsWith(path.join('logs', 'app.log'))).toBe(true)
   })
 
-  it('with segments off and gzip, kcat consumes exactly the 300 shipped lines and each one validates as v1', async () => {
-    const { lines, out, codecs } = await ship('wire-v1', false, 'gzip')
+  it('with segments off (and the default gzip), kcat consumes exactly the 300 shipped lines and each one validates as v1', async () => {
+    const { lines, out, codecs } = await ship('wire-v1', false)
     expect(codecs).toEqual(['gzip'])
     const records: LogRecordV1[] = []
     const keys = new Set<string>()
