@@ -23,6 +23,12 @@ describe('configuration errors are one line', () => {
     expect(r.stderr).toBe('sluice: error: KAFKA_BROKERS="127.0.0.1:99999" is invalid: port 99999 of \'127.0.0.1:99999\' is outside 1-65535\n')
   })
 
+  it('a compression sluice ship does not know', async () => {
+    const r = await run(['ship', '--compression', 'lz4'], { KAFKA_BROKERS: '127.0.0.1:9092' })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe('sluice: error: --compression="lz4" is invalid: expected one of gzip, zstd, none\n')
+  })
+
   it('a KAFKA_BROKERS nobody answers on', async () => {
     const port = await freePort()
     const r = await run(['ship'], { KAFKA_BROKERS: `127.0.0.1:${port}` })
