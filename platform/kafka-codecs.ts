@@ -17,17 +17,28 @@ export type Compression = 'zstd' | 'gzip' | 'none'
 export const compressions: readonly Compression[] = ['gzip', 'zstd', 'none']
 
 interface Zstd { compress: (data: Buffer, level?: number) => Promise<Buffer>, decompress: (data: Buffer) => Promise<Buffer> }
-let zstd: Zstd | null = null
+// loaded on first use: a process that never meets zstd never maps the native addon
+let zstd: Zstd | null | undefined
 let zstdLoadError = ''
-try {
-  zstd = createRequire(import.meta.url)('@mongodb-js/zstd') as Zstd
-} catch (err) {
-  zstdLoadError = (err as Error).message.split('\n')[0]
+function loadZstd (): Zstd | null {
+  if (zstd !== undefined) return zstd
+  try {
+    zstd = createRequire(import.meta.url)('@mongodb-js/zstd') as Zstd
+  } catch (err) {
+    zstd = null
+    zstdLoadError = (err as Error).message.split('\n')[0]
+  }
+  return zstd
+}
+const zstdOrThrow = (): Zstd => {
+  const z = loadZstd()
+  if (z === null) throw new Error(zstdUnavailable()!)
+  return z
 }
 
 /** null when zstd works here, else why not (a platform without a prebuilt binary) */
 export function zstdUnavailable (): string | null {
-  return zstd === null ? `zstd is not available on this platform (${zstdLoadError}); use --compression gzip` : null
+  return loadZstd() === null ? `zstd is not available on this platform (${zstdLoadError}); ship with --compression gzip (the default)` : null
 }
 
 export function compressionType (c: Compression): CompressionTypes {
@@ -47,10 +58,7 @@ codecs[CompressionTypes.GZIP] = () => ({
   compress: async encoder => await gzip1(encoder.buffer),
   decompress: async buf => await unzip(buf)
 })
-if (zstd !== null) {
-  const z = zstd
-  codecs[CompressionTypes.ZSTD] = () => ({
-    compress: async encoder => await z.compress(encoder.buffer, 1),
-    decompress: async buf => await z.decompress(buf)
-  })
-}
+codecs[CompressionTypes.ZSTD] = () => ({
+  compress: async encoder => await zstdOrThrow().compress(encoder.buffer, 1),
+  decompress: async buf => await zstdOrThrow().decompress(buf)
+})
