@@ -4,8 +4,9 @@
 //          level 6 (on NDJSON log batches ~3.5× faster for a 3% larger output).
 //   zstd — `sluice ship --compression zstd`. kafkajs has no zstd of its own; this one is
 //          @mongodb-js/zstd (the MongoDB driver's codec, native, prebuilt per platform on npm).
-//          Every reader needs it: a Sluice collector or tail of another version must have it.
-// Measured on one 1.44 MB shipper batch of 8,192 pino lines (this machine, 2026-12-01):
+//          Every reader needs the codec: a Sluice collector or tail from before this module
+//          cannot read what a zstd shipper sends.
+// Measured on one 1.44 MB shipper batch of 8,192 pino lines (2 shared cores, 2026-12-01):
 // gzip level 1 4.8-5.5 ms → 107 KB (13×); zstd level 1 3.6-3.8 ms → 32 KB (45×). Kafka itself
 // reads zstd from version 2.1 (2018) on; kcat and librdkafka read it too.
 import zlib from 'node:zlib'
