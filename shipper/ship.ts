@@ -75,9 +75,9 @@ export interface ShipperOptions {
   /** Kafka compression of the shipper's record batches (default gzip, at level 1). zstd is
    *  faster and smaller (on 8,192 pino lines: 3.6-3.8 ms and 45× against gzip's 4.8-5.5 ms
    *  and 13×; +11% lines/s in paired in-process runs), but catching up after the 60 s Kafka
-   *  outage test it peaked at 1.21-1.30× steady RSS in five runs of eight (limit 1.2×; gzip:
-   *  1.00-1.05×), also with glibc's mmap threshold fixed at 512 KiB or 1 MiB or an 8 MiB
-   *  Buffer bound (README, "Compression") */
+   *  outage test it held more memory: recovery/steady RSS median 1.21× over nine runs (limit
+   *  1.2×) against gzip's 1.10× over nine the same day, also with glibc's mmap threshold fixed
+   *  at 512 KiB or 1 MiB or an 8 MiB Buffer bound (README, "Compression") */
   compression?: Compression
   registry?: Registry
 }
