@@ -8,7 +8,7 @@ import { SluiceError, errors } from '../platform/errors.js'
 import { fail, info } from '../platform/log.js'
 import { startLocalKafka } from '../platform/kafka-launcher.js'
 import { createShipper } from '../shipper/ship.js'
-import { compressions, zstdUnavailable, type Compression } from '../platform/kafka-codecs.js'
+import { compressionProblem, type Compression } from '../platform/kafka-codecs.js'
 import { serveMetrics } from '../platform/metrics-http.js'
 import { createCollector } from '../collector/collect.js'
 import { migrate } from '../schemas/migrations.js'
@@ -161,8 +161,8 @@ ${commonHelp}`)
   const metricsPort = values['metrics-port'] === undefined ? undefined : Number(values['metrics-port'])
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw errors.CONFIG_INVALID('--metrics-port', values['metrics-port'] ?? '', 'expected a port number 0-65535')
   const compression = values.compression ?? 'gzip'
-  if (!(compressions as readonly string[]).includes(compression)) throw errors.CONFIG_INVALID('--compression', compression, `expected one of ${compressions.join(', ')}`)
-  if (compression === 'zstd' && zstdUnavailable() !== null) throw errors.CONFIG_INVALID('--compression', compression, zstdUnavailable()!)
+  const compressionWhy = compressionProblem(compression)
+  if (compressionWhy !== null) throw errors.CONFIG_INVALID('--compression', compression, compressionWhy)
   await checkKafka(cfg.kafkaBrokers, cfg)
   const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine, segments: values['no-segments'] !== true, compression: compression as Compression })
   const metrics = metricsPort === undefined ? null : await serveMetrics([shipper.registry], metricsPort)

@@ -38,8 +38,15 @@ const zstdOrThrow = (): Zstd => {
 }
 
 /** null when zstd works here, else why not (a platform without a prebuilt binary) */
-export function zstdUnavailable (): string | null {
+function zstdUnavailable (): string | null {
   return loadZstd() === null ? `zstd is not available on this platform (${zstdLoadError}); ship with --compression gzip (the default)` : null
+}
+
+/** why a shipper cannot use compression `c` here (an unknown name, or zstd without its
+ *  binary), or null when it can — the one check behind `--compression` and createShipper */
+export function compressionProblem (c: string): string | null {
+  if (!(compressions as readonly string[]).includes(c)) return `expected one of ${compressions.join(', ')}`
+  return c === 'zstd' ? zstdUnavailable() : null
 }
 
 export function compressionType (c: Compression): CompressionTypes {

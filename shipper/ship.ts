@@ -16,7 +16,7 @@ import { createCheckpointStore } from './checkpoint.js'
 import { createTailer, type Source } from './tailer.js'
 import { createSender, type Sender, type WireTopicMessages } from './sender.js'
 import { info, warn } from '../platform/log.js'
-import { compressions, zstdUnavailable, type Compression } from '../platform/kafka-codecs.js'
+import { compressionProblem, type Compression } from '../platform/kafka-codecs.js'
 import { gc } from './gc.js'
 
 export interface ShipperOptions {
@@ -116,8 +116,8 @@ export function createShipper (opts: ShipperOptions): Shipper {
   const maxBatchLines = opts.maxBatchLines ?? 8192
   const maxInFlight = Math.max(1, opts.maxBatchesInFlight ?? 2)
   const compression = opts.compression ?? 'gzip'
-  if (!compressions.includes(compression)) throw new TypeError(`createShipper: compression must be one of ${compressions.join(', ')}, got ${JSON.stringify(compression)}`)
-  if (compression === 'zstd' && zstdUnavailable() !== null) throw new Error(`ship: ${zstdUnavailable()}`)
+  const compressionWhy = compressionProblem(compression)
+  if (compressionWhy !== null) throw new TypeError(`createShipper: compression ${JSON.stringify(compression)}: ${compressionWhy}`)
   const checkpointMs = opts.checkpointIntervalMs ?? 250
   const pollMs = opts.pollIntervalMs ?? 100
   const scanMs = opts.scanIntervalMs ?? 1000
