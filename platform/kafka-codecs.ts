@@ -9,6 +9,7 @@
 // Measured on one 1.44 MB shipper batch of 8,192 pino lines (2 shared cores, 2026-12-01):
 // gzip level 1 4.8-5.5 ms → 107 KB (13×); zstd level 1 3.6-3.8 ms → 32 KB (45×). Kafka itself
 // reads zstd from version 2.1 (2018) on; kcat and librdkafka read it too.
+// Also here: kafkajs' record-batch Encoder grows once, to the size it needs (end of file).
 import zlib from 'node:zlib'
 import { createRequire } from 'node:module'
 import { promisify } from 'node:util'
@@ -53,20 +54,47 @@ export function compressionType (c: Compression): CompressionTypes {
   return c === 'zstd' ? CompressionTypes.ZSTD : c === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None
 }
 
-// zlib hands its output back 16 KiB at a time by default, one thread-pool round trip and one
-// callback each; gzip at level 1 shrinks log lines ~5-13×, so an output chunk of a quarter of
-// the input (≥ 16 KiB, ≤ 1 MiB) takes one or two
+// zlib hands its output back 16 KiB at a time by default; gzip at level 1 shrinks log lines
+// ~5-13×, so an output chunk of a quarter of the input (≥ 16 KiB, ≤ 1 MiB) takes one or two.
 const gzipChunk = (n: number): number => Math.min(1 << 20, Math.max(16 * 1024, n >> 2))
-const gzip1 = promisify((buf: Buffer, cb: (err: Error | null, out: Buffer) => void) => zlib.gzip(buf, { level: 1, chunkSize: gzipChunk(buf.length) }, cb))
+// Compressing is synchronous, on the calling thread (the shipper's Kafka thread). Node's async
+// zlib keeps the input it was given on its native handle (handle.buffer) until that handle is
+// garbage-collected, which takes a GC to find it unreachable, a weak callback on a later turn of
+// the event loop, and another GC: every batch's 1-2 MiB of records (and the messages they came
+// from) outlived the shipper's forced GCs. Catching up after an outage the Kafka thread then
+// held 25-40 MB of dead Buffers and the shipper's RSS rose 1.3-1.7× steady, against ~1.2× with
+// gzipSync, at the same lines/s (2026-12-02; README, "Memory while catching up").
+const gzip1 = (buf: Buffer): Buffer => zlib.gzipSync(buf, { level: 1, chunkSize: gzipChunk(buf.length) })
 const unzip = promisify(zlib.unzip)
 
 // (kafkajs is CommonJS and Node's ESM loader does not detect CompressionCodecs as a named export)
 const codecs = kafkajs.CompressionCodecs as Record<number, () => { compress: (encoder: { buffer: Buffer }) => Promise<Buffer>, decompress: (buf: Buffer) => Promise<Buffer> }>
 codecs[CompressionTypes.GZIP] = () => ({
-  compress: async encoder => await gzip1(encoder.buffer),
+  compress: async encoder => gzip1(encoder.buffer),
   decompress: async buf => await unzip(buf)
 })
 codecs[CompressionTypes.ZSTD] = () => ({
   compress: async encoder => await zstdOrThrow().compress(encoder.buffer, 1),
   decompress: async buf => await zstdOrThrow().decompress(buf)
 })
+
+// kafkajs builds a record batch by appending each record's encoded bytes to one Encoder that
+// doubles from 512 bytes as it goes: for a 1.1 MB shipper batch, 512 KiB + 1 MiB + 2 MiB
+// allocated (and zero-filled) for 1.1 MB of records, the first two garbage at once. The bytes
+// are written once whatever the buffer, so an Encoder appending an array of Encoders grows once,
+// to exactly the size it needs (the bytes past `offset` are never read: `buffer` is a slice to
+// it). Same output byte for byte; kafkajs 2.2.4 is its last release.
+interface KafkaEncoder { buf: Buffer, offset: number, buffer: Buffer }
+const EncoderClass = createRequire(import.meta.url)('kafkajs/src/protocol/encoder') as { prototype: { writeEncoderArray: (this: KafkaEncoder, value: KafkaEncoder[]) => KafkaEncoder } }
+EncoderClass.prototype.writeEncoderArray = function (value) {
+  if (!Array.isArray(value) || value.some(v => v == null || !Buffer.isBuffer(v.buf))) throw new Error('all values should be an instance of Encoder[]')
+  let need = this.offset
+  for (const v of value) need += v.offset
+  if (need > this.buf.length) {
+    const grown = Buffer.allocUnsafe(need)
+    this.buf.copy(grown, 0, 0, this.offset)
+    this.buf = grown
+  }
+  for (const v of value) this.offset += v.buf.copy(this.buf, this.offset, 0, v.offset)
+  return this
+}
