@@ -57,13 +57,16 @@ export function compressionType (c: Compression): CompressionTypes {
 // zlib hands its output back 16 KiB at a time by default; gzip at level 1 shrinks log lines
 // ~5-13×, so an output chunk of a quarter of the input (≥ 16 KiB, ≤ 1 MiB) takes one or two.
 const gzipChunk = (n: number): number => Math.min(1 << 20, Math.max(16 * 1024, n >> 2))
-// Compressing is synchronous, on the calling thread (the shipper's Kafka thread). Node's async
-// zlib keeps the input it was given on its native handle (handle.buffer) until that handle is
-// garbage-collected, which takes a GC to find it unreachable, a weak callback on a later turn of
-// the event loop, and another GC: every batch's 1-2 MiB of records (and the messages they came
-// from) outlived the shipper's forced GCs. Catching up after an outage the Kafka thread then
-// held 25-40 MB of dead Buffers and the shipper's RSS rose 1.3-1.7× steady, against ~1.2× with
-// gzipSync, at the same lines/s (2026-12-02; README, "Memory while catching up").
+// Compressing is synchronous, on the calling thread (the shipper's Kafka thread). Measured
+// 2026-12-02, catching up on a 330,000-line backlog with async zlib: the Kafka thread's Buffers
+// rose ~1 MB per batch to 37 MB even right after two forced full GCs in a row, while a heap
+// snapshot (whose GC also runs the weak callbacks that free native handles between its passes)
+// found only 5.8 MB reachable; with gzipSync they stayed at 6-21 MB and fell back after every
+// forced GC, at the same or more lines/s (peak/steady RSS 1.20-1.39× against 1.62-1.76× with the
+// other settings equal; README, "Memory while catching up"). The likely path: an async zlib
+// stream and its output buffers are released through its native handle, which a weak callback
+// frees only on a later turn of the event loop, so forced GCs in the same turn cannot. Not proven;
+// gzipSync keeps no handle past the call.
 const gzip1 = (buf: Buffer): Buffer => zlib.gzipSync(buf, { level: 1, chunkSize: gzipChunk(buf.length) })
 const unzip = promisify(zlib.unzip)
 
@@ -83,10 +86,13 @@ codecs[CompressionTypes.ZSTD] = () => ({
 // allocated (and zero-filled) for 1.1 MB of records, the first two garbage at once. The bytes
 // are written once whatever the buffer, so an Encoder appending an array of Encoders grows once,
 // to exactly the size it needs (the bytes past `offset` are never read: `buffer` is a slice to
-// it). Same output byte for byte; kafkajs 2.2.4 is its last release.
+// it). Same output byte for byte (test/unit/kafka-codecs.test.ts). It replaces a method of
+// kafkajs' internals, so only on the version it was written against: 2.2.4, kafkajs' last
+// release; any other keeps kafkajs' own.
 interface KafkaEncoder { buf: Buffer, offset: number, buffer: Buffer }
-const EncoderClass = createRequire(import.meta.url)('kafkajs/src/protocol/encoder') as { prototype: { writeEncoderArray: (this: KafkaEncoder, value: KafkaEncoder[]) => KafkaEncoder } }
-EncoderClass.prototype.writeEncoderArray = function (value) {
+const requireHere = createRequire(import.meta.url)
+const EncoderClass = requireHere('kafkajs/src/protocol/encoder') as { prototype: { writeEncoderArray: (this: KafkaEncoder, value: KafkaEncoder[]) => KafkaEncoder } }
+if ((requireHere('kafkajs/package.json') as { version: string }).version === '2.2.4') EncoderClass.prototype.writeEncoderArray = function (value) {
   if (!Array.isArray(value) || value.some(v => v == null || !Buffer.isBuffer(v.buf))) throw new Error('all values should be an instance of Encoder[]')
   let need = this.offset
   for (const v of value) need += v.offset

@@ -1,10 +1,11 @@
 // The shipper's Kafka producer, on a thread of its own (see sender.ts for why and for the
 // protocol). Everything that touches kafkajs lives here: encoding the record batches (copies,
-// zero-filled growth, CRC32C in JS), compression (gzip level 1 by default; codecs
+// CRC32C in JS), compression (gzip level 1 by default, synchronous on this thread; codecs
 // in platform/kafka-codecs.ts) and the acks=all round trips, the retries with
 // backoff while Kafka is down, and the split of a batch Kafka refuses as too large. The
-// thread holds the message values it was given until Kafka acknowledged them, and keeps its
-// own Buffer memory bounded the way the main thread does (forced minor/major GCs).
+// thread holds the message values it was given until Kafka acknowledged them, and bounds its
+// Buffer memory with forced minor/major GCs as the main thread does, counting `external`
+// (below).
 import { parentPort } from 'node:worker_threads'
 import { type Producer } from 'kafkajs'
 import { createKafka } from '../platform/kafka.js'
@@ -123,15 +124,18 @@ port.on('message', (m: ToWorker) => {
         topic: t.topic,
         messages: t.messages.map(x => ({ key: x.key, value: Buffer.from(x.value.buffer, x.value.byteOffset, x.value.byteLength), headers: x.headers }))
       }))
+      // the callbacks below keep only the id: holding `m` would keep this batch's values alive
+      // through the GC that collectIfOver runs once Kafka acknowledged them
+      const id = m.id
       send(topicMessages).then(
         () => {
           if (exitAfter > 0 && ++acknowledged >= exitAfter) process.exit(70)
           collectIfOver()
           // what this thread allocated itself (the gauge adds the main thread's, which counts the values)
           const arrayBuffers = process.memoryUsage().arrayBuffers
-          post({ op: 'done', id: m.id, ok: true, arrayBuffers, gcs: { ...gcs } })
+          post({ op: 'done', id, ok: true, arrayBuffers, gcs: { ...gcs } })
         },
-        (err: Error) => post({ op: 'done', id: m.id, ok: false, message: err.message })
+        (err: Error) => post({ op: 'done', id, ok: false, message: err.message })
       )
       break
     }

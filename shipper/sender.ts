@@ -1,6 +1,6 @@
 // The shipper's Kafka producer runs on a worker thread (send-worker.ts). The main thread
 // tails, checks and cuts lines into messages; kafkajs' work on those messages — encoding record
-// batches, CRC32C, gzip callbacks, acks=all round trips, and the garbage all of that makes —
+// batches, CRC32C, gzip, acks=all round trips, and the garbage all of that makes —
 // was over a third of the main thread while shipping (CPU profile of the file → Kafka bench:
 // kafkajs' encoder copies and zero-filled growth ~200 ms per 400,000 lines, plus its share of
 // the GC), with the main thread the limit (event-loop utilisation 0.85-0.92) and a second core

@@ -110,9 +110,11 @@ function boundYoungGeneration (): void {
 // V8 frees the Buffers a GC found dead on a background thread, later: on 2 busy cores, often
 // much later. A forced GC then did not lower `arrayBuffers` or RSS, and catching up after an
 // outage RSS kept climbing past 1.3× steady. Freeing them during the GC itself makes the bound's
-// forced GCs take effect at once: recovery/steady RSS 1.33× against 1.4-1.7× on a 330,000-line
-// backlog (2026-12-02), and no loss of lines/s. The flag is process-wide, so a dedicated shipper
-// only (maxArrayBufferBytes > 0), like boundYoungGeneration.
+// forced GCs take effect at once. Drill of 2026-12-02 (a 330,000-line backlog appended at once
+// to a tailed file): peak/steady RSS 1.33-1.36× with this flag alone against 1.40-1.74×, and
+// 1.21-1.28× with the day's other changes (synchronous gzip, the Kafka thread's bound on its
+// external memory; README "Memory while catching up"), at the same or more lines/s. The flag is
+// process-wide, so a dedicated shipper only (maxArrayBufferBytes > 0), like boundYoungGeneration.
 let freeingAtGc = false
 function freeBuffersAtGc (): void {
   if (freeingAtGc) return
@@ -150,8 +152,8 @@ export function createShipper (opts: ShipperOptions): Shipper {
     checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since a checkpoint last advanced while some file has unshipped bytes (0 when caught up)', registers: [registry] }),
     errors: new Counter({ name: 'sluice_shipper_loop_errors_total', help: 'Unexpected errors in the ship loop (each followed by a resume 1 s later)', registers: [registry] }),
     splits: new Counter({ name: 'sluice_shipper_batch_splits_total', help: 'Batches Kafka refused as too large and that were re-sent one message per request', registers: [registry] }),
-    forcedGcs: new Counter({ name: 'sluice_shipper_forced_gcs_total', help: 'GCs the shipper ran because ArrayBuffer memory exceeded maxArrayBufferBytes (catching up): a minor GC first, a major one when that was not enough', labelNames: ['type'], registers: [registry] }),
-    arrayBuffers: new Gauge({ name: 'sluice_shipper_array_buffer_bytes', help: 'process.memoryUsage().arrayBuffers after the last acknowledged batch (bounded by maxArrayBufferBytes through forced GCs)', registers: [registry] }),
+    forcedGcs: new Counter({ name: 'sluice_shipper_forced_gcs_total', help: 'GCs the shipper ran because a thread\'s Buffer memory exceeded maxArrayBufferBytes (catching up; main thread: arrayBuffers, Kafka thread: external): a minor GC first, a major one when that was not enough', labelNames: ['type'], registers: [registry] }),
+    arrayBuffers: new Gauge({ name: 'sluice_shipper_array_buffer_bytes', help: 'process.memoryUsage().arrayBuffers of the main thread plus the Kafka thread\'s, after the last acknowledged batch (each thread bounded by maxArrayBufferBytes through forced GCs)', registers: [registry] }),
     inFlightBytes: new Gauge({ name: 'sluice_shipper_in_flight_bytes', help: 'Source bytes of the batches being sent to Kafka (bounded by maxBatchesInFlight × maxBatchBytes; one more batch may wait encoded)', registers: [registry] })
   }
   let lastAdvanceAt = Date.now()
@@ -224,8 +226,8 @@ export function createShipper (opts: ShipperOptions): Shipper {
 
   // Catching up after an outage, the shipper allocates Buffers at ~10× the source rate (read
   // chunks and message values here; kafkajs copies each value into a per-record encoder, then
-  // into a doubling records encoder, then compresses — on the Kafka thread, which bounds its own
-  // the same way). Buffers that live across awaits survive scavenges and are promoted, so V8
+  // into the records encoder, then compresses — on the Kafka thread, which bounds its own
+  // memory the same way, counting `external`). Buffers that live across awaits survive scavenges and are promoted, so V8
   // frees them only at a full GC — which it triggers on external memory only ~64 MB above the
   // last one. Measured (30 s outage, 5,000 lines/s, before the Kafka thread): arrayBuffers
   // 3 → 46 MB and RSS 1.77× steady while catching up. A GC of a small heap costs a few ms, so
