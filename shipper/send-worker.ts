@@ -97,11 +97,19 @@ function collect (type: 'minor' | 'major'): void {
   gcs[type]++
 }
 
-function collectIfOver (): void {
-  if (maxArrayBuffers <= 0 || process.memoryUsage().external <= maxArrayBuffers) return
-  collect('minor')
-  if (process.memoryUsage().external <= maxArrayBuffers) return
-  collect('major')
+/** runs the GCs the bound calls for; returns this thread's own arrayBuffers afterwards (the
+ *  gauge adds the main thread's, which counts the values) */
+function collectIfOver (): number {
+  let mem = process.memoryUsage()
+  if (maxArrayBuffers > 0 && mem.external > maxArrayBuffers) {
+    collect('minor')
+    mem = process.memoryUsage()
+    if (mem.external > maxArrayBuffers) {
+      collect('major')
+      mem = process.memoryUsage()
+    }
+  }
+  return mem.arrayBuffers
 }
 
 port.on('message', (m: ToWorker) => {
@@ -130,9 +138,7 @@ port.on('message', (m: ToWorker) => {
       send(topicMessages).then(
         () => {
           if (exitAfter > 0 && ++acknowledged >= exitAfter) process.exit(70)
-          collectIfOver()
-          // what this thread allocated itself (the gauge adds the main thread's, which counts the values)
-          const arrayBuffers = process.memoryUsage().arrayBuffers
+          const arrayBuffers = collectIfOver()
           post({ op: 'done', id, ok: true, arrayBuffers, gcs: { ...gcs } })
         },
         (err: Error) => post({ op: 'done', id, ok: false, message: err.message })

@@ -78,7 +78,8 @@ export interface ShipperOptions {
    *  and 13×; +11% lines/s in paired in-process runs), but catching up after the 60 s Kafka
    *  outage test it held more memory: recovery/steady RSS median 1.21× over nine runs (limit
    *  1.2×) against gzip's 1.10× over nine the same day, also with glibc's mmap threshold fixed
-   *  at 512 KiB or 1 MiB or an 8 MiB Buffer bound (README, "Compression") */
+   *  at 512 KiB or 1 MiB or an 8 MiB Buffer bound — runs from before synchronous gzip and the
+   *  Buffers freed during the GC, which brought gzip to 0.85-0.99× (README, "Compression") */
   compression?: Compression
   registry?: Registry
 }
@@ -115,11 +116,9 @@ function boundYoungGeneration (): void {
 // 1.21-1.28× with the day's other changes (synchronous gzip, the Kafka thread's bound on its
 // external memory; README "Memory while catching up"), at the same or more lines/s. The flag is
 // process-wide, so a dedicated shipper only (maxArrayBufferBytes > 0), like boundYoungGeneration.
-let freeingAtGc = false
+// (Setting it again, for a second shipper in the process, changes nothing.)
 function freeBuffersAtGc (): void {
-  if (freeingAtGc) return
   v8.setFlagsFromString('--no-concurrent-array-buffer-sweeping')
-  freeingAtGc = true
 }
 
 export function createShipper (opts: ShipperOptions): Shipper {
