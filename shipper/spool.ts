@@ -2,6 +2,9 @@
 //   lines ──▶ in-memory chunk (≤ 64 KiB) ──▶ <dir>/<service>/<start-ms>-<pid>-<seq>.ndjson
 // Files rotate by size; the spool directory of a service is capped in bytes: beyond it the
 // oldest closed files are deleted, the loss is counted and one warning is printed.
+// Nothing here throws into the application: a spool that cannot be created or written drops
+// lines (counted, one warning), retries at a bounded interval, and says so in the next file.
+import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 
@@ -14,6 +17,10 @@ export interface SpoolOptions {
   maxSpoolBytes?: number
   /** flush buffered lines at least this often, ms (default 50) */
   flushIntervalMs?: number
+  /** after a failed create/open/write, drop lines without touching the disk for this long, ms (default 1000) */
+  retryIntervalMs?: number
+  /** where the one-per-kind warnings go (default process.stderr) */
+  warn?: (message: string) => void
 }
 
 const chunkLimit = 64 * 1024
@@ -26,15 +33,42 @@ export interface SpoolWriter {
   readonly stats: { linesWritten: number, filesRotated: number, droppedFiles: number, droppedBytes: number, droppedLines: number }
 }
 
+export const maxServiceNameBytes = 128
+const serviceNamePattern = /^[A-Za-z0-9._-]+$/
+
+/** Why `service` cannot name a spool directory as is (undefined when it can): 1–128 letters,
+ *  digits, `.`, `_` or `-`, and not `.` or `..` (those would write outside the service's dir). */
+export function serviceNameProblem (service: unknown): string | undefined {
+  if (typeof service !== 'string' || service === '') return 'is missing'
+  if (service === '.' || service === '..') return 'would write outside its spool directory'
+  if (!serviceNamePattern.test(service)) return 'has characters other than letters, digits, \'.\', \'_\' and \'-\''
+  if (service.length > maxServiceNameBytes) return `is ${service.length} bytes long`
+  return undefined
+}
+
+/** The safe name the transport uses instead of an invalid one: other characters become `_`,
+ *  an all-dots name becomes underscores, a long one is cut with a hash of the whole name so two
+ *  long names stay apart; a missing one is `unnamed`. */
+export function safeServiceName (service: unknown): string {
+  if (typeof service !== 'string' || service === '') return 'unnamed'
+  let name = service.replace(/[^A-Za-z0-9._-]/g, '_')
+  if (/^\.+$/.test(name)) name = name.replace(/\./g, '_')
+  if (name.length > maxServiceNameBytes) {
+    name = name.slice(0, maxServiceNameBytes - 9) + '-' + crypto.createHash('sha256').update(service).digest('hex').slice(0, 8)
+  }
+  return name
+}
+
 export function spoolDirFor (dir: string, service: string): string {
-  return path.join(dir, service.replace(/[^A-Za-z0-9._-]/g, '_'))
+  return path.join(dir, safeServiceName(service))
 }
 
 export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
   const dir = spoolDirFor(opts.dir, opts.service)
   const maxFileBytes = opts.maxFileBytes ?? 16 * 1024 * 1024
   const maxSpoolBytes = opts.maxSpoolBytes ?? 1024 * 1024 * 1024
-  fs.mkdirSync(dir, { recursive: true })
+  const retryIntervalMs = opts.retryIntervalMs ?? 1000
+  const warn = opts.warn ?? ((message: string) => { process.stderr.write(message) })
   const stats = { linesWritten: 0, filesRotated: 0, droppedFiles: 0, droppedBytes: 0, droppedLines: 0 }
   let warnedWrite = false
   // drops not yet announced in the spool itself: the next file opens with a record saying so,
@@ -49,10 +83,22 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
   let pendingLines = 0
   let warned = false
   let closed = false
+  let dirMade = false
+  // after a failure, lines are dropped until then without touching the disk (one syscall per retry)
+  let retryAt = 0
 
   function open (): void {
+    // created on first use and again if it disappears, so a spool that cannot be created yet
+    // (parent missing, not a directory, disk full) costs lines, never the application
+    if (!dirMade) { fs.mkdirSync(dir, { recursive: true }); dirMade = true }
     currentPath = path.join(dir, `${Date.now()}-${process.pid}-${String(seq++).padStart(4, '0')}.ndjson`)
-    fd = fs.openSync(currentPath, 'a')
+    try {
+      fd = fs.openSync(currentPath, 'a')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      fs.mkdirSync(dir, { recursive: true }) // removed under us (a cleanup of the spool): once more
+      fd = fs.openSync(currentPath, 'a')
+    }
     fileBytes = 0
     if (unreported.files + unreported.lines > 0) {
       const rec = `{"time":${Date.now()},"level":40,"service":${JSON.stringify(opts.service)},"pid":${process.pid},"msg":"sluice/transport: spool data dropped","sluice_spool_dropped":{"files":${unreported.files},"bytes":${unreported.bytes},"lines":${unreported.lines}}}\n`
@@ -82,8 +128,19 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
       unreported.bytes += f.size
       if (!warned) {
         warned = true
-        process.stderr.write(`sluice/transport: warning: spool ${dir} exceeded ${maxSpoolBytes} bytes (shipper not keeping up?); deleted oldest file ${path.basename(f.p)} (${f.size} bytes). Further drops are counted only.\n`)
+        warn(`sluice/transport: warning: spool ${dir} exceeded ${maxSpoolBytes} bytes (shipper not keeping up?); deleted oldest file ${path.basename(f.p)} (${f.size} bytes). Further drops are counted only.\n`)
       }
+    }
+  }
+
+  function drop (lines: number, err?: Error): void {
+    stats.droppedLines += lines
+    unreported.lines += lines
+    if (err === undefined) return
+    retryAt = Date.now() + retryIntervalMs
+    if (!warnedWrite) {
+      warnedWrite = true
+      warn(`sluice/transport: warning: cannot write spool ${dir} (${err.message}); dropping lines and retrying every ${retryIntervalMs} ms. Make options.dir (default $SLUICE_DATA_DIR/spool) a writable directory. Further drops are counted only and reported in the spool once it is writable.\n`)
     }
   }
 
@@ -94,6 +151,7 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
     pendingLines = 0
     pending = []
     pendingBytes = 0
+    if (fd < 0 && retryAt !== 0 && Date.now() < retryAt) { drop(lines); return }
     try {
       // another process of the same service may have deleted our file under the spool cap:
       // writing on into an unlinked file would lose every later line silently
@@ -102,24 +160,22 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
       fs.writeSync(fd, data)
     } catch (err) {
       // disk full or spool unwritable: the app must keep running; count the lines, warn once
-      stats.droppedLines += lines
-      unreported.lines += lines
-      if (!warnedWrite) {
-        warnedWrite = true
-        process.stderr.write(`sluice/transport: warning: cannot write spool ${dir} (${(err as Error).message}); dropping lines until it is writable. Further drops are counted only.\n`)
-      }
+      drop(lines, err as Error)
       if (fd >= 0) { try { fs.closeSync(fd) } catch {} fd = -1 }
+      dirMade = false
       return
     }
     fileBytes += Buffer.byteLength(data)
     if (fileBytes >= maxFileBytes) {
-      fs.closeSync(fd)
+      try { fs.closeSync(fd) } catch {}
       fd = -1
       stats.filesRotated++
       enforceCap()
     }
   }
 
+  // made up front so a spool that cannot be created is reported when the logger starts
+  try { fs.mkdirSync(dir, { recursive: true }); dirMade = true } catch (err) { drop(0, err as Error) }
   const timer = setInterval(flush, opts.flushIntervalMs ?? 50)
   timer.unref()
 
@@ -138,8 +194,13 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
       if (closed) return
       closed = true
       clearInterval(timer)
+      retryAt = 0 // the last lines get one more try
       flush()
-      if (fd >= 0) { fs.fsyncSync(fd); fs.closeSync(fd); fd = -1 }
+      if (fd >= 0) {
+        try { fs.fsyncSync(fd) } catch {}
+        try { fs.closeSync(fd) } catch {}
+        fd = -1
+      }
     }
   }
 }

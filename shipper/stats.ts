@@ -88,7 +88,15 @@ export function monitorProcess (logger: StatsLogger, opts: MonitorOptions = {}):
     return metrics
   }
 
-  const timer = setInterval(() => { void sample() }, intervalMs)
+  // a sample that fails (a logger that throws) must not become an unhandled rejection in the app
+  let warned = false
+  const timer = setInterval(() => {
+    sample().catch((err: Error) => {
+      if (warned) return
+      warned = true
+      process.stderr.write(`sluice/stats: warning: cannot log process stats (${err.message}); skipping samples until it can. Further failures are not reported.\n`)
+    })
+  }, intervalMs)
   timer.unref()
   let stopped = false
   return {

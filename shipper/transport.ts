@@ -6,10 +6,14 @@
 // that path JSON.parses every line and iterates them one by one asynchronously, and the slower
 // worker backed thread-stream up into the app (measured 2.5× pino/file's main-thread cost per
 // log call; bench/RESULTS.md). Lines are never re-parsed here: the fields are spliced in front.
+// Nothing here may fail: thread-stream re-emits a worker error (a throw while building, an
+// 'error' on this stream) as 'error' on pino's ThreadStream, which has no listener, so it would
+// exit the application. Bad options and unwritable spools become one stderr warning each.
+import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
-import { createSpoolWriter } from './spool.js'
+import { createSpoolWriter, maxServiceNameBytes, safeServiceName, serviceNameProblem } from './spool.js'
 
 export interface TransportOptions {
   service: string
@@ -29,13 +33,31 @@ export function defaultSpoolDir (): string {
   return path.resolve(process.env.SLUICE_DATA_DIR ?? './.sluice', 'spool')
 }
 
+/** Written straight to fd 2: the worker's process.stderr is relayed through the application's
+ *  event loop and lost if the application exits soon after. */
+function warn (message: string): void {
+  try { fs.writeSync(2, message) } catch {}
+}
+
 export default async function sluiceTransport (opts: TransportOptions): Promise<Writable> {
-  if (opts === undefined || typeof opts.service !== 'string' || opts.service === '') {
-    throw new TypeError("sluice/transport: options.service is required, e.g. transport: { target: 'sluice/transport', options: { service: 'api' } }")
+  try {
+    return build(opts)
+  } catch (err) {
+    return droppingStream(err as Error)
   }
-  const host = opts.host ?? os.hostname()
-  const writer = createSpoolWriter({ dir: opts.dir ?? defaultSpoolDir(), service: opts.service, maxFileBytes: opts.maxFileBytes, maxSpoolBytes: opts.maxSpoolBytes })
-  const prefix = `{"service":${JSON.stringify(opts.service)},"host":${JSON.stringify(host)},"pid":${process.pid},`
+}
+
+function build (opts: TransportOptions): Writable {
+  const given = opts?.service
+  const problem = serviceNameProblem(given)
+  const service = problem === undefined ? given as string : safeServiceName(given)
+  if (problem !== undefined) {
+    const shown = typeof given === 'string' && given !== '' ? ` ${JSON.stringify(given.length > 40 ? given.slice(0, 40) + '…' : given)}` : ''
+    warn(`sluice/transport: warning: options.service${shown} ${problem}; logging as service "${service}" instead. Set options.service to 1-${maxServiceNameBytes} letters, digits, '.', '_' or '-' (not '.' or '..').\n`)
+  }
+  const host = typeof opts?.host === 'string' && opts.host !== '' ? opts.host : os.hostname()
+  const writer = createSpoolWriter({ dir: opts?.dir ?? defaultSpoolDir(), service, maxFileBytes: opts?.maxFileBytes, maxSpoolBytes: opts?.maxSpoolBytes, warn })
+  const prefix = `{"service":${JSON.stringify(service)},"host":${JSON.stringify(host)},"pid":${process.pid},`
   const enrich = (line: string): string =>
     line.charCodeAt(0) === 123 /* { */ && line.charCodeAt(1) !== 125 /* } */
       ? prefix + line.slice(1) + '\n'
@@ -74,4 +96,11 @@ export default async function sluiceTransport (opts: TransportOptions): Promise<
   // thread-stream calls a destination's flush() for logger.flush(): put buffered lines on disk
   Object.assign(stream, { flush: () => { writer.flush() } })
   return stream
+}
+
+/** Last resort when the transport cannot be built at all: the application keeps running, its
+ *  lines are counted and dropped, and stderr says why once. */
+function droppingStream (err: Error): Writable {
+  warn(`sluice/transport: warning: cannot start (${err.message}); dropping this process's log lines. Check the transport options.\n`)
+  return new Writable({ decodeStrings: false, write (_chunk, _enc, cb) { cb() } })
 }

@@ -1,10 +1,11 @@
 // The transport's spool writer on real files: size rotation, the byte cap (oldest files
-// deleted, counted, one warning, and a record in the next file saying so), and a writer whose
-// current file another process deleted under the cap.
+// deleted, counted, one warning, and a record in the next file saying so), a writer whose
+// current file another process deleted under the cap, a spool that cannot be created yet,
+// and the service names that may name a spool directory.
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { createSpoolWriter, spoolDirFor } from '../../shipper/spool.js'
+import { createSpoolWriter, safeServiceName, serviceNameProblem, spoolDirFor } from '../../shipper/spool.js'
 import { tempDir } from '../helpers/env.js'
 
 const line = (i: number): string => `{"n":${i},"msg":"${'x'.repeat(83)}"}\n` // 100 bytes for i < 10
@@ -64,5 +65,68 @@ describe('spool writer', () => {
     stderr.mockRestore()
     expect(w.stats.droppedLines).toBe(2)
     expect(warnings).toHaveLength(1)
+  })
+
+  it('a spool dir that cannot be created: lines dropped and counted, one warning, retried no sooner than the interval, the loss recorded once it is writable (regression: mkdir threw into the app)', () => {
+    const data = tempDir('spool-nodir')
+    const parent = path.join(data, 'spool')
+    fs.writeFileSync(parent, 'a regular file where the spool should be')
+    const warnings: string[] = []
+    const w = createSpoolWriter({ dir: parent, service: 'svc', flushIntervalMs: 60_000, retryIntervalMs: 60_000, warn: m => { warnings.push(m) } })
+    w.write('{"n":1}\n'); w.write('{"n":2}\n')
+    expect(() => w.flush()).not.toThrow()
+    fs.rmSync(parent)
+    w.write('{"n":3}\n'); w.flush() // inside the retry interval: dropped without touching the disk
+    expect(fs.existsSync(parent)).toBe(false)
+    expect(w.stats.droppedLines).toBe(3)
+    w.write('{"n":4}\n')
+    w.close() // closing gives the last lines one more try
+    expect(warnings).toEqual([`sluice/transport: warning: cannot write spool ${path.join(parent, 'svc')} (ENOTDIR: not a directory, mkdir '${path.join(parent, 'svc')}'); dropping lines and retrying every 60000 ms. Make options.dir (default $SLUICE_DATA_DIR/spool) a writable directory. Further drops are counted only and reported in the spool once it is writable.\n`])
+    const files = fs.readdirSync(path.join(parent, 'svc'))
+    expect(files).toHaveLength(1)
+    const lines = fs.readFileSync(path.join(parent, 'svc', files[0]), 'utf8').split('\n').filter(l => l !== '')
+    expect(lines).toHaveLength(2)
+    expect((JSON.parse(lines[0]) as { service: string, sluice_spool_dropped: unknown })).toMatchObject({ service: 'svc', msg: 'sluice/transport: spool data dropped', sluice_spool_dropped: { files: 0, bytes: 0, lines: 3 } })
+    expect(lines[1]).toBe('{"n":4}')
+    expect(w.stats).toMatchObject({ linesWritten: 4, droppedLines: 3 })
+  })
+
+  it('recreates its service directory when a cleanup removed it, without dropping a line', () => {
+    const dir = tempDir('spool-rmdir')
+    const warnings: string[] = []
+    const w = createSpoolWriter({ dir, service: 'svc', flushIntervalMs: 60_000, maxFileBytes: 1, warn: m => { warnings.push(m) } })
+    w.write('{"n":1}\n'); w.flush() // rotates: the next line opens a new file
+    fs.rmSync(spoolDirFor(dir, 'svc'), { recursive: true })
+    w.write('{"n":2}\n'); w.close()
+    expect(fs.readdirSync(spoolDirFor(dir, 'svc')).map(f => fs.readFileSync(path.join(spoolDirFor(dir, 'svc'), f), 'utf8'))).toEqual(['{"n":2}\n'])
+    expect(w.stats.droppedLines).toBe(0)
+    expect(warnings).toEqual([])
+  })
+})
+
+describe('service names', () => {
+  it.each([
+    ['api', undefined, 'api'],
+    ['payments-v2.eu_1', undefined, 'payments-v2.eu_1'],
+    ['a'.repeat(128), undefined, 'a'.repeat(128)],
+    ['a'.repeat(129), 'is 129 bytes long', 'a'.repeat(119) + '-' + 'a'.repeat(0)],
+    ['.', 'would write outside its spool directory', '_'],
+    ['..', 'would write outside its spool directory', '__'],
+    ['../etc', "has characters other than letters, digits, '.', '_' and '-'", '.._etc'],
+    ['a/b\\c', "has characters other than letters, digits, '.', '_' and '-'", 'a_b_c'],
+    ['@acme/api', "has characters other than letters, digits, '.', '_' and '-'", '_acme_api'],
+    ['', 'is missing', 'unnamed'],
+    [undefined, 'is missing', 'unnamed'],
+    [42, 'is missing', 'unnamed']
+  ])('%j: %s → %s', (name, problem, safe) => {
+    expect(serviceNameProblem(name)).toBe(problem)
+    if (typeof name === 'string' && name.length > 128) {
+      const s = safeServiceName(name)
+      expect(s).toMatch(/^a{119}-[0-9a-f]{8}$/)
+      expect(safeServiceName(name + 'b')).not.toBe(s) // two long names stay apart
+    } else {
+      expect(safeServiceName(name)).toBe(safe)
+    }
+    if (problem === undefined) expect(safeServiceName(name)).toBe(name)
   })
 })
