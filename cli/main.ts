@@ -26,7 +26,8 @@ const commonHelp = `Configuration (flag or environment variable):
   --bind ADDR           SLUICE_BIND          default 127.0.0.1
                         SLUICE_TOKENS        bearer tokens, comma-separated (required off loopback)
   --retention-days N    SLUICE_RETENTION_DAYS  default 30
-                        SLUICE_TOPIC_PREFIX  Kafka topic/group prefix, default "sluice."`
+                        SLUICE_TOPIC_PREFIX  Kafka topic/group prefix, default "sluice."
+                        SLUICE_PARTITIONS    partitions of the logs topic when created, default 4`
 
 const help = `sluice — centralized logs and process stats for fleets of Node.js services
 
