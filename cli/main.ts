@@ -26,7 +26,8 @@ const commonHelp = `Configuration (flag or environment variable):
   --bind ADDR           SLUICE_BIND          default 127.0.0.1
                         SLUICE_TOKENS        bearer tokens, comma-separated (required off loopback)
   --retention-days N    SLUICE_RETENTION_DAYS  default 30
-                        SLUICE_TOPIC_PREFIX  Kafka topic/group prefix, default "sluice."`
+                        SLUICE_TOPIC_PREFIX  Kafka topic/group prefix, default "sluice."
+                        SLUICE_PARTITIONS    partitions of the logs topic when created, default 4`
 
 const help = `sluice — centralized logs and process stats for fleets of Node.js services
 
@@ -39,7 +40,7 @@ Commands:
   collect   Kafka → ClickHouse
   serve     the query API (HTTP)
   migrate   create or upgrade the ClickHouse schema
-  kafka     run a local single-node Kafka broker in the foreground   [--port N] [--data DIR]
+  kafka     run a local KRaft Kafka broker or cluster in the foreground   [--brokers N] [--port N] [--data DIR]
   grep      search the timeline         sluice grep --help
   tail      follow new lines live       sluice tail --help
   alerts    alert rules and current alerts   sluice alerts --help
@@ -240,12 +241,28 @@ async function migrateCmd (argv: string[]): Promise<void> {
 }
 
 async function kafka (argv: string[]): Promise<void> {
-  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, data: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true })
-  if (values.help === true) { console.log('Usage: sluice kafka [--port N] [--data DIR]\n\nRuns a single-node KRaft Apache Kafka broker (jars from Maven Central, cached) until Ctrl-C.\nDefaults: a free port, data in $SLUICE_DATA_DIR/kafka.'); return }
+  const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, data: { type: 'string' }, brokers: { type: 'string' }, heap: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true })
+  if (values.help === true) {
+    console.log(`Usage: sluice kafka [--brokers N] [--port N] [--data DIR] [--heap SIZE]
+
+Runs Apache Kafka in KRaft mode (jars from Maven Central, cached) on 127.0.0.1 until Ctrl-C.
+--brokers N  brokers in one cluster, default 1. With 3 or more, nodes 1-3 are combined
+             broker+controller nodes (a 3-voter quorum that survives the loss of one) and
+             topics get replication factor 3 with min.insync.replicas=2; each broker has its
+             own free port and data dir (DIR/node-<id>).
+--port N     port of a single broker (default: a free port)
+--heap SIZE  -Xmx of each broker JVM, default 512m
+Defaults: data in $SLUICE_DATA_DIR/kafka.`)
+    return
+  }
   const port = values.port === undefined ? undefined : Number(values.port)
   if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw errors.CONFIG_INVALID('--port', values.port ?? '', 'expected a port number 1-65535')
+  const n = values.brokers === undefined ? 1 : Number(values.brokers)
+  if (!/^\d+$/.test(values.brokers ?? '1') || n < 1 || n > 9) throw errors.CONFIG_INVALID('--brokers', values.brokers ?? '', 'expected a number of brokers 1-9')
+  if (n > 1 && port !== undefined) throw errors.CONFIG_INVALID('--port', values.port ?? '', 'applies to a single broker only; a cluster picks free ports')
+  if (values.heap !== undefined && !/^\d+[mMgG]$/.test(values.heap)) throw errors.CONFIG_INVALID('--heap', values.heap, 'expected a JVM size such as 256m or 1g')
   const dataDir = values.data ?? path.join(process.env.SLUICE_DATA_DIR ?? './.sluice', 'kafka')
-  const k = await startLocalKafka({ port, dataDir, progress: msg => info(msg) })
+  const k = await startLocalKafka({ brokers: n, port, dataDir, heap: values.heap, progress: msg => info(msg) })
   console.log(`Kafka is up: KAFKA_BROKERS=${k.brokers}`)
   await waitForSignal()
   await k.stop()

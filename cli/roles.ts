@@ -21,7 +21,7 @@ export async function openClickHouse (cfg: Config, doMigrate: boolean): Promise<
 }
 
 export async function checkKafka (brokers: string[], cfg: Config): Promise<void> {
-  await prepareKafka(brokers, topicsFor(cfg.topicPrefix))
+  await prepareKafka(brokers, topicsFor(cfg.topicPrefix), { partitions: cfg.partitions })
 }
 
 export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>, extra: Partial<QueryApiOptions> = {}, tailBrokers?: string[] | null): Promise<FastifyInstance> {

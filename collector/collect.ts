@@ -135,7 +135,7 @@ export function createCollector (opts: CollectorOptions): Collector {
   let openBytes = 0
   let outstanding = 0 // ranges queued whose insert has not finished yet (ClickHouse busy or about to be)
 
-  const kafka = createKafka(opts.brokers, 'sluice-collector')
+  const kafka = createKafka(opts.brokers, 'sluice-collector', {}, type => m.kafkaErrors.inc({ type }))
   let consumer: Consumer | null = null
   let admin: Admin | null = null
   const deadLetterTopic = createDeadLetterTopic(kafka, topics.deadLetters)

@@ -2,7 +2,7 @@
 // one-line error naming it. The result is frozen.
 import path from 'node:path'
 import { errors } from './errors.js'
-import { defaultTopicPrefix, topicPrefixRe } from '../schemas/topics.js'
+import { defaultLogPartitions, defaultTopicPrefix, topicPrefixRe } from '../schemas/topics.js'
 
 export interface Config {
   /** KAFKA_BROKERS / --brokers: host:port list; null = start a local broker (sluice up only) */
@@ -25,6 +25,8 @@ export interface Config {
   retentionDays: number
   /** SLUICE_TOPIC_PREFIX: prefix of the Kafka topics and consumer groups (default "sluice.") */
   topicPrefix: string
+  /** SLUICE_PARTITIONS: partitions of the logs topic when Sluice creates it (default 4) */
+  partitions: number
 }
 
 export type Flags = Partial<Record<'brokers' | 'clickhouse-url' | 'data-dir' | 'port' | 'bind' | 'retention-days', string>>
@@ -79,8 +81,11 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, flags: Flags =
   if (!Number.isInteger(retentionDays) || retentionDays < 1 || retentionDays > 3650) throw errors.CONFIG_INVALID(retName, retRaw ?? '', 'expected whole days, 1-3650')
   const topicPrefix = env.SLUICE_TOPIC_PREFIX ?? defaultTopicPrefix
   if (!topicPrefixRe.test(topicPrefix)) throw errors.CONFIG_INVALID('SLUICE_TOPIC_PREFIX', topicPrefix, 'expected letters, digits, . _ - (at most 100)')
+  const partRaw = env.SLUICE_PARTITIONS === '' ? undefined : env.SLUICE_PARTITIONS
+  if (partRaw !== undefined && (!/^\d{1,4}$/.test(partRaw) || Number(partRaw) < 1 || Number(partRaw) > 1000)) throw errors.CONFIG_INVALID('SLUICE_PARTITIONS', partRaw, 'expected a number of partitions 1-1000')
   return Object.freeze({
     topicPrefix,
+    partitions: partRaw === undefined ? defaultLogPartitions : Number(partRaw),
     kafkaBrokers: brokersRaw === undefined ? null : parseBrokers(brokersRaw, brokersName),
     clickhouseUrl: chUrlRaw ?? null,
     clickhouseUser: env.CLICKHOUSE_USER ?? 'default',

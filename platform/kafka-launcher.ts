@@ -64,22 +64,44 @@ export function newClusterId (): string {
   }
 }
 
-export interface LocalKafka {
-  brokers: string
+export interface LocalKafkaNode {
+  /** KRaft node id (1-based); the node at index i has id i + 1 */
+  id: number
   port: number
+  controllerPort: number | null
   dataDir: string
   process: ChildProcess
+}
+
+export interface LocalKafka {
+  /** bootstrap list, comma-separated (what KAFKA_BROKERS takes) */
+  brokers: string
+  brokerList: string[]
+  /** port of the first broker */
+  port: number
+  dataDir: string
+  /** process of the first broker */
+  process: ChildProcess
+  nodes: LocalKafkaNode[]
+  /** SIGKILLs broker `i` (0-based) and resolves once it has exited */
+  kill (i: number): Promise<void>
+  /** starts broker `i` again on its ports and data dir; resolves once it answers metadata */
+  restart (i: number): Promise<void>
   stop (): Promise<void>
 }
 
 export interface LocalKafkaOptions {
+  /** number of brokers in the KRaft cluster (default 1) */
+  brokers?: number
+  /** broker port (one broker only) */
   port?: number
+  /** controller port (one broker only) */
   controllerPort?: number
   dataDir?: string
   progress?: (msg: string) => void
-  /** ms to wait for the broker to answer metadata (default 90 s) */
+  /** ms to wait for the brokers to answer metadata (default 90 s) */
   readyTimeoutMs?: number
-  /** -Xmx for the broker JVM (default 512m) */
+  /** -Xmx for each broker JVM (default 512m) */
   heap?: string
 }
 
@@ -93,85 +115,163 @@ rootLogger.level = WARN
 rootLogger.appenderRef.file.ref = FILE
 `
 
-export async function startLocalKafka (opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
-  const progress = opts.progress ?? (() => {})
-  const libs = ensureKafkaJars(progress)
-  const port = opts.port ?? await freePort()
-  const cport = opts.controllerPort ?? await freePort()
-  const dataDir = path.resolve(opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-kafka-')))
-  const logDir = path.join(dataDir, 'logs')
-  fs.mkdirSync(logDir, { recursive: true })
-  const props = path.join(dataDir, 'server.properties')
-  fs.writeFileSync(props, [
-    'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${cport}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+interface NodePlan { id: number, port: number, controllerPort: number | null, dir: string }
+
+/** server.properties of one node. Layout: with 3 or more brokers the first three nodes are
+ *  combined broker+controller nodes forming a 3-voter quorum (one may be lost) and the rest
+ *  are brokers only; with fewer, node 1 alone is the controller. Internal topics and new topics
+ *  get replication factor min(3, N) and, from 3 brokers on, min.insync.replicas=2. */
+function serverProperties (node: NodePlan, voters: NodePlan[], n: number): string {
+  const rf = Math.min(3, n)
+  const isVoter = node.controllerPort !== null
+  const listeners = [`PLAINTEXT://127.0.0.1:${node.port}`, ...(isVoter ? [`CONTROLLER://127.0.0.1:${String(node.controllerPort)}`] : [])]
+  return [
+    `process.roles=${isVoter ? 'broker,controller' : 'broker'}`,
+    `node.id=${node.id}`,
+    `controller.quorum.voters=${voters.map(v => `${v.id}@127.0.0.1:${String(v.controllerPort)}`).join(',')}`,
+    `listeners=${listeners.join(',')}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.port}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
-    `log.dirs=${path.join(dataDir, 'kraft')}`,
+    `log.dirs=${path.join(node.dir, 'kraft')}`,
     'num.partitions=4',
-    'offsets.topic.replication.factor=1',
-    'offsets.topic.num.partitions=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `default.replication.factor=${rf}`,
+    `min.insync.replicas=${n >= 3 ? 2 : 1}`,
+    `offsets.topic.replication.factor=${rf}`,
+    `offsets.topic.num.partitions=${n >= 3 ? 3 : 1}`,
+    `transaction.state.log.replication.factor=${rf}`,
+    `transaction.state.log.min.isr=${n >= 3 ? 2 : 1}`,
     'group.initial.rebalance.delay.ms=0',
     'auto.create.topics.enable=false',
+    'unclean.leader.election.enable=false',
     'message.max.bytes=16777216',
+    // a follower must be able to fetch the largest message (replica.fetch.max.bytes is 1 MiB)
+    'replica.fetch.max.bytes=16777216',
     'log.retention.hours=168',
     ''
-  ].join('\n'))
-  const l4j = path.join(dataDir, 'log4j2.properties')
-  fs.writeFileSync(l4j, log4j)
-  const jvm = ['-Xms128m', `-Xmx${opts.heap ?? '512m'}`, '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${l4j}`, `-Dkafka.logs.dir=${logDir}`, '-cp', `${libs}/*`]
+  ].join('\n')
+}
+
+export async function startLocalKafka (opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
+  const progress = opts.progress ?? (() => {})
+  const n = opts.brokers ?? 1
+  if (!Number.isInteger(n) || n < 1 || n > 9) throw errors.KAFKA_LAUNCH_FAILED(`brokers must be a whole number 1-9, not ${String(opts.brokers)}`)
+  if (n > 1 && (opts.port !== undefined || opts.controllerPort !== undefined)) throw errors.KAFKA_LAUNCH_FAILED('port and controllerPort apply to a single broker only')
+  const libs = ensureKafkaJars(progress)
+  const dataDir = path.resolve(opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-kafka-')))
+  fs.mkdirSync(dataDir, { recursive: true })
+  // one broker keeps the original layout (server.properties, kraft/, logs/ in dataDir); a
+  // cluster gets node-<id>/ per broker. Ports already written into a node's properties are
+  // kept, so a cluster restarted on the same data dir keeps its addresses.
+  const nVoters = n >= 3 ? 3 : 1
+  const plans: NodePlan[] = []
+  for (let i = 0; i < n; i++) {
+    const dir = n === 1 ? dataDir : path.join(dataDir, `node-${i + 1}`)
+    const old = fs.existsSync(path.join(dir, 'server.properties')) ? fs.readFileSync(path.join(dir, 'server.properties'), 'utf8') : ''
+    const oldPort = /^listeners=PLAINTEXT:\/\/127\.0\.0\.1:(\d+)/m.exec(old)?.[1]
+    const oldCport = /CONTROLLER:\/\/127\.0\.0\.1:(\d+)/m.exec(old)?.[1]
+    const port = (n === 1 ? opts.port : undefined) ?? (oldPort !== undefined && n > 1 ? Number(oldPort) : await freePort())
+    const controllerPort = i >= nVoters ? null : (n === 1 ? opts.controllerPort : undefined) ?? (oldCport !== undefined && n > 1 ? Number(oldCport) : await freePort())
+    plans.push({ id: i + 1, port, controllerPort, dir })
+  }
+  const voters = plans.slice(0, nVoters)
   // a fixed cluster id per data dir: re-formatting an existing dir is a no-op
   const idFile = path.join(dataDir, 'cluster.id')
   if (!fs.existsSync(idFile)) fs.writeFileSync(idFile, newClusterId())
   const clusterId = fs.readFileSync(idFile, 'utf8').trim()
-  const fmt = spawnSync('java', [...jvm, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', props, '--ignore-formatted'], { encoding: 'utf8' })
-  if (fmt.error !== undefined) throw errors.KAFKA_LAUNCH_FAILED(`could not run java: ${fmt.error.message}`)
-  if (fmt.status !== 0) throw errors.KAFKA_LAUNCH_FAILED(`storage format failed: ${(fmt.stdout + fmt.stderr).trim().split('\n').slice(-2).join(' | ')}`)
-  progress(`starting Kafka broker on 127.0.0.1:${port} (data ${dataDir})`)
-  const out = fs.openSync(path.join(logDir, 'stdout.log'), 'a')
-  const child = spawn('java', [...jvm, 'kafka.Kafka', props], { stdio: ['ignore', out, out], detached: false })
-  fs.closeSync(out)
-  let exited: string | null = null
-  child.once('exit', (code, sig) => { exited = `broker exited (code ${String(code)}, signal ${String(sig)}); see ${logDir}/broker.log` })
-  const killOnExit = (): void => { try { child.kill('SIGKILL') } catch {} }
-  process.once('exit', killOnExit)
+  const jvmOf = (dir: string): string[] => ['-Xms128m', `-Xmx${opts.heap ?? '512m'}`, '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`, `-Dkafka.logs.dir=${path.join(dir, 'logs')}`, '-cp', `${libs}/*`]
+  for (const p of plans) {
+    fs.mkdirSync(path.join(p.dir, 'logs'), { recursive: true })
+    fs.writeFileSync(path.join(p.dir, 'server.properties'), serverProperties(p, voters, n))
+    fs.writeFileSync(path.join(p.dir, 'log4j2.properties'), log4j)
+    const fmt = spawnSync('java', [...jvmOf(p.dir), 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', path.join(p.dir, 'server.properties'), '--ignore-formatted'], { encoding: 'utf8' })
+    if (fmt.error !== undefined) throw errors.KAFKA_LAUNCH_FAILED(`could not run java: ${fmt.error.message}`)
+    if (fmt.status !== 0) throw errors.KAFKA_LAUNCH_FAILED(`storage format of node ${p.id} failed: ${(fmt.stdout + fmt.stderr).trim().split('\n').slice(-2).join(' | ')}`)
+  }
 
-  const brokers = `127.0.0.1:${port}`
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 90_000)
-  for (;;) {
-    if (exited !== null) throw errors.KAFKA_LAUNCH_FAILED(exited)
-    if (Date.now() > deadline) { killOnExit(); throw errors.KAFKA_LAUNCH_FAILED(`broker did not answer within ${(opts.readyTimeoutMs ?? 90_000) / 1000} s; see ${logDir}/broker.log`) }
-    const admin = createKafka([brokers], 'sluice-launcher', { retry: { retries: 0 }, connectionTimeout: 1000 }).admin()
-    try {
-      await admin.connect()
-      await admin.describeCluster()
-      await admin.disconnect()
-      break
-    } catch {
-      await admin.disconnect().catch(() => {})
+  const nodes: LocalKafkaNode[] = []
+  const exitedMsg: Array<string | null> = plans.map(() => null)
+  const killAll = (): void => { for (const node of nodes) { try { node.process.kill('SIGKILL') } catch {} } }
+  process.once('exit', killAll)
+  const spawnNode = (i: number): ChildProcess => {
+    const p = plans[i]
+    const logDir = path.join(p.dir, 'logs')
+    const out = fs.openSync(path.join(logDir, 'stdout.log'), 'a')
+    const child = spawn('java', [...jvmOf(p.dir), 'kafka.Kafka', path.join(p.dir, 'server.properties')], { stdio: ['ignore', out, out], detached: false })
+    fs.closeSync(out)
+    exitedMsg[i] = null
+    child.once('exit', (code, sig) => { if (nodes[i]?.process === child || nodes[i] === undefined) exitedMsg[i] = `broker ${p.id} exited (code ${String(code)}, signal ${String(sig)}); see ${logDir}/broker.log` })
+    return child
+  }
+  /** waits until `addrs` answer a metadata request and the cluster lists `expect` brokers */
+  const waitReady = async (addrs: string[], watch: number[], expect: number): Promise<void> => {
+    const timeoutMs = opts.readyTimeoutMs ?? 90_000
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const dead = watch.map(i => exitedMsg[i]).find(m => m !== null)
+      if (dead !== undefined && dead !== null) { killAll(); throw errors.KAFKA_LAUNCH_FAILED(dead) }
+      if (Date.now() > deadline) { killAll(); throw errors.KAFKA_LAUNCH_FAILED(`broker${watch.length > 1 ? 's' : ''} did not answer within ${timeoutMs / 1000} s; see ${watch.map(i => path.join(plans[i].dir, 'logs', 'broker.log')).join(', ')}`) }
+      let ok = true
+      for (const addr of addrs) {
+        const admin = createKafka([addr], 'sluice-launcher', { retry: { retries: 0 }, connectionTimeout: 1000 }).admin()
+        try {
+          await admin.connect()
+          const d = await admin.describeCluster()
+          if (d.brokers.length < expect) ok = false
+        } catch { ok = false } finally { await admin.disconnect().catch(() => {}) }
+        if (!ok) break
+      }
+      if (ok) return
       await new Promise(resolve => setTimeout(resolve, 300))
     }
   }
+
+  progress(n === 1
+    ? `starting Kafka broker on 127.0.0.1:${plans[0].port} (data ${dataDir})`
+    : `starting a ${n}-broker KRaft cluster on ${plans.map(p => `127.0.0.1:${p.port}`).join(',')} (controllers: nodes ${voters.map(v => v.id).join(',')}; data ${dataDir})`)
+  for (let i = 0; i < n; i++) {
+    const p = plans[i]
+    nodes.push({ id: p.id, port: p.port, controllerPort: p.controllerPort, dataDir: p.dir, process: spawnNode(i) })
+  }
+  const brokerList = plans.map(p => `127.0.0.1:${p.port}`)
+  await waitReady(brokerList, plans.map((_, i) => i), n)
+
+  const checkIndex = (i: number): void => {
+    if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`broker index ${String(i)} is outside 0-${n - 1}`)
+  }
+  const stopNode = async (node: LocalKafkaNode, signal: NodeJS.Signals): Promise<void> => {
+    const child = node.process
+    if (child.exitCode !== null || child.signalCode !== null) return
+    await new Promise<void>(resolve => {
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      child.once('exit', () => { clearTimeout(t); resolve() })
+      child.kill(signal)
+    })
+  }
   let stopping: Promise<void> | null = null
   return {
-    brokers,
-    port,
+    brokers: brokerList.join(','),
+    brokerList,
+    port: plans[0].port,
     dataDir,
-    process: child,
+    get process () { return nodes[0].process },
+    nodes,
+    async kill (i) {
+      checkIndex(i)
+      await stopNode(nodes[i], 'SIGKILL')
+    },
+    async restart (i) {
+      checkIndex(i)
+      await stopNode(nodes[i], 'SIGKILL')
+      nodes[i].process = spawnNode(i)
+      await waitReady([brokerList[i]], [i], 1)
+    },
     stop () {
-      stopping ??= new Promise<void>(resolve => {
-        process.removeListener('exit', killOnExit)
-        if (child.exitCode !== null || child.signalCode !== null) { resolve(); return }
-        const t = setTimeout(() => child.kill('SIGKILL'), 10_000)
-        child.once('exit', () => { clearTimeout(t); resolve() })
-        child.kill('SIGTERM')
-      })
+      stopping ??= (async () => {
+        process.removeListener('exit', killAll)
+        await Promise.all(nodes.map(async node => await stopNode(node, 'SIGTERM')))
+      })()
       return stopping
     }
   }

@@ -154,6 +154,9 @@ export function createTailHub (opts: TailHubOptions): TailHub {
 
   async function eachBatch ({ batch }: EachBatchPayload): Promise<void> {
     for (const msg of batch.messages) {
+      // a message below the hub's position was delivered already: kafkajs can fetch it again
+      // after a broker loss (a retried fetch, a rejoin); each line reaches clients once
+      if (Number(msg.offset) < (cur.get(batch.partition)?.[0] ?? 0)) continue
       const entries = parseMessage(batch.partition, msg, cur)
       for (const e of entries) {
         append(e)
@@ -174,6 +177,42 @@ export function createTailHub (opts: TailHubOptions): TailHub {
     } finally { await admin.disconnect().catch(() => {}) }
   }
 
+  /** A consumer of the logs topic starting at `from` (per partition). The group has no
+   *  committed offsets, so after a rejoin or a restart kafkajs would start at the latest offset:
+   *  every (re)join seeks back to the hub's own position, and a consumer kafkajs gives up on
+   *  (e.g. a broker lost for longer than its retries) is replaced by a new one from there. */
+  async function connectConsumer (from: Array<{ partition: number, offset: number }>): Promise<void> {
+    const c = kafka.consumer({ groupId: groupId(), maxWaitTimeInMs: 100, minBytes: 1, allowAutoTopicCreation: false, retry: { retries: 10 } })
+    consumer = c
+    let joins = 0
+    const joined = new Promise<void>(resolve => c.on(c.events.GROUP_JOIN, () => {
+      if (joins++ > 0) for (const [partition, [offset]] of cur) c.seek({ topic: opts.topic, partition, offset: String(offset) })
+      resolve()
+    }))
+    c.on(c.events.CRASH, (ev) => {
+      if (ev.payload.restart || stopped || consumer !== c) return
+      ready = false
+      void (async () => {
+        await c.disconnect().catch(() => {})
+        for (;;) {
+          if (stopped) return
+          await new Promise(resolve => setTimeout(resolve, 1000))
+          try {
+            await connectConsumer([...cur].map(([partition, [offset]]) => ({ partition, offset })))
+            ready = true
+            return
+          } catch { await consumer?.disconnect().catch(() => {}) }
+        }
+      })()
+    })
+    await c.connect()
+    await c.subscribe({ topic: opts.topic, fromBeginning: false })
+    await c.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch })
+    // start exactly where the ring's coverage begins, whatever offset reset would pick
+    for (const p of from) c.seek({ topic: opts.topic, partition: p.partition, offset: String(p.offset) })
+    await joined
+  }
+
   return {
     get ready () { return ready },
     get subscribers () { return subs.size },
@@ -183,15 +222,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
       if (consumer !== null) return
       const marks = await highWatermarks()
       for (const p of marks) { cur.set(p.partition, [p.offset, 0]); low.set(p.partition, [p.offset, 0]) }
-      consumer = kafka.consumer({ groupId: groupId(), maxWaitTimeInMs: 100, minBytes: 1, allowAutoTopicCreation: false, retry: { retries: 10 } })
-      const joined = new Promise<void>(resolve => consumer!.on(consumer!.events.GROUP_JOIN, () => resolve()))
-      consumer.on(consumer.events.CRASH, (ev) => { if (!ev.payload.restart) ready = false })
-      await consumer.connect()
-      await consumer.subscribe({ topic: opts.topic, fromBeginning: false })
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch })
-      // start exactly where the ring's coverage begins, whatever offset reset would pick
-      for (const p of marks) consumer.seek({ topic: opts.topic, partition: p.partition, offset: String(p.offset) })
-      await joined
+      await connectConsumer(marks)
       ready = true
     },
 

@@ -9,8 +9,12 @@ export function topicsFor (prefix: string = defaultTopicPrefix): Topics {
   return { prefix, logs: `${prefix}logs.v1`, stats: `${prefix}stats.v1`, deadLetters: `${prefix}deadletter.v1` }
 }
 
-export function partitionsFor (t: Topics): Record<string, number> {
-  return { [t.logs]: 4, [t.stats]: 2, [t.deadLetters]: 1 }
+export const defaultLogPartitions = 4
+
+/** Partitions of each topic when Sluice creates it; `logs` (SLUICE_PARTITIONS) bounds how many
+ *  collectors share the work and how many brokers lead the write load. */
+export function partitionsFor (t: Topics, logs: number = defaultLogPartitions): Record<string, number> {
+  return { [t.logs]: logs, [t.stats]: 2, [t.deadLetters]: 1 }
 }
 
 export const topicPrefixRe = /^[A-Za-z0-9._-]{0,100}$/

@@ -118,7 +118,7 @@ port.on('message', (m: ToWorker) => {
       maxArrayBuffers = m.maxArrayBufferBytes
       compression = m.compression
       exitAfter = m.exitAfter
-      const kafka = createKafka(m.brokers, m.clientId, { retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 } })
+      const kafka = createKafka(m.brokers, m.clientId, { retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3000 } }, type => post({ op: 'request-error', type }))
       producer = kafka.producer({ allowAutoTopicCreation: false, idempotent: false, maxInFlightRequests: m.maxInFlight })
       producer.connect().then(
         () => post({ op: 'connected' }),

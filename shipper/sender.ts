@@ -25,6 +25,7 @@ export type FromWorker =
   | { op: 'connected' }
   | { op: 'connect-failed', message: string }
   | { op: 'retry', attempt: number, delay: number, message: string }
+  | { op: 'request-error', type: string }
   | { op: 'split' }
   | { op: 'dropped', topic: string, bytes: number, head: string }
   | { op: 'done', id: number, ok: true, arrayBuffers: number, gcs: { minor: number, major: number } }
@@ -34,6 +35,8 @@ export type FromWorker =
 export interface SenderEvents {
   onRetry: (attempt: number, delay: number, message: string) => void
   onSplit: () => void
+  /** a Kafka request failed inside kafkajs (which retries it): type as in platform/kafka.ts */
+  onRequestError: (type: string) => void
   onDropped: (topic: string, bytes: number, head: string) => void
   /** after each acknowledged batch: the worker's ArrayBuffer bytes and its forced GCs so far */
   onMemory: (arrayBuffers: number, gcs: { minor: number, major: number }) => void
@@ -106,6 +109,7 @@ export function createSender (opts: { brokers: string[], clientId: string, compr
         case 'connected': waitConnect?.resolve(); waitConnect = null; break
         case 'connect-failed': waitConnect?.reject(new Error(m.message)); waitConnect = null; break
         case 'retry': ev.onRetry(m.attempt, m.delay, m.message); break
+        case 'request-error': ev.onRequestError(m.type); break
         case 'split': ev.onSplit(); break
         case 'dropped': ev.onDropped(m.topic, m.bytes, m.head); break
         case 'done': {

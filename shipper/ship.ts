@@ -145,6 +145,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     bytes: new Counter({ name: 'sluice_shipper_bytes_total', help: 'Bytes of source files shipped (acknowledged)', registers: [registry] }),
     flagged: new Counter({ name: 'sluice_shipper_flagged_lines_total', help: 'Lines shipped with a flag (truncated, not_json, invalid_utf8, no_ts)', labelNames: ['flag'], registers: [registry] }),
     retries: new Counter({ name: 'sluice_shipper_send_retries_total', help: 'Kafka sends retried after a failure', registers: [registry] }),
+    kafkaErrors: new Counter({ name: 'sluice_shipper_kafka_request_errors_total', help: 'Kafka requests that failed and were retried inside the producer, by type (a leader change: NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE, CONNECTION_ERROR to the lost broker)', labelNames: ['type'], registers: [registry] }),
     lag: new Gauge({ name: 'sluice_shipper_file_lag_bytes', help: 'Bytes of a file not yet acknowledged by Kafka', labelNames: ['path'], registers: [registry] }),
     files: new Gauge({ name: 'sluice_shipper_files', help: 'Files currently tailed', registers: [registry] }),
     dropped: new Counter({ name: 'sluice_shipper_dropped_bytes_total', help: 'Bytes that could not be shipped, by reason (partial_last_line: source bytes of a rotated/deleted file closed mid-line; message_too_large: NDJSON bytes of a message Kafka refused even alone)', labelNames: ['reason'], registers: [registry] }),
@@ -304,6 +305,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
           if (attempt === 1 || attempt % 10 === 0) warn(`ship: Kafka send failed (${message}); retry ${attempt} in ${delay} ms — files are the buffer, nothing is lost`)
         },
         onSplit () { m.splits.inc() },
+        onRequestError (type) { m.kafkaErrors.inc({ type }) },
         onDropped (topic, bytes, head) {
           m.dropped.inc({ reason: 'message_too_large' }, bytes)
           warn(`ship: Kafka refused a ${bytes}-byte message to ${topic} as too large even alone; dropped it (first record: ${head}…) — raise the topic's max.message.bytes or lower --max-line-bytes`)

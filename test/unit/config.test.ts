@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     const c = loadConfig({}, {})
     expect(c).toEqual({
       topicPrefix: 'sluice.', kafkaBrokers: null, clickhouseUrl: null, clickhouseUser: 'default', clickhousePassword: '', clickhouseDatabase: 'sluice',
-      dataDir: path.resolve('.sluice'), port: 7070, bind: '127.0.0.1', tokens: [], retentionDays: 30
+      dataDir: path.resolve('.sluice'), port: 7070, bind: '127.0.0.1', tokens: [], retentionDays: 30, partitions: 4
     })
     expect(Object.isFrozen(c)).toBe(true)
   })
@@ -26,10 +26,16 @@ describe('loadConfig', () => {
     [{ SLUICE_PORT: '70000' }, 'SLUICE_PORT="70000" is invalid: expected a port number 0-65535'],
     [{ SLUICE_RETENTION_DAYS: '0' }, 'SLUICE_RETENTION_DAYS="0" is invalid: expected whole days, 1-3650'],
     [{ SLUICE_TOPIC_PREFIX: 'bad prefix' }, 'SLUICE_TOPIC_PREFIX="bad prefix" is invalid: expected letters, digits, . _ - (at most 100)'],
+    [{ SLUICE_PARTITIONS: '0' }, 'SLUICE_PARTITIONS="0" is invalid: expected a number of partitions 1-1000'],
+    [{ SLUICE_PARTITIONS: '3x' }, 'SLUICE_PARTITIONS="3x" is invalid: expected a number of partitions 1-1000'],
     [{ SLUICE_BIND: '10.0.0.1' }, 'SLUICE_BIND="10.0.0.1" is invalid: binding beyond loopback requires SLUICE_TOKENS (comma-separated bearer tokens)']
   ])('rejects %j with one line naming it', (env, message) => {
     expect(() => loadConfig(env, {})).toThrow(message)
     try { loadConfig(env, {}) } catch (err) { expect((err as { code: string }).code).toBe('SLUICE_ERR_CONFIG_INVALID') }
+  })
+
+  it('SLUICE_PARTITIONS sets the partitions of the logs topic', () => {
+    expect(loadConfig({ SLUICE_PARTITIONS: '12' }, {}).partitions).toBe(12)
   })
 
   it('allows binding beyond loopback with tokens', () => {
