@@ -63,6 +63,15 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     requestTimeout,
     http: { headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))) },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.REQUEST_TIMEOUT(requestTimeout) : null
+      const [status, body] = e !== null
+        ? [`${e.statusCode} Request Timeout`, JSON.stringify({ error: e.code, message: e.message })]
+        : err.code === 'HPE_HEADER_OVERFLOW' ? ['431 Request Header Fields Too Large', '{"error":"SLUICE_ERR_BAD_REQUEST","message":"request headers too large"}'] : ['400 Bad Request', '{"error":"SLUICE_ERR_BAD_REQUEST","message":"malformed HTTP request"}']
+      if (socket.writable) socket.write(`HTTP/1.1 ${status}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
+      socket.destroy(err)
+    },
     return503OnClosing: true,
     forceCloseConnections: true
   })
