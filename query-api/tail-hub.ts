@@ -224,13 +224,21 @@ export function createTailHub (opts: TailHubOptions): TailHub {
       const marks = await highWatermarks()
       for (const p of marks) { cur.set(p.partition, [p.offset, 0]); low.set(p.partition, [p.offset, 0]) }
       consumer = kafka.consumer({ groupId: groupId(), maxWaitTimeInMs: 100, minBytes: 1, allowAutoTopicCreation: false, retry: { retries: 10 } })
-      const joined = new Promise<void>(resolve => consumer!.on(consumer!.events.GROUP_JOIN, () => resolve()))
+      // start exactly where the ring's coverage begins, whatever offset reset would pick. Once:
+      // after run(), or — when the group restarted at once (kafkajs then has no group to seek
+      // in, and seek throws) — when it has joined
+      let seeked = false
+      const seekStart = (): void => {
+        if (seeked) return
+        for (const p of marks) consumer!.seek({ topic: opts.topic, partition: p.partition, offset: String(p.offset) })
+        seeked = true
+      }
+      const joined = new Promise<void>(resolve => consumer!.on(consumer!.events.GROUP_JOIN, () => { try { seekStart() } catch {} resolve() }))
       consumer.on(consumer.events.CRASH, (ev) => { if (!ev.payload.restart) ready = false })
       await consumer.connect()
       await consumer.subscribe({ topic: opts.topic, fromBeginning: false })
       await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch })
-      // start exactly where the ring's coverage begins, whatever offset reset would pick
-      for (const p of marks) consumer.seek({ topic: opts.topic, partition: p.partition, offset: String(p.offset) })
+      try { seekStart() } catch {}
       await joined
       ready = true
     },
