@@ -129,7 +129,8 @@ const topics = topicsFor(`bench-${process.pid}.`)
 await prepareKafka(brokers, topics)
 const port = await freePort()
 const tailDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-tail-'))
-const server = spawn(process.execPath, [path.join(root, 'bin', 'sluice.js'), 'serve'], { env: { ...process.env, KAFKA_BROKERS: kafka.brokers, SLUICE_DATA_DIR: tailDir, SLUICE_PORT: String(port), SLUICE_TOPIC_PREFIX: topics.prefix }, stdio: ['ignore', 'pipe', 'inherit'] })
+// every bench client comes from 127.0.0.1: lift the per-client share of the tails
+const server = spawn(process.execPath, [path.join(root, 'bin', 'sluice.js'), 'serve'], { env: { ...process.env, KAFKA_BROKERS: kafka.brokers, SLUICE_DATA_DIR: tailDir, SLUICE_PORT: String(port), SLUICE_TOPIC_PREFIX: topics.prefix, SLUICE_MAX_TAILS_PER_CLIENT: '256' }, stdio: ['ignore', 'pipe', 'inherit'] })
 // a crash of the bench must not leave the server behind
 process.on('exit', () => { if (server.exitCode === null) server.kill('SIGKILL') })
 await new Promise((resolve, reject) => { server.stdout.on('data', (d) => { if (String(d).includes('Sluice query API')) resolve() }); server.once('exit', (c) => reject(new Error(`serve exited ${c}`))) })

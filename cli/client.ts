@@ -2,6 +2,7 @@
 // one). grep's exit codes: 0 found, 1 none, 2 error. Colours only on a TTY.
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
+import { escapeText, fieldsText } from '../schemas/text-line.js'
 
 export const clientHelp = `Filters:
   --since T        relative (15m, 2h, 7d) or ISO-8601 (default 24h)
@@ -37,11 +38,12 @@ function headers (): Record<string, string> {
 const levelColour: Record<string, string> = { trace: '90', debug: '36', info: '32', warn: '33', error: '31', fatal: '35' }
 
 export function renderLine (l: Line, colour: boolean): string {
-  const kv = Object.entries(l.fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
-  const lvl = l.level.toUpperCase().padEnd(5)
+  const kv = fieldsText(l.fields, false)
+  const lvl = escapeText(l.level.toUpperCase().padEnd(5))
   const sep = l.context === true ? '-' : ' '
-  if (!colour) return `${l.ts}${sep}${l.host} ${l.service} ${lvl} ${l.msg}${kv !== '' ? ' ' + kv : ''}`
-  return `\x1b[90m${l.ts}\x1b[0m${sep}\x1b[34m${l.host}\x1b[0m \x1b[36m${l.service}\x1b[0m \x1b[${levelColour[l.level] ?? '0'}m${lvl}\x1b[0m ${l.msg}${kv !== '' ? ' \x1b[90m' + kv + '\x1b[0m' : ''}`
+  const [ts, host, service, msg] = [escapeText(l.ts), escapeText(l.host), escapeText(l.service), escapeText(l.msg)]
+  if (!colour) return `${ts}${sep}${host} ${service} ${lvl} ${msg}${kv !== '' ? ' ' + kv : ''}`
+  return `\x1b[90m${ts}\x1b[0m${sep}\x1b[34m${host}\x1b[0m \x1b[36m${service}\x1b[0m \x1b[${levelColour[l.level] ?? '0'}m${lvl}\x1b[0m ${msg}${kv !== '' ? ' \x1b[90m' + kv + '\x1b[0m' : ''}`
 }
 
 function filterParams (values: { since?: string, until?: string, host?: string[], service?: string[], level?: string }): URLSearchParams {
@@ -159,6 +161,21 @@ export async function tailCommand (argv: string[]): Promise<number> {
     try { res = await fetch(`${baseUrl()}/v1/tail?${p.toString()}`, { headers: lastId !== undefined ? { ...h, 'last-event-id': lastId } : h }) } catch (err) {
       process.stderr.write(`sluice tail: cannot reach ${baseUrl()} (${(err as Error).message}); retrying in 2 s\n`)
       await new Promise(resolve => setTimeout(resolve, 2000))
+      continue
+    }
+    if (res.status === 410 && lastId !== undefined) {
+      // the resume point is further back than the server replays: go on from the oldest it offers
+      const body = await res.json().catch(() => ({})) as { message?: string, oldest?: string }
+      if (typeof body.oldest !== 'string') { process.stderr.write(`sluice tail: HTTP 410: ${body.message ?? ''}\n`); return 2 }
+      process.stderr.write(`sluice tail: ${body.message ?? 'resume point too old'}; resuming from ${body.oldest}, lines before it are skipped (sluice grep finds them)\n`)
+      lastId = body.oldest
+      continue
+    }
+    if ((res.status === 503 || res.status === 429) && lastId !== undefined) {
+      // busy while resuming (other tails are catching up): wait as told, keep the position
+      const wait = Math.min(60, Math.max(1, Number(res.headers.get('retry-after') ?? '5') || 5))
+      process.stderr.write(`sluice tail: ${await apiError(res)}; retrying in ${wait} s\n`)
+      await new Promise(resolve => setTimeout(resolve, wait * 1000))
       continue
     }
     if (!res.ok || res.body === null) { process.stderr.write(`sluice tail: ${await apiError(res)}\n`); return 2 }

@@ -180,7 +180,8 @@ async function collect (argv: string[]): Promise<number | undefined> {
     console.log(`Usage: sluice collect [--group-id ID] [--metrics-port N] [--batch-rows N] [--session-timeout-ms N]
 
 Consumes the v1 topics and inserts into ClickHouse; offsets are committed after the insert.
---metrics-port N        serve Prometheus text at http://$SLUICE_BIND:N/metrics (0 = any free port)
+--metrics-port N        serve Prometheus text at http://$SLUICE_BIND:N/metrics (0 = any free port;
+                        beyond loopback it asks for a bearer token from SLUICE_TOKENS, like the API)
 --batch-rows N          rows per insert, default 100000
 --session-timeout-ms N  how long a silent collector keeps its partitions, default 30000 (≥ 6000)
 Fault drills (off by default): SLUICE_FAULT_INSERT_FAIL_FILE, SLUICE_FAULT_CRASH_AFTER_INSERT (see collector/faults.ts).
@@ -204,7 +205,7 @@ ${commonHelp}`)
   const registry = new Registry()
   const fatal = fatalSignal()
   const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs, onFatal: err => fatal.raise(`the Kafka consumer stopped (${err.message})`) })
-  const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind)
+  const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind, cfg.tokens)
   if (metrics !== null) info(`collect: metrics at ${metrics.url}`)
   await collector.start()
   const stop = await untilStopped(fatal.promise)

@@ -2,7 +2,7 @@
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
-import type { Config } from '../platform/config.js'
+import { isLoopback, type Config } from '../platform/config.js'
 import { createClickHouse, type ClickHouse } from '../platform/clickhouse.js'
 import { errors } from '../platform/errors.js'
 import { prepareKafka } from '../platform/kafka.js'
@@ -26,8 +26,20 @@ export async function checkKafka (brokers: string[], cfg: Config): Promise<void>
 
 export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>, extra: Partial<QueryApiOptions> = {}, tailBrokers?: string[] | null): Promise<FastifyInstance> {
   // the live tail reads the logs topic itself; without brokers /v1/tail answers 503
-  const tail = tailBrokers !== undefined && tailBrokers !== null ? { brokers: tailBrokers, topics: topicsFor(cfg.topicPrefix) } : undefined
-  const app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: cfg.tokens, registries, ready, tail, ...extra })
+  const tail = tailBrokers !== undefined && tailBrokers !== null ? { brokers: tailBrokers, topics: topicsFor(cfg.topicPrefix), maxTailsPerClient: cfg.maxTailsPerClient, maxResumes: cfg.tailMaxResumes, resumeMaxMessages: cfg.tailResumeMaxMessages } : undefined
+  const app = await buildQueryApi({
+    clickhouse: ch.client,
+    database: ch.database,
+    tokens: cfg.tokens,
+    registries,
+    ready,
+    tail,
+    // beyond loopback the tokens guard the API; on loopback the Host header must name it
+    allowedHosts: isLoopback(cfg.bind) ? cfg.allowedHosts : null,
+    requestTimeoutMs: cfg.requestTimeoutMs,
+    maxQueriesPerClient: cfg.maxQueriesPerClient,
+    ...extra
+  })
   try {
     await app.listen({ port: cfg.port, host: cfg.bind })
   } catch (err) {

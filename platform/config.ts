@@ -27,6 +27,18 @@ export interface Config {
   topicPrefix: string
   /** SLUICE_PARTITIONS: partitions of the logs topic when Sluice creates it (default 4) */
   partitions: number
+  /** SLUICE_ALLOWED_HOSTS: Host header names accepted on a loopback bind besides 127.0.0.1, localhost, [::1] */
+  allowedHosts: string[]
+  /** SLUICE_REQUEST_TIMEOUT_MS: time a client has to send a whole request (default 30000 ms; SSE streams are not cut) */
+  requestTimeoutMs: number
+  /** SLUICE_MAX_QUERIES_PER_CLIENT: query slots one token (or address, without tokens) may hold (default 2 of 4) */
+  maxQueriesPerClient: number | undefined
+  /** SLUICE_MAX_TAILS_PER_CLIENT: live tails one token (or address) may hold (default 128 of 256) */
+  maxTailsPerClient: number | undefined
+  /** SLUICE_TAIL_MAX_RESUMES: tails reading back from Kafka at once (default 2; 16 more wait) */
+  tailMaxResumes: number | undefined
+  /** SLUICE_TAIL_RESUME_MAX_MESSAGES: how far behind the live tail (Kafka messages per partition) a resume may start (default 20000) */
+  tailResumeMaxMessages: number | undefined
 }
 
 export type Flags = Partial<Record<'brokers' | 'clickhouse-url' | 'data-dir' | 'port' | 'bind' | 'retention-days', string>>
@@ -83,7 +95,22 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, flags: Flags =
   if (!topicPrefixRe.test(topicPrefix)) throw errors.CONFIG_INVALID('SLUICE_TOPIC_PREFIX', topicPrefix, 'expected letters, digits, . _ - (at most 100)')
   const partRaw = env.SLUICE_PARTITIONS === '' ? undefined : env.SLUICE_PARTITIONS
   if (partRaw !== undefined && (!/^\d{1,4}$/.test(partRaw) || Number(partRaw) < 1 || Number(partRaw) > 1000)) throw errors.CONFIG_INVALID('SLUICE_PARTITIONS', partRaw, 'expected a number of partitions 1-1000')
+  const whole = (name: string, min: number, max: number): number | undefined => {
+    const raw = env[name]
+    if (raw === undefined || raw === '') return undefined
+    const n = Number(raw)
+    if (!/^\d+$/.test(raw) || n < min || n > max) throw errors.CONFIG_INVALID(name, raw, `expected a whole number ${min}-${max}`)
+    return n
+  }
+  const allowedHosts = (env.SLUICE_ALLOWED_HOSTS ?? '').split(',').map(s => s.trim().toLowerCase()).filter(s => s !== '')
+  for (const h of allowedHosts) if (!/^[a-z0-9.[\]:-]{1,255}$/.test(h)) throw errors.CONFIG_INVALID('SLUICE_ALLOWED_HOSTS', env.SLUICE_ALLOWED_HOSTS ?? '', `'${h}' is not a host name (comma-separated names, without port)`)
   return Object.freeze({
+    allowedHosts,
+    requestTimeoutMs: whole('SLUICE_REQUEST_TIMEOUT_MS', 100, 3_600_000) ?? 30_000,
+    maxQueriesPerClient: whole('SLUICE_MAX_QUERIES_PER_CLIENT', 1, 1000),
+    maxTailsPerClient: whole('SLUICE_MAX_TAILS_PER_CLIENT', 1, 100_000),
+    tailMaxResumes: whole('SLUICE_TAIL_MAX_RESUMES', 1, 1000),
+    tailResumeMaxMessages: whole('SLUICE_TAIL_RESUME_MAX_MESSAGES', 1, 1_000_000_000),
     topicPrefix,
     partitions: partRaw === undefined ? defaultLogPartitions : Number(partRaw),
     kafkaBrokers: brokersRaw === undefined ? null : parseBrokers(brokersRaw, brokersName),

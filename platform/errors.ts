@@ -37,6 +37,11 @@ export const errors = {
   RULE_NOT_FOUND: define('SLUICE_ERR_RULE_NOT_FOUND', 404, (id: string) => `no alert rule with id '${id}'`),
   RULE_EXISTS: define('SLUICE_ERR_RULE_EXISTS', 409, (id: string) => `an alert rule with id '${id}' already exists; use PUT /v1/alerts/rules/${id} to change it`),
   RULE_READONLY: define('SLUICE_ERR_RULE_READONLY', 409, (id: string, origin: string) => `alert rule '${id}' comes from ${origin} and cannot be changed through the API`),
+  HOST_NOT_ALLOWED: define('SLUICE_ERR_HOST_NOT_ALLOWED', 421, (host: string) => `Host ${JSON.stringify(host)} is not allowed on a loopback bind (protection against DNS rebinding); to allow it, add it to SLUICE_ALLOWED_HOSTS (comma-separated host names)`),
+  REQUEST_TIMEOUT: define('SLUICE_ERR_REQUEST_TIMEOUT', 408, (ms: number) => `the request was not received in full within ${ms} ms (SLUICE_REQUEST_TIMEOUT_MS); the connection is closed`),
+  CLIENT_LIMIT: define('SLUICE_ERR_CLIENT_LIMIT', 429, (what: string, max: number) => `this client already holds ${max} ${what} (the per-client limit); retry later or finish the others first`),
+  RESUME_BUSY: define('SLUICE_ERR_RESUME_BUSY', 503, (running: number, waiting: number) => `too many tails resuming from Kafka (${running} running, ${waiting} waiting); retry later`),
+  RESUME_TOO_OLD: define('SLUICE_ERR_RESUME_TOO_OLD', 410, (oldest: string, max: number) => `Last-Event-ID is more than ${max} Kafka messages behind the live tail on some partition; the oldest position offered is ${oldest} (reconnect with it as Last-Event-ID; older lines are in /v1/logs)`),
   TOO_MANY_STREAMS: define('SLUICE_ERR_TOO_MANY_STREAMS', 503, (max: number) => `too many concurrent alert streams (limit ${max}); retry later`)
 } as const
 

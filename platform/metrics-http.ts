@@ -3,14 +3,24 @@
 // can be scraped without pulling fastify into it. (`sluice up` serves the same registries
 // from the query API's /metrics.)
 //   GET /metrics → Prometheus text · anything else → 404
+// Bound beyond loopback with tokens, it asks for the same bearer token as the query API.
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Registry } from 'prom-client'
+import { bearerToken } from './auth.js'
+import { isLoopback } from './config.js'
+import { errors } from './errors.js'
 
 export interface MetricsServer { readonly port: number, readonly url: string, close (): Promise<void> }
 
-export async function serveMetrics (registries: Registry[], port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+export async function serveMetrics (registries: Registry[], port: number, host = '127.0.0.1', tokens: readonly string[] = []): Promise<MetricsServer> {
+  const auth = tokens.length > 0 && !isLoopback(host) ? new Set(tokens) : null
   const server = http.createServer((req, res) => {
+    if (auth !== null && !auth.has(bearerToken(req.headers.authorization) ?? '')) {
+      const e = errors.UNAUTHORIZED()
+      res.writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' }).end(JSON.stringify({ error: e.code, message: e.message }))
+      return
+    }
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n')
       return

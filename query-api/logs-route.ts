@@ -11,6 +11,8 @@ import { parseTime } from './time.js'
 import { utf8QueryHook } from './utf8.js'
 import { checkRegex, searchLogs, toLine, type LogLine, type LogQuery } from './search.js'
 import { withContext } from './context.js'
+import { formatTextLine } from '../schemas/text-line.js'
+import { clientKey } from './client-key.js'
 import type { QuerySlots, ReadLimits } from './query-slots.js'
 
 /** grep -C bounds: each match costs two primary-key range reads of up to maxContext rows */
@@ -36,7 +38,8 @@ export type LogsQuerystring = Static<typeof LogsQuerystring>
 
 export const LogLineSchema = Type.Object({
   ts: Type.String(), host: Type.String(), service: Type.String(), pid: Type.Integer(), level: Type.String(), msg: Type.String(),
-  fields: Type.Record(Type.String(), Type.Unknown()), source: Type.String(), path: Type.String(), offset: Type.Integer(), flags: Type.Array(Type.String()),
+  // any key (a logged key may hold a newline, which a pattern-keyed schema would drop when serialising)
+  fields: Type.Unsafe<Record<string, unknown>>({ type: 'object', additionalProperties: true }), source: Type.String(), path: Type.String(), offset: Type.Integer(), flags: Type.Array(Type.String()),
   context: Type.Optional(Type.Boolean({ description: 'true on lines returned only as context around a match' }))
 })
 
@@ -78,8 +81,7 @@ export function toLogQuery (qs: Omit<LogsQuerystring, 'context'>, maxRangeDays: 
 }
 
 export function formatText (l: LogLine): string {
-  const kv = Object.entries(l.fields).map(([k, v]) => `${k}=${typeof v === 'string' ? (/[\s"=]/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`)
-  return `${l.ts} ${l.host} ${l.service} ${l.level.toUpperCase()} ${l.msg.replace(/\n/g, '\\n')}${kv.length > 0 ? ' ' + kv.join(' ') : ''}\n`
+  return formatTextLine(l) + '\n'
 }
 
 export const logsRoute = fp(async (app: FastifyInstance, opts: LogsRouteOptions) => {
@@ -102,7 +104,7 @@ export const logsRoute = fp(async (app: FastifyInstance, opts: LogsRouteOptions)
       const found = await searchLogs(opts.clickhouse, opts.database, query, opts.limits, ac.signal)
       const lines = context > 0 ? await withContext(opts.clickhouse, opts.database, found.rows, context, query.order, opts.limits, ac.signal) : found.rows.map(toLine)
       return { lines, nextCursor: found.nextCursor }
-    })
+    }, clientKey(req))
     const accept = req.headers.accept ?? ''
     if (result.nextCursor !== null) reply.header('x-next-cursor', result.nextCursor)
     if (accept.includes('application/x-ndjson')) {

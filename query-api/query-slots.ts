@@ -1,24 +1,36 @@
 // Bounded query concurrency. Embedded chDB runs one query at a time and a ClickHouse server
 // has its own limits; queueing unboundedly in Node would only grow memory and latency, so a
 // request beyond the cap is refused at once with 503 + Retry-After (the error handler adds it).
-import { Gauge, type Registry } from 'prom-client'
+// One client (token, or address without tokens) holds at most `perClient` slots (429), so it
+// cannot starve the others.
+import { Counter, Gauge, type Registry } from 'prom-client'
 import { errors } from '../platform/errors.js'
+import { createClientCounts } from './client-key.js'
 
 export interface QuerySlots {
-  run<T> (fn: () => Promise<T>): Promise<T>
+  /** `client`: see clientKey(); undefined = not counted per client (internal callers) */
+  run<T> (fn: () => Promise<T>, client?: string): Promise<T>
   readonly inUse: number
 }
 
-export function createQuerySlots (max: number, registry?: Registry): QuerySlots {
+/** default per-client share of a global cap: half of it, at least one */
+export function halfOf (max: number): number { return Math.max(1, Math.ceil(max / 2)) }
+
+export function createQuerySlots (max: number, registry?: Registry, perClient = halfOf(max)): QuerySlots {
   let inUse = 0
-  const gauge = new Gauge({ name: 'sluice_query_in_flight', help: 'ClickHouse queries the query API is running now', registers: registry !== undefined ? [registry] : [] })
+  const byClient = createClientCounts()
+  const regs = registry !== undefined ? [registry] : []
+  const gauge = new Gauge({ name: 'sluice_query_in_flight', help: 'ClickHouse queries the query API is running now', registers: regs })
+  const refused = new Counter({ name: 'sluice_query_client_limit_refused_total', help: 'Queries refused because their client already held its per-client share of the query slots', registers: regs })
   return {
     get inUse () { return inUse },
-    async run<T> (fn: () => Promise<T>): Promise<T> {
+    async run<T> (fn: () => Promise<T>, client?: string): Promise<T> {
       if (inUse >= max) throw errors.OVERLOADED(`too many concurrent queries (limit ${max})`)
+      if (client !== undefined && byClient.held(client) >= perClient) { refused.inc(); throw errors.CLIENT_LIMIT('concurrent queries', perClient) }
       inUse++
+      if (client !== undefined) byClient.take(client)
       gauge.set(inUse)
-      try { return await fn() } finally { inUse--; gauge.set(inUse) }
+      try { return await fn() } finally { inUse--; if (client !== undefined) byClient.give(client); gauge.set(inUse) }
     }
   }
 }

@@ -1,5 +1,5 @@
 // `sluice serve` — the query API.
-//   HTTP ──auth──▶ under-pressure (503 + Retry-After) ──▶ route (TypeBox-validated) ──▶ ClickHouse
+//   HTTP ──Host check (loopback)──auth──▶ under-pressure (503 + Retry-After) ──▶ route (TypeBox-validated) ──▶ ClickHouse
 // Each feature is a fastify plugin; errors are SluiceErrors with codes and exact messages.
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify'
 import underPressure from '@fastify/under-pressure'
@@ -13,7 +13,8 @@ import { logsRoute } from './logs-route.js'
 import { statsRoute } from './stats-route.js'
 import { tailRoute, type TailRouteOptions } from './tail-route.js'
 import { createTailHub, type TailHubOptions } from './tail-hub.js'
-import { createQuerySlots } from './query-slots.js'
+import { createQuerySlots, halfOf } from './query-slots.js'
+import { bearerToken, hostAllowed, hostName } from '../platform/auth.js'
 import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
 
 export interface QueryApiOptions {
@@ -28,9 +29,17 @@ export interface QueryApiOptions {
   ready?: () => Promise<string | null>
   logger?: boolean
   /** live tail: the Kafka logs topic to read; without it /v1/tail answers 503 */
-  tail?: { brokers: string[], topics: Topics } & Omit<TailRouteOptions, 'hub' | 'registry'> & Pick<TailHubOptions, 'ringLines' | 'ringBytes'>
+  tail?: { brokers: string[], topics: Topics } & Omit<TailRouteOptions, 'hub' | 'registry'> & Pick<TailHubOptions, 'ringLines' | 'ringBytes' | 'maxResumes' | 'maxResumeWaiters' | 'resumeMaxMessages'>
   /** ClickHouse queries in flight at once (default 4); more get 503 + Retry-After */
   maxConcurrentQueries?: number
+  /** of those, what one client (token, or address without tokens) may hold (default half); more get 429 */
+  maxQueriesPerClient?: number
+  /** Host names accepted besides 127.0.0.1, localhost and [::1] (default none); null = no Host
+   *  check (a bind beyond loopback, where tokens guard the API) */
+  allowedHosts?: string[] | null
+  /** time a client has to send a whole request, headers and body (default 30 s); a response
+   *  (an SSE stream) is not limited by it */
+  requestTimeoutMs?: number
   /** rows one query may read (default 1e9) */
   maxRowsToRead?: number
   /** alert rules, evaluator and notifications (query-api/alerts); absent = off */
@@ -46,9 +55,23 @@ const clickhouseErrorStatus: Record<string, [number, string]> = {
 }
 
 export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInstance> {
+  const requestTimeout = opts.requestTimeoutMs ?? 30_000
   const app = Fastify({
     logger: opts.logger ?? false,
+    // a client trickling its request is cut (Node answers 408); headers get the same bound at most.
+    // Node checks these every connectionsCheckingInterval, so it follows a small timeout down
+    requestTimeout,
+    http: { headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))) },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return
+      const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.REQUEST_TIMEOUT(requestTimeout) : null
+      const [status, body] = e !== null
+        ? [`${e.statusCode} Request Timeout`, JSON.stringify({ error: e.code, message: e.message })]
+        : err.code === 'HPE_HEADER_OVERFLOW' ? ['431 Request Header Fields Too Large', '{"error":"SLUICE_ERR_BAD_REQUEST","message":"request headers too large"}'] : ['400 Bad Request', '{"error":"SLUICE_ERR_BAD_REQUEST","message":"malformed HTTP request"}']
+      if (socket.writable) socket.write(`HTTP/1.1 ${status}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
+      socket.destroy(err)
+    },
     return503OnClosing: true,
     forceCloseConnections: true
   })
@@ -66,19 +89,24 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     }
   })
 
+  const allowedHosts = opts.allowedHosts === undefined ? [] : opts.allowedHosts
+  if (allowedHosts !== null) {
+    const names = allowedHosts.map(h => h.toLowerCase())
+    app.addHook('onRequest', async (req) => {
+      if (!hostAllowed(req.headers.host, names)) throw errors.HOST_NOT_ALLOWED(hostName(req.headers.host ?? '').slice(0, 255))
+    })
+  }
   if (opts.tokens.length > 0) {
     const tokens = new Set(opts.tokens)
     app.addHook('onRequest', async (req) => {
       if (req.url === '/healthz' || req.url.startsWith('/docs')) return
-      const h = req.headers.authorization ?? ''
-      const tok = h.startsWith('Bearer ') ? h.slice(7).trim() : ''
-      if (!tokens.has(tok)) throw errors.UNAUTHORIZED()
+      if (!tokens.has(bearerToken(req.headers.authorization) ?? '')) throw errors.UNAUTHORIZED()
     })
   }
 
   app.setErrorHandler((err: FastifyError | SluiceError, req, reply) => {
     if (err instanceof SluiceError) {
-      if (err.statusCode === 503) reply.header('retry-after', '5')
+      if (err.statusCode === 503 || err.statusCode === 429) reply.header('retry-after', '5')
       return reply.code(err.statusCode).send({ error: err.code, message: err.message })
     }
     if ((err as FastifyError).validation !== undefined) {
@@ -111,11 +139,12 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   })
 
   const limits = { maxExecutionSeconds: opts.queryTimeoutSeconds ?? 30, maxRowsToRead: opts.maxRowsToRead ?? 1_000_000_000 }
-  const slots = createQuerySlots(opts.maxConcurrentQueries ?? 4, apiRegistry)
+  const maxQueries = opts.maxConcurrentQueries ?? 4
+  const slots = createQuerySlots(maxQueries, apiRegistry, opts.maxQueriesPerClient ?? halfOf(maxQueries))
   const maxRangeDays = opts.maxRangeDays ?? 31
   await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(statsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
-  const hub = opts.tail !== undefined ? createTailHub({ brokers: opts.tail.brokers, topic: opts.tail.topics.logs, groupPrefix: opts.tail.topics.prefix, ringLines: opts.tail.ringLines, ringBytes: opts.tail.ringBytes, registry: apiRegistry }) : null
+  const hub = opts.tail !== undefined ? createTailHub({ brokers: opts.tail.brokers, topic: opts.tail.topics.logs, groupPrefix: opts.tail.topics.prefix, ringLines: opts.tail.ringLines, ringBytes: opts.tail.ringBytes, maxResumes: opts.tail.maxResumes, maxResumeWaiters: opts.tail.maxResumeWaiters, resumeMaxMessages: opts.tail.resumeMaxMessages, registry: apiRegistry }) : null
   if (hub !== null) {
     await hub.start()
     app.addHook('onClose', async () => { await hub.stop() })

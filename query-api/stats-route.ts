@@ -8,6 +8,7 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { errors } from '../platform/errors.js'
 import { parseDurationMs, parseTime } from './time.js'
 import { utf8QueryHook } from './utf8.js'
+import { clientKey } from './client-key.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
 
 const aggs = { avg: 'avg(value)', min: 'min(value)', max: 'max(value)', sum: 'sum(value)', last: 'argMax(value, ts)', p50: 'quantile(0.5)(value)', p95: 'quantile(0.95)(value)', p99: 'quantile(0.99)(value)' } as const
@@ -74,7 +75,7 @@ LIMIT {maxRows:UInt32}`
     const rows = await opts.slots.run(async () => {
       const rs = await opts.clickhouse.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: readSettings(opts.limits) })
       return await rs.json<{ host: string, service: string, pid: number, t: number, v: number }>()
-    })
+    }, clientKey(req))
     const series = new Map<string, { host: string, service: string, pid: number, points: Array<[string, number]> }>()
     for (const r of rows) {
       const k = `${r.host}\u0000${r.service}\u0000${r.pid}`

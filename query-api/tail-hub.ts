@@ -4,7 +4,10 @@
 // The consumer starts exactly at the high watermarks read with the admin client, so the ring
 // covers a known range of every partition: a client resuming from any position inside that
 // range is replayed from memory with no gap and no duplicate. Older positions are read back
-// from Kafka itself (catchUp), which keeps the data for its retention period.
+// from Kafka itself (catchUp), which keeps the data for its retention period. Those read-backs
+// are bounded: at most `maxResumes` run at once (others wait in a bounded queue or are refused),
+// none starts more than `resumeMaxMessages` behind the ring, and parsing yields to the event
+// loop between slices so the rest of the API keeps answering.
 import crypto from 'node:crypto'
 import os from 'node:os'
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs'
@@ -43,6 +46,11 @@ export interface TailHubOptions {
   /** ring capacity in lines (default 50,000) and in frame bytes (default 32 MiB) */
   ringLines?: number
   ringBytes?: number
+  /** resumes reading back from Kafka at once (default 2) and resumes waiting for one (default 16) */
+  maxResumes?: number
+  maxResumeWaiters?: number
+  /** how far behind the ring (Kafka messages per partition) a resume may start (default 20,000) */
+  resumeMaxMessages?: number
   registry?: Registry
 }
 
@@ -56,6 +64,11 @@ export interface TailHub {
   after (from: TailPosition, max: number): TailEntry[] | null
   subscribe (sub: TailSubscriber): () => void
   readonly subscribers: number
+  /** null when a resume from `from` may be served; else the oldest position it may start at */
+  resumeFloor (from: TailPosition): { oldest: TailPosition, maxMessages: number } | null
+  /** a turn to read back from Kafka (call the result to give it back, once). `mayRefuse`: throws
+   *  SLUICE_ERR_RESUME_BUSY when the waiting queue is full; otherwise waits. Rejects on abort. */
+  acquireResume (signal: AbortSignal, mayRefuse: boolean): Promise<() => void>
   /** reads lines from `from` up to the ring's start straight from Kafka, in partition order */
   catchUp (from: TailPosition, onEntries: (es: TailEntry[]) => Promise<void>, signal: AbortSignal): Promise<TailPosition>
 }
@@ -111,6 +124,9 @@ function parseSegmentMessage (partition: number, off: number, value: Buffer, cur
   return out
 }
 
+/** main-thread time a resume may parse before it yields to the event loop */
+const sliceMs = 8
+
 export function createTailHub (opts: TailHubOptions): TailHub {
   const ringLines = opts.ringLines ?? 50_000
   const ringBytes = opts.ringBytes ?? 32 * 1024 * 1024
@@ -119,7 +135,31 @@ export function createTailHub (opts: TailHubOptions): TailHub {
     lines: new Counter({ name: 'sluice_tail_lines_total', help: 'Log lines the tail hub read from Kafka', registers: regs }),
     ring: new Gauge({ name: 'sluice_tail_ring_lines', help: 'Lines held in the tail replay ring', registers: regs }),
     ringBytes: new Gauge({ name: 'sluice_tail_ring_bytes', help: 'Bytes of SSE frames held in the tail replay ring', registers: regs }),
-    catchUps: new Counter({ name: 'sluice_tail_kafka_catchups_total', help: 'Resumes older than the ring, read back from Kafka', registers: regs })
+    catchUps: new Counter({ name: 'sluice_tail_kafka_catchups_total', help: 'Resumes older than the ring, read back from Kafka', registers: regs }),
+    resumesInFlight: new Gauge({ name: 'sluice_tail_resumes_in_flight', help: 'Tails reading back from Kafka now (at most maxResumes)', registers: regs }),
+    resumesPeak: new Gauge({ name: 'sluice_tail_resumes_in_flight_max', help: 'Most tails reading back from Kafka at once since the server started', registers: regs }),
+    resumesWaiting: new Gauge({ name: 'sluice_tail_resumes_waiting', help: 'Tails waiting for a turn to read back from Kafka (at most maxResumeWaiters)', registers: regs }),
+    resumesRefused: new Counter({ name: 'sluice_tail_resumes_refused_total', help: 'Resumes refused: busy (503, the waiting queue was full) or too_old (410, beyond resumeMaxMessages)', labelNames: ['reason'], registers: regs })
+  }
+  const maxResumes = opts.maxResumes ?? 2
+  const maxResumeWaiters = opts.maxResumeWaiters ?? 16
+  const resumeMaxMessages = opts.resumeMaxMessages ?? 20_000
+  let resuming = 0
+  let resumePeak = 0
+  const resumeWaiters: Array<() => void> = []
+  const resumeGauges = (): void => { m.resumesInFlight.set(resuming); m.resumesPeak.set(resumePeak); m.resumesWaiting.set(resumeWaiters.length) }
+  resumeGauges()
+  // a turn is handed straight to the next waiter, so `resuming` never exceeds maxResumes
+  const resumeTurn = (): (() => void) => {
+    let given = false
+    return () => {
+      if (given) return
+      given = true
+      const next = resumeWaiters.shift()
+      if (next !== undefined) next()
+      else resuming--
+      resumeGauges()
+    }
   }
   const kafka = createKafka(opts.brokers, 'sluice-tail')
   const cur: TailPosition = new Map()
@@ -184,9 +224,19 @@ export function createTailHub (opts: TailHubOptions): TailHub {
   async function connectConsumer (from: Array<{ partition: number, offset: number }>): Promise<void> {
     const c = kafka.consumer({ groupId: groupId(), maxWaitTimeInMs: 100, minBytes: 1, allowAutoTopicCreation: false, retry: { retries: 10 } })
     consumer = c
+    // start exactly where the ring's coverage begins (`from`), whatever offset reset would pick:
+    // after run(), or — when the group restarted at once (kafkajs then has no group to seek in,
+    // and seek throws) — when it has joined; a later join (rejoin) resumes from our own position
+    let seeked = false
+    const seekStart = (): void => {
+      if (seeked) return
+      for (const p of from) c.seek({ topic: opts.topic, partition: p.partition, offset: String(p.offset) })
+      seeked = true
+    }
     let joins = 0
     const joined = new Promise<void>(resolve => c.on(c.events.GROUP_JOIN, () => {
       if (joins++ > 0) for (const [partition, [offset]] of cur) c.seek({ topic: opts.topic, partition, offset: String(offset) })
+      else try { seekStart() } catch {}
       resolve()
     }))
     c.on(c.events.CRASH, (ev) => {
@@ -208,8 +258,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
     await c.connect()
     await c.subscribe({ topic: opts.topic, fromBeginning: false })
     await c.run({ autoCommit: false, eachBatchAutoResolve: true, eachBatch })
-    // start exactly where the ring's coverage begins, whatever offset reset would pick
-    for (const p of from) c.seek({ topic: opts.topic, partition: p.partition, offset: String(p.offset) })
+    try { seekStart() } catch {}
     await joined
   }
 
@@ -254,6 +303,45 @@ export function createTailHub (opts: TailHubOptions): TailHub {
       return () => { subs.delete(sub) }
     },
 
+    resumeFloor (from) {
+      let behind = false
+      const oldest: TailPosition = new Map()
+      for (const [p, l] of low) {
+        const f = from.get(p) ?? [0, 0]
+        if (l[0] - f[0] > resumeMaxMessages) { behind = true; oldest.set(p, [l[0] - resumeMaxMessages, 0]) } else oldest.set(p, comparePos(f, l) < 0 ? f : l)
+      }
+      if (!behind) return null
+      m.resumesRefused.inc({ reason: 'too_old' })
+      return { oldest, maxMessages: resumeMaxMessages }
+    },
+
+    async acquireResume (signal, mayRefuse) {
+      if (signal.aborted) throw errors.CLOSED('the tail request')
+      if (resuming < maxResumes) {
+        resuming++
+        resumePeak = Math.max(resumePeak, resuming)
+        resumeGauges()
+        return resumeTurn()
+      }
+      if (mayRefuse && resumeWaiters.length >= maxResumeWaiters) {
+        m.resumesRefused.inc({ reason: 'busy' })
+        throw errors.RESUME_BUSY(resuming, resumeWaiters.length)
+      }
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => {
+          const i = resumeWaiters.indexOf(go)
+          if (i !== -1) resumeWaiters.splice(i, 1)
+          resumeGauges()
+          reject(errors.CLOSED('the tail request'))
+        }
+        const go = (): void => { signal.removeEventListener('abort', onAbort); resolve() }
+        resumeWaiters.push(go)
+        signal.addEventListener('abort', onAbort, { once: true })
+        resumeGauges()
+      })
+      return resumeTurn()
+    },
+
     async catchUp (from, onEntries, signal) {
       m.catchUps.inc()
       // what to read: every partition whose resume point is below the ring's low mark
@@ -282,7 +370,10 @@ export function createTailHub (opts: TailHubOptions): TailHub {
               const stop = until.get(batch.partition)!
               const out: TailEntry[] = []
               const scratch: TailPosition = new Map(pos)
+              let sliceStart = performance.now()
               for (const msg of batch.messages) {
+                // parsing a fetch of up to 1 MiB per partition: let other requests run between slices
+                if (performance.now() - sliceStart > sliceMs) { await new Promise(resolve => setImmediate(resolve)); sliceStart = performance.now(); if (signal.aborted) break }
                 if (Number(msg.offset) >= stop[0] && stop[1] === 0) { todo.delete(batch.partition); break }
                 for (const e of parseMessage(batch.partition, msg, scratch)) {
                   if (comparePos(e.pos, want) >= 0 && comparePos(e.pos, stop) < 0) {

@@ -17,6 +17,8 @@ import { utf8QueryHook } from './utf8.js'
 import { compileFilter } from './tail-filter.js'
 import { decodePosition, encodePosition, type TailPosition } from './tail-position.js'
 import type { TailEntry, TailHub, TailSubscriber } from './tail-hub.js'
+import { clientKey, createClientCounts } from './client-key.js'
+import { halfOf } from './query-slots.js'
 
 export const TailQuerystring = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 1024, description: 'substring to find in msg or fields' })),
@@ -33,8 +35,9 @@ export type TailQuerystring = Static<typeof TailQuerystring>
 export interface TailRouteOptions {
   /** null when the server has no Kafka (the route then answers 503) */
   hub: TailHub | null
-  /** concurrent SSE clients (default 256) */
+  /** concurrent SSE clients (default 256), and per client (token, or address without tokens; default half) */
   maxTails?: number
+  maxTailsPerClient?: number
   /** bytes queued for one client before it is dropped (default 1 MiB) */
   maxClientBytes?: number
   /** comment line sent when idle, keeping proxies from closing the stream (default 15 s) */
@@ -51,6 +54,8 @@ const replayChunk = 2000
 
 export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions) => {
   const maxTails = opts.maxTails ?? 256
+  const maxTailsPerClient = opts.maxTailsPerClient ?? halfOf(maxTails)
+  const byClient = createClientCounts()
   const maxClientBytes = opts.maxClientBytes ?? 1024 * 1024
   const flushBytes = Math.min(64 * 1024, maxClientBytes / 4)
   const heartbeatMs = opts.heartbeatMs ?? 15_000
@@ -61,6 +66,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
   new Gauge({ name: 'sluice_tail_queued_bytes', help: 'Bytes queued in Node for all /v1/tail clients (each bounded by maxClientBytes)', registers: regs, collect () { let n = 0; for (const c of clients) n += c.queued(); this.set(n) } })
   const dropped = new Counter({ name: 'sluice_tail_dropped_lines_total', help: 'Lines not delivered because a client read too slowly (it was disconnected and may resume)', registers: regs })
   const slow = new Counter({ name: 'sluice_tail_slow_disconnects_total', help: 'Tail clients disconnected because their queue was full', registers: regs })
+  const clientRefused = new Counter({ name: 'sluice_tail_client_limit_refused_total', help: 'Tails refused because their client already held its per-client share', registers: regs })
 
   // Clients that are caught up and share a filter get the same frames at each flush: the
   // concatenation is made once and shared (measured with 200 clients at 5,000 lines/s, the
@@ -82,11 +88,35 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     const hub = opts.hub
     if (hub === null || !hub.ready) throw errors.OVERLOADED(hub === null ? 'live tail needs Kafka: set KAFKA_BROKERS' : 'live tail is connecting to Kafka')
     if (active >= maxTails) throw errors.TOO_MANY_TAILS(maxTails)
+    const who = clientKey(req)
+    if (byClient.held(who) >= maxTailsPerClient) { clientRefused.inc(); throw errors.CLIENT_LIMIT('live tails', maxTailsPerClient) }
     const lastId = req.headers['last-event-id']
     const from: TailPosition | null = typeof lastId === 'string' && lastId !== '' ? decodePosition(lastId) : null
     const filter = compileFilter({ q: qs.q, regex: qs.regex, i: qs.i === true, w: qs.w === true, hosts: list(qs.host), services: list(qs.service), level: qs.level as Level | undefined })
+    if (from !== null) {
+      const floor = hub.resumeFloor(from)
+      if (floor !== null) {
+        const oldest = encodePosition(floor.oldest)
+        return await reply.code(410).send({ error: 'SLUICE_ERR_RESUME_TOO_OLD', message: errors.RESUME_TOO_OLD(oldest, floor.maxMessages).message, oldest })
+      }
+    }
 
     active++
+    byClient.take(who)
+    const ac = new AbortController()
+    // a resume older than the ring waits for its turn to read Kafka before the stream opens,
+    // so a refusal can still be a 503 (the waiter counts as a tail of its client meanwhile)
+    let releaseResume: (() => void) | null = null
+    if (from !== null && hub.after(from, 0) === null) {
+      const gone = (): void => ac.abort()
+      reply.raw.once('close', gone)
+      try { releaseResume = await hub.acquireResume(ac.signal, true) } catch (err) {
+        active--
+        byClient.give(who)
+        throw err
+      } finally { reply.raw.off('close', gone) }
+      if (ac.signal.aborted) { releaseResume(); active--; byClient.give(who); reply.hijack(); return }
+    }
     reply.hijack()
     const res: ServerResponse = reply.raw
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
@@ -98,7 +128,6 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     let blocked = false
     let closed = false
     let wroteSince = false
-    const ac = new AbortController()
     let unsubscribe = (): void => {}
     const me = { queued: () => queued }
     clients.add(me)
@@ -107,6 +136,9 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
       if (closed) return
       closed = true
       active--
+      byClient.give(who)
+      releaseResume?.()
+      releaseResume = null
       clients.delete(me)
       unsubscribe()
       clearInterval(hb)
@@ -184,7 +216,14 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
       for (;;) {
         if (closed) return
         const es = hub.after(pos, replayChunk)
-        if (es === null) { pos = await hub.catchUp(pos, writeEntries, ac.signal); continue }
+        if (es === null) {
+          // the ring moved past a slow reader: it waits for a turn like any resume (never refused here)
+          releaseResume ??= await hub.acquireResume(ac.signal, false)
+          pos = await hub.catchUp(pos, writeEntries, ac.signal)
+          continue
+        }
+        releaseResume?.()
+        releaseResume = null
         // the remainder joins the live stream in this tick, so it must fit the client's queue
         if (es.length < replayChunk && es.reduce((n, e) => n + e.frame.length, 0) <= maxClientBytes / 2) {
           for (const e of es) sub.push(e)

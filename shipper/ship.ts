@@ -146,7 +146,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     flagged: new Counter({ name: 'sluice_shipper_flagged_lines_total', help: 'Lines shipped with a flag (truncated, not_json, invalid_utf8, no_ts)', labelNames: ['flag'], registers: [registry] }),
     retries: new Counter({ name: 'sluice_shipper_send_retries_total', help: 'Kafka sends retried after a failure', registers: [registry] }),
     kafkaErrors: new Counter({ name: 'sluice_shipper_kafka_request_errors_total', help: 'Kafka requests that failed and were retried inside the producer, by type (a leader change: NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE, CONNECTION_ERROR to the lost broker)', labelNames: ['type'], registers: [registry] }),
-    lag: new Gauge({ name: 'sluice_shipper_file_lag_bytes', help: 'Bytes of a file not yet acknowledged by Kafka', labelNames: ['path'], registers: [registry] }),
+    lag: new Gauge({ name: 'sluice_shipper_file_lag_bytes', help: 'Bytes of a file not yet acknowledged by Kafka, by source (the file\'s fingerprint, the `source` of its lines in /v1/logs)', labelNames: ['source'], registers: [registry] }),
     files: new Gauge({ name: 'sluice_shipper_files', help: 'Files currently tailed', registers: [registry] }),
     dropped: new Counter({ name: 'sluice_shipper_dropped_bytes_total', help: 'Bytes that could not be shipped, by reason (partial_last_line: source bytes of a rotated/deleted file closed mid-line; message_too_large: NDJSON bytes of a message Kafka refused even alone)', labelNames: ['reason'], registers: [registry] }),
     checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since a checkpoint last advanced while some file has unshipped bytes (0 when caught up)', registers: [registry] }),
@@ -190,7 +190,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
     for (const s of tailer.sources()) {
       const lag = Math.max(0, s.size - s.ackedOffset)
       lagTotal += lag
-      m.lag.set({ path: s.path }, lag)
+      m.lag.set({ source: s.fp }, lag)
     }
     m.files.set(tailer.sources().length)
     // an idle, caught-up file is not "old": age only counts while bytes wait to be shipped

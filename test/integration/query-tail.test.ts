@@ -116,7 +116,7 @@ describe('GET /v1/tail (SSE) on a real Kafka broker', () => {
     producer = createKafka(brokers, 'tail-test').producer({ allowAutoTopicCreation: false })
     await producer.connect()
     ch = await createClickHouse({ database: 'sluice', dataDir: tempDir('qtail') })
-    app = await buildQueryApi({ clickhouse: ch.client, database: 'sluice', tokens: [], registries: [], tail: { brokers, topics, maxTails: 4, maxClientBytes: 256 * 1024, heartbeatMs: 300 } })
+    app = await buildQueryApi({ clickhouse: ch.client, database: 'sluice', tokens: [], registries: [], tail: { brokers, topics, maxTails: 4, maxTailsPerClient: 4, maxClientBytes: 256 * 1024, heartbeatMs: 300 } })
     await app.listen({ port: 0, host: '127.0.0.1' })
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
     // a second server whose ring holds only 500 lines: older resumes come from Kafka itself

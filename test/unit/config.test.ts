@@ -7,7 +7,8 @@ describe('loadConfig', () => {
     const c = loadConfig({}, {})
     expect(c).toEqual({
       topicPrefix: 'sluice.', kafkaBrokers: null, clickhouseUrl: null, clickhouseUser: 'default', clickhousePassword: '', clickhouseDatabase: 'sluice',
-      dataDir: path.resolve('.sluice'), port: 7070, bind: '127.0.0.1', tokens: [], retentionDays: 30, partitions: 4
+      dataDir: path.resolve('.sluice'), port: 7070, bind: '127.0.0.1', tokens: [], retentionDays: 30, partitions: 4,
+      allowedHosts: [], requestTimeoutMs: 30_000
     })
     expect(Object.isFrozen(c)).toBe(true)
   })
@@ -28,6 +29,9 @@ describe('loadConfig', () => {
     [{ SLUICE_TOPIC_PREFIX: 'bad prefix' }, 'SLUICE_TOPIC_PREFIX="bad prefix" is invalid: expected letters, digits, . _ - (at most 100)'],
     [{ SLUICE_PARTITIONS: '0' }, 'SLUICE_PARTITIONS="0" is invalid: expected a number of partitions 1-1000'],
     [{ SLUICE_PARTITIONS: '3x' }, 'SLUICE_PARTITIONS="3x" is invalid: expected a number of partitions 1-1000'],
+    [{ SLUICE_REQUEST_TIMEOUT_MS: '5s' }, 'SLUICE_REQUEST_TIMEOUT_MS="5s" is invalid: expected a whole number 100-3600000'],
+    [{ SLUICE_MAX_TAILS_PER_CLIENT: '0' }, 'SLUICE_MAX_TAILS_PER_CLIENT="0" is invalid: expected a whole number 1-100000'],
+    [{ SLUICE_ALLOWED_HOSTS: 'ok.example,bad host' }, 'SLUICE_ALLOWED_HOSTS="ok.example,bad host" is invalid: \'bad host\' is not a host name (comma-separated names, without port)'],
     [{ SLUICE_BIND: '10.0.0.1' }, 'SLUICE_BIND="10.0.0.1" is invalid: binding beyond loopback requires SLUICE_TOKENS (comma-separated bearer tokens)']
   ])('rejects %j with one line naming it', (env, message) => {
     expect(() => loadConfig(env, {})).toThrow(message)
