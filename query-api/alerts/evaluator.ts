@@ -29,6 +29,8 @@ export interface EvaluatorOptions {
   defaultWebhook?: string | null
   /** evaluation period, ms (default 1000) */
   evalIntervalMs?: number
+  /** rules evaluated at most, API, file and built-in together (default 100) */
+  maxRules?: number
   /** how far back a starting evaluator re-reads stats, ms (default 15 min) */
   startLookbackMs?: number
   /** groups (service, host, pid) tracked per rule; beyond it new groups are ignored and counted (default 10 000) */
@@ -76,7 +78,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const statsBatchRows = opts.statsPageRows ?? 50_000
   const m = alertMetrics(opts.registry)
   const states = new Map<string, Map<string, GroupState>>()
-  const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => states.delete(id))
+  const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => states.delete(id), { maxRules: opts.maxRules, policy: opts.notifier?.policy })
   const subscribers = new Set<(e: TransitionEvent) => void>()
   let watermark = 0
   let lastLogGrid = 0
