@@ -41,7 +41,8 @@ export async function postWebhook (rawUrl: string, body: string, opts: { policy:
   }
   return await new Promise<Attempt>(resolve => {
     let settled = false
-    const finish = (a: Attempt): void => { if (settled) return; settled = true; clearTimeout(hard); opts.signal?.removeEventListener('abort', onAbort); resolve(a) }
+    // the socket goes with the attempt, whatever the outcome (agent: false, nothing is reused)
+    const finish = (a: Attempt): void => { if (settled) return; settled = true; clearTimeout(hard); opts.signal?.removeEventListener('abort', onAbort); req.destroy(); resolve(a) }
     const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'user-agent': 'sluice-alerts/1' }
     if (url.username !== '' || url.password !== '') headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`
     const req = (url.protocol === 'https:' ? https : http).request({
