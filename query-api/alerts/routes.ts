@@ -79,7 +79,10 @@ export const alertsPlugin = fp(async (app: FastifyInstance, opts: AlertsPluginOp
 
   app.get<{ Querystring: Static<typeof Limit> }>('/v1/alerts/history', { schema: { ...rulesTag, summary: 'Recorded transitions, newest first', querystring: Limit } }, async req => ({ transitions: await evaluator.store.history(req.query.limit ?? 100, req.query.rule) }))
 
-  app.get<{ Querystring: Static<typeof Limit> }>('/v1/alerts/notifications', { schema: { ...rulesTag, summary: 'Webhook delivery records (one per attempt), newest first', querystring: Limit } }, async req => ({ deliveries: await evaluator.store.deliveries(req.query.limit ?? 100, req.query.transition) }))
+  app.get<{ Querystring: Static<typeof Limit> }>('/v1/alerts/notifications', { schema: { ...rulesTag, summary: 'Webhook delivery records (one per attempt), newest first', querystring: Limit } }, async req => ({
+    // rows written before targets were stored redacted are redacted here too
+    deliveries: (await evaluator.store.deliveries(req.query.limit ?? 100, req.query.transition)).map(d => ({ ...d, target: redactUrl(d.target) }))
+  }))
 
   app.get('/v1/alerts/stream', { schema: { ...rulesTag, summary: 'Server-Sent Events: one `transition` event per alert state change', produces: ['text/event-stream'] } }, async (req, reply) => {
     if (open.size >= maxStreams) throw errors.TOO_MANY_STREAMS(maxStreams)

@@ -32,7 +32,11 @@ export async function postWebhook (rawUrl: string, body: string, opts: { policy:
   const lookupTimeout = new Promise<'timeout'>(resolve => { timer = setTimeout(() => resolve('timeout'), opts.timeoutMs) })
   const verdict = await Promise.race([checkDestination(opts.policy, url), lookupTimeout]).finally(() => clearTimeout(timer))
   if (verdict === 'timeout') return timedOut()
-  if (!verdict.ok) return { ok: false, status: 0, error: `refused: ${verdict.reason}`, result: 'refused', retry: verdict.unresolved === true }
+  if (!verdict.ok) {
+    // a host that does not resolve may resolve later: retried like a network error
+    if (verdict.unresolved === true) return { ok: false, status: 0, error: verdict.reason, result: 'network_error', retry: true }
+    return { ok: false, status: 0, error: `refused: ${verdict.reason}`, result: 'refused', retry: false }
+  }
   const addresses = verdict.resolved.addresses
   // connect only to what was checked: a second DNS answer cannot point the socket elsewhere
   const lookup: LookupFunction = (_host, options, cb) => {

@@ -78,4 +78,8 @@ describe('webhook POST attempt', () => {
     for (const a of answers) expect(a).toEqual({ ok: false, status: 0, error: "refused: destination '127.0.0.1' is a loopback address; allow it with SLUICE_ALERT_WEBHOOK_ALLOW", result: 'refused', retry: false })
     expect(hits).toBe(before)
   })
+
+  it('a host that does not resolve is a network error, retried', async () => {
+    expect(await postWebhook('http://no-such-host.invalid/hook', '{}', { policy: parseAllowList(''), timeoutMs: 3000 })).toMatchObject({ ok: false, status: 0, result: 'network_error', retry: true })
+  })
 })
