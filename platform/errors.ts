@@ -33,7 +33,7 @@ export const errors = {
   OVERLOADED: define('SLUICE_ERR_OVERLOADED', 503, (what: string) => `server overloaded (${what}); retry later`),
   TOO_MANY_TAILS: define('SLUICE_ERR_TOO_MANY_TAILS', 503, (max: number) => `too many concurrent tails (limit ${max}); retry later`),
   CLOSED: define('SLUICE_ERR_CLOSED', 500, (what: string) => `${what} is closed`),
-  BAD_RULE: define('SLUICE_ERR_BAD_RULE', 400, (field: string, why: string) => `invalid alert rule: '${field}' ${why}`),
+  BAD_RULE: define('SLUICE_ERR_BAD_RULE', 400, (field: string, why: string, more: Array<[string, string]> = []) => `invalid alert rule: ${[[field, why], ...more].map(([f, w]) => `'${f}' ${w}`).join('; ')}`),
   RULE_NOT_FOUND: define('SLUICE_ERR_RULE_NOT_FOUND', 404, (id: string) => `no alert rule with id '${id}'`),
   RULE_EXISTS: define('SLUICE_ERR_RULE_EXISTS', 409, (id: string) => `an alert rule with id '${id}' already exists; use PUT /v1/alerts/rules/${id} to change it`),
   RULE_READONLY: define('SLUICE_ERR_RULE_READONLY', 409, (id: string, origin: string) => `alert rule '${id}' comes from ${origin} and cannot be changed through the API`),
@@ -42,6 +42,7 @@ export const errors = {
   CLIENT_LIMIT: define('SLUICE_ERR_CLIENT_LIMIT', 429, (what: string, max: number) => `this client already holds ${max} ${what} (the per-client limit); retry later or finish the others first`),
   RESUME_BUSY: define('SLUICE_ERR_RESUME_BUSY', 503, (running: number, waiting: number) => `too many tails resuming from Kafka (${running} running, ${waiting} waiting); retry later`),
   RESUME_TOO_OLD: define('SLUICE_ERR_RESUME_TOO_OLD', 410, (oldest: string, max: number) => `Last-Event-ID is more than ${max} Kafka messages behind the live tail on some partition; the oldest position offered is ${oldest} (reconnect with it as Last-Event-ID; older lines are in /v1/logs)`),
+  TOO_MANY_RULES: define('SLUICE_ERR_TOO_MANY_RULES', 409, (max: number) => `too many alert rules: this server evaluates at most ${max} (SLUICE_ALERT_MAX_RULES); delete a rule or raise the limit`),
   TOO_MANY_STREAMS: define('SLUICE_ERR_TOO_MANY_STREAMS', 503, (max: number) => `too many concurrent alert streams (limit ${max}); retry later`)
 } as const
 

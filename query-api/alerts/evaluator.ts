@@ -29,6 +29,8 @@ export interface EvaluatorOptions {
   defaultWebhook?: string | null
   /** evaluation period, ms (default 1000) */
   evalIntervalMs?: number
+  /** rules evaluated at most, API, file and built-in together (default 100) */
+  maxRules?: number
   /** how far back a starting evaluator re-reads stats, ms (default 15 min) */
   startLookbackMs?: number
   /** groups (service, host, pid) tracked per rule; beyond it new groups are ignored and counted (default 10 000) */
@@ -65,6 +67,8 @@ export interface AlertEvaluator {
 const overlapMs = 15_000
 const logRateStepMs = 10_000
 const logRateLagMs = 5_000
+/** log-rate rules counted by one query (one aggregate each) */
+const logRateRulesPerQuery = 200
 const idleGroupMs = 3_600_000
 const noDataArmMs = 60_000
 
@@ -76,7 +80,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const statsBatchRows = opts.statsPageRows ?? 50_000
   const m = alertMetrics(opts.registry)
   const states = new Map<string, Map<string, GroupState>>()
-  const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => states.delete(id))
+  const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => states.delete(id), { maxRules: opts.maxRules, policy: opts.notifier?.policy })
   const subscribers = new Set<(e: TransitionEvent) => void>()
   let watermark = 0
   let lastLogGrid = 0
@@ -169,24 +173,29 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     const grid = Math.floor((now - logRateLagMs) / logRateStepMs) * logRateStepMs
     if (lastLogGrid === 0) lastLogGrid = grid - logRateStepMs
     for (let g = lastLogGrid + logRateStepMs; g <= grid; g += logRateStepMs) {
-      for (const rule of rules) {
-        const counts = await store.logCounts(g - 60_000, g, rule, maxGroups)
-        const seen = new Set<string>()
-        for (const c of counts) {
-          const s = stateOf(rule, c)
-          if (s === null) continue
-          seen.add(s.key)
-          const t = applySample(rule, s, g, c.n)
-          if (t !== null) out.push(t)
-        }
-        // a group that logged nothing in the window has a rate of 0: that matters to a pending
-        // or firing alert, and to a "fewer than" rule; others are left to age out of memory
-        const zeroMatters = rule.op === '<' || rule.op === '<='
-        for (const s of states.get(rule.id)?.values() ?? []) {
-          if (seen.has(s.key) || (!zeroMatters && (s.state === 'inactive' || s.state === 'resolved'))) continue
-          const t = applySample(rule, s, g, 0)
-          if (t !== null) out.push(t)
-        }
+      // one query per chunk of rules, not per rule: the window is scanned once
+      for (let at = 0; at < rules.length; at += logRateRulesPerQuery) {
+        const chunk = rules.slice(at, at + logRateRulesPerQuery)
+        const counts = await store.logCounts(g - 60_000, g, chunk, maxGroups)
+        chunk.forEach((rule, i) => {
+          const seen = new Set<string>()
+          for (const c of counts) {
+            if (c.n[i] === 0) continue
+            const s = stateOf(rule, c)
+            if (s === null) continue
+            seen.add(s.key)
+            const t = applySample(rule, s, g, c.n[i])
+            if (t !== null) out.push(t)
+          }
+          // a group that logged nothing in the window has a rate of 0: that matters to a pending
+          // or firing alert, and to a "fewer than" rule; others are left to age out of memory
+          const zeroMatters = rule.op === '<' || rule.op === '<='
+          for (const s of states.get(rule.id)?.values() ?? []) {
+            if (seen.has(s.key) || (!zeroMatters && (s.state === 'inactive' || s.state === 'resolved'))) continue
+            const t = applySample(rule, s, g, 0)
+            if (t !== null) out.push(t)
+          }
+        })
       }
     }
     lastLogGrid = grid

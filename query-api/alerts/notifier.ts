@@ -1,8 +1,9 @@
-// Notifications: evaluator ──enqueue (sync, never waits)──▶ bounded queue ──▶ N senders
-//   sender: claim (ClickHouse) ──won──▶ log line + webhook POST (timeout, retries, backoff)
+// Notifications: evaluator ──enqueue (sync, never waits)──▶ one bounded queue per receiver
+//   (webhook origin) ──▶ N senders per receiver
+//   sender: claim (ClickHouse) ──won──▶ log line + webhook POST (hard timeout, retries, backoff)
 //           ──▶ one delivery row per attempt (delivered | retrying | failed)
 // A full queue drops the newest notification (counted, warned): a slow or dead receiver costs
-// at most `queueCapacity` payloads of memory and never delays evaluation.
+// at most `queueCapacity` payloads of memory, never delays evaluation nor another receiver.
 //
 // Exactly one notification per transition, across restarts and processes: the transition id
 // is derived from the data (state.ts), and only the evaluator whose claim row the server kept
@@ -13,6 +14,8 @@ import type { Registry } from 'prom-client'
 import { alertMetrics } from './metrics.js'
 import { info, warn } from '../../platform/log.js'
 import type { AlertStore } from './store.js'
+import { denyAllPrivate, redactUrl, type DestinationPolicy } from './destination.js'
+import { postWebhook } from './webhook-post.js'
 
 export interface NotificationPayload {
   transition_id: string
@@ -42,10 +45,12 @@ export interface NotifierOptions {
   registry: Registry
   /** this evaluator's claim identity (default host:pid:random) */
   owner?: string
-  /** notifications waiting to be sent (default 1000) */
+  /** notifications waiting to be sent, per receiver (default 1000) */
   queueCapacity?: number
-  /** webhook POSTs in flight at once (default 2) */
+  /** webhook POSTs in flight at once, per receiver (default 2) */
   concurrency?: number
+  /** where webhooks may go (SLUICE_ALERT_WEBHOOK_ALLOW; default: public addresses only) */
+  policy?: DestinationPolicy
   /** per-attempt timeout, ms (default 5000) */
   timeoutMs?: number
   /** attempts per webhook before it is recorded as failed (default 5) */
@@ -74,14 +79,18 @@ export function createNotifier (opts: NotifierOptions): Notifier {
   const backoffMs = opts.backoffMs ?? 500
   const maxBackoffMs = opts.maxBackoffMs ?? 30_000
   const m = alertMetrics(opts.registry)
-  const queue: Notification[] = []
+  const policy = opts.policy ?? denyAllPrivate
+  // one queue per receiver: a receiver that never answers holds only its own senders
+  interface Receiver { queue: Notification[], active: number }
+  const receivers = new Map<string, Receiver>()
+  let queued = 0
   let active = 0
   let stopped = false
   const stopController = new AbortController()
   let idleWaiters: Array<() => void> = []
 
   function settleIdle (): void {
-    if (queue.length === 0 && active === 0) { const w = idleWaiters; idleWaiters = []; for (const f of w) f() }
+    if (queued === 0 && active === 0) { const w = idleWaiters; idleWaiters = []; for (const f of w) f() }
   }
 
   function sleep (ms: number): Promise<void> {
@@ -102,20 +111,6 @@ export function createNotifier (opts: NotifierOptions): Notifier {
     return (await opts.store.claimOwner(id)) === owner
   }
 
-  async function post (url: string, body: string): Promise<{ ok: boolean, status: number, error: string, result: string }> {
-    try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'sluice-alerts/1' }, body, signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), stopController.signal]) })
-      // drain so the connection is reusable; the body of a receiver is not our business
-      await res.arrayBuffer().catch(() => {})
-      if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status, error: '', result: 'ok' }
-      return { ok: false, status: res.status, error: `HTTP ${res.status}`, result: 'http_error' }
-    } catch (err) {
-      const e = err as Error & { cause?: { code?: string, message?: string } }
-      if (e.name === 'TimeoutError') return { ok: false, status: 0, error: `timed out after ${timeoutMs} ms`, result: 'timeout' }
-      return { ok: false, status: 0, error: e.cause?.code ?? e.cause?.message ?? e.message, result: 'network_error' }
-    }
-  }
-
   async function send (n: Notification): Promise<void> {
     const p = n.payload
     let won = false
@@ -129,15 +124,17 @@ export function createNotifier (opts: NotifierOptions): Notifier {
     info(`alert ${p.state}: [${p.severity}] ${p.message} (rule ${p.rule_id}, transition ${p.transition_id})`)
     if (n.webhook === null) { m.sent.inc({ outcome: 'logged' }); return }
     const body = JSON.stringify(p)
+    // the URL with its credentials is used for sending only; rows and logs get the redacted form
+    const shown = redactUrl(n.webhook)
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const r = await post(n.webhook, body)
+      const r = await postWebhook(n.webhook, body, { policy, timeoutMs, signal: stopController.signal })
       m.attempts.inc({ result: r.result })
-      const last = r.ok || attempt === maxAttempts || stopped
+      const last = r.ok || !r.retry || attempt === maxAttempts || stopped
       const status = r.ok ? 'delivered' : last ? 'failed' : 'retrying'
-      await opts.store.recordDelivery({ transition_id: p.transition_id, rule_id: p.rule_id, channel: 'webhook', target: n.webhook, owner, attempt, status, http_status: r.status, error: r.error })
+      await opts.store.recordDelivery({ transition_id: p.transition_id, rule_id: p.rule_id, channel: 'webhook', target: shown, owner, attempt, status, http_status: r.status, error: r.error })
         .catch(err => warn(`alerts: cannot record delivery of ${p.transition_id}: ${(err as Error).message.split('\n')[0]}`))
       if (r.ok) { m.sent.inc({ outcome: 'delivered' }); return }
-      if (last) { m.sent.inc({ outcome: 'failed' }); warn(`alerts: webhook ${n.webhook} failed for ${p.transition_id} after ${attempt} attempts: ${r.error}`); return }
+      if (last) { m.sent.inc({ outcome: 'failed' }); warn(`alerts: webhook ${shown} failed for ${p.transition_id} after ${attempt} attempt(s): ${r.error}`); return }
       await sleep(Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1)))
     }
   }
@@ -147,22 +144,31 @@ export function createNotifier (opts: NotifierOptions): Notifier {
   const busy = new Set<string>()
   const orderKey = (n: Notification): string => `${n.payload.rule_id}\u0000${n.payload.service}\u0000${n.payload.host}\u0000${n.payload.pid}`
 
-  function pump (): void {
-    while (!stopped && active < concurrency) {
-      const i = queue.findIndex(n => !busy.has(orderKey(n)))
-      if (i === -1) return
-      const n = queue.splice(i, 1)[0]
-      const key = orderKey(n)
-      busy.add(key)
-      active++
-      m.depth.set(queue.length)
+  const receiverKey = (n: Notification): string => {
+    if (n.webhook === null) return 'log'
+    try { return new URL(n.webhook).origin } catch { return n.webhook }
+  }
+
+  function pump (key: string): void {
+    const rc = receivers.get(key)
+    if (rc === undefined) return
+    while (!stopped && rc.active < concurrency) {
+      const i = rc.queue.findIndex(n => !busy.has(orderKey(n)))
+      if (i === -1) break
+      const n = rc.queue.splice(i, 1)[0]
+      const order = orderKey(n)
+      busy.add(order)
+      rc.active++; active++; queued--
+      m.depth.set(queued)
       void send(n).catch(err => warn(`alerts: notification ${n.payload.transition_id}: ${(err as Error).message}`)).finally(() => {
-        busy.delete(key)
-        active--
-        pump()
+        busy.delete(order)
+        rc.active--; active--
+        // a firing held back for its alert may wait in another receiver's queue
+        for (const k of [...receivers.keys()]) pump(k)
         settleIdle()
       })
     }
+    if (rc.queue.length === 0 && rc.active === 0) receivers.delete(key)
   }
 
   let dropWarned = 0
@@ -170,24 +176,29 @@ export function createNotifier (opts: NotifierOptions): Notifier {
     owner,
     enqueue (n) {
       if (stopped) return false
-      if (queue.length >= capacity) {
+      const key = receiverKey(n)
+      let rc = receivers.get(key)
+      if (rc === undefined) { rc = { queue: [], active: 0 }; receivers.set(key, rc) }
+      if (rc.queue.length >= capacity) {
         m.dropped.inc()
         // one warning per 10 s: a dead receiver must not turn into a log flood
-        if (Date.now() - dropWarned > 10_000) { dropWarned = Date.now(); warn(`alerts: notification queue full (${capacity}); dropping ${n.payload.transition_id} (see sluice_alert_notifications_dropped_total)`) }
+        if (Date.now() - dropWarned > 10_000) { dropWarned = Date.now(); warn(`alerts: notification queue of ${key === 'log' ? 'log-only alerts' : redactUrl(key)} full (${capacity}); dropping ${n.payload.transition_id} (see sluice_alert_notifications_dropped_total)`) }
         return false
       }
-      queue.push(n)
-      m.depth.set(queue.length)
-      pump()
+      rc.queue.push(n)
+      queued++
+      m.depth.set(queued)
+      pump(key)
       return true
     },
-    depth: () => queue.length + active,
-    idle: async () => { if (queue.length === 0 && active === 0) return; await new Promise<void>(resolve => idleWaiters.push(resolve)) },
+    depth: () => queued + active,
+    idle: async () => { if (queued === 0 && active === 0) return; await new Promise<void>(resolve => idleWaiters.push(resolve)) },
     async stop () {
       if (stopped) return
       stopped = true
       stopController.abort()
-      queue.length = 0
+      for (const rc of receivers.values()) rc.queue.length = 0
+      queued = 0
       m.depth.set(0)
       const deadline = Date.now() + 5000
       while (active > 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import { errors } from '../../platform/errors.js'
 import { createAlertEvaluator, type AlertEvaluator, type EvaluatorOptions, type TransitionEvent } from './evaluator.js'
 import { RuleBody, type Rule } from './rules.js'
+import { redactUrl } from './destination.js'
 
 export interface AlertsPluginOptions extends EvaluatorOptions {
   /** concurrent /v1/alerts/stream clients (default 100) */
@@ -22,7 +23,10 @@ const Limit = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maxi
 const AlertsQuery = Type.Object({ all: Type.Optional(Type.Boolean({ description: 'include resolved alerts' })) }, { additionalProperties: false })
 
 function view (r: Rule): Record<string, unknown> {
-  return { ...r.body, id: r.id, enabled: r.enabled, origin: r.origin }
+  const shown = { ...r.body, id: r.id, enabled: r.enabled, origin: r.origin }
+  // credentials in a webhook URL are used for sending, never shown
+  if (shown.webhook !== undefined) shown.webhook = redactUrl(shown.webhook)
+  return shown
 }
 
 // per-client buffer limit of the SSE stream: a client that does not read loses events
@@ -53,14 +57,15 @@ export const alertsPlugin = fp(async (app: FastifyInstance, opts: AlertsPluginOp
     return { rule: view(r) }
   })
 
-  // attachValidation: the body is re-checked by checkRuleShape, which names the field in a
-  // rule-specific 400 instead of the generic query-parameter message
-  app.post('/v1/alerts/rules', { attachValidation: true, schema: { ...rulesTag, summary: 'Create an alert rule', body: RuleBody } }, async (req, reply) => {
+  // the schema documents the body; it is checked by checkRuleShape on the raw JSON: the
+  // server's coercing validator would turn null into 0 and ["no_data"] into "no_data"
+  const raw = { validatorCompiler: () => () => true }
+  app.post('/v1/alerts/rules', { ...raw, schema: { ...rulesTag, summary: 'Create an alert rule', body: RuleBody } }, async (req, reply) => {
     const r = await evaluator.createRule(req.body)
     return reply.code(201).send({ rule: view(r) })
   })
 
-  app.put<{ Params: Static<typeof IdParams> }>('/v1/alerts/rules/:id', { attachValidation: true, schema: { ...rulesTag, summary: 'Replace an alert rule', params: IdParams, body: RuleBody } }, async req => {
+  app.put<{ Params: Static<typeof IdParams> }>('/v1/alerts/rules/:id', { ...raw, schema: { ...rulesTag, summary: 'Replace an alert rule', params: IdParams, body: RuleBody } }, async req => {
     if (!/^[a-z0-9][a-z0-9_.-]{0,63}$/.test(req.params.id)) throw errors.RULE_NOT_FOUND(req.params.id)
     return { rule: view(await evaluator.replaceRule(req.params.id, req.body)) }
   })
@@ -74,7 +79,10 @@ export const alertsPlugin = fp(async (app: FastifyInstance, opts: AlertsPluginOp
 
   app.get<{ Querystring: Static<typeof Limit> }>('/v1/alerts/history', { schema: { ...rulesTag, summary: 'Recorded transitions, newest first', querystring: Limit } }, async req => ({ transitions: await evaluator.store.history(req.query.limit ?? 100, req.query.rule) }))
 
-  app.get<{ Querystring: Static<typeof Limit> }>('/v1/alerts/notifications', { schema: { ...rulesTag, summary: 'Webhook delivery records (one per attempt), newest first', querystring: Limit } }, async req => ({ deliveries: await evaluator.store.deliveries(req.query.limit ?? 100, req.query.transition) }))
+  app.get<{ Querystring: Static<typeof Limit> }>('/v1/alerts/notifications', { schema: { ...rulesTag, summary: 'Webhook delivery records (one per attempt), newest first', querystring: Limit } }, async req => ({
+    // rows written before targets were stored redacted are redacted here too
+    deliveries: (await evaluator.store.deliveries(req.query.limit ?? 100, req.query.transition)).map(d => ({ ...d, target: redactUrl(d.target) }))
+  }))
 
   app.get('/v1/alerts/stream', { schema: { ...rulesTag, summary: 'Server-Sent Events: one `transition` event per alert state change', produces: ['text/event-stream'] } }, async (req, reply) => {
     if (open.size >= maxStreams) throw errors.TOO_MANY_STREAMS(maxStreams)

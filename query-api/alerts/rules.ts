@@ -4,9 +4,9 @@
 // optional rules file read at start, and the built-in Node defaults (off unless enabled).
 import fs from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
-import { TypeCompiler } from '@sinclair/typebox/compiler'
 import { levels, type Level } from '../../schemas/records.js'
 import { errors } from '../../platform/errors.js'
+import { ruleProblems, type Problem } from './rule-check.js'
 
 const Name = Type.String({ minLength: 1, maxLength: 255 })
 const Duration = Type.String({ maxLength: 32, description: 'e.g. 30s, 5m, 1h' })
@@ -71,58 +71,62 @@ export function parseDuration (text: string): number | null {
   return m === null ? null : Number(m[1]) * units[m[2]]
 }
 
-const bodyCheck = TypeCompiler.Compile(RuleBody)
+/** The rule's problems as one 400 naming every field. */
+export function badRule (problems: Problem[]): Error {
+  return errors.BAD_RULE(problems[0][0], problems[0][1], problems.slice(1))
+}
 
-/** Structural check (the same schema the route uses); throws BAD_RULE naming the field. */
+/** Structural check of the raw body (the route does not coerce it); throws BAD_RULE naming
+ *  every wrong field. */
 export function checkRuleShape (body: unknown): RuleBody {
-  if (bodyCheck.Check(body)) return body
-  const e = bodyCheck.Errors(body).First()
-  if (e === undefined) throw errors.BAD_RULE('/', 'does not match the rule schema')
-  const field = e.path.replace(/^\//, '') || '/'
-  if (e.message === 'Unexpected property') throw errors.BAD_RULE(field, 'is not a rule field')
-  throw errors.BAD_RULE(field, e.message.toLowerCase())
+  const problems = ruleProblems(body)
+  if (problems.length > 0) throw badRule(problems)
+  return body as RuleBody
 }
 
 const defaultMessage = '{{rule}} {{state}} on {{host}} {{service}} pid {{pid}}: value {{value}} (threshold {{threshold}})'
 
-function duration (body: RuleBody, field: 'for' | 'keep_firing_for'): number {
+function duration (body: RuleBody, field: 'for' | 'keep_firing_for', problems: Problem[]): number {
   const raw = body[field]
   if (raw === undefined) return 0
   const ms = parseDuration(raw)
-  if (ms === null) throw errors.BAD_RULE(field, `must be a duration like 30s, 5m or 1h, got ${JSON.stringify(raw)}`)
-  if (ms > maxDurationMs) throw errors.BAD_RULE(field, 'must be at most 7d')
+  if (ms === null) { problems.push([field, `must be a duration like 30s, 5m or 1h, got ${JSON.stringify(raw)}`]); return 0 }
+  if (ms > maxDurationMs) problems.push([field, 'must be at most 7d'])
   return ms
 }
 
-/** Semantic validation + compilation. `id` must already be set. */
+/** Semantic validation + compilation; every inconsistency is reported at once. `id` must
+ *  already be set. */
 export function compileRule (body: RuleBody & { id: string }, origin: Origin): Rule {
   const kind = body.kind
-  if ((kind === 'threshold') && body.metric === undefined) throw errors.BAD_RULE('metric', "is required when kind is 'threshold'")
-  if (kind !== 'threshold' && body.divide_by !== undefined) throw errors.BAD_RULE('divide_by', "applies only to kind 'threshold'")
-  if (kind !== 'log_rate' && (body.level !== undefined || body.q !== undefined)) throw errors.BAD_RULE(body.level !== undefined ? 'level' : 'q', "applies only to kind 'log_rate'")
-  if (kind === 'log_rate' && body.metric !== undefined) throw errors.BAD_RULE('metric', "does not apply to kind 'log_rate' (it counts log lines)")
-  if (kind !== 'no_data' && (body.op === undefined || body.threshold === undefined)) throw errors.BAD_RULE(body.op === undefined ? 'op' : 'threshold', `is required when kind is '${kind}'`)
-  const forMs = duration(body, 'for')
-  const keepFiringForMs = duration(body, 'keep_firing_for')
+  const problems: Problem[] = []
+  if ((kind === 'threshold') && body.metric === undefined) problems.push(['metric', "is required when kind is 'threshold'"])
+  if (kind !== 'threshold' && body.divide_by !== undefined) problems.push(['divide_by', "applies only to kind 'threshold'"])
+  if (kind !== 'log_rate') for (const f of ['level', 'q'] as const) if (body[f] !== undefined) problems.push([f, "applies only to kind 'log_rate'"])
+  if (kind === 'log_rate' && body.metric !== undefined) problems.push(['metric', "does not apply to kind 'log_rate' (it counts log lines)"])
+  if (kind !== 'no_data') for (const f of ['op', 'threshold'] as const) if (body[f] === undefined) problems.push([f, `is required when kind is '${kind}'`])
+  const forMs = duration(body, 'for', problems)
+  const keepFiringForMs = duration(body, 'keep_firing_for', problems)
   if (kind === 'no_data') {
-    if (body.op !== undefined || body.threshold !== undefined || body.resolve_threshold !== undefined || body.keep_firing_for !== undefined) {
-      throw errors.BAD_RULE(body.op !== undefined ? 'op' : body.threshold !== undefined ? 'threshold' : body.resolve_threshold !== undefined ? 'resolve_threshold' : 'keep_firing_for', "does not apply to kind 'no_data' (it fires when no sample arrived for 'for')")
+    for (const f of ['op', 'threshold', 'resolve_threshold', 'keep_firing_for'] as const) {
+      if (body[f] !== undefined) problems.push([f, "does not apply to kind 'no_data' (it fires when no sample arrived for 'for')"])
     }
-    if (forMs < 1000) throw errors.BAD_RULE('for', "is required for kind 'no_data' and must be at least 1s")
+    if (forMs < 1000) problems.push(['for', "is required for kind 'no_data' and must be at least 1s"])
   }
   const op: Op = body.op ?? '>'
   const threshold = body.threshold ?? 0
-  if (body.resolve_threshold !== undefined) {
+  if (body.resolve_threshold !== undefined && body.threshold !== undefined) {
     const above = op === '>' || op === '>='
     if (above ? body.resolve_threshold > threshold : body.resolve_threshold < threshold) {
-      throw errors.BAD_RULE('resolve_threshold', `must be ${above ? '≤' : '≥'} threshold (${threshold}) for op '${op}': it is the level at which the alert clears`)
+      problems.push(['resolve_threshold', `must be ${above ? '≤' : '≥'} threshold (${threshold}) for op '${op}': it is the level at which the alert clears`])
     }
   }
   if (body.webhook !== undefined) {
     let u: URL | null = null
     try { u = new URL(body.webhook) } catch { /* reported below */ }
-    if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:')) throw errors.BAD_RULE('webhook', 'must be an http(s) URL')
+    if (u === null || (u.protocol !== 'http:' && u.protocol !== 'https:')) problems.push(['webhook', 'must be an http(s) URL'])
   }
+  if (problems.length > 0) throw badRule(problems)
   return {
     id: body.id,
     name: body.name,

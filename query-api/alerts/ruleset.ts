@@ -6,6 +6,14 @@ import { errors } from '../../platform/errors.js'
 import { warn } from '../../platform/log.js'
 import { checkRuleShape, compileRule, type Rule, type RuleBody } from './rules.js'
 import type { AlertStore } from './store.js'
+import { checkDestination, denyAllPrivate, redactUrl, type DestinationPolicy } from './destination.js'
+
+export interface RuleSetOptions {
+  /** rules evaluated at most, all origins together (default 100) */
+  maxRules?: number
+  /** where webhooks may go (checked when a rule is written) */
+  policy?: DestinationPolicy
+}
 
 export interface RuleSet {
   /** re-read the API's rules; `onRemoved` hears ids that disappeared */
@@ -20,7 +28,10 @@ export interface RuleSet {
   remove (id: string): Promise<void>
 }
 
-export function createRuleSet (store: AlertStore, fixed: Rule[], onRemoved: (id: string) => void): RuleSet {
+export function createRuleSet (store: AlertStore, fixed: Rule[], onRemoved: (id: string) => void, opts: RuleSetOptions = {}): RuleSet {
+  const maxRules = opts.maxRules ?? 100
+  const policy = opts.policy ?? denyAllPrivate
+  if (fixed.length > maxRules) throw errors.CONFIG_INVALID('SLUICE_ALERT_MAX_RULES', String(maxRules), `the rules file and built-in rules alone are ${fixed.length}`)
   let rules = new Map<string, Rule>(fixed.map(r => [r.id, r]))
   let loadedAt = 0
   const versions = new Map<string, number>()
@@ -44,6 +55,14 @@ export function createRuleSet (store: AlertStore, fixed: Rule[], onRemoved: (id:
     await reload()
   }
 
+  /** a webhook whose host resolves to a refused address is a 400 now (and refused at send
+   *  time too); a host that does not resolve yet is accepted, the send re-checks it */
+  async function checkWebhook (body: RuleBody): Promise<void> {
+    if (body.webhook === undefined) return
+    const v = await checkDestination(policy, new URL(body.webhook))
+    if (!v.ok && v.unresolved !== true) throw errors.BAD_RULE('webhook', `is refused: ${v.reason}`)
+  }
+
   function editable (id: string): Rule {
     const existing = rules.get(id)
     if (existing === undefined) throw errors.RULE_NOT_FOUND(id)
@@ -61,9 +80,12 @@ export function createRuleSet (store: AlertStore, fixed: Rule[], onRemoved: (id:
       const body = checkRuleShape(raw)
       const id = body.id ?? crypto.randomBytes(6).toString('hex')
       const rule = compileRule({ ...body, id }, 'api')
+      await checkWebhook(body)
       // another process may have created it since our last read
       await reload()
       if (rules.has(id)) throw errors.RULE_EXISTS(id)
+      // across processes the cap is approximate: two creating at once may both pass it
+      if (rules.size >= maxRules) throw errors.TOO_MANY_RULES(maxRules)
       await write(id, { ...body, id })
       return rules.get(id) ?? rule
     },
@@ -71,8 +93,11 @@ export function createRuleSet (store: AlertStore, fixed: Rule[], onRemoved: (id:
       const body = checkRuleShape(raw)
       if (body.id !== undefined && body.id !== id) throw errors.BAD_RULE('id', `must match the id in the URL ('${id}') or be omitted`)
       await reload()
-      editable(id)
+      const existing = editable(id)
+      // GET shows the webhook redacted: sending that form back keeps the stored credentials
+      if (body.webhook !== undefined && existing.webhook !== null && body.webhook !== existing.webhook && body.webhook === redactUrl(existing.webhook)) body.webhook = existing.webhook
       const rule = compileRule({ ...body, id }, 'api')
+      await checkWebhook(body)
       await write(id, { ...body, id })
       return rules.get(id) ?? rule
     },

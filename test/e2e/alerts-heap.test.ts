@@ -16,7 +16,7 @@ describe('alerts: heap threshold from a real child process', () => {
 
   beforeAll(async () => {
     receiver = await startReceiver()
-    up = await startUp({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(await freePort()), SLUICE_TOPIC_PREFIX: uniquePrefix('alerts-heap'), SLUICE_ALERT_EVAL_MS: '250' })
+    up = await startUp({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(await freePort()), SLUICE_TOPIC_PREFIX: uniquePrefix('alerts-heap'), SLUICE_ALERT_EVAL_MS: '250', SLUICE_ALERT_WEBHOOK_ALLOW: '127.0.0.1' })
   })
   afterAll(async () => {
     if (up !== undefined) expect(await stopChild(up)).toBe(0)

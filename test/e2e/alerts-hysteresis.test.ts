@@ -19,7 +19,7 @@ describe('alerts: hysteresis on a value oscillating around the threshold', () =>
 
   beforeAll(async () => {
     receiver = await startReceiver()
-    up = await startUp({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(await freePort()), SLUICE_TOPIC_PREFIX: uniquePrefix('alerts-hyst'), SLUICE_ALERT_EVAL_MS: '250', SLUICE_ALERT_WEBHOOK: receiver.url })
+    up = await startUp({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(await freePort()), SLUICE_TOPIC_PREFIX: uniquePrefix('alerts-hyst'), SLUICE_ALERT_EVAL_MS: '250', SLUICE_ALERT_WEBHOOK_ALLOW: '127.0.0.1', SLUICE_ALERT_WEBHOOK: receiver.url })
   })
   afterAll(async () => {
     if (up !== undefined) expect(await stopChild(up)).toBe(0)

@@ -16,7 +16,7 @@ describe('alerts: evaluator restart while firing, and a process that stops repor
   let up: Awaited<ReturnType<typeof startUp>> | undefined
   let receiver: Receiver
   let child: Child | undefined
-  const start = async (): Promise<Awaited<ReturnType<typeof startUp>>> => await startUp({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(await freePort()), SLUICE_TOPIC_PREFIX: prefix, SLUICE_ALERT_EVAL_MS: '250', SLUICE_ALERT_WEBHOOK: receiver.url })
+  const start = async (): Promise<Awaited<ReturnType<typeof startUp>>> => await startUp({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(await freePort()), SLUICE_TOPIC_PREFIX: prefix, SLUICE_ALERT_EVAL_MS: '250', SLUICE_ALERT_WEBHOOK_ALLOW: '127.0.0.1', SLUICE_ALERT_WEBHOOK: receiver.url })
 
   beforeAll(async () => {
     receiver = await startReceiver()

@@ -22,7 +22,7 @@ describe('alerts: webhook receiver down or slow', () => {
     await receiver.stop()
     up = await startUp({
       KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(await freePort()), SLUICE_TOPIC_PREFIX: uniquePrefix('alerts-down'),
-      SLUICE_ALERT_EVAL_MS: '250', SLUICE_ALERT_WEBHOOK: receiver.url, SLUICE_ALERT_QUEUE: '3', SLUICE_ALERT_WEBHOOK_TIMEOUT_MS: '500', SLUICE_ALERT_WEBHOOK_ATTEMPTS: '3', SLUICE_ALERT_WEBHOOK_BACKOFF_MS: '200'
+      SLUICE_ALERT_EVAL_MS: '250', SLUICE_ALERT_WEBHOOK_ALLOW: '127.0.0.1', SLUICE_ALERT_WEBHOOK: receiver.url, SLUICE_ALERT_QUEUE: '3', SLUICE_ALERT_WEBHOOK_TIMEOUT_MS: '500', SLUICE_ALERT_WEBHOOK_ATTEMPTS: '3', SLUICE_ALERT_WEBHOOK_BACKOFF_MS: '200'
     })
   })
   afterAll(async () => {

@@ -10,6 +10,7 @@ import { Registry } from 'prom-client'
 import { createClickHouse, type ClickHouse } from '../../platform/clickhouse.js'
 import { migrate } from '../../schemas/migrations.js'
 import { createAlertEvaluator, type AlertEvaluator } from '../../query-api/alerts/evaluator.js'
+import { parseAllowList } from '../../query-api/alerts/destination.js'
 import { tempDir, waitFor } from '../helpers/env.js'
 import { startReceiver, type Receiver } from '../helpers/webhook.js'
 
@@ -19,7 +20,7 @@ describe('alerts: one notification per transition across evaluators', () => {
   const evaluators: AlertEvaluator[] = []
   const make = async (owner: string): Promise<AlertEvaluator> => {
     // a long interval: this test drives the rounds itself, at the same moments
-    const e = createAlertEvaluator({ clickhouse: ch.client, database: ch.database, registry: new Registry(), evalIntervalMs: 60_000, defaultWebhook: receiver.url, notifier: { owner } })
+    const e = createAlertEvaluator({ clickhouse: ch.client, database: ch.database, registry: new Registry(), evalIntervalMs: 60_000, defaultWebhook: receiver.url, notifier: { owner, policy: parseAllowList('127.0.0.1') } })
     await e.start()
     evaluators.push(e)
     return e

@@ -20,7 +20,7 @@ describe('alert rules API', () => {
     fs.writeFileSync(rulesFile, JSON.stringify({ rules: [{ id: 'file.rss', name: 'rss above 1 GiB', kind: 'threshold', metric: 'rss', op: '>', threshold: 1073741824, for: '5m' }] }))
     ch = await createClickHouse({ database: 'sluice', dataDir: dir })
     await migrate(ch.client, ch.database, { retentionDays: 30 })
-    app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: [], registries: [], alerts: { registry: new Registry(), builtins: true, rulesFile } })
+    app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: [], registries: [], alerts: { registry: new Registry(), builtins: true, rulesFile, maxRules: 8 } })
     await app.ready()
   })
   afterAll(async () => { await app?.close(); await ch?.close() })
@@ -64,10 +64,10 @@ describe('alert rules API', () => {
   })
 
   it.each([
-    ['a missing kind', { name: 'x', metric: 'fds', op: '>', threshold: 1 }, "invalid alert rule: 'kind' expected required property"],
+    ['a missing kind', { name: 'x', metric: 'fds', op: '>', threshold: 1 }, "invalid alert rule: 'kind' is required: one of 'threshold', 'log_rate', 'no_data'"],
     ['an unknown field', { ...base, thresold: 2 }, "invalid alert rule: 'thresold' is not a rule field"],
-    ['a threshold that is not a number', { ...base, threshold: 'high' }, "invalid alert rule: 'threshold' expected number"],
-    ['an unknown operator', { ...base, op: '!=' }, "invalid alert rule: 'op' expected union value"],
+    ['a threshold that is not a number', { ...base, threshold: 'high' }, 'invalid alert rule: \'threshold\' must be a number, got "high"'],
+    ['an unknown operator', { ...base, op: '!=' }, 'invalid alert rule: \'op\' must be one of \'>\', \'>=\', \'<\', \'<=\', got "!="'],
     ['a threshold rule without metric', { name: 'x', kind: 'threshold', op: '>', threshold: 1 }, "invalid alert rule: 'metric' is required when kind is 'threshold'"],
     ['a threshold rule without threshold', { name: 'x', kind: 'threshold', metric: 'fds', op: '>' }, "invalid alert rule: 'threshold' is required when kind is 'threshold'"],
     ['a bad duration', { ...base, for: '5 minutes' }, 'invalid alert rule: \'for\' must be a duration like 30s, 5m or 1h, got "5 minutes"'],
@@ -78,13 +78,74 @@ describe('alert rules API', () => {
     ['a log-rate rule with a metric', { name: 'x', kind: 'log_rate', metric: 'fds', op: '>', threshold: 3 }, "invalid alert rule: 'metric' does not apply to kind 'log_rate' (it counts log lines)"],
     ['level on a threshold rule', { ...base, level: 'error' }, "invalid alert rule: 'level' applies only to kind 'log_rate'"],
     ['a non-http webhook', { ...base, webhook: 'ftp://example.com/x' }, "invalid alert rule: 'webhook' must be an http(s) URL"],
-    ['a bad id', { ...base, id: 'Has Spaces' }, "invalid alert rule: 'id' expected string to match '^[a-z0-9][a-z0-9_.-]{0,63}$'"]
+    ['a bad id', { ...base, id: 'Has Spaces' }, 'invalid alert rule: \'id\' must be an id of 1-64 characters a-z 0-9 _ . - starting with a letter or digit, got "Has Spaces"'],
+    ['a body that is not an object', ['x'], 'invalid alert rule: \'(body)\' must be a JSON object, got ["x"]'],
+    ['several inconsistencies at once', { name: 'x', kind: 'no_data', metric: 'm', threshold: 3, op: '>', level: 'error' }, "invalid alert rule: 'level' applies only to kind 'log_rate'; 'op' does not apply to kind 'no_data' (it fires when no sample arrived for 'for'); 'threshold' does not apply to kind 'no_data' (it fires when no sample arrived for 'for'); 'for' is required for kind 'no_data' and must be at least 1s"]
   ])('rejects %s with a specific 400', async (_what, body, message) => {
     expect(await post(body)).toEqual(bad(message))
+  })
+
+  // issue 15 item 8: the route used to coerce before the rule check (null → 0, true → 1,
+  // ["no_data"] → "no_data", enabled null → false); the raw body is checked now, every problem
+  // named at once
+  it.each([
+    ['threshold null', { ...base, threshold: null }, "'threshold' must be a number, got null"],
+    ['threshold true', { ...base, threshold: true }, "'threshold' must be a number, got true"],
+    ['threshold "5"', { ...base, threshold: '5' }, '\'threshold\' must be a number, got "5"'],
+    ['resolve_threshold "0.5"', { ...base, resolve_threshold: '0.5' }, '\'resolve_threshold\' must be a number, got "0.5"'],
+    ['enabled null', { ...base, enabled: null }, "'enabled' must be true or false, got null"],
+    ['enabled "false"', { ...base, enabled: 'false' }, '\'enabled\' must be true or false, got "false"'],
+    ['kind ["no_data"]', { ...base, kind: ['no_data'] }, '\'kind\' must be one of \'threshold\', \'log_rate\', \'no_data\', got ["no_data"]'],
+    ['service "api"', { ...base, service: 'api' }, '\'service\' must be an array of at most 100 names (strings of 1-255 characters), got "api"'],
+    ['op "=>"', { ...base, op: '=>' }, '\'op\' must be one of \'>\', \'>=\', \'<\', \'<=\', got "=>"'],
+    ['missing name with other errors', { kind: 'threshold', metric: 'fds', op: '=>', threshold: null, for: 5, colour: 'red' },
+      '\'name\' is required; \'op\' must be one of \'>\', \'>=\', \'<\', \'<=\', got "=>"; \'threshold\' must be a number, got null; \'for\' must be a duration like 30s, 5m or 1h, got 5; \'colour\' is not a rule field']
+  ])('rule_coercion: %s is a 400 naming the field', async (_what, body, why) => {
+    expect(await post(body)).toEqual(bad(`invalid alert rule: ${why}`))
+    const put = await app.inject({ method: 'PUT', url: '/v1/alerts/rules/file.rss', payload: body as object })
+    expect([put.statusCode, put.json()]).toEqual([400, { error: 'SLUICE_ERR_BAD_RULE', message: `invalid alert rule: ${why}` }])
+  })
+
+  it.each([
+    ['[::1]', 'http://[::1]:9/x', "destination '[::1]' is a loopback address"],
+    ['a decimal 127.0.0.1', 'http://2130706433:9/x', "destination '127.0.0.1' is a loopback address"],
+    ['a hex 127.0.0.1', 'http://0x7f.1:9/x', "destination '127.0.0.1' is a loopback address"],
+    ['an IPv4-mapped private address', 'http://[::ffff:10.0.0.1]/x', "destination '[::ffff:a00:1]' is a private address"],
+    ['the metadata address', 'http://169.254.169.254/latest', "destination '169.254.169.254' is a link-local address"]
+  ])('refuses a webhook to %s', async (_what, webhook, why) => {
+    expect(await post({ ...base, webhook })).toEqual(bad(`invalid alert rule: 'webhook' is refused: ${why}; allow it with SLUICE_ALERT_WEBHOOK_ALLOW`))
+  })
+
+  it('never shows webhook credentials, and keeps them through a GET → PUT round trip', async () => {
+    const webhook = 'https://ops:hunter2@8.8.8.8/hook?token=s3cret'
+    const shown = 'https://***@8.8.8.8/hook?token=***'
+    const created = await post({ ...base, id: 'secret-hook', webhook })
+    expect(created).toEqual({ status: 201, body: { rule: { ...base, id: 'secret-hook', webhook: shown, enabled: true, origin: 'api' } } })
+    const list = await app.inject({ method: 'GET', url: '/v1/alerts/rules' })
+    expect(list.body).not.toContain('hunter2')
+    expect(list.body).not.toContain('s3cret')
+    const { rule } = (await app.inject({ method: 'GET', url: '/v1/alerts/rules/secret-hook' })).json() as { rule: Record<string, unknown> }
+    expect(rule.webhook).toBe(shown)
+    const { origin: _o, ...back } = rule
+    const put = await app.inject({ method: 'PUT', url: '/v1/alerts/rules/secret-hook', payload: { ...back, threshold: 0.7 } })
+    expect([put.statusCode, (put.json() as { rule: { webhook: string } }).rule.webhook]).toEqual([200, shown])
+    const stored = await (await ch.client.query({ query: `SELECT body FROM ${ch.database}.alert_rules FINAL WHERE id = 'secret-hook'`, format: 'JSONEachRow' })).json<{ body: string }>()
+    expect(JSON.parse(stored[0].body).webhook).toBe(webhook)
+    expect((await app.inject({ method: 'DELETE', url: '/v1/alerts/rules/secret-hook' })).statusCode).toBe(204)
   })
 
   it('accepts a log-rate rule and a no-data rule', async () => {
     expect((await post({ id: 'errors', name: 'errors per minute', kind: 'log_rate', level: 'error', q: 'timeout', op: '>', threshold: 100, service: ['api'] })).status).toBe(201)
     expect((await post({ id: 'silent', name: 'process stopped reporting', kind: 'no_data', metric: 'heap_used', for: '2m', severity: 'critical' })).status).toBe(201)
+  })
+
+  it('enforces the rule cap (SLUICE_ALERT_MAX_RULES) across all origins', async () => {
+    // 3 built-in + 1 file + 3 API rules so far; the cap is 8
+    expect((await app.inject({ method: 'GET', url: '/v1/alerts/rules' })).json().rules).toHaveLength(7)
+    expect((await post({ ...base, id: 'cap-8' })).status).toBe(201)
+    expect(await post({ ...base, id: 'cap-9' })).toEqual({ status: 409, body: { error: 'SLUICE_ERR_TOO_MANY_RULES', message: 'too many alert rules: this server evaluates at most 8 (SLUICE_ALERT_MAX_RULES); delete a rule or raise the limit' } })
+    // replacing one is not creating one
+    const put = await app.inject({ method: 'PUT', url: '/v1/alerts/rules/cap-8', payload: { ...base, threshold: 0.5 } })
+    expect(put.statusCode).toBe(200)
   })
 })

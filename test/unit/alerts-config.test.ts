@@ -8,7 +8,9 @@ import { tempDir } from '../helpers/env.js'
 
 describe('alerting configuration', () => {
   it('has documented defaults and can be switched off', () => {
-    expect(loadAlertsConfig({})).toEqual({ rulesFile: null, builtins: false, defaultWebhook: null, evalIntervalMs: 1000, notifier: { queueCapacity: 1000, timeoutMs: 5000, maxAttempts: 5, backoffMs: 500 } })
+    const { notifier: { policy, ...notifier }, ...rest } = loadAlertsConfig({})!
+    expect({ ...rest, notifier }).toEqual({ rulesFile: null, builtins: false, defaultWebhook: null, evalIntervalMs: 1000, maxRules: 100, notifier: { queueCapacity: 1000, timeoutMs: 5000, maxAttempts: 5, backoffMs: 500 } })
+    expect([policy!.any, [...policy!.hosts], policy!.text]).toEqual([false, [], ''])
     expect(loadAlertsConfig({ SLUICE_ALERTS: '0' })).toBeNull()
   })
 
@@ -17,9 +19,19 @@ describe('alerting configuration', () => {
     [{ SLUICE_ALERT_EVAL_MS: 'fast' }, 'SLUICE_ALERT_EVAL_MS="fast" is invalid: expected a whole number 100-60000'],
     [{ SLUICE_ALERT_DEFAULTS: 'yes' }, 'SLUICE_ALERT_DEFAULTS="yes" is invalid: expected 1 or 0'],
     [{ SLUICE_ALERT_WEBHOOK: 'hooks.example/x' }, 'SLUICE_ALERT_WEBHOOK="hooks.example/x" is invalid: expected an http(s) URL'],
-    [{ SLUICE_ALERT_RULES: '/nonexistent/rules.json' }, 'SLUICE_ALERT_RULES="/nonexistent/rules.json" is invalid: no such file']
+    [{ SLUICE_ALERT_RULES: '/nonexistent/rules.json' }, 'SLUICE_ALERT_RULES="/nonexistent/rules.json" is invalid: no such file'],
+    [{ SLUICE_ALERT_MAX_RULES: '0' }, 'SLUICE_ALERT_MAX_RULES="0" is invalid: expected a whole number 1-10000'],
+    [{ SLUICE_ALERT_WEBHOOK_ALLOW: '10.0.0.0/33' }, 'SLUICE_ALERT_WEBHOOK_ALLOW="10.0.0.0/33" is invalid: \'10.0.0.0/33\' is not a CIDR such as 10.0.0.0/8 or fd00::/8'],
+    [{ SLUICE_ALERT_WEBHOOK_ALLOW: 'hooks.example, under_score!' }, 'SLUICE_ALERT_WEBHOOK_ALLOW="hooks.example, under_score!" is invalid: \'under_score!\' is not a host name, IP address, CIDR or *'],
+    // a refused default webhook is a start-up error, its credentials redacted in the message
+    [{ SLUICE_ALERT_WEBHOOK: 'http://ops:hunter2@[::1]:9/x?token=s3cret' }, 'SLUICE_ALERT_WEBHOOK="http://***@[::1]:9/x?token=***" is invalid: \'[::1]\' is a loopback address; allow it with SLUICE_ALERT_WEBHOOK_ALLOW']
   ])('rejects %o', (env, message) => {
     expect(() => loadAlertsConfig(env)).toThrow(message)
+  })
+
+  it('accepts a refused default webhook once it is allowed', () => {
+    expect(loadAlertsConfig({ SLUICE_ALERT_WEBHOOK: 'http://127.0.0.1:9/x', SLUICE_ALERT_WEBHOOK_ALLOW: '127.0.0.0/8' })!.defaultWebhook).toBe('http://127.0.0.1:9/x')
+    expect(loadAlertsConfig({ SLUICE_ALERT_WEBHOOK: 'http://10.1.2.3/x', SLUICE_ALERT_WEBHOOK_ALLOW: '*' })!.defaultWebhook).toBe('http://10.1.2.3/x')
   })
 
   it('names the rule and the field of a bad rules file', () => {
