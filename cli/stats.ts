@@ -143,7 +143,7 @@ export async function statsCommand (argv: string[]): Promise<number> {
     const body = await getJson<StatsBody>(`/v1/stats?${p.toString()}`)
     if (values.json === true) { console.log(JSON.stringify(body)); return body.series.length > 0 ? 0 : 1 }
     const what = `${body.metric}${body.divide_by !== undefined ? ' / ' + body.divide_by : ''}`
-    if (body.series.length === 0) { process.stderr.write(`sluice stats: no series for ${what}: ${body.hint ?? 'no data'}\n`); return 1 }
+    if (body.series.length === 0) { process.stderr.write(`sluice stats: no series for ${what}: ${(body.hint ?? 'no data').replace('GET /v1/stats/metrics lists', "'sluice stats' lists")}\n`); return 1 }
     const stepMs = body.step * 1000
     const start = Math.floor(Date.parse(body.since) / stepMs) * stepMs
     const end = Math.floor(Date.parse(body.until) / stepMs) * stepMs
