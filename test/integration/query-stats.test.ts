@@ -105,7 +105,7 @@ describe('GET /v1/stats and /v1/stats/metrics on ClickHouse', () => {
     expect(late).toEqual({ status: 200, body: { metric: 'fds', unit: 'count', step: 120, agg: 'increase', since: at('10:04'), until: '2026-11-20T10:05:59.000Z', series: [{ host: 'web-1', service: 'api', pid: 101, points: [[at('10:04'), 10]] }] } })
   })
 
-  describe('an empty answer says why (hint)', () => {
+  describe('regression: metric=heap answered 200 series: [] with no hint — an empty answer now says why', () => {
     const cases: Array<[string, string]> = [
       ['metric=heap', "no metric 'heap' was reported in this range; closest known: heap_used, heap_limit, heap_total; GET /v1/stats/metrics lists the metrics reported"],
       ['metric=fd', "no metric 'fd' was reported in this range; closest known: fds, fd_limit; GET /v1/stats/metrics lists the metrics reported"],
@@ -148,7 +148,7 @@ describe('GET /v1/stats and /v1/stats/metrics on ClickHouse', () => {
     }
   })
 
-  it('/docs/json is OpenAPI 3.0: no tuple (array-valued items), no null type, no const; health routes listed', async () => {
+  it('regression: /docs/json held a Type.Tuple (invalid in OpenAPI 3.0) — now no array-valued items, no null type, no const; health routes listed', async () => {
     const r = await app.inject({ method: 'GET', url: '/docs/json' })
     expect(r.statusCode).toBe(200)
     const doc = JSON.parse(r.body) as { openapi: string, paths: Record<string, unknown> }
