@@ -16,6 +16,7 @@ import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
 import { grepCommand, tailCommand } from './client.js'
 import { alertsCommand, alertsFromEnv } from './alerts.js'
+import { statsCommand } from './stats.js'
 
 const commonHelp = `Configuration (flag or environment variable):
   --brokers LIST        KAFKA_BROKERS        host:port[,host:port…]
@@ -44,6 +45,7 @@ Commands:
   grep      search the timeline         sluice grep --help
   tail      follow new lines live       sluice tail --help
   alerts    alert rules and current alerts   sluice alerts --help
+  stats     process metrics with sparklines   sluice stats --help
 
 ${commonHelp}
 
@@ -269,7 +271,7 @@ Defaults: data in $SLUICE_DATA_DIR/kafka.`)
   await k.stop()
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand }
+const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand, stats: statsCommand }
 
 export async function main (argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv

@@ -129,11 +129,11 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     return reply.code(500).send({ error: 'SLUICE_ERR_INTERNAL', message: 'internal error; see the server log' })
   })
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }))
+  app.get('/healthz', { schema: { summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }))
   const apiRegistry = new Registry()
   // read at scrape time: the routes below register their metrics after this point
   const registries = [...opts.registries, apiRegistry]
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { summary: 'Prometheus text: queue depths, consumer lag, drops, query slots' } }, async (_req, reply) => {
     reply.type(apiRegistry.contentType)
     return (await Promise.all(registries.map(async r => await r.metrics()))).join('\n')
   })
@@ -150,7 +150,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     app.addHook('onClose', async () => { await hub.stop() })
   }
   await app.register(tailRoute, { ...opts.tail, hub, registry: apiRegistry })
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/readyz', { schema: { summary: 'Readiness: ClickHouse answers and the live tail consumer runs (503 with the reason otherwise)' } }, async (_req, reply) => {
     const ping = await opts.clickhouse.ping()
     if (!ping.success) return reply.code(503).send({ status: 'not ready', reason: `clickhouse: ${ping.error.message}` })
     // the tail's consumer gave up (kafkajs crashed without restarting): /v1/tail answers 503

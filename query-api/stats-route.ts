@@ -1,88 +1,178 @@
-// GET /v1/stats — one metric's series per (host, service, pid), bucketed by step.
+// GET /v1/stats — one metric's series per (host, service, pid), bucketed by step; optionally a
+// ratio of two metrics of the same record (divide_by) and rate/increase between buckets.
 // The stats table is ordered by (service, host, pid, metric, ts), so a service filter is a
-// primary-key range; the number of points is bounded before the query runs.
+// primary-key range; the number of points is bounded before and after the query runs.
+// GET /v1/stats/metrics (stats-metrics-route.ts) lists what can be asked for.
 import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { errors } from '../platform/errors.js'
-import { parseDurationMs, parseTime } from './time.js'
+import { metricUnits, seriesUnit } from '../schemas/metric-units.js'
+import { parseDurationMs } from './time.js'
 import { utf8QueryHook } from './utf8.js'
 import { clientKey } from './client-key.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
+import { closestNames, list, schemaError, timeRange } from './stats-params.js'
+import { statsMetricsRoute } from './stats-metrics-route.js'
 
-const aggs = { avg: 'avg(value)', min: 'min(value)', max: 'max(value)', sum: 'sum(value)', last: 'argMax(value, ts)', p50: 'quantile(0.5)(value)', p95: 'quantile(0.95)(value)', p99: 'quantile(0.99)(value)' } as const
+// per-bucket aggregates of `x` (the metric, or the ratio); fixed SQL keyed by a checked name
+const aggs = { avg: 'avg(x)', min: 'min(x)', max: 'max(x)', sum: 'sum(x)', last: 'argMax(x, ts)', p50: 'quantile(0.5)(x)', p95: 'quantile(0.95)(x)', p99: 'quantile(0.99)(x)', rate: 'argMax(x, ts)', increase: 'argMax(x, ts)' } as const
 type Agg = keyof typeof aggs
+const aggNames = Object.keys(aggs) as Agg[]
 
+// repeatable or comma-separated; one value is coerced to a 1-item array
+const Names = Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })
 export const StatsQuerystring = Type.Object({
-  metric: Type.String({ minLength: 1, maxLength: 200, description: 'metric name, e.g. heap_used' }),
-  host: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
-  service: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
-  pid: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
+  metric: Type.String({ minLength: 1, maxLength: 200, description: 'metric name, e.g. heap_used (GET /v1/stats/metrics lists them)' }),
+  divide_by: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'denominator metric of the same record: value = metric / divide_by (e.g. heap_used / heap_limit); records whose denominator is ≤ 0 are skipped' })),
+  host: Type.Optional(Names),
+  service: Type.Optional(Names),
+  pid: Type.Optional(Type.String({ maxLength: 32, description: 'process id' })),
   since: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default 6h' })),
   until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default now' })),
-  step: Type.Optional(Type.String({ maxLength: 16, description: 'bucket width, e.g. 60s, 5m (default 1m, at least 1s)' })),
-  agg: Type.Optional(Type.Union(Object.keys(aggs).map(a => Type.Literal(a)), { description: 'aggregation per bucket (default avg)' }))
+  step: Type.Optional(Type.String({ maxLength: 16, description: 'bucket width, e.g. 60s, 5m (default 1m, whole seconds)' })),
+  agg: Type.Optional(Type.String({ maxLength: 16, description: `per bucket: ${aggNames.join(', ')} (default avg). increase = last value of the bucket − last value of the previous bucket with samples; rate = that increase per second between those two samples` }))
 }, { additionalProperties: false })
 export type StatsQuerystring = Static<typeof StatsQuerystring>
+const accepted = Object.keys(StatsQuerystring.properties)
 
-const SeriesSchema = Type.Object({ host: Type.String(), service: Type.String(), pid: Type.Integer(), points: Type.Array(Type.Tuple([Type.String(), Type.Number()])) })
+// [iso time, value] pairs; a 2-item array of string|number, since OpenAPI 3.0 has no tuples
+const Point = Type.Array(Type.Union([Type.String(), Type.Number()]), { minItems: 2, maxItems: 2, description: '[ISO-8601 bucket start, value]' })
+const SeriesSchema = Type.Object({ host: Type.String(), service: Type.String(), pid: Type.Integer(), points: Type.Array(Point) })
+const StatsResponse = Type.Object({
+  metric: Type.String(),
+  divide_by: Type.Optional(Type.String()),
+  unit: Type.String({ description: 'bytes, count, ms, ratio, unknown; "/s" for rate' }),
+  step: Type.Integer(),
+  agg: Type.String(),
+  since: Type.String(),
+  until: Type.String(),
+  series: Type.Array(SeriesSchema),
+  hint: Type.Optional(Type.String({ description: 'why series is empty, and the closest known metrics' }))
+})
 
 export interface StatsRouteOptions { clickhouse: ClickHouseClient, database: string, maxRangeDays: number, limits: ReadLimits, slots: QuerySlots, maxPoints?: number }
 
-function list (v: string | string[] | undefined): string[] {
-  if (v === undefined) return []
-  return (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).filter(s => s !== '')
+interface Row { host: string, service: string, pid: number, t: number, v: number, lt?: number }
+type Series = { host: string, service: string, pid: number, points: Array<[string, number]> }
+
+/** increase/rate per bucket from each bucket's last sample: the difference to the previous
+ *  bucket with samples (per second of the time between the two samples for rate). Buckets
+ *  before `firstBucket` only serve as the previous bucket of the first one. */
+function differences (rows: Row[], agg: 'rate' | 'increase', firstBucket: number): Row[] {
+  const out: Row[] = []
+  for (let i = 1; i < rows.length; i++) {
+    const a = rows[i - 1]; const b = rows[i]
+    if (a.host !== b.host || a.service !== b.service || a.pid !== b.pid || b.t < firstBucket) continue
+    const inc = b.v - a.v
+    const secs = (Number(b.lt) - Number(a.lt)) / 1000
+    out.push({ ...b, v: agg === 'increase' ? inc : secs > 0 ? inc / secs : 0 })
+  }
+  return out
 }
 
 export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOptions) => {
   const maxPoints = opts.maxPoints ?? 100_000
+  const db = opts.database
+  const query = async <T>(sql: string, params: Record<string, unknown>, client: string): Promise<T[]> => await opts.slots.run(async () => {
+    const rs = await opts.clickhouse.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: readSettings(opts.limits) })
+    return await rs.json<T>()
+  }, client)
+
   app.get<{ Querystring: StatsQuerystring }>('/v1/stats', {
     preValidation: utf8QueryHook,
+    attachValidation: true,
     schema: {
       summary: 'A metric series per host/service/pid',
       querystring: StatsQuerystring,
-      response: { 200: Type.Object({ metric: Type.String(), step: Type.Integer(), agg: Type.String(), series: Type.Array(SeriesSchema) }) }
+      response: { 200: StatsResponse }
     }
   }, async (req) => {
+    const bad = schemaError(req, accepted, { metric: 'the metric to plot, e.g. heap_used; GET /v1/stats/metrics lists the metrics reported' })
+    if (bad !== null) throw bad
     const qs = req.query
-    const now = Date.now()
-    const since = qs.since === undefined ? now - 6 * 3_600_000 : parseTime(qs.since, now)
-    if (since === null) throw errors.BAD_PARAM('since', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.since)}`)
-    const until = qs.until === undefined ? now : parseTime(qs.until, now)
-    if (until === null) throw errors.BAD_PARAM('until', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.until)}`)
-    if (until < since) throw errors.BAD_PARAM('until', 'is before since')
-    if (until - since > opts.maxRangeDays * 86_400_000) throw errors.BAD_PARAM('since', `time range exceeds the maximum of ${opts.maxRangeDays} days`)
+    const { since, until } = timeRange(qs, 6 * 3_600_000, opts.maxRangeDays)
     const stepMs = qs.step === undefined ? 60_000 : parseDurationMs(qs.step)
-    if (stepMs === null || stepMs < 1000 || stepMs % 1000 !== 0) throw errors.BAD_PARAM('step', 'expected whole seconds of at least 1s, e.g. 60s or 5m')
+    if (stepMs === null || stepMs < 1000 || stepMs % 1000 !== 0) throw errors.BAD_PARAM('step', `must be whole seconds of at least 1s, e.g. 60s or 5m; got ${JSON.stringify(qs.step)}`)
     const buckets = Math.ceil((until - since) / stepMs)
     if (buckets > maxPoints) throw errors.BAD_PARAM('step', `gives ${buckets} points per series; at most ${maxPoints} (use a larger step or a shorter range)`)
-    const agg = (qs.agg ?? 'avg') as Agg
-    const params: Record<string, unknown> = { metric: qs.metric, since, until, step: stepMs / 1000, maxRows: maxPoints }
-    const where = ['metric = {metric:String}', "ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')", "ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"]
+    const agg = (qs.agg ?? 'avg').toLowerCase() as Agg
+    if (!aggNames.includes(agg)) throw errors.BAD_PARAM('agg', `must be one of ${aggNames.join(', ')}; got ${JSON.stringify(qs.agg)}`)
+    let pid: number | undefined
+    if (qs.pid !== undefined) {
+      pid = /^\d{1,10}$/.test(qs.pid) ? Number(qs.pid) : NaN
+      if (!(pid <= 4294967295)) throw errors.BAD_PARAM('pid', `must be a process id (a whole number 0-4294967295); got ${JSON.stringify(qs.pid)}`)
+    }
+    const divideBy = qs.divide_by ?? null
+    const differenced = agg === 'rate' || agg === 'increase'
+    // rate/increase read one more step back, so the first bucket has a previous one
+    const from = differenced ? since - stepMs : since
+    const params: Record<string, unknown> = { metric: qs.metric, from, until, step: stepMs / 1000, maxRows: maxPoints + 1 }
+    const where = ["ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')", "ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"]
     const hosts = list(qs.host)
     const services = list(qs.service)
     if (hosts.length > 0) { where.push('host IN {hosts:Array(String)}'); params.hosts = hosts }
     if (services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = services }
-    if (qs.pid !== undefined) { where.push('pid = {pid:UInt32}'); params.pid = qs.pid }
-    // the aggregate expression comes from a fixed table keyed by the validated enum, never from input
-    const sql = `SELECT host, service, pid, toUnixTimestamp(toStartOfInterval(ts, toIntervalSecond({step:UInt32}))) * 1000 AS t, ${aggs[agg]} AS v
-FROM ${opts.database}.stats FINAL
-WHERE ${where.join(' AND ')}
+    if (pid !== undefined) { where.push('pid = {pid:UInt32}'); params.pid = pid }
+    let source: string
+    if (divideBy === null) {
+      source = `SELECT host, service, pid, ts, value AS x FROM ${db}.stats FINAL WHERE metric = {metric:String} AND ${where.join(' AND ')}`
+    } else {
+      // both halves of one record (same process and ts), as the alert evaluator pairs them
+      params.divideBy = divideBy
+      source = `SELECT host, service, pid, ts, anyIf(value, metric = {metric:String}) / anyIf(value, metric = {divideBy:String}) AS x
+FROM ${db}.stats FINAL WHERE metric IN ({metric:String}, {divideBy:String}) AND ${where.join(' AND ')}
+GROUP BY host, service, pid, ts
+HAVING countIf(metric = {metric:String}) > 0 AND countIf(metric = {divideBy:String}) > 0 AND anyIf(value, metric = {divideBy:String}) > 0`
+    }
+    const sql = `SELECT host, service, pid, toUnixTimestamp(toStartOfInterval(ts, toIntervalSecond({step:UInt32}))) * 1000 AS t, ${aggs[agg]} AS v${differenced ? ', toUnixTimestamp64Milli(max(ts)) AS lt' : ''}
+FROM (${source})
 GROUP BY host, service, pid, t
 ORDER BY host, service, pid, t
 LIMIT {maxRows:UInt32}`
-    const rows = await opts.slots.run(async () => {
-      const rs = await opts.clickhouse.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: readSettings(opts.limits) })
-      return await rs.json<{ host: string, service: string, pid: number, t: number, v: number }>()
-    }, clientKey(req))
-    const series = new Map<string, { host: string, service: string, pid: number, points: Array<[string, number]> }>()
+    let rows: Row[] = (await query<Row>(sql, params, clientKey(req))).map(r => ({ ...r, pid: Number(r.pid), t: Number(r.t), v: Number(r.v), lt: r.lt === undefined ? undefined : Number(r.lt) }))
+    if (rows.length > maxPoints) throw errors.BAD_PARAM('step', `gives more than ${maxPoints} points over all series; use a larger step, a shorter range or host/service/pid filters`)
+    const hadSamples = rows.length > 0
+    if (differenced) rows = differences(rows, agg as 'rate' | 'increase', Math.floor(since / stepMs) * stepMs)
+    const series = new Map<string, Series>()
     for (const r of rows) {
       const k = `${r.host}\u0000${r.service}\u0000${r.pid}`
       let s = series.get(k)
-      if (s === undefined) { s = { host: r.host, service: r.service, pid: Number(r.pid), points: [] }; series.set(k, s) }
-      s.points.push([new Date(Number(r.t)).toISOString(), Number(r.v)])
+      if (s === undefined) { s = { host: r.host, service: r.service, pid: r.pid, points: [] }; series.set(k, s) }
+      s.points.push([new Date(r.t).toISOString(), r.v])
     }
-    return { metric: qs.metric, step: stepMs / 1000, agg, series: [...series.values()] }
+    const body: Static<typeof StatsResponse> = {
+      metric: qs.metric,
+      ...(divideBy !== null ? { divide_by: divideBy } : {}),
+      unit: seriesUnit(qs.metric, divideBy, agg === 'rate'),
+      step: stepMs / 1000,
+      agg,
+      since: new Date(since).toISOString(),
+      until: new Date(until).toISOString(),
+      series: [...series.values()]
+    }
+    if (series.size === 0) {
+      let hint: string
+      if (hadSamples) hint = `${agg} needs samples in at least two buckets of a process; use a smaller step or a longer range`
+      else {
+        // which metrics were reported in the range at all (any process): is the name wrong, or the filters?
+        const seen = (await query<{ metric: string }>(`SELECT DISTINCT metric FROM ${db}.stats WHERE ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC') ORDER BY metric LIMIT 10000`, { since: from, until }, clientKey(req))).map(r => r.metric)
+        const reported = new Set(seen)
+        const missing = [qs.metric, divideBy].find((m): m is string => m !== null && !reported.has(m))
+        if (missing !== undefined) {
+          const near = closestNames(missing, [...seen, ...Object.keys(metricUnits)])
+          hint = `no metric '${missing}' was reported in this range; ${near.length > 0 ? `closest known: ${near.join(', ')}; ` : ''}GET /v1/stats/metrics lists the metrics reported`
+        } else if (hosts.length > 0 || services.length > 0 || pid !== undefined) {
+          hint = `'${qs.metric}'${divideBy !== null ? ` and '${divideBy}' were` : ' was'} reported in this range, but not by a process matching the host/service/pid filters`
+        } else {
+          hint = `no record in this range has both '${qs.metric}' and '${divideBy ?? ''}' with '${divideBy ?? ''}' > 0`
+        }
+      }
+      body.hint = hint
+    }
+    return body
   })
+
+  await app.register(statsMetricsRoute, opts)
 }, { name: 'sluice-stats' })

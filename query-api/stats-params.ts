@@ -1,0 +1,78 @@
+// Humane parameter errors for the stats routes: each 400 names the parameter, what it got and
+// what is accepted (routes use `attachValidation`, so schema errors come here instead of the
+// generic handler), and "did you mean" suggestions for metric names.
+import type { FastifyRequest } from 'fastify'
+import { errors, type SluiceError } from '../platform/errors.js'
+import { parseTime } from './time.js'
+
+interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
+
+function got (v: unknown): string {
+  return Array.isArray(v) ? `[${v.map(x => JSON.stringify(x)).join(', ')}]` : JSON.stringify(v)
+}
+
+/** The first schema error of a request as a BAD_PARAM naming the parameter; null when valid. */
+export function schemaError (req: FastifyRequest, accepted: readonly string[], requiredWhy: Record<string, string> = {}): SluiceError | null {
+  const err = req.validationError as (Error & { validation?: AjvError[] }) | undefined
+  if (err === undefined) return null
+  const v = err.validation?.[0]
+  if (v === undefined) return errors.BAD_PARAM('?', err.message)
+  const query = (req.query ?? {}) as Record<string, unknown>
+  if (v.keyword === 'additionalProperties') {
+    const name = String(v.params.additionalProperty)
+    return errors.BAD_PARAM(name, `unknown parameter; accepted: ${accepted.join(', ')}`)
+  }
+  if (v.keyword === 'required') {
+    const name = String(v.params.missingProperty)
+    return errors.BAD_PARAM(name, `is required${requiredWhy[name] !== undefined ? ': ' + requiredWhy[name] : ''}`)
+  }
+  const name = v.instancePath.split('/')[1] ?? '?'
+  const value = query[name]
+  if (v.keyword === 'maxLength') return errors.BAD_PARAM(name, `must be at most ${String(v.params.limit)} characters; got ${String(value).length}`)
+  if (v.keyword === 'minLength') return errors.BAD_PARAM(name, `must not be empty; got ${got(value)}`)
+  if (v.keyword === 'maxItems') return errors.BAD_PARAM(name, `may be given at most ${String(v.params.limit)} times; got ${Array.isArray(value) ? value.length : 1}`)
+  return errors.BAD_PARAM(name, `${v.message ?? 'is invalid'}; got ${got(value)}`)
+}
+
+export function list (v: string | string[] | undefined): string[] {
+  if (v === undefined) return []
+  return (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).filter(s => s !== '')
+}
+
+const timeHelp = 'expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms'
+
+/** since/until as epoch ms, checked against each other and the maximum range. */
+export function timeRange (qs: { since?: string, until?: string }, defaultSinceMs: number, maxRangeDays: number, now = Date.now()): { since: number, until: number } {
+  const since = qs.since === undefined ? now - defaultSinceMs : parseTime(qs.since, now)
+  if (since === null) throw errors.BAD_PARAM('since', `${timeHelp}; got ${JSON.stringify(qs.since)}`)
+  const until = qs.until === undefined ? now : parseTime(qs.until, now)
+  if (until === null) throw errors.BAD_PARAM('until', `${timeHelp}; got ${JSON.stringify(qs.until)}`)
+  if (until < since) throw errors.BAD_PARAM('until', `must not be before since; got until ${new Date(until).toISOString()} and since ${new Date(since).toISOString()}`)
+  if (until - since > maxRangeDays * 86_400_000) throw errors.BAD_PARAM('since', `the range may span at most ${maxRangeDays} days; got ${((until - since) / 86_400_000).toFixed(1)} days`)
+  return { since, until }
+}
+
+function levenshtein (a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i]
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
+    prev = cur
+  }
+  return prev[b.length]
+}
+
+/** Up to `max` names closest to `wanted`: names containing it (or contained in it) first,
+ *  shortest first, then those within a small edit distance. */
+export function closestNames (wanted: string, names: Iterable<string>, max = 3): string[] {
+  const w = wanted.toLowerCase()
+  const scored: Array<[number, string]> = []
+  for (const name of new Set(names)) {
+    const n = name.toLowerCase()
+    if (n === w) continue
+    if (n.includes(w) || w.includes(n)) { scored.push([Math.abs(n.length - w.length) / 1000, name]); continue }
+    const d = levenshtein(w, n)
+    if (d <= Math.max(2, Math.floor(w.length / 3))) scored.push([d, name])
+  }
+  return scored.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).slice(0, max).map(s => s[1])
+}
