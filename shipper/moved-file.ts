@@ -74,7 +74,8 @@ function gzipIdentity (p: string, size: number, host: string): { fp: string | nu
   let fd: number
   try { fd = fs.openSync(p, 'r') } catch { return null }
   try {
-    const buf = Buffer.allocUnsafe(Math.min(size, 64 * 1024))
+    // 16 KiB in: enough for a 4 KiB head of text, and at most ~16 MiB out (deflate's ratio bound)
+    const buf = Buffer.allocUnsafe(Math.min(size, 16 * 1024))
     const n = fs.readSync(fd, buf, 0, buf.length, 0)
     const head = zlib.gunzipSync(buf.subarray(0, n), { finishFlush: zlib.constants.Z_SYNC_FLUSH })
     const tail = Buffer.alloc(4)

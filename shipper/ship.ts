@@ -370,8 +370,8 @@ export function createShipper (opts: ShipperOptions): Shipper {
       if (gaugeTimer !== null) clearInterval(gaugeTimer)
       wake?.()
       await loop
+      tailer.close() // first: it marks rotated files read to their end as finished
       checkpoints.save()
-      tailer.close()
       await sender?.close().catch(() => {})
     }
   }

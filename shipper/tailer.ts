@@ -402,6 +402,16 @@ export function createTailer (opts: TailerOptions): Tailer {
     refreshSizes () {
       for (const s of byFp.values()) { try { s.size = fs.fstatSync(s.fd).size } catch {} }
     },
-    close () { for (const s of [...byFp.values()]) closeSource(s) }
+    close () {
+      for (const s of [...byFp.values()]) {
+        // a rotated file read to its end and acknowledged is finished: no loss to report if it
+        // is deleted before the next start
+        if (s.detached && s.ackedOffset === s.endOffset && !s.skipping && !hasUnreadLine(s, s.size)) {
+          const cp = opts.checkpoints.get(s.fp)
+          if (cp !== undefined && cp.offset >= s.size) opts.checkpoints.set(s.fp, { ...cp, done: true })
+        }
+        closeSource(s)
+      }
+    }
   }
 }
