@@ -17,6 +17,8 @@ export interface Checkpoint {
   ino?: number
   /** file size at last sight: the bytes known lost if it disappears before being read */
   size?: number
+  /** no longer at a tailed path when last acknowledged (being finished) */
+  detached?: boolean
   /** read to its end and acknowledged after it left its tailed path */
   done?: boolean
 }

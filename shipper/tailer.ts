@@ -123,7 +123,7 @@ export function createTailer (opts: TailerOptions): Tailer {
     const s: Source = { fp, path: p, fd, dev: st.dev, ino: st.ino, readPos: start, endOffset: start, ackedOffset: start, skipping: false, detached, lastDataAt: Date.now(), size: st.size }
     byFp.set(fp, s)
     const cp = opts.checkpoints.get(fp)
-    opts.checkpoints.set(fp, { ...cp, offset: cp === undefined ? start : cp.offset, path: p, dev: st.dev, ino: st.ino, size: st.size, updatedAt: Date.now(), done: false })
+    opts.checkpoints.set(fp, { ...cp, offset: cp === undefined ? start : cp.offset, path: p, dev: st.dev, ino: st.ino, size: st.size, updatedAt: Date.now(), detached, done: false })
     return s
   }
 
@@ -147,8 +147,8 @@ export function createTailer (opts: TailerOptions): Tailer {
       if (at.kind === 'found') {
         const found = at
         if (seenPaths.has(found.path)) { fs.closeSync(found.fd); continue } // scan() resumes it
-        if (found.path === cp.path && cp.done !== true) {
-          // still where it was tailed, but no glob matches it any more: not ours to read
+        if (found.path === cp.path && cp.detached !== true && cp.done !== true) {
+          // still at the path where it was tailed, but no glob matches it any more: not ours to read
           fs.closeSync(found.fd); opts.checkpoints.delete(fp); continue
         }
         if (cp.offset >= found.size) {
@@ -222,6 +222,13 @@ export function createTailer (opts: TailerOptions): Tailer {
   function closeSource (s: Source): void {
     try { fs.closeSync(s.fd) } catch {}
     byFp.delete(s.fp)
+  }
+
+  function relocate (s: Source): void {
+    const at = indexDirectory(path.dirname(s.path), opts.host).locate({ fp: s.fp, path: s.path })
+    if (at.kind !== 'found') return
+    try { fs.closeSync(s.fd) } catch {}
+    s.fd = at.fd; s.dev = at.dev; s.ino = at.ino; s.path = at.path; s.size = at.size
   }
 
   function scan (): void {
@@ -305,6 +312,9 @@ export function createTailer (opts: TailerOptions): Tailer {
     const now = Date.now()
     for (const s of [...byFp.values()]) {
       if (!s.detached) continue
+      // its file no longer holds its content (copytruncate with a glob that misses the copy):
+      // the unread rest may live on in another file of the directory
+      if (!stillSame(s)) relocate(s)
       let size = s.size
       try { size = fs.fstatSync(s.fd).size } catch {}
       // drained = everything handed out was acked and what is left is no complete line (a
@@ -393,7 +403,7 @@ export function createTailer (opts: TailerOptions): Tailer {
     },
     ack (s, offset) {
       s.ackedOffset = offset
-      opts.checkpoints.set(s.fp, { offset, path: s.path, dev: s.dev, ino: s.ino, size: Math.max(s.size, offset), updatedAt: Date.now() })
+      opts.checkpoints.set(s.fp, { offset, path: s.path, dev: s.dev, ino: s.ino, size: Math.max(s.size, offset), updatedAt: Date.now(), detached: s.detached })
     },
     rewind () {
       for (const s of byFp.values()) { s.readPos = s.ackedOffset; s.endOffset = s.ackedOffset; s.skipping = false }

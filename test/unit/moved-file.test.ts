@@ -102,7 +102,7 @@ describe('tailer: finishing rotated files after a restart', () => {
         const checkpoints = createCheckpointStore(cpFile)
         const tailer = createTailer({ globs, checkpoints, host, detachedIdleMs: 0, onLoss: l => losses.push(l), onSkip: (r, p) => skips.push(`${r}:${path.basename(p)}`) })
         const close = tailer.close.bind(tailer)
-        tailer.close = () => { checkpoints.save(); close() }
+        tailer.close = () => { close(); checkpoints.save() } // as the shipper stops
         return { tailer, losses, skips }
       }
     }
@@ -137,6 +137,39 @@ describe('tailer: finishing rotated files after a restart', () => {
     const cp = JSON.parse(fs.readFileSync(setupCp(file), 'utf8')) as { sources: Record<string, { path: string }> }
     expect(Object.values(cp.sources).map(s => path.basename(s.path))).toEqual(['app.log'])
     expect(fourth.losses).toEqual([])
+  })
+
+  it('killed again while finishing a rotated file: the next start resumes it where the last ack left it, under the same name', () => {
+    const { file, start } = setup()
+    fs.writeFileSync(file, 'a0\n')
+    const first = start()
+    expect(drain(first.tailer)).toEqual(['app.log:0:a0'])
+    first.tailer.close()
+    fs.appendFileSync(file, 'a1\na2\na3\n')
+    fs.renameSync(file, `${file}.1`)
+    fs.writeFileSync(file, 'b0\n')
+    const second = start()
+    second.tailer.scan()
+    const partial = second.tailer.read(1 << 20, 1) // one line of the rotated file, then a SIGKILL
+    expect(partial.map(r => [path.basename(r.source.path), r.lines.map(l => l.buf.toString())])).toEqual([['app.log.1', ['a1']]])
+    second.tailer.ack(partial[0].source, partial[0].endOffset)
+    second.tailer.close()
+    const third = start()
+    expect(drain(third.tailer).sort()).toEqual(['app.log.1:6:a2', 'app.log.1:9:a3', 'app.log:0:b0'])
+    third.tailer.close()
+  })
+
+  it('copytruncate with a glob that misses the copy: the unread rest is read from the copy, then the truncated file anew', () => {
+    const { file, start } = setup()
+    fs.writeFileSync(file, 'a0\na1\n')
+    const t = start()
+    expect(drain(t.tailer)).toEqual(['app.log:0:a0', 'app.log:3:a1'])
+    fs.appendFileSync(file, 'a2\n')
+    fs.copyFileSync(file, `${file}.1`)
+    fs.truncateSync(file, 0)
+    fs.writeFileSync(file, 'b0\n')
+    expect(drain(t.tailer).sort()).toEqual(['app.log.1:6:a2', 'app.log:0:b0'])
+    t.tailer.close()
   })
 
   it('a started file gzipped (or deleted) before the restart: one loss each, with path, fingerprint, offset and bytes', () => {
