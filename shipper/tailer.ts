@@ -196,9 +196,14 @@ export function createTailer (opts: TailerOptions): Tailer {
         const head = readHead(fd, st.size)
         if (compressionOf(name, head) === null) fp = fingerprintHead(head, opts.host)
       } catch {}
-      if (st === null || fp === null || byFp.has(fp) || opts.checkpoints.get(fp) !== undefined) { fs.closeSync(fd); continue }
-      addSource(fp, e.path, fd, st, 0, true)
-      note(`${e.path}: reading a rotated file that appeared while the shipper was not watching (${st.size} bytes)`)
+      if (st === null || fp === null || byFp.has(fp)) { fs.closeSync(fd); continue }
+      // known but not open: it moved between a listing and its opening (a restart racing
+      // logrotate), or was written to after it was finished
+      const cp = opts.checkpoints.get(fp)
+      const from = cp === undefined ? 0 : Math.min(cp.offset, st.size)
+      if (cp !== undefined && from >= st.size) { fs.closeSync(fd); continue }
+      addSource(fp, e.path, fd, st, from, true)
+      note(`${e.path}: reading a rotated file ${cp === undefined ? 'that appeared while the shipper was not watching' : `from byte ${from}`} (${st.size} bytes)`)
     }
   }
 
@@ -294,6 +299,8 @@ export function createTailer (opts: TailerOptions): Tailer {
       if (known !== undefined && known !== s) known.detached = true // truncated in place: old content is gone
     }
     skipped = skippedNow
+    // a checkpointed file recover() left to this scan may have been rotated away in between
+    if (firstScan) recover(seenPaths)
     for (const s of byFp.values()) {
       if (!stillAt.has(s) && !s.detached) { s.detached = true; rotatedDirs.add(path.dirname(s.path)) }
     }

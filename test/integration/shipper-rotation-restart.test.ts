@@ -42,12 +42,26 @@ function expectExactly (got: number[], want: number[]): void {
   expect(got).toEqual(want)
 }
 
-async function settle (sink: Sink, service: string, expected: number): Promise<Delivered> {
+/** missing line numbers as ranges, for a failure message */
+function gaps (got: number[], total: number): string {
+  const have = new Set(got)
+  const out: string[] = []
+  for (let n = 0; n < total; n++) {
+    if (have.has(n)) continue
+    let m = n
+    while (m + 1 < total && !have.has(m + 1)) m++
+    out.push(`${n}-${m}`)
+    n = m
+  }
+  return out.join(',')
+}
+
+async function settle (sink: Sink, service: string, expected: number, logs: () => string = () => ''): Promise<Delivered> {
   let last: Delivered = { final: 0, raw: 0, identities: 0, numbers: [] }
   await waitFor(`${expected} rows of ${service} in ClickHouse`, async () => {
     last = await delivered(sink, service)
     return last.final >= expected
-  }, 90_000, 1000, () => `final=${last.final} raw=${last.raw}`)
+  }, 90_000, 1000, () => `final=${last.final} raw=${last.raw} missing=${gaps(last.numbers, expected)}\n${logs()}`)
   await sleep(3000) // anything still in flight (a replay) lands, then count once more
   return await delivered(sink, service)
 }
@@ -57,6 +71,9 @@ describe('shipper: rotation + restart (issue 16)', () => {
   const brokers = [inject('kafkaBrokers')]
   let sink: Sink
   const children = new Set<Running>()
+  /** every shipper started, for the failure message: what each said on stderr */
+  const incarnations: Running[] = []
+  const shipperLogs = (): string => incarnations.map((r, i) => `--- shipper #${i + 1}\n${r.stderr()}`).join('\n')
 
   beforeAll(async () => { sink = await startSink('rotkill', brokers, topicsFor(prefix)) })
   afterAll(async () => {
@@ -83,6 +100,7 @@ describe('shipper: rotation + restart (issue 16)', () => {
       ship (extra = [], glob = file) {
         const r = runCli(['ship', '--path', glob, '--host', service, ...extra], env)
         children.add(r)
+        incarnations.push(r)
         void r.exited.then(() => children.delete(r))
         return r
       }
@@ -121,7 +139,7 @@ describe('shipper: rotation + restart (issue 16)', () => {
       restarts.push((async () => { await dead.exited; await sleep(1000); shipper = s.ship() })())
     })
     await Promise.all(restarts)
-    const got = await settle(sink, 'rr-kill', total)
+    const got = await settle(sink, 'rr-kill', total, shipperLogs)
     console.log(`[shipper-rotation-restart] kill: rotations=${rotations} kills=${killDelays.length} kill-after-rotation-ms=${killDelays.join(',')} final=${got.final} identities=${got.identities} raw=${got.raw} logrotate-errors=${errors.length} files=${fs.readdirSync(path.dirname(s.file)).length}`)
     expect(killDelays).toHaveLength(5)
     expect(killDelays.every(ms => ms <= 200)).toBe(true)
@@ -148,7 +166,7 @@ describe('shipper: rotation + restart (issue 16)', () => {
     await restarted
     const d = down as { from: number, to: number } | null
     const whileDown = rotatedAt.filter(t => d !== null && t > d.from && t < d.to).length
-    const got = await settle(sink, 'rr-stop', total)
+    const got = await settle(sink, 'rr-stop', total, shipperLogs)
     console.log(`[shipper-rotation-restart] stop: rotations=${rotations} rotations-while-down=${whileDown} final=${got.final} identities=${got.identities} raw=${got.raw}`)
     expect(whileDown).toBeGreaterThanOrEqual(3)
     expect(got.final).toBe(total)
