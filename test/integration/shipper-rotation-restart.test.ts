@@ -140,6 +140,9 @@ describe('shipper: rotation + restart (issue 16)', () => {
     })
     await Promise.all(restarts)
     const got = await settle(sink, 'rr-kill', total, shipperLogs)
+    // replays (at-least-once into Kafka, collapsed by FINAL): which lines, from which source
+    const replays = await sink.rows<{ source: string, lo: number, hi: number, c: number }>("SELECT source, min(JSONExtractInt(fields, 'n')) AS lo, max(JSONExtractInt(fields, 'n')) AS hi, count() AS c FROM (SELECT source, offset, any(fields) AS fields FROM sluice.logs WHERE service = 'rr-kill' GROUP BY source, offset HAVING count() > 1) GROUP BY source")
+    console.log(`[shipper-rotation-restart] kill replays: ${replays.map(r => `${r.source}:${r.lo}-${r.hi}(${r.c})`).join(' ') || 'none'}`)
     console.log(`[shipper-rotation-restart] kill: rotations=${rotations} kills=${killDelays.length} kill-after-rotation-ms=${killDelays.join(',')} final=${got.final} identities=${got.identities} raw=${got.raw} logrotate-errors=${errors.length} files=${fs.readdirSync(path.dirname(s.file)).length}`)
     expect(killDelays).toHaveLength(5)
     expect(killDelays.every(ms => ms <= 200)).toBe(true)
