@@ -150,6 +150,9 @@ describe('shipper: rotation + restart (issue 16)', () => {
     expect(got.identities).toBe(total)
     expectExactly(got.numbers, Array.from({ length: total }, (_, i) => i))
     expect(await stopChild(shipper)).toBe(0)
+    // bounded bookkeeping: at most one checkpoint entry per file still on disk
+    const entries = Object.keys((JSON.parse(fs.readFileSync(s.cpFile, 'utf8')) as { sources: object }).sources).length
+    expect(entries).toBeLessThanOrEqual(fs.readdirSync(path.dirname(s.file)).length)
   })
 
   it('regression (issue 16): the shipper stopped for 10 s across three rotations: 50,000 lines exactly once', async () => {
