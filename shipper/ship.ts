@@ -138,7 +138,25 @@ export function createShipper (opts: ShipperOptions): Shipper {
   const scanMs = opts.scanIntervalMs ?? 1000
   const maxArrayBuffers = opts.maxArrayBufferBytes ?? 16 * 1024 * 1024
   const checkpoints = createCheckpointStore(path.join(opts.dataDir, 'shipper', 'checkpoints.json'))
-  const tailer = createTailer({ globs: opts.globs, checkpoints, host, maxLineBytes: opts.maxLineBytes, onWarning: warn, onDrop: (reason, n) => m.dropped.inc({ reason }, n) })
+  const tailer = createTailer({
+    globs: opts.globs,
+    checkpoints,
+    host,
+    maxLineBytes: opts.maxLineBytes,
+    onWarning: warn,
+    onInfo: info,
+    onDrop: (reason, n) => m.dropped.inc({ reason }, n),
+    onLoss (loss) {
+      m.lostFiles.inc({ reason: loss.reason })
+      if (loss.bytes !== null) m.lostBytes.inc({ reason: loss.reason }, loss.bytes)
+      const how = loss.reason === 'compressed' ? 'was compressed' : 'is no longer in its directory (deleted, or compressed in a format whose content cannot be checked)'
+      warn(`ship: lost the unread end of a rotated file: ${loss.path} (source ${loss.fp}) was read up to byte ${loss.offset} and ${how} before the shipper could finish it; ${loss.bytes === null ? 'an unknown number of' : loss.bytes} bytes lost — use logrotate's delaycompress, and keep rotated files longer than the shipper can be down`)
+    },
+    onSkip (reason, p, format) {
+      m.skippedFiles.inc({ reason })
+      info(`ship: skipping ${p}: ${format}-compressed (a glob matched it; its lines are shipped from the plain file before it is compressed)`)
+    }
+  })
 
   const m = {
     lines: new Counter({ name: 'sluice_shipper_lines_total', help: 'Lines shipped to Kafka (acknowledged), by kind', labelNames: ['kind'], registers: [registry] }),
@@ -148,6 +166,9 @@ export function createShipper (opts: ShipperOptions): Shipper {
     kafkaErrors: new Counter({ name: 'sluice_shipper_kafka_request_errors_total', help: 'Kafka requests that failed and were retried inside the producer, by type (a leader change: NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE, CONNECTION_ERROR to the lost broker)', labelNames: ['type'], registers: [registry] }),
     lag: new Gauge({ name: 'sluice_shipper_file_lag_bytes', help: 'Bytes of a file not yet acknowledged by Kafka, by source (the file\'s fingerprint, the `source` of its lines in /v1/logs)', labelNames: ['source'], registers: [registry] }),
     files: new Gauge({ name: 'sluice_shipper_files', help: 'Files currently tailed', registers: [registry] }),
+    lostBytes: new Counter({ name: 'sluice_shipper_lost_bytes_total', help: 'Bytes of a started file lost because it was compressed or deleted before the shipper read its end (size at last sight, or uncompressed size, minus the acknowledged offset), by reason (compressed, deleted)', labelNames: ['reason'], registers: [registry] }),
+    lostFiles: new Counter({ name: 'sluice_shipper_lost_files_total', help: 'Started files compressed or deleted before the shipper read their end, by reason; counted whether or not the lost bytes are known', labelNames: ['reason'], registers: [registry] }),
+    skippedFiles: new Counter({ name: 'sluice_shipper_skipped_files_total', help: 'Files matched by a glob and not shipped, by reason (compressed)', labelNames: ['reason'], registers: [registry] }),
     dropped: new Counter({ name: 'sluice_shipper_dropped_bytes_total', help: 'Bytes that could not be shipped, by reason (partial_last_line: source bytes of a rotated/deleted file closed mid-line; message_too_large: NDJSON bytes of a message Kafka refused even alone)', labelNames: ['reason'], registers: [registry] }),
     checkpointAge: new Gauge({ name: 'sluice_shipper_checkpoint_age_seconds', help: 'Seconds since a checkpoint last advanced while some file has unshipped bytes (0 when caught up)', registers: [registry] }),
     errors: new Counter({ name: 'sluice_shipper_loop_errors_total', help: 'Unexpected errors in the ship loop (each followed by a resume 1 s later)', registers: [registry] }),
@@ -351,8 +372,8 @@ export function createShipper (opts: ShipperOptions): Shipper {
       if (gaugeTimer !== null) clearInterval(gaugeTimer)
       wake?.()
       await loop
+      tailer.close() // first: it marks rotated files read to their end as finished
       checkpoints.save()
-      tailer.close()
       await sender?.close().catch(() => {})
     }
   }
