@@ -17,6 +17,7 @@ import { errors } from '../platform/errors.js'
 import { validateRecord, type LogRecordV1 } from '../schemas/records.js'
 import { forEachSegmentLine, isSegment, parseSegment, segmentLineRecord } from '../schemas/segment.js'
 import type { LogLine } from './search.js'
+import { createSeenLines } from './tail-dedup.js'
 import { comparePos, encodePosition, type Pos, type TailPosition } from './tail-position.js'
 
 export interface TailEntry {
@@ -85,8 +86,6 @@ function sseFrame (id: string, line: LogLine): Buffer {
 /** Splits one Kafka message (NDJSON of v1 records, or a log segment) into entries, advancing
  *  `cur` per line. A line's index is its index among the message's lines (a segment's header
  *  is line 0). */
-const maxTrackedSources = 100_000
-
 function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition): TailEntry[] {
   const off = Number(m.offset)
   if (m.value !== null && isSegment(m.value)) return parseSegmentMessage(partition, off, m.value, cur)
@@ -135,7 +134,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
   const regs = opts.registry !== undefined ? [opts.registry] : []
   const m = {
     lines: new Counter({ name: 'sluice_tail_lines_total', help: 'Log lines the tail hub read from Kafka', registers: regs }),
-    replayed: new Counter({ name: 'sluice_tail_replayed_lines_total', help: 'Lines the hub had streamed already (same source, offset not past the last one seen), not sent again', registers: regs }),
+    replayed: new Counter({ name: 'sluice_tail_replayed_lines_total', help: 'Lines the hub had streamed already (same source and offset within its window of recent lines: a shipper replay or a Kafka batch retried), not sent again', registers: regs }),
     ring: new Gauge({ name: 'sluice_tail_ring_lines', help: 'Lines held in the tail replay ring', registers: regs }),
     ringBytes: new Gauge({ name: 'sluice_tail_ring_bytes', help: 'Bytes of SSE frames held in the tail replay ring', registers: regs }),
     catchUps: new Counter({ name: 'sluice_tail_kafka_catchups_total', help: 'Resumes older than the ring, read back from Kafka', registers: regs }),
@@ -195,18 +194,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
     bytes += e.frame.length
   }
 
-  // The shipper delivers at least once (a replay from its checkpoint after a restart, a batch
-  // retried after a lost ack lands twice in Kafka); a source's lines come in offset order, so a
-  // line at or below the last offset seen for its source was streamed already. LRU-bounded.
-  const lastOffset = new Map<string, number>()
-  function firstSighting (line: LogLine): boolean {
-    const last = lastOffset.get(line.source)
-    if (last !== undefined && line.offset <= last) return false
-    lastOffset.delete(line.source)
-    lastOffset.set(line.source, line.offset)
-    if (lastOffset.size > maxTrackedSources) lastOffset.delete(lastOffset.keys().next().value as string)
-    return true
-  }
+  const seen = createSeenLines()
 
   async function eachBatch ({ batch }: EachBatchPayload): Promise<void> {
     for (const msg of batch.messages) {
@@ -215,7 +203,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
       if (Number(msg.offset) < (cur.get(batch.partition)?.[0] ?? 0)) continue
       const entries = parseMessage(batch.partition, msg, cur)
       for (const e of entries) {
-        if (!firstSighting(e.line)) { m.replayed.inc(); continue }
+        if (!seen.firstSighting(e.line.source, e.line.offset)) { m.replayed.inc(); continue }
         append(e)
         for (const s of subs) s.push(e)
       }

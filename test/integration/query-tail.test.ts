@@ -76,7 +76,7 @@ describe('GET /v1/tail (SSE) on a real Kafka broker', () => {
       for (let n = i; n < Math.min(from + count, i + perMessage); n++) {
         const off = offsets.get(host) ?? 0
         offsets.set(host, off + 100)
-        recs.push(JSON.stringify({ v: 1, kind: 'log', ts: new Date().toISOString(), host, service: 'api', pid: 1, level: n % 7 === 0 ? 'error' : 'info', msg: `line ${n} from ${host}${pad}`, fields: { n }, src: `fe${host.length}`, path: '/app.log', off, flags: [] }))
+        recs.push(JSON.stringify({ v: 1, kind: 'log', ts: new Date().toISOString(), host, service: 'api', pid: 1, level: n % 7 === 0 ? 'error' : 'info', msg: `line ${n} from ${host}${pad}`, fields: { n }, src: `fe-${host}`, path: '/app.log', off, flags: [] }))
       }
       messages.push({ key: host, value: recs.join('\n') + '\n' })
     }
