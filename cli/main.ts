@@ -71,19 +71,6 @@ function waitForSignal (): Promise<string> {
   })
 }
 
-/** A role that can stop for good on its own (the collector's Kafka consumer) raises its
- *  reason here: everything stops and the process exits 1, for its supervisor to restart it. */
-function fatalSignal (): { promise: Promise<string>, raise: (why: string) => void } {
-  let raise: (why: string) => void = () => {}
-  const promise = new Promise<string>(resolve => { raise = resolve })
-  return { promise, raise }
-}
-
-/** Until SIGINT/SIGTERM (`signal`) or a fatal reason (`fatal`), whichever comes first. */
-async function untilStopped (fatal: Promise<string>): Promise<{ signal?: string, fatal?: string }> {
-  return await Promise.race([waitForSignal().then(signal => ({ signal })), fatal.then(why => ({ fatal: why }))])
-}
-
 function flagsOf (values: Record<string, unknown>): Flags {
   const f: Flags = {}
   for (const k of ['brokers', 'clickhouse-url', 'data-dir', 'port', 'bind', 'retention-days'] as const) if (typeof values[k] === 'string') f[k] = values[k] as string
@@ -99,7 +86,6 @@ async function up (argv: string[]): Promise<number | undefined> {
   const t0 = Date.now()
   const stops: Array<() => Promise<void>> = []
   const stopAll = async (): Promise<void> => { for (const s of stops.reverse()) await s().catch(err => fail(`while stopping: ${(err as Error).message}`)) }
-  const fatal = fatalSignal()
   process.once('exit', () => {})
   try {
     let brokers = cfg.kafkaBrokers
@@ -113,7 +99,7 @@ async function up (argv: string[]): Promise<number | undefined> {
     stops.push(() => ch.close())
     const shipperReg = new Registry()
     const collectorReg = new Registry()
-    const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg, onFatal: err => fatal.raise(`the collector's Kafka consumer stopped (${err.message})`) })
+    const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg, retentionDays: cfg.retentionDays })
     await collector.start()
     stops.push(() => collector.stop())
     const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg, alerts.registry], undefined, alerts.api, brokers)
@@ -129,12 +115,12 @@ async function up (argv: string[]): Promise<number | undefined> {
     await stopAll()
     throw err
   }
-  const stop = await untilStopped(fatal.promise)
-  if (stop.fatal !== undefined) fail(`${stop.fatal}; stopping and exiting with status 1 so a supervisor can restart Sluice`)
-  else info(`${stop.signal ?? 'signal'}: stopping (flushing shipper and collector)…`)
+  // nothing stops the stack on its own (a collector consumer kafkajs gives up on is replaced)
+  const signal = await waitForSignal()
+  info(`${signal}: stopping (flushing shipper and collector)…`)
   await stopAll()
   info('stopped')
-  return stop.fatal !== undefined ? 1 : 0
+  return 0
 }
 
 async function ship (argv: string[]): Promise<void> {
@@ -201,17 +187,15 @@ ${commonHelp}`)
   await checkKafka(cfg.kafkaBrokers, cfg)
   const ch = await openClickHouse(cfg, true)
   const registry = new Registry()
-  const fatal = fatalSignal()
-  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs, onFatal: err => fatal.raise(`the Kafka consumer stopped (${err.message})`) })
+  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs, retentionDays: cfg.retentionDays })
   const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind)
   if (metrics !== null) info(`collect: metrics at ${metrics.url}`)
   await collector.start()
-  const stop = await untilStopped(fatal.promise)
-  if (stop.fatal !== undefined) fail(`collect: ${stop.fatal}; stopping and exiting with status 1 so a supervisor can restart it`)
+  await waitForSignal()
   await collector.stop()
   await metrics?.close()
   await ch.close()
-  return stop.fatal !== undefined ? 1 : 0
+  return 0
 }
 
 async function serve (argv: string[]): Promise<void> {

@@ -31,7 +31,7 @@ import { faultsFromEnv, onInsertAcknowledged, type Faults } from './faults.js'
 import { insertBatch, insertFilesDirOf, removeStaleInsertFiles, RetryAbandoned, withRetry } from './insert.js'
 import { createCollectorMetrics } from './metrics.js'
 import { encodePlan, loadStarts, type OffsetRange, type PartitionStart } from './plan.js'
-import { addMessage, emptyRows, rowCount, type Rows } from './rows.js'
+import { addMessage, emptyRows, rowCount, type Meta, type Rows } from './rows.js'
 
 export interface CollectorOptions {
   brokers: string[]
@@ -62,10 +62,11 @@ export interface CollectorOptions {
   /** ceiling of the retry backoff while ClickHouse fails (default 5 s) */
   maxBackoffMs?: number
   faults?: Faults
-  /** called once if the Kafka consumer stops for good (kafkajs crashed and will not restart,
-   *  e.g. a non-retriable error): nothing is consumed any more, so the process should stop and
-   *  exit non-zero for its supervisor to restart it (the CLI does) */
-  onFatal?: (err: Error) => void
+  /** retention of the logs table in days (default 30): a line whose ts is older, or more than a
+   *  day ahead of its Kafka timestamp, is stored at that timestamp with the flag ts_out_of_range */
+  retentionDays?: number
+  /** ceiling of the backoff between restarts of a consumer kafkajs gave up on (default 30 s) */
+  maxRestartBackoffMs?: number
 }
 
 export interface Collector {
@@ -346,11 +347,18 @@ export function createCollector (opts: CollectorOptions): Collector {
     steer('seek', () => consumer?.seek({ topic, partition, offset: back.toString() }))
   }
 
+  const retentionDays = positive('retentionDays', opts.retentionDays, 30)
+  function metaOf (msg: KafkaMessage, topic: string, partition: number): Meta {
+    // the producer's timestamp: the same on every replay of the message, so are its rows
+    const t = Number(msg.timestamp)
+    return { topic, partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '', receivedMs: Number.isFinite(t) && t > 0 ? t : Date.now(), retentionDays }
+  }
+
   function rowsOf (messages: KafkaMessage[], topic: string, partition: number): { rows: Rows, bytes: number } {
     const rows = emptyRows()
     let bytes = 0
     for (const msg of messages) {
-      addMessage(rows, msg.value, { topic, partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
+      addMessage(rows, msg.value, metaOf(msg, topic, partition))
       bytes += msg.value?.length ?? 0
     }
     return { rows, bytes }
@@ -410,7 +418,7 @@ export function createCollector (opts: CollectorOptions): Collector {
       if (stopping || gen !== generation || (epochs.get(key) ?? 0) !== epoch) return
       const offset = BigInt(msg.offset)
       ob ??= { payload, gen, epoch, rows: emptyRows(), bytes: 0, from: offset, to: offset, since: Date.now(), caughtUp: false }
-      addMessage(ob.rows, msg.value, { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
+      addMessage(ob.rows, msg.value, metaOf(msg, batch.topic, batch.partition))
       ob.bytes += msg.value?.length ?? 0
       ob.to = offset
       ob.payload = payload
@@ -446,6 +454,63 @@ export function createCollector (opts: CollectorOptions): Collector {
     }
   }
 
+  // A consumer kafkajs will not restart (a non-retriable error) is replaced by a new one after a
+  // backoff, forever: the collector never stops consuming on its own (logged, counted in
+  // sluice_collector_consumer_restarts_total). The backoff starts over once a consumer joins.
+  const maxRestartBackoffMs = positive('maxRestartBackoffMs', opts.maxRestartBackoffMs, 30_000)
+  let restartAttempt = 0
+  let restartTimer: NodeJS.Timeout | null = null
+
+  async function runConsumer (): Promise<void> {
+    const c = kafka.consumer({
+      groupId,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      maxBytes: opts.maxFetchBytes ?? 16 * 1024 * 1024,
+      minBytes: opts.minFetchBytes ?? 1024 * 1024,
+      maxWaitTimeInMs: opts.maxWaitMs ?? 500,
+      sessionTimeout,
+      heartbeatInterval: Math.max(1000, Math.floor(sessionTimeout / 6)),
+      allowAutoTopicCreation: false
+    })
+    consumer = c
+    c.on(c.events.GROUP_JOIN, e => {
+      if (consumer !== c) return
+      restartAttempt = 0
+      resetGeneration()
+      m.rebalances.inc()
+      assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))
+      // a batch abandoned by the rebalance may have left partitions paused
+      if (pausedForFailure.length > 0) { const paused = pausedForFailure; steer('resume', () => consumer?.resume(paused)); pausedForFailure = []; m.paused.set(0) }
+    })
+    c.on(c.events.CRASH, e => {
+      if (consumer !== c) return
+      if (e.payload.restart) warn(`collect: consumer error (${e.payload.error.message}); restarting from the committed offsets`)
+      else restartConsumer(c, e.payload.error)
+    })
+    await c.connect()
+    await c.subscribe({ topics: [topics.logs, topics.stats], fromBeginning: true })
+    running = true
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: inFlightLimit, eachBatch })
+  }
+
+  function restartConsumer (old: Consumer, err: Error): void {
+    if (stopping || restartTimer !== null) return
+    const delay = Math.min(maxRestartBackoffMs, 1000 * 2 ** Math.min(restartAttempt++, 15))
+    m.consumerRestarts.inc()
+    warn(`collect: consumer error (${err.message}); kafkajs gave up on this consumer: starting a new one in ${delay} ms (from the committed offsets)`)
+    restartTimer = setTimeout(() => {
+      restartTimer = null
+      void (async () => {
+        await old.disconnect().catch(() => {})
+        if (stopping) return
+        assignment = []
+        resetGeneration()
+        try { await runConsumer() } catch (e) { restartConsumer(consumer ?? old, e as Error) }
+      })()
+    }, delay)
+    restartTimer.unref()
+  }
+
   return {
     registry,
     async start () {
@@ -458,39 +523,16 @@ export function createCollector (opts: CollectorOptions): Collector {
       }
       admin = kafka.admin()
       await admin.connect()
-      consumer = kafka.consumer({
-        groupId,
-        maxBytesPerPartition: opts.maxBytesPerPartition ?? 8 * 1024 * 1024,
-        maxBytes: opts.maxFetchBytes ?? 16 * 1024 * 1024,
-        minBytes: opts.minFetchBytes ?? 1024 * 1024,
-        maxWaitTimeInMs: opts.maxWaitMs ?? 500,
-        sessionTimeout,
-        heartbeatInterval: Math.max(1000, Math.floor(sessionTimeout / 6)),
-        allowAutoTopicCreation: false
-      })
-      consumer.on(consumer.events.GROUP_JOIN, e => {
-        resetGeneration()
-        m.rebalances.inc()
-        assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))
-        // a batch abandoned by the rebalance may have left partitions paused
-        if (pausedForFailure.length > 0) { const paused = pausedForFailure; steer('resume', () => consumer?.resume(paused)); pausedForFailure = []; m.paused.set(0) }
-      })
-      consumer.on(consumer.events.CRASH, e => {
-        warn(`collect: consumer error (${e.payload.error.message}); ${e.payload.restart ? 'restarting from the committed offsets' : 'not restarting'}`)
-        if (!e.payload.restart) opts.onFatal?.(e.payload.error)
-      })
-      await consumer.connect()
-      await consumer.subscribe({ topics: [topics.logs, topics.stats], fromBeginning: true })
-      running = true
       kickTimer = setInterval(kick, 100)
       kickTimer.unref()
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: inFlightLimit, eachBatch })
+      await runConsumer()
       info(`collect: consuming ${topics.logs}, ${topics.stats} (group ${groupId}) → ClickHouse ${opts.database}`)
     },
     stop () {
       stopped ??= (async () => {
         stopping = true
         if (kickTimer !== null) clearInterval(kickTimer)
+        if (restartTimer !== null) { clearTimeout(restartTimer); restartTimer = null }
         // no new batches; those in flight finish their insert and commit (or give up if
         // ClickHouse is failing — the range stays in Kafka with its plan)
         if (consumer !== null && assignment.length > 0) steer('pause', () => consumer?.pause(assignment))

@@ -13,6 +13,8 @@ import { createKafka } from '../platform/kafka.js'
 import { errors } from '../platform/errors.js'
 import { validateRecord, type LogRecordV1 } from '../schemas/records.js'
 import { forEachSegmentLine, isSegment, parseSegment, segmentLineRecord } from '../schemas/segment.js'
+import { maxJsonDepth, nestsDeeperThan } from '../schemas/limits.js'
+import { tooDeepFlag } from '../schemas/normalize.js'
 import type { LogLine } from './search.js'
 import { comparePos, encodePosition, type Pos, type TailPosition } from './tail-position.js'
 
@@ -69,28 +71,42 @@ function sseFrame (id: string, line: LogLine): Buffer {
   return Buffer.from(`id: ${id}\nevent: line\ndata: ${JSON.stringify(line)}\n\n`)
 }
 
+/** counts a line the tail cannot show (the collector dead-letters it); the stream goes on */
+type Skip = (reason: 'too_deep' | 'failed') => void
+const noSkip: Skip = () => {}
+
+/** the entry of one record, or null when it cannot be rendered (skipped, counted) */
+function entryOf (rec: LogRecordV1, partition: number, pos: Pos, next: Pos, cur: TailPosition, skip: Skip): TailEntry | null {
+  if (rec.flags.includes(tooDeepFlag)) { skip('too_deep'); return null }
+  try {
+    const line = toLine(rec)
+    return { line, fieldsJson: JSON.stringify(line.fields), partition, pos, next, frame: sseFrame(encodePosition(cur), line) }
+  } catch { skip('failed'); return null }
+}
+
 /** Splits one Kafka message (NDJSON of v1 records, or a log segment) into entries, advancing
  *  `cur` per line. A line's index is its index among the message's lines (a segment's header
- *  is line 0). */
-function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition): TailEntry[] {
+ *  is line 0). A line that cannot be rendered is skipped (`skip`), never thrown. */
+function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition, skip: Skip = noSkip): TailEntry[] {
   const off = Number(m.offset)
-  if (m.value !== null && isSegment(m.value)) return parseSegmentMessage(partition, off, m.value, cur)
+  if (m.value !== null && isSegment(m.value)) return parseSegmentMessage(partition, off, m.value, cur, skip)
   const raw = (m.value?.toString('utf8') ?? '').split('\n').filter(s => s !== '')
   cur.set(partition, [off + 1, 0])
   const out: TailEntry[] = []
   for (let i = 0; i < raw.length; i++) {
     const next: Pos = i === raw.length - 1 ? [off + 1, 0] : [off, i + 1]
     cur.set(partition, next)
+    if (nestsDeeperThan(raw[i], maxJsonDepth)) { skip('too_deep'); continue }
     let rec: unknown
     try { rec = JSON.parse(raw[i]) } catch { continue } // the collector dead-letters it
     if ((rec as { kind?: unknown }).kind !== 'log' || validateRecord(rec) !== null) continue
-    const line = toLine(rec as LogRecordV1)
-    out.push({ line, fieldsJson: JSON.stringify(line.fields), partition, pos: [off, i], next, frame: sseFrame(encodePosition(cur), line) })
+    const e = entryOf(rec as LogRecordV1, partition, [off, i], next, cur, skip)
+    if (e !== null) out.push(e)
   }
   return out
 }
 
-function parseSegmentMessage (partition: number, off: number, value: Buffer, cur: TailPosition): TailEntry[] {
+function parseSegmentMessage (partition: number, off: number, value: Buffer, cur: TailPosition, skip: Skip): TailEntry[] {
   cur.set(partition, [off + 1, 0])
   const seg = parseSegment(value)
   if ('error' in seg) return [] // the collector dead-letters it
@@ -103,10 +119,11 @@ function parseSegmentMessage (partition: number, off: number, value: Buffer, cur
     const next: Pos = k === count - 1 ? [off + 1, 0] : [off, i + 1]
     cur.set(partition, next)
     // the record the shipper would have sent for this line (what the collector stores)
-    const rec = segmentLineRecord(value, spans[3 * k], spans[3 * k + 1], spans[3 * k + 2], seg)
+    let rec
+    try { rec = segmentLineRecord(value, spans[3 * k], spans[3 * k + 1], spans[3 * k + 2], seg) } catch { skip('failed'); continue }
     if (rec.kind !== 'log' || validateRecord(rec) !== null) continue
-    const line = toLine(rec)
-    out.push({ line, fieldsJson: JSON.stringify(line.fields), partition, pos: [off, i], next, frame: sseFrame(encodePosition(cur), line) })
+    const e = entryOf(rec, partition, [off, i], next, cur, skip)
+    if (e !== null) out.push(e)
   }
   return out
 }
@@ -119,7 +136,17 @@ export function createTailHub (opts: TailHubOptions): TailHub {
     lines: new Counter({ name: 'sluice_tail_lines_total', help: 'Log lines the tail hub read from Kafka', registers: regs }),
     ring: new Gauge({ name: 'sluice_tail_ring_lines', help: 'Lines held in the tail replay ring', registers: regs }),
     ringBytes: new Gauge({ name: 'sluice_tail_ring_bytes', help: 'Bytes of SSE frames held in the tail replay ring', registers: regs }),
-    catchUps: new Counter({ name: 'sluice_tail_kafka_catchups_total', help: 'Resumes older than the ring, read back from Kafka', registers: regs })
+    catchUps: new Counter({ name: 'sluice_tail_kafka_catchups_total', help: 'Resumes older than the ring, read back from Kafka', registers: regs }),
+    skipped: new Counter({ name: 'sluice_tail_skipped_lines_total', help: 'Lines the live tail could not render and skipped (too_deep: nested deeper than the limit; failed: any other error); the collector dead-letters them', labelNames: ['reason'], registers: regs })
+  }
+  const skip: Skip = reason => m.skipped.inc({ reason })
+  /** parseMessage that never throws: a message it fails on is skipped whole, the position moves past it */
+  function entriesOf (partition: number, msg: KafkaMessage, pos: TailPosition): TailEntry[] {
+    try { return parseMessage(partition, msg, pos, skip) } catch {
+      skip('failed')
+      pos.set(partition, [Number(msg.offset) + 1, 0])
+      return []
+    }
   }
   const kafka = createKafka(opts.brokers, 'sluice-tail')
   const cur: TailPosition = new Map()
@@ -154,7 +181,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
 
   async function eachBatch ({ batch }: EachBatchPayload): Promise<void> {
     for (const msg of batch.messages) {
-      const entries = parseMessage(batch.partition, msg, cur)
+      const entries = entriesOf(batch.partition, msg, cur)
       for (const e of entries) {
         append(e)
         for (const s of subs) s.push(e)
@@ -253,7 +280,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
               const scratch: TailPosition = new Map(pos)
               for (const msg of batch.messages) {
                 if (Number(msg.offset) >= stop[0] && stop[1] === 0) { todo.delete(batch.partition); break }
-                for (const e of parseMessage(batch.partition, msg, scratch)) {
+                for (const e of entriesOf(batch.partition, msg, scratch)) {
                   if (comparePos(e.pos, want) >= 0 && comparePos(e.pos, stop) < 0) {
                     pos.set(e.partition, e.next)
                     out.push({ ...e, frame: sseFrame(encodePosition(pos), e.line) })
