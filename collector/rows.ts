@@ -113,7 +113,7 @@ function addMessageRows (rows: Rows, value: Buffer | null, meta: Meta): void {
   let i = 0
   for (let lineIndex = 0; i < n; lineIndex++) {
     const end = scanCanonicalLog(text, i, simple)
-    if (end >= 0 && !outOfRange(tsMillisIn(text, spans[0] + 1, spans[1] - 1), meta)) {
+    if (end >= 0 && !outOfRange(tsMillisIn(text, spans[0] + 1, spans[1] - 1), meta) && !(spans[21] - spans[20] > 2 && text.slice(spans[20], spans[21]).includes(tooDeepJson))) {
       canonicalRow(rows.log, text, bytes, simple)
       rows.logCount++
       i = end + 1
@@ -125,6 +125,9 @@ function addMessageRows (rows: Rows, value: Buffer | null, meta: Meta): void {
     i = e + 1
   }
 }
+
+// a record the shipper did not parse (too deep): the general path dead-letters it
+const tooDeepJson = JSON.stringify(tooDeepFlag)
 
 const levelBytes: Record<number, Buffer> = { 10: Buffer.from('trace'), 20: Buffer.from('debug'), 30: Buffer.from('info'), 40: Buffer.from('warn'), 50: Buffer.from('error'), 60: Buffer.from('fatal') }
 
@@ -231,8 +234,9 @@ function addLine (rows: Rows, line: string, i: number, meta: Meta): void {
 
 function addLineRows (rows: Rows, line: string, i: number, meta: Meta): void {
   if (line.length > maxRecordBytes && Buffer.byteLength(line) > maxRecordBytes) { dead(rows, meta, `record of ${Buffer.byteLength(line)} bytes exceeds the ${maxRecordBytes}-byte limit`, line, i); return }
-  // JSON.parse is iterative, but the schema check and JSON.stringify of fields recurse
-  if (nestsDeeperThan(line, maxJsonDepth)) { dead(rows, meta, tooDeepReason, line, i); return }
+  // JSON.parse is iterative, but the schema check and JSON.stringify of fields recurse; a record
+  // holds its line's keys one level down, in fields
+  if (nestsDeeperThan(line, maxJsonDepth + 1)) { dead(rows, meta, tooDeepReason, line, i); return }
   let rec: unknown
   try { rec = JSON.parse(line) } catch (err) { dead(rows, meta, `invalid JSON: ${(err as Error).message}`, line, i); return }
   const why = validateRecord(rec)
