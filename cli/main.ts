@@ -160,15 +160,18 @@ ${commonHelp}`)
 }
 
 async function collect (argv: string[]): Promise<number | undefined> {
-  const { values } = parseArgs({ args: argv, options: { ...configOptions, 'group-id': { type: 'string' }, 'metrics-port': { type: 'string' }, 'batch-rows': { type: 'string' }, 'session-timeout-ms': { type: 'string' } }, strict: true })
+  const { values } = parseArgs({ args: argv, options: { ...configOptions, 'group-id': { type: 'string' }, 'metrics-port': { type: 'string' }, 'batch-rows': { type: 'string' }, 'session-timeout-ms': { type: 'string' }, 'max-insert-attempts': { type: 'string' } }, strict: true })
   if (values.help === true) {
-    console.log(`Usage: sluice collect [--group-id ID] [--metrics-port N] [--batch-rows N] [--session-timeout-ms N]
+    console.log(`Usage: sluice collect [--group-id ID] [--metrics-port N] [--batch-rows N] [--session-timeout-ms N] [--max-insert-attempts N]
 
 Consumes the v1 topics and inserts into ClickHouse; offsets are committed after the insert.
 --metrics-port N        serve Prometheus text at http://$SLUICE_BIND:N/metrics (0 = any free port)
 --batch-rows N          rows per insert, default 100000
 --session-timeout-ms N  how long a silent collector keeps its partitions, default 30000 (≥ 6000)
-Fault drills (off by default): SLUICE_FAULT_INSERT_FAIL_FILE, SLUICE_FAULT_CRASH_AFTER_INSERT (see collector/faults.ts).
+--max-insert-attempts N tries of an insert ClickHouse keeps rejecting (while it answers) before
+                        its offset range is skipped to the dead letters, default 10
+Fault drills (off by default): SLUICE_FAULT_INSERT_FAIL_FILE, SLUICE_FAULT_CRASH_AFTER_INSERT,
+SLUICE_FAULT_INSERT_POISON_OFFSET (see collector/faults.ts).
 
 ${commonHelp}`)
     return
@@ -183,11 +186,12 @@ ${commonHelp}`)
   }
   const metricsPort = whole('--metrics-port', values['metrics-port'], 0, 65535)
   const batchRows = whole('--batch-rows', values['batch-rows'], 1, 10_000_000)
+  const maxInsertAttempts = whole('--max-insert-attempts', values['max-insert-attempts'], 1, 1_000_000)
   const sessionTimeoutMs = whole('--session-timeout-ms', values['session-timeout-ms'], 6000, 300_000)
   await checkKafka(cfg.kafkaBrokers, cfg)
   const ch = await openClickHouse(cfg, true)
   const registry = new Registry()
-  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs, retentionDays: cfg.retentionDays })
+  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs, maxInsertAttempts, retentionDays: cfg.retentionDays })
   const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind)
   if (metrics !== null) info(`collect: metrics at ${metrics.url}`)
   await collector.start()

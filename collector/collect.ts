@@ -27,8 +27,8 @@ import { createKafka } from '../platform/kafka.js'
 import { info, warn } from '../platform/log.js'
 import { topicsFor, type Topics } from '../schemas/topics.js'
 import { createDeadLetterTopic } from './dead-letter-topic.js'
-import { faultsFromEnv, onInsertAcknowledged, type Faults } from './faults.js'
-import { insertBatch, insertFilesDirOf, removeStaleInsertFiles, RetryAbandoned, withRetry } from './insert.js'
+import { faultsFromEnv, InjectedInsertFailure, onInsertAcknowledged, type Faults } from './faults.js'
+import { insertBatch, insertFilesDirOf, isTransientInsertError, removeStaleInsertFiles, RetryAbandoned, RetryGaveUp, withRetry } from './insert.js'
 import { createCollectorMetrics } from './metrics.js'
 import { encodePlan, loadStarts, type OffsetRange, type PartitionStart } from './plan.js'
 import { addMessage, emptyRows, rowCount, type Meta, type Rows } from './rows.js'
@@ -65,6 +65,9 @@ export interface CollectorOptions {
   /** retention of the logs table in days (default 30): a line whose ts is older, or more than a
    *  day ahead of its Kafka timestamp, is stored at that timestamp with the flag ts_out_of_range */
   retentionDays?: number
+  /** attempts of an insert ClickHouse keeps rejecting while it answers, before its range is
+   *  skipped to the dead letters (default 10; outages are retried for as long as they last) */
+  maxInsertAttempts?: number
   /** ceiling of the backoff between restarts of a consumer kafkajs gave up on (default 30 s) */
   maxRestartBackoffMs?: number
 }
@@ -109,6 +112,7 @@ export function createCollector (opts: CollectorOptions): Collector {
   const maxBatchBytes = positive('maxBatchBytes', opts.maxBatchBytes, 32 * 1024 * 1024)
   const inFlightLimit = positive('maxInsertsInFlight', opts.maxInsertsInFlight, 2)
   const maxBackoffMs = positive('maxBackoffMs', opts.maxBackoffMs, 5000)
+  const maxInsertAttempts = positive('maxInsertAttempts', opts.maxInsertAttempts, 10)
   const sessionTimeout = positive('sessionTimeoutMs', opts.sessionTimeoutMs, 30_000)
   const faults = opts.faults ?? faultsFromEnv(process.env)
   const target = { client: opts.clickhouse, database: opts.database, faults }
@@ -242,7 +246,20 @@ export function createCollector (opts: CollectorOptions): Collector {
       try {
         await insertSlots.acquire()
         try {
-          await withRetry(() => insertBatch(target, rows, topic, partition, range), retryHooks)
+          try {
+            await withRetry(() => insertBatch(target, rows, topic, partition, range), { ...retryHooks, giveUp: poisoned })
+          } catch (err) {
+            if (!(err instanceof RetryGaveUp)) throw err
+            // a range ClickHouse keeps rejecting while it answers: skipped to the dead letters,
+            // never looped on (its messages stay in Kafka until its retention)
+            const why = err.last.message.split('\n')[0]
+            const reason = `insert failed ${err.attempts} times while ClickHouse answered (${why}); Kafka offsets ${range.from}-${range.to} skipped (${rows.logCount} log rows, ${rows.stats.length} stats rows, ${rows.dead.length} dead letters)`
+            warn(`collect: ${topic}[${partition}]: ${reason}`)
+            m.skippedRanges.inc()
+            rows = { ...emptyRows(), dead: [{ stage: 'insert', reason, raw: '', topic, partition, kafka_offset: range.from.toString(), line_index: 0, host: '' }] }
+            const skipped = rows
+            await withRetry(() => insertBatch(target, skipped, topic, partition, range, true), retryHooks)
+          }
         } finally {
           insertSlots.release()
           // ClickHouse is free: the next open batch is sealed while this range commits
@@ -272,6 +289,16 @@ export function createCollector (opts: CollectorOptions): Collector {
       inserted()
       releaseSlot(bytes)
     }
+  }
+
+  /** true once an insert has failed maxInsertAttempts times for its rows: not an outage (the
+   *  injected one, a transient ClickHouse error, or ClickHouse not answering a SELECT 1) */
+  async function poisoned (err: Error, attempts: number): Promise<boolean> {
+    if (attempts < maxInsertAttempts || err instanceof InjectedInsertFailure || isTransientInsertError(err)) return false
+    try {
+      await (await opts.clickhouse.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json()
+      return true
+    } catch { return false }
   }
 
   function releaseSlot (bytes: number): void {
