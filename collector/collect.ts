@@ -62,8 +62,9 @@ export interface CollectorOptions {
   /** ceiling of the retry backoff while ClickHouse fails (default 5 s) */
   maxBackoffMs?: number
   faults?: Faults
-  /** retention of the logs table in days (default 30): a line whose ts is older, or more than a
-   *  day ahead of its Kafka timestamp, is stored at that timestamp with the flag ts_out_of_range */
+  /** retention of the logs table in days (the CLI passes SLUICE_RETENTION_DAYS): a line whose ts
+   *  is older, or more than a day ahead of its Kafka timestamp, is stored at that timestamp with
+   *  the flag ts_out_of_range. Unset: timestamps are not checked. */
   retentionDays?: number
   /** attempts of an insert ClickHouse keeps rejecting while it answers, before its range is
    *  skipped to the dead letters (default 10; outages are retried for as long as they last) */
@@ -137,6 +138,9 @@ export function createCollector (opts: CollectorOptions): Collector {
   // a batch that became ready by age while no fetch came for its partition
   let kickTimer: NodeJS.Timeout | null = null
   const open = new Map<string, OpenBatch>()
+  // partition key → last offset of a range whose insert was given up on: up to there, each
+  // message is a range of its own, so the one ClickHouse rejects is found and skipped alone
+  const isolateUntil = new Map<string, bigint>()
   let openBytes = 0
   let outstanding = 0 // ranges queued whose insert has not finished yet (ClickHouse busy or about to be)
 
@@ -171,6 +175,7 @@ export function createCollector (opts: CollectorOptions): Collector {
     replays.clear()
     committedNext.clear()
     open.clear(); openBytes = 0
+    isolateUntil.clear()
     m.lag.reset()
   }
 
@@ -250,12 +255,22 @@ export function createCollector (opts: CollectorOptions): Collector {
             await withRetry(() => insertBatch(target, rows, topic, partition, range), { ...retryHooks, giveUp: poisoned })
           } catch (err) {
             if (!(err instanceof RetryGaveUp)) throw err
-            // a range ClickHouse keeps rejecting while it answers: skipped to the dead letters,
-            // never looped on (its messages stay in Kafka until its retention)
+            m.insertFailures.inc()
             const why = err.last.message.split('\n')[0]
-            const reason = `insert failed ${err.attempts} times while ClickHouse answered (${why}); Kafka offsets ${range.from}-${range.to} skipped (${rows.logCount} log rows, ${rows.stats.length} stats rows, ${rows.dead.length} dead letters)`
+            if (range.to > range.from) {
+              // ClickHouse keeps rejecting the rows while it answers: find the message. The plan
+              // is dropped and the range read again, one message per insert (consumeBatch).
+              isolateUntil.set(`${topic}:${partition}`, range.to)
+              warn(`collect: ${topic}[${partition}]: insert of Kafka offsets ${range.from}-${range.to} failed ${err.attempts} times while ClickHouse answered (${why}); inserting them again one message at a time`)
+              await commit(topic, partition, range.from, null)
+              resumeAll()
+              return false
+            }
+            // one message ClickHouse keeps rejecting: skipped to the dead letters, never looped
+            // on (the message stays in Kafka until its retention)
+            const reason = `insert failed ${err.attempts} times while ClickHouse answered (${why}); Kafka offset ${range.from} skipped (${rows.logCount} log rows, ${rows.stats.length} stats rows, ${rows.dead.length} dead letters)`
             warn(`collect: ${topic}[${partition}]: ${reason}`)
-            m.skippedRanges.inc()
+            m.skippedMessages.inc()
             rows = { ...emptyRows(), dead: [{ stage: 'insert', reason, raw: '', topic, partition, kafka_offset: range.from.toString(), line_index: 0, host: '' }] }
             const skipped = rows
             await withRetry(() => insertBatch(target, skipped, topic, partition, range, true), retryHooks)
@@ -374,11 +389,13 @@ export function createCollector (opts: CollectorOptions): Collector {
     steer('seek', () => consumer?.seek({ topic, partition, offset: back.toString() }))
   }
 
-  const retentionDays = positive('retentionDays', opts.retentionDays, 30)
+  const retentionDays = opts.retentionDays === undefined ? undefined : positive('retentionDays', opts.retentionDays, 30)
   function metaOf (msg: KafkaMessage, topic: string, partition: number): Meta {
+    const meta: Meta = { topic, partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' }
+    if (retentionDays === undefined) return meta
     // the producer's timestamp: the same on every replay of the message, so are its rows
     const t = Number(msg.timestamp)
-    return { topic, partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '', receivedMs: Number.isFinite(t) && t > 0 ? t : Date.now(), retentionDays }
+    return { ...meta, receivedMs: Number.isFinite(t) && t > 0 ? t : Date.now(), retentionDays }
   }
 
   function rowsOf (messages: KafkaMessage[], topic: string, partition: number): { rows: Rows, bytes: number } {
@@ -449,7 +466,9 @@ export function createCollector (opts: CollectorOptions): Collector {
       ob.bytes += msg.value?.length ?? 0
       ob.to = offset
       ob.payload = payload
-      if (rowCount(ob.rows) >= maxBatchRows || ob.bytes >= maxBatchBytes) {
+      const until = isolateUntil.get(key)
+      if (until !== undefined && offset >= until) isolateUntil.delete(key)
+      if (rowCount(ob.rows) >= maxBatchRows || ob.bytes >= maxBatchBytes || (until !== undefined && offset <= until)) {
         await seal(key, ob)
         ob = undefined
       }
