@@ -234,11 +234,11 @@ function addLine (rows: Rows, line: string, i: number, meta: Meta): void {
 
 function addLineRows (rows: Rows, line: string, i: number, meta: Meta): void {
   if (line.length > maxRecordBytes && Buffer.byteLength(line) > maxRecordBytes) { dead(rows, meta, `record of ${Buffer.byteLength(line)} bytes exceeds the ${maxRecordBytes}-byte limit`, line, i); return }
-  // JSON.parse is iterative, but the schema check and JSON.stringify of fields recurse; a record
-  // holds its line's keys one level down, in fields
-  if (nestsDeeperThan(line, maxJsonDepth + 1)) { dead(rows, meta, tooDeepReason, line, i); return }
   let rec: unknown
   try { rec = JSON.parse(line) } catch (err) { dead(rows, meta, `invalid JSON: ${(err as Error).message}`, line, i); return }
+  // JSON.parse is iterative, but the schema check and JSON.stringify of fields recurse; a record
+  // holds its line's keys one level down, in fields
+  if (nestsDeeperThan(rec, maxJsonDepth + 1)) { dead(rows, meta, tooDeepReason, line, i); return }
   const why = validateRecord(rec)
   if (why !== null) { dead(rows, meta, `schema v1: ${why}`, line, i); return }
   let r = rec as LogRecordV1 | StatsRecordV1

@@ -96,9 +96,9 @@ function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition, sk
   for (let i = 0; i < raw.length; i++) {
     const next: Pos = i === raw.length - 1 ? [off + 1, 0] : [off, i + 1]
     cur.set(partition, next)
-    if (nestsDeeperThan(raw[i], maxJsonDepth + 1)) { skip('too_deep'); continue }
     let rec: unknown
     try { rec = JSON.parse(raw[i]) } catch { continue } // the collector dead-letters it
+    if (nestsDeeperThan(rec, maxJsonDepth + 1)) { skip('too_deep'); continue }
     if ((rec as { kind?: unknown }).kind !== 'log' || validateRecord(rec) !== null) continue
     const e = entryOf(rec as LogRecordV1, partition, [off, i], next, cur, skip)
     if (e !== null) out.push(e)

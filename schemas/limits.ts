@@ -9,23 +9,18 @@ export const maxJsonDepth = 64
 /** the dead-letter reason of a line nested deeper than maxJsonDepth */
 export const tooDeepReason = `line nests objects/arrays deeper than ${maxJsonDepth} levels (limit maxJsonDepth)`
 
-/** true when JSON text nests objects/arrays deeper than `limit` (brackets inside strings do not
- *  count); one iterative pass, so any depth is safe to check */
-export function nestsDeeperThan (text: string, limit: number): boolean {
-  let depth = 0
-  const n = text.length
-  for (let i = 0; i < n; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 34 /* " */) {
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i)
-        if (d === 92 /* \ */) i++
-        else if (d === 34) break
-      }
-    } else if (c === 123 || c === 91 /* { [ */) {
-      if (++depth > limit) return true
-    } else if (c === 125 || c === 93 /* } ] */) depth--
+/** true when a parsed JSON value nests objects/arrays deeper than `limit` (the value itself, when
+ *  an object or array, is level 1). Recurses at most limit + 1 calls deep, so any input is safe
+ *  (JSON.parse itself is iterative in V8; JSON.stringify and schema checks are not). Walking the
+ *  parsed value costs far less than scanning the text for a typical line. */
+export function nestsDeeperThan (v: unknown, limit: number): boolean {
+  if (v === null || typeof v !== 'object') return false
+  if (limit <= 0) return true
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (nestsDeeperThan(v[i], limit - 1)) return true
+    return false
   }
+  for (const k in v) if (nestsDeeperThan((v as Record<string, unknown>)[k], limit - 1)) return true
   return false
 }
 

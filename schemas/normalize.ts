@@ -98,16 +98,16 @@ export function normalizeLine (text: string, ctx: LineContext, validUtf8 = true)
   if (ctx.truncated === true) flags.push('truncated')
   if (!validUtf8) flags.push('invalid_utf8')
   let obj: Record<string, unknown> | null = null
-  if (text.charCodeAt(0) === 123 /* { */ && ctx.truncated !== true && nestsDeeperThan(text, maxJsonDepth)) {
-    // not parsed: its fields could not be re-serialised; the raw line travels in msg
-    flags.push(tooDeepFlag, 'no_ts')
-    return { v: 1, kind: 'log', ts: new Date(ctx.now).toISOString(), host: ctx.host, service: ctx.service, pid: 0, level: 'info', msg: text, fields: {}, src: ctx.src, path: ctx.path, off: ctx.off, flags }
-  }
   if (text.charCodeAt(0) === 123 /* { */ && ctx.truncated !== true) {
     try {
       const parsed: unknown = JSON.parse(text)
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) obj = parsed as Record<string, unknown>
     } catch { /* flagged below */ }
+  }
+  if (obj !== null && nestsDeeperThan(obj, maxJsonDepth)) {
+    // not kept as fields: they could not be re-serialised; the raw line travels in msg
+    flags.push(tooDeepFlag, 'no_ts')
+    return { v: 1, kind: 'log', ts: new Date(ctx.now).toISOString(), host: ctx.host, service: ctx.service, pid: 0, level: 'info', msg: text, fields: {}, src: ctx.src, path: ctx.path, off: ctx.off, flags }
   }
   if (obj === null) {
     flags.push('not_json', 'no_ts')
