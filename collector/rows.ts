@@ -74,6 +74,8 @@ function rollback (rows: Rows, m: Mark): void {
 /** the dead-letter reason of a line or message whose processing threw */
 export const failedReason = (err: unknown): string => `could not process: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`
 
+const statsOutOfRangeReason = (ts: string, meta: Meta): string => `stats sample at ${ts} is outside the retention (${meta.retentionDays ?? 30} days before its receive time ${new Date(meta.receivedMs ?? 0).toISOString()}, or more than a day after it)`
+
 /** true when a row of this ts (ms) must be stored at the receive time instead */
 function outOfRange (tsMs: number, meta: Meta): boolean {
   return meta.receivedMs !== undefined && !tsInRange(tsMs, meta.receivedMs, meta.retentionDays ?? 30)
@@ -244,7 +246,10 @@ function addLineRows (rows: Rows, line: string, i: number, meta: Meta): void {
   let r = rec as LogRecordV1 | StatsRecordV1
   // the shipper's normalizeLine did not parse it (schemas/limits.ts): msg holds the raw line
   if (r.kind === 'log' && r.flags.includes(tooDeepFlag)) { dead(rows, meta, tooDeepReason, r.msg, i); return }
-  if (r.kind === 'log' && meta.receivedMs !== undefined && outOfRange(tsMillis(r.ts), meta)) {
+  if (meta.receivedMs !== undefined && outOfRange(tsMillis(r.ts), meta)) {
+    // a log line is kept at its receive time, flagged; a stats sample has no place for a flag
+    // and a sample at the wrong time would mislead its series: a dead letter
+    if (r.kind === 'stats') { dead(rows, meta, statsOutOfRangeReason(r.ts, meta), line, i); return }
     r = { ...r, ts: new Date(meta.receivedMs).toISOString(), fields: { ...r.fields, [tsOriginalField]: r.ts }, flags: [...r.flags, tsOutOfRangeFlag] }
   }
   // v1 allows values the tables cannot hold; ClickHouse would reject the whole batch for them

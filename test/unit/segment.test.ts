@@ -227,7 +227,9 @@ describe('log segments', () => {
       `{"time":${received + 2 * day},"msg":"2 days ahead"}`,
       `{"time":${received - 29 * day},"msg":"29 days old"}`,
       `{"time":${received + 3600_000},"msg":"an hour ahead"}`,
-      '{"time":"1800-01-01T00:00:00Z","msg":"before 1900"}'
+      '{"time":"1800-01-01T00:00:00Z","msg":"before 1900"}',
+      `{"time":${received - 40 * day},"sluice_stats":{"rss":1}}`,
+      `{"time":${received - 60_000},"sluice_stats":{"rss":2}}`
     ].map(l => Buffer.from(l))
     const { segments } = same(lines, chunked, { receivedMs: received, retentionDays: 30 })
     const iso = (ms: number): string => new Date(ms).toISOString()
@@ -239,6 +241,8 @@ describe('log segments', () => {
       ['2026-11-22', 'an hour ahead', '{}', []],
       ['2026-11-22', 'before 1900', '{"ts_original":"1800-01-01T00:00:00.000Z"}', ['ts_out_of_range']]
     ])
-    expect(segments.rows.dead).toEqual([])
+    // a stats sample has no flags: dead-lettered instead
+    expect(segments.rows.stats.map(r => [r.metric, r.value])).toEqual([['rss', 2]])
+    expect(segments.rows.dead.map(d => d.reason)).toEqual([`stats sample at ${iso(received - 40 * day)} is outside the retention (30 days before its receive time 2026-11-22T10:00:00.000Z, or more than a day after it)`])
   })
 })
