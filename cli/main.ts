@@ -130,7 +130,7 @@ async function ship (argv: string[]): Promise<void> {
 
 Tails the spool directory ($SLUICE_DATA_DIR/spool/*/*.ndjson) and every --path glob into Kafka.
 Checkpoints live in $SLUICE_DATA_DIR/shipper and advance only after Kafka acknowledged.
---service names lines that carry no service (default: the file's directory name).
+--service is the service of every line (default: the file's directory name; a line's own service key stays in its fields).
 --metrics-port serves the shipper's Prometheus metrics at http://127.0.0.1:N/metrics (0 = any free port).
 --no-segments sends every line as a normalised v1 record (default: JSON lines travel raw in log
   segments and the collector normalises them; see "Log segments" in the README).
