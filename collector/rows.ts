@@ -178,11 +178,14 @@ function addSegment (rows: Rows, value: Buffer, meta: Meta): void {
   const seg = parseSegment(value)
   if ('error' in seg) { dead(rows, meta, seg.error, value.toString('utf8', 0, Math.min(value.length, maxRawBytes)), 0); return }
   const h = seg.header
-  const w = rows.log
   const n = forEachSegmentLine(value, seg, (start, end, off, index) => {
-    const m = markOf(rows)
+    // one line's failure costs that line only (the mark in locals: no object per line)
+    const pos = rows.log.pos
+    const logCount = rows.logCount
+    const stats = rows.stats.length
+    const deadCount = rows.dead.length
     try { segmentLine(rows, value, seg, start, end, off, index, meta) } catch (err) {
-      rollback(rows, m)
+      rollback(rows, { pos, logCount, stats, dead: deadCount })
       dead(rows, meta, failedReason(err), value.toString('utf8', start, Math.min(end, start + maxRawBytes)), index)
     }
   })
@@ -192,33 +195,31 @@ function addSegment (rows: Rows, value: Buffer, meta: Meta): void {
 function segmentLine (rows: Rows, value: Buffer, seg: ParsedSegment, start: number, end: number, off: number, index: number, meta: Meta): void {
   const h = seg.header
   const w = rows.log
-  {
-    // a v1 record is its line plus < 1 KiB: lines under 256 KiB are far from maxRecordBytes
-    const line = end - start <= 256 * 1024 ? value.toString('utf8', start, end) : null
-    const fast = line !== null && !oddChars.test(line) ? fastLogParts(line, h.host, h.service) : null
-    if (fast !== null && fast.pid <= maxPid && fast.ts.length === 24) {
-      const year = Number(fast.ts.slice(0, 4))
-      const tsMs = tsMillis(fast.ts)
-      if (year >= 1900 && year <= 2299 && !outOfRange(tsMs, meta)) {
-        w.int64(tsMs)
-        w.string(fast.host)
-        w.string(fast.service)
-        w.uint32(fast.pid)
-        w.string(fast.level)
-        const m = fast.msgJson
-        w.string(m.includes('\\') ? JSON.parse(m) as string : m.slice(1, -1))
-        w.string(fast.fieldsJson)
-        w.string(h.src)
-        w.string(h.path)
-        w.uint64(off)
-        w.uint8(0) // no flags
-        w.uint8(levelNum[fast.level])
-        rows.logCount++
-        return
-      }
+  // a v1 record is its line plus < 1 KiB: lines under 256 KiB are far from maxRecordBytes
+  const line = end - start <= 256 * 1024 ? value.toString('utf8', start, end) : null
+  const fast = line !== null && !oddChars.test(line) ? fastLogParts(line, h.host, h.service) : null
+  if (fast !== null && fast.pid <= maxPid && fast.ts.length === 24) {
+    const year = Number(fast.ts.slice(0, 4))
+    const tsMs = tsMillis(fast.ts)
+    if (year >= 1900 && year <= 2299 && !outOfRange(tsMs, meta)) {
+      w.int64(tsMs)
+      w.string(fast.host)
+      w.string(fast.service)
+      w.uint32(fast.pid)
+      w.string(fast.level)
+      const m = fast.msgJson
+      w.string(m.includes('\\') ? JSON.parse(m) as string : m.slice(1, -1))
+      w.string(fast.fieldsJson)
+      w.string(h.src)
+      w.string(h.path)
+      w.uint64(off)
+      w.uint8(0) // no flags
+      w.uint8(levelNum[fast.level])
+      rows.logCount++
+      return
     }
-    addLine(rows, JSON.stringify(segmentLineRecord(value, start, end, off, seg)), index, meta)
   }
+  addLine(rows, JSON.stringify(segmentLineRecord(value, start, end, off, seg)), index, meta)
 }
 
 function dead (rows: Rows, meta: Meta, reason: string, raw: string, lineIndex: number): void {
