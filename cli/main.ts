@@ -74,19 +74,6 @@ function waitForSignal (): Promise<string> {
   })
 }
 
-/** A role that can stop for good on its own (the collector's Kafka consumer) raises its
- *  reason here: everything stops and the process exits 1, for its supervisor to restart it. */
-function fatalSignal (): { promise: Promise<string>, raise: (why: string) => void } {
-  let raise: (why: string) => void = () => {}
-  const promise = new Promise<string>(resolve => { raise = resolve })
-  return { promise, raise }
-}
-
-/** Until SIGINT/SIGTERM (`signal`) or a fatal reason (`fatal`), whichever comes first. */
-async function untilStopped (fatal: Promise<string>): Promise<{ signal?: string, fatal?: string }> {
-  return await Promise.race([waitForSignal().then(signal => ({ signal })), fatal.then(why => ({ fatal: why }))])
-}
-
 function flagsOf (values: Record<string, unknown>): Flags {
   const f: Flags = {}
   for (const k of ['brokers', 'clickhouse-url', 'data-dir', 'port', 'bind', 'retention-days'] as const) if (typeof values[k] === 'string') f[k] = values[k] as string
@@ -102,7 +89,6 @@ async function up (argv: string[]): Promise<number | undefined> {
   const t0 = Date.now()
   const stops: Array<() => Promise<void>> = []
   const stopAll = async (): Promise<void> => { for (const s of stops.reverse()) await s().catch(err => fail(`while stopping: ${(err as Error).message}`)) }
-  const fatal = fatalSignal()
   process.once('exit', () => {})
   try {
     let brokers = cfg.kafkaBrokers
@@ -116,7 +102,7 @@ async function up (argv: string[]): Promise<number | undefined> {
     stops.push(() => ch.close())
     const shipperReg = new Registry()
     const collectorReg = new Registry()
-    const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg, onFatal: err => fatal.raise(`the collector's Kafka consumer stopped (${err.message})`) })
+    const collector = createCollector({ brokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, registry: collectorReg, retentionDays: cfg.retentionDays })
     await collector.start()
     stops.push(() => collector.stop())
     const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg, alerts.registry], undefined, alerts.api, brokers)
@@ -132,12 +118,12 @@ async function up (argv: string[]): Promise<number | undefined> {
     await stopAll()
     throw err
   }
-  const stop = await untilStopped(fatal.promise)
-  if (stop.fatal !== undefined) fail(`${stop.fatal}; stopping and exiting with status 1 so a supervisor can restart Sluice`)
-  else info(`${stop.signal ?? 'signal'}: stopping (flushing shipper and collector)…`)
+  // nothing stops the stack on its own (a collector consumer kafkajs gives up on is replaced)
+  const signal = await waitForSignal()
+  info(`${signal}: stopping (flushing shipper and collector)…`)
   await stopAll()
   info('stopped')
-  return stop.fatal !== undefined ? 1 : 0
+  return 0
 }
 
 async function ship (argv: string[]): Promise<void> {
@@ -147,7 +133,7 @@ async function ship (argv: string[]): Promise<void> {
 
 Tails the spool directory ($SLUICE_DATA_DIR/spool/*/*.ndjson) and every --path glob into Kafka.
 Checkpoints live in $SLUICE_DATA_DIR/shipper and advance only after Kafka acknowledged.
---service names lines that carry no service (default: the file's directory name).
+--service is the service of every line (default: the file's directory name; a line's own service key stays in its fields).
 --metrics-port serves the shipper's Prometheus metrics at http://127.0.0.1:N/metrics (0 = any free port).
 --no-segments sends every line as a normalised v1 record (default: JSON lines travel raw in log
   segments and the collector normalises them; see "Log segments" in the README).
@@ -177,16 +163,19 @@ ${commonHelp}`)
 }
 
 async function collect (argv: string[]): Promise<number | undefined> {
-  const { values } = parseArgs({ args: argv, options: { ...configOptions, 'group-id': { type: 'string' }, 'metrics-port': { type: 'string' }, 'batch-rows': { type: 'string' }, 'session-timeout-ms': { type: 'string' } }, strict: true })
+  const { values } = parseArgs({ args: argv, options: { ...configOptions, 'group-id': { type: 'string' }, 'metrics-port': { type: 'string' }, 'batch-rows': { type: 'string' }, 'session-timeout-ms': { type: 'string' }, 'max-insert-attempts': { type: 'string' } }, strict: true })
   if (values.help === true) {
-    console.log(`Usage: sluice collect [--group-id ID] [--metrics-port N] [--batch-rows N] [--session-timeout-ms N]
+    console.log(`Usage: sluice collect [--group-id ID] [--metrics-port N] [--batch-rows N] [--session-timeout-ms N] [--max-insert-attempts N]
 
 Consumes the v1 topics and inserts into ClickHouse; offsets are committed after the insert.
 --metrics-port N        serve Prometheus text at http://$SLUICE_BIND:N/metrics (0 = any free port;
                         beyond loopback it asks for a bearer token from SLUICE_TOKENS, like the API)
 --batch-rows N          rows per insert, default 100000
 --session-timeout-ms N  how long a silent collector keeps its partitions, default 30000 (≥ 6000)
-Fault drills (off by default): SLUICE_FAULT_INSERT_FAIL_FILE, SLUICE_FAULT_CRASH_AFTER_INSERT (see collector/faults.ts).
+--max-insert-attempts N tries of an insert ClickHouse keeps rejecting (while it answers) before
+                        its offset range is skipped to the dead letters, default 10
+Fault drills (off by default): SLUICE_FAULT_INSERT_FAIL_FILE, SLUICE_FAULT_CRASH_AFTER_INSERT,
+SLUICE_FAULT_INSERT_POISON_OFFSET (see collector/faults.ts).
 
 ${commonHelp}`)
     return
@@ -201,21 +190,20 @@ ${commonHelp}`)
   }
   const metricsPort = whole('--metrics-port', values['metrics-port'], 0, 65535)
   const batchRows = whole('--batch-rows', values['batch-rows'], 1, 10_000_000)
+  const maxInsertAttempts = whole('--max-insert-attempts', values['max-insert-attempts'], 1, 1_000_000)
   const sessionTimeoutMs = whole('--session-timeout-ms', values['session-timeout-ms'], 6000, 300_000)
   await checkKafka(cfg.kafkaBrokers, cfg)
   const ch = await openClickHouse(cfg, true)
   const registry = new Registry()
-  const fatal = fatalSignal()
-  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs, onFatal: err => fatal.raise(`the Kafka consumer stopped (${err.message})`) })
+  const collector = createCollector({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), clickhouse: ch.client, database: ch.database, groupId: values['group-id'], registry, maxBatchRows: batchRows, sessionTimeoutMs, maxInsertAttempts, retentionDays: cfg.retentionDays })
   const metrics = metricsPort === undefined ? null : await serveMetrics([registry], metricsPort, cfg.bind, cfg.tokens)
   if (metrics !== null) info(`collect: metrics at ${metrics.url}`)
   await collector.start()
-  const stop = await untilStopped(fatal.promise)
-  if (stop.fatal !== undefined) fail(`collect: ${stop.fatal}; stopping and exiting with status 1 so a supervisor can restart it`)
+  await waitForSignal()
   await collector.stop()
   await metrics?.close()
   await ch.close()
-  return stop.fatal !== undefined ? 1 : 0
+  return 0
 }
 
 async function serve (argv: string[]): Promise<void> {

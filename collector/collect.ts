@@ -27,11 +27,11 @@ import { createKafka } from '../platform/kafka.js'
 import { info, warn } from '../platform/log.js'
 import { topicsFor, type Topics } from '../schemas/topics.js'
 import { createDeadLetterTopic } from './dead-letter-topic.js'
-import { faultsFromEnv, onInsertAcknowledged, type Faults } from './faults.js'
-import { insertBatch, insertFilesDirOf, removeStaleInsertFiles, RetryAbandoned, withRetry } from './insert.js'
+import { faultsFromEnv, InjectedInsertFailure, onInsertAcknowledged, type Faults } from './faults.js'
+import { insertBatch, insertFilesDirOf, isTransientInsertError, removeStaleInsertFiles, RetryAbandoned, RetryGaveUp, withRetry } from './insert.js'
 import { createCollectorMetrics } from './metrics.js'
 import { encodePlan, loadStarts, type OffsetRange, type PartitionStart } from './plan.js'
-import { addMessage, emptyRows, rowCount, type Rows } from './rows.js'
+import { addMessage, emptyRows, rowCount, type Meta, type Rows } from './rows.js'
 
 export interface CollectorOptions {
   brokers: string[]
@@ -62,10 +62,15 @@ export interface CollectorOptions {
   /** ceiling of the retry backoff while ClickHouse fails (default 5 s) */
   maxBackoffMs?: number
   faults?: Faults
-  /** called once if the Kafka consumer stops for good (kafkajs crashed and will not restart,
-   *  e.g. a non-retriable error): nothing is consumed any more, so the process should stop and
-   *  exit non-zero for its supervisor to restart it (the CLI does) */
-  onFatal?: (err: Error) => void
+  /** retention of the logs table in days (the CLI passes SLUICE_RETENTION_DAYS): a line whose ts
+   *  is older, or more than a day ahead of its Kafka timestamp, is stored at that timestamp with
+   *  the flag ts_out_of_range. Unset: timestamps are not checked. */
+  retentionDays?: number
+  /** attempts of an insert ClickHouse keeps rejecting while it answers, before its range is
+   *  skipped to the dead letters (default 10; outages are retried for as long as they last) */
+  maxInsertAttempts?: number
+  /** ceiling of the backoff between restarts of a consumer kafkajs gave up on (default 30 s) */
+  maxRestartBackoffMs?: number
 }
 
 export interface Collector {
@@ -108,6 +113,7 @@ export function createCollector (opts: CollectorOptions): Collector {
   const maxBatchBytes = positive('maxBatchBytes', opts.maxBatchBytes, 32 * 1024 * 1024)
   const inFlightLimit = positive('maxInsertsInFlight', opts.maxInsertsInFlight, 2)
   const maxBackoffMs = positive('maxBackoffMs', opts.maxBackoffMs, 5000)
+  const maxInsertAttempts = positive('maxInsertAttempts', opts.maxInsertAttempts, 10)
   const sessionTimeout = positive('sessionTimeoutMs', opts.sessionTimeoutMs, 30_000)
   const faults = opts.faults ?? faultsFromEnv(process.env)
   const target = { client: opts.clickhouse, database: opts.database, faults }
@@ -132,6 +138,9 @@ export function createCollector (opts: CollectorOptions): Collector {
   // a batch that became ready by age while no fetch came for its partition
   let kickTimer: NodeJS.Timeout | null = null
   const open = new Map<string, OpenBatch>()
+  // partition key → last offset of a range whose insert was given up on: up to there, each
+  // message is a range of its own, so the one ClickHouse rejects is found and skipped alone
+  const isolateUntil = new Map<string, bigint>()
   let openBytes = 0
   let outstanding = 0 // ranges queued whose insert has not finished yet (ClickHouse busy or about to be)
 
@@ -166,6 +175,7 @@ export function createCollector (opts: CollectorOptions): Collector {
     replays.clear()
     committedNext.clear()
     open.clear(); openBytes = 0
+    isolateUntil.clear()
     m.lag.reset()
   }
 
@@ -241,7 +251,30 @@ export function createCollector (opts: CollectorOptions): Collector {
       try {
         await insertSlots.acquire()
         try {
-          await withRetry(() => insertBatch(target, rows, topic, partition, range), retryHooks)
+          try {
+            await withRetry(() => insertBatch(target, rows, topic, partition, range), { ...retryHooks, giveUp: poisoned })
+          } catch (err) {
+            if (!(err instanceof RetryGaveUp)) throw err
+            m.insertFailures.inc()
+            const why = err.last.message.split('\n')[0]
+            if (range.to > range.from) {
+              // ClickHouse keeps rejecting the rows while it answers: find the message. The plan
+              // is dropped and the range read again, one message per insert (consumeBatch).
+              isolateUntil.set(`${topic}:${partition}`, range.to)
+              warn(`collect: ${topic}[${partition}]: insert of Kafka offsets ${range.from}-${range.to} failed ${err.attempts} times while ClickHouse answered (${why}); inserting them again one message at a time`)
+              await commit(topic, partition, range.from, null)
+              resumeAll()
+              return false
+            }
+            // one message ClickHouse keeps rejecting: skipped to the dead letters, never looped
+            // on (the message stays in Kafka until its retention)
+            const reason = `insert failed ${err.attempts} times while ClickHouse answered (${why}); Kafka offset ${range.from} skipped (${rows.logCount} log rows, ${rows.stats.length} stats rows, ${rows.dead.length} dead letters)`
+            warn(`collect: ${topic}[${partition}]: ${reason}`)
+            m.skippedMessages.inc()
+            rows = { ...emptyRows(), dead: [{ stage: 'insert', reason, raw: '', topic, partition, kafka_offset: range.from.toString(), line_index: 0, host: '' }] }
+            const skipped = rows
+            await withRetry(() => insertBatch(target, skipped, topic, partition, range, true), retryHooks)
+          }
         } finally {
           insertSlots.release()
           // ClickHouse is free: the next open batch is sealed while this range commits
@@ -271,6 +304,16 @@ export function createCollector (opts: CollectorOptions): Collector {
       inserted()
       releaseSlot(bytes)
     }
+  }
+
+  /** true once an insert has failed maxInsertAttempts times for its rows: not an outage (the
+   *  injected one, a transient ClickHouse error, or ClickHouse not answering a SELECT 1) */
+  async function poisoned (err: Error, attempts: number): Promise<boolean> {
+    if (attempts < maxInsertAttempts || err instanceof InjectedInsertFailure || isTransientInsertError(err)) return false
+    try {
+      await (await opts.clickhouse.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json()
+      return true
+    } catch { return false }
   }
 
   function releaseSlot (bytes: number): void {
@@ -346,11 +389,20 @@ export function createCollector (opts: CollectorOptions): Collector {
     steer('seek', () => consumer?.seek({ topic, partition, offset: back.toString() }))
   }
 
+  const retentionDays = opts.retentionDays === undefined ? undefined : positive('retentionDays', opts.retentionDays, 30)
+  function metaOf (msg: KafkaMessage, topic: string, partition: number): Meta {
+    const meta: Meta = { topic, partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' }
+    if (retentionDays === undefined) return meta
+    // the producer's timestamp: the same on every replay of the message, so are its rows
+    const t = Number(msg.timestamp)
+    return { ...meta, receivedMs: Number.isFinite(t) && t > 0 ? t : Date.now(), retentionDays }
+  }
+
   function rowsOf (messages: KafkaMessage[], topic: string, partition: number): { rows: Rows, bytes: number } {
     const rows = emptyRows()
     let bytes = 0
     for (const msg of messages) {
-      addMessage(rows, msg.value, { topic, partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
+      addMessage(rows, msg.value, metaOf(msg, topic, partition))
       bytes += msg.value?.length ?? 0
     }
     return { rows, bytes }
@@ -410,11 +462,13 @@ export function createCollector (opts: CollectorOptions): Collector {
       if (stopping || gen !== generation || (epochs.get(key) ?? 0) !== epoch) return
       const offset = BigInt(msg.offset)
       ob ??= { payload, gen, epoch, rows: emptyRows(), bytes: 0, from: offset, to: offset, since: Date.now(), caughtUp: false }
-      addMessage(ob.rows, msg.value, { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? '' })
+      addMessage(ob.rows, msg.value, metaOf(msg, batch.topic, batch.partition))
       ob.bytes += msg.value?.length ?? 0
       ob.to = offset
       ob.payload = payload
-      if (rowCount(ob.rows) >= maxBatchRows || ob.bytes >= maxBatchBytes) {
+      const until = isolateUntil.get(key)
+      if (until !== undefined && offset >= until) isolateUntil.delete(key)
+      if (rowCount(ob.rows) >= maxBatchRows || ob.bytes >= maxBatchBytes || (until !== undefined && offset <= until)) {
         await seal(key, ob)
         ob = undefined
       }
@@ -446,6 +500,63 @@ export function createCollector (opts: CollectorOptions): Collector {
     }
   }
 
+  // A consumer kafkajs will not restart (a non-retriable error) is replaced by a new one after a
+  // backoff, forever: the collector never stops consuming on its own (logged, counted in
+  // sluice_collector_consumer_restarts_total). The backoff starts over once a consumer joins.
+  const maxRestartBackoffMs = positive('maxRestartBackoffMs', opts.maxRestartBackoffMs, 30_000)
+  let restartAttempt = 0
+  let restartTimer: NodeJS.Timeout | null = null
+
+  async function runConsumer (): Promise<void> {
+    const c = kafka.consumer({
+      groupId,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? 8 * 1024 * 1024,
+      maxBytes: opts.maxFetchBytes ?? 16 * 1024 * 1024,
+      minBytes: opts.minFetchBytes ?? 1024 * 1024,
+      maxWaitTimeInMs: opts.maxWaitMs ?? 500,
+      sessionTimeout,
+      heartbeatInterval: Math.max(1000, Math.floor(sessionTimeout / 6)),
+      allowAutoTopicCreation: false
+    })
+    consumer = c
+    c.on(c.events.GROUP_JOIN, e => {
+      if (consumer !== c) return
+      restartAttempt = 0
+      resetGeneration()
+      m.rebalances.inc()
+      assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))
+      // a batch abandoned by the rebalance may have left partitions paused
+      if (pausedForFailure.length > 0) { const paused = pausedForFailure; steer('resume', () => consumer?.resume(paused)); pausedForFailure = []; m.paused.set(0) }
+    })
+    c.on(c.events.CRASH, e => {
+      if (consumer !== c) return
+      if (e.payload.restart) warn(`collect: consumer error (${e.payload.error.message}); restarting from the committed offsets`)
+      else restartConsumer(c, e.payload.error)
+    })
+    await c.connect()
+    await c.subscribe({ topics: [topics.logs, topics.stats], fromBeginning: true })
+    running = true
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: inFlightLimit, eachBatch })
+  }
+
+  function restartConsumer (old: Consumer, err: Error): void {
+    if (stopping || restartTimer !== null) return
+    const delay = Math.min(maxRestartBackoffMs, 1000 * 2 ** Math.min(restartAttempt++, 15))
+    m.consumerRestarts.inc()
+    warn(`collect: consumer error (${err.message}); kafkajs gave up on this consumer: starting a new one in ${delay} ms (from the committed offsets)`)
+    restartTimer = setTimeout(() => {
+      restartTimer = null
+      void (async () => {
+        await old.disconnect().catch(() => {})
+        if (stopping) return
+        assignment = []
+        resetGeneration()
+        try { await runConsumer() } catch (e) { restartConsumer(consumer ?? old, e as Error) }
+      })()
+    }, delay)
+    restartTimer.unref()
+  }
+
   return {
     registry,
     async start () {
@@ -458,39 +569,16 @@ export function createCollector (opts: CollectorOptions): Collector {
       }
       admin = kafka.admin()
       await admin.connect()
-      consumer = kafka.consumer({
-        groupId,
-        maxBytesPerPartition: opts.maxBytesPerPartition ?? 8 * 1024 * 1024,
-        maxBytes: opts.maxFetchBytes ?? 16 * 1024 * 1024,
-        minBytes: opts.minFetchBytes ?? 1024 * 1024,
-        maxWaitTimeInMs: opts.maxWaitMs ?? 500,
-        sessionTimeout,
-        heartbeatInterval: Math.max(1000, Math.floor(sessionTimeout / 6)),
-        allowAutoTopicCreation: false
-      })
-      consumer.on(consumer.events.GROUP_JOIN, e => {
-        resetGeneration()
-        m.rebalances.inc()
-        assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))
-        // a batch abandoned by the rebalance may have left partitions paused
-        if (pausedForFailure.length > 0) { const paused = pausedForFailure; steer('resume', () => consumer?.resume(paused)); pausedForFailure = []; m.paused.set(0) }
-      })
-      consumer.on(consumer.events.CRASH, e => {
-        warn(`collect: consumer error (${e.payload.error.message}); ${e.payload.restart ? 'restarting from the committed offsets' : 'not restarting'}`)
-        if (!e.payload.restart) opts.onFatal?.(e.payload.error)
-      })
-      await consumer.connect()
-      await consumer.subscribe({ topics: [topics.logs, topics.stats], fromBeginning: true })
-      running = true
       kickTimer = setInterval(kick, 100)
       kickTimer.unref()
-      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: inFlightLimit, eachBatch })
+      await runConsumer()
       info(`collect: consuming ${topics.logs}, ${topics.stats} (group ${groupId}) → ClickHouse ${opts.database}`)
     },
     stop () {
       stopped ??= (async () => {
         stopping = true
         if (kickTimer !== null) clearInterval(kickTimer)
+        if (restartTimer !== null) { clearTimeout(restartTimer); restartTimer = null }
         // no new batches; those in flight finish their insert and commit (or give up if
         // ClickHouse is failing — the range stays in Kafka with its plan)
         if (consumer !== null && assignment.length > 0) steer('pause', () => consumer?.pause(assignment))

@@ -81,8 +81,9 @@ function baseSettingsOf (token: string): Record<string, string | number> {
   }
 }
 
-export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, partition: number, range: OffsetRange): Promise<void> {
-  checkInsertFault(t.faults)
+/** skipped: the insert is the dead letter of a range given up on (its own tokens) */
+export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, partition: number, range: OffsetRange, skipped = false): Promise<void> {
+  checkInsertFault(t.faults, skipped ? null : range)
   const raw = rawInsertOf(t.client)
   const filesDir = raw !== null ? insertFilesDirOf(t.client) : null
   if (rows.logCount > 0) {
@@ -112,7 +113,7 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
   const tables: Array<[string, unknown[]]> = [['stats', rows.stats], ['dead_letters', rows.dead]]
   for (const [table, values] of tables) {
     if (values.length === 0) continue
-    const settings = baseSettingsOf(dedupToken(topic, partition, range, table))
+    const settings = baseSettingsOf(dedupToken(topic, partition, range, skipped ? `${table}-skipped` : table))
     if (raw !== null) {
       let body = ''
       for (const v of values) body += JSON.stringify(v) + '\n'
@@ -128,7 +129,20 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
   }
 }
 
+/** ClickHouse errors that say nothing about the rows (it is short of something, or unreachable):
+ *  an insert failing with them is retried for as long as it takes, never skipped */
+const transientError = /\b(MEMORY_LIMIT_EXCEEDED|NOT_ENOUGH_SPACE|TOO_MANY_PARTS|TIMEOUT_EXCEEDED|SOCKET_TIMEOUT|NETWORK_ERROR|TOO_MANY_SIMULTANEOUS_QUERIES|TABLE_IS_READ_ONLY|READONLY|ABORTED|KEEPER_EXCEPTION|ALL_CONNECTION_TRIES_FAILED|CANNOT_ALLOCATE_MEMORY|CANNOT_WRITE_TO_FILE_DESCRIPTOR|QUERY_WAS_CANCELLED|UNKNOWN_TABLE|UNKNOWN_DATABASE)\b|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOSPC|EMFILE|socket hang up|Timeout/
+
+export function isTransientInsertError (err: Error): boolean { return transientError.test(err.message) }
+
+/** withRetry gave up on an attempt that kept failing (RetryHooks.giveUp) */
+export class RetryGaveUp extends Error {
+  constructor (readonly last: Error, readonly attempts: number) { super(`gave up after ${attempts} attempts: ${last.message}`) }
+}
+
 export interface RetryHooks {
+  /** after a failed attempt: true to stop retrying it (RetryGaveUp is thrown) */
+  giveUp?: (err: Error, attempts: number) => Promise<boolean>
   /** false once retrying is pointless (stopping, or the partition moved to another member) */
   keepTrying: () => boolean
   onFailure: (err: Error, attempt: number, delayMs: number) => void
@@ -149,6 +163,7 @@ export async function withRetry (attempt: () => Promise<void>, h: RetryHooks): P
       return n
     } catch (err) {
       if (!h.keepTrying()) throw new RetryAbandoned(err as Error)
+      if (h.giveUp !== undefined && await h.giveUp(err as Error, n + 1)) throw new RetryGaveUp(err as Error, n + 1)
       const delay = Math.min(h.maxBackoffMs, 200 * 2 ** Math.min(n, 10))
       h.onFailure(err as Error, n + 1, delay)
       const until = Date.now() + delay

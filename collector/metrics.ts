@@ -33,6 +33,8 @@ export function createCollectorMetrics (registry: Registry) {
     replays: new Counter({ name: 'sluice_collector_planned_range_replays_total', help: 'Offset ranges replayed with their persisted dedup token after a crash or rebalance', registers }),
     commitFailures: new Counter({ name: 'sluice_collector_offset_commit_failures_total', help: 'Kafka offset commits that failed (the range is replayed and deduplicated)', registers }),
     kafkaErrors: new Counter({ name: 'sluice_collector_kafka_request_errors_total', help: 'Kafka requests that failed and were retried by the consumer, by type (a leader change: NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE, NOT_COORDINATOR, CONNECTION_ERROR to the lost broker)', labelNames: ['type'], registers }),
+    skippedMessages: new Counter({ name: 'sluice_collector_skipped_messages_total', help: 'Kafka messages whose insert ClickHouse kept rejecting while it answered (maxInsertAttempts tries each) and that were skipped to the dead letters', registers }),
+    consumerRestarts: new Counter({ name: 'sluice_collector_consumer_restarts_total', help: 'Kafka consumers replaced after kafkajs gave up on them (non-retriable error); the collector never stops on its own', registers }),
     rebalances: new Counter({ name: 'sluice_collector_rebalances_total', help: 'Consumer group (re)joins', registers }),
     insertSeconds: new Histogram({ name: 'sluice_collector_insert_seconds', help: 'Latency of one acknowledged ClickHouse insert batch (all its tables)', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers }),
     batchRows: new Histogram({ name: 'sluice_collector_batch_rows', help: 'Rows per insert batch', buckets: [1, 10, 100, 1000, 10_000, 50_000, 100_000, 500_000], registers }),

@@ -13,7 +13,9 @@
 // + validate + JSON.stringify of the rows and their GC were ~75% of the collector's main thread.
 import { levelNum, isV1DateTime, validateRecord, type LogRecordV1, type StatsRecordV1 } from '../schemas/records.js'
 import { fastLogParts, skipCanonicalObject, skipString } from '../schemas/fast-line.js'
-import { forEachSegmentLine, isSegment, parseSegment, segmentLineRecord } from '../schemas/segment.js'
+import { forEachSegmentLine, isSegment, parseSegment, segmentLineRecord, type ParsedSegment } from '../schemas/segment.js'
+import { maxJsonDepth, nestsDeeperThan, tooDeepReason, tsInRange, tsOriginalField, tsOutOfRangeFlag } from '../schemas/limits.js'
+import { tooDeepFlag } from '../schemas/normalize.js'
 import { readLogRows, RowBinaryWriter, tsMillis, tsMillisIn } from './row-binary.js'
 
 export interface LogRow {
@@ -53,10 +55,44 @@ export function rowCount (rows: Rows): number { return rows.logCount + rows.stat
 /** The log rows as objects (for clients that insert row objects, and for tests). */
 export function logRowsOf (rows: Rows): LogRow[] { return readLogRows(rows.log.bytes()) }
 
-interface Meta { topic: string, partition: number, offset: string, key: string }
+export interface Meta {
+  topic: string, partition: number, offset: string, key: string
+  /** when the message was produced (its Kafka timestamp, ms) and the logs' retention in days:
+   *  a log line whose ts lies outside [received - retention, received + 1 day] is stored at
+   *  this time, flagged (schemas/limits.ts). Without them timestamps are not checked. */
+  receivedMs?: number
+  retentionDays?: number
+}
+
+/** what rows held before a line or message, to take back what it wrote when it fails */
+interface Mark { pos: number, logCount: number, stats: number, dead: number }
+const markOf = (rows: Rows): Mark => ({ pos: rows.log.pos, logCount: rows.logCount, stats: rows.stats.length, dead: rows.dead.length })
+function rollback (rows: Rows, m: Mark): void {
+  rows.log.pos = m.pos; rows.logCount = m.logCount; rows.stats.length = m.stats; rows.dead.length = m.dead
+}
+
+/** the dead-letter reason of a line or message whose processing threw */
+export const failedReason = (err: unknown): string => `could not process: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}`
+
+const statsOutOfRangeReason = (ts: string, meta: Meta): string => `stats sample at ${ts} is outside the retention (${meta.retentionDays ?? 30} days before its receive time ${new Date(meta.receivedMs ?? 0).toISOString()}, or more than a day after it)`
+
+/** true when a row of this ts (ms) must be stored at the receive time instead */
+function outOfRange (tsMs: number, meta: Meta): boolean {
+  return meta.receivedMs !== undefined && !tsInRange(tsMs, meta.receivedMs, meta.retentionDays ?? 30)
+}
 
 
+/** Adds one Kafka message's rows. Never throws: a message (or line) whose processing fails
+ *  becomes a dead letter with the reason, and what it had written is taken back. */
 export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void {
+  const m = markOf(rows)
+  try { addMessageRows(rows, value, meta) } catch (err) {
+    rollback(rows, m)
+    dead(rows, meta, failedReason(err), value === null ? '' : value.toString('utf8', 0, Math.min(value.length, maxRawBytes)), 0)
+  }
+}
+
+function addMessageRows (rows: Rows, value: Buffer | null, meta: Meta): void {
   if (value === null || value.length === 0) { dead(rows, meta, 'empty message value', '', 0); return }
   if (isSegment(value)) { addSegment(rows, value, meta); return }
   const text = value.toString('utf8')
@@ -79,7 +115,7 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void 
   let i = 0
   for (let lineIndex = 0; i < n; lineIndex++) {
     const end = scanCanonicalLog(text, i, simple)
-    if (end >= 0) {
+    if (end >= 0 && !outOfRange(tsMillisIn(text, spans[0] + 1, spans[1] - 1), meta) && !(spans[21] - spans[20] > 2 && text.slice(spans[20], spans[21]).includes(tooDeepJson))) {
       canonicalRow(rows.log, text, bytes, simple)
       rows.logCount++
       i = end + 1
@@ -91,6 +127,9 @@ export function addMessage (rows: Rows, value: Buffer | null, meta: Meta): void 
     i = e + 1
   }
 }
+
+// a record the shipper did not parse (too deep): the general path dead-letters it
+const tooDeepJson = JSON.stringify(tooDeepFlag)
 
 const levelBytes: Record<number, Buffer> = { 10: Buffer.from('trace'), 20: Buffer.from('debug'), 30: Buffer.from('info'), 40: Buffer.from('warn'), 50: Buffer.from('error'), 60: Buffer.from('fatal') }
 
@@ -139,48 +178,81 @@ function addSegment (rows: Rows, value: Buffer, meta: Meta): void {
   const seg = parseSegment(value)
   if ('error' in seg) { dead(rows, meta, seg.error, value.toString('utf8', 0, Math.min(value.length, maxRawBytes)), 0); return }
   const h = seg.header
-  const w = rows.log
   const n = forEachSegmentLine(value, seg, (start, end, off, index) => {
-    // a v1 record is its line plus < 1 KiB: lines under 256 KiB are far from maxRecordBytes
-    const line = end - start <= 256 * 1024 ? value.toString('utf8', start, end) : null
-    const fast = line !== null && !oddChars.test(line) ? fastLogParts(line, h.host, h.service) : null
-    if (fast !== null && fast.pid <= maxPid && fast.ts.length === 24) {
-      const year = Number(fast.ts.slice(0, 4))
-      if (year >= 1900 && year <= 2299) {
-        w.int64(tsMillis(fast.ts))
-        w.string(fast.host)
-        w.string(fast.service)
-        w.uint32(fast.pid)
-        w.string(fast.level)
-        const m = fast.msgJson
-        w.string(m.includes('\\') ? JSON.parse(m) as string : m.slice(1, -1))
-        w.string(fast.fieldsJson)
-        w.string(h.src)
-        w.string(h.path)
-        w.uint64(off)
-        w.uint8(0) // no flags
-        w.uint8(levelNum[fast.level])
-        rows.logCount++
-        return
-      }
+    // one line's failure costs that line only (the mark in locals: no object per line)
+    const pos = rows.log.pos
+    const logCount = rows.logCount
+    const stats = rows.stats.length
+    const deadCount = rows.dead.length
+    try { segmentLine(rows, value, seg, start, end, off, index, meta) } catch (err) {
+      rollback(rows, { pos, logCount, stats, dead: deadCount })
+      dead(rows, meta, failedReason(err), value.toString('utf8', start, Math.min(end, start + maxRawBytes)), index)
     }
-    addLine(rows, JSON.stringify(segmentLineRecord(value, start, end, off, seg)), index, meta)
   })
   if (n !== h.lines) dead(rows, meta, `segment header says ${h.lines} lines, the body holds ${n} (its rows are kept: line identities come from byte offsets)`, value.toString('utf8', 0, value.indexOf(10)), 0)
+}
+
+function segmentLine (rows: Rows, value: Buffer, seg: ParsedSegment, start: number, end: number, off: number, index: number, meta: Meta): void {
+  const h = seg.header
+  const w = rows.log
+  // a v1 record is its line plus < 1 KiB: lines under 256 KiB are far from maxRecordBytes
+  const line = end - start <= 256 * 1024 ? value.toString('utf8', start, end) : null
+  const fast = line !== null && !oddChars.test(line) ? fastLogParts(line, h.host, h.service) : null
+  if (fast !== null && fast.pid <= maxPid && fast.ts.length === 24) {
+    const year = Number(fast.ts.slice(0, 4))
+    const tsMs = tsMillis(fast.ts)
+    if (year >= 1900 && year <= 2299 && !outOfRange(tsMs, meta)) {
+      w.int64(tsMs)
+      w.string(fast.host)
+      w.string(fast.service)
+      w.uint32(fast.pid)
+      w.string(fast.level)
+      const m = fast.msgJson
+      w.string(m.includes('\\') ? JSON.parse(m) as string : m.slice(1, -1))
+      w.string(fast.fieldsJson)
+      w.string(h.src)
+      w.string(h.path)
+      w.uint64(off)
+      w.uint8(0) // no flags
+      w.uint8(levelNum[fast.level])
+      rows.logCount++
+      return
+    }
+  }
+  addLine(rows, JSON.stringify(segmentLineRecord(value, start, end, off, seg)), index, meta)
 }
 
 function dead (rows: Rows, meta: Meta, reason: string, raw: string, lineIndex: number): void {
   rows.dead.push({ stage: 'collect', reason, raw: raw.length > maxRawBytes ? raw.slice(0, maxRawBytes) : raw, topic: meta.topic, partition: meta.partition, kafka_offset: meta.offset, line_index: lineIndex, host: meta.key })
 }
 
-/** The general path for one non-empty line. */
+/** The general path for one non-empty line; a line whose processing throws becomes a dead letter. */
 function addLine (rows: Rows, line: string, i: number, meta: Meta): void {
+  const m = markOf(rows)
+  try { addLineRows(rows, line, i, meta) } catch (err) {
+    rollback(rows, m)
+    dead(rows, meta, failedReason(err), line, i)
+  }
+}
+
+function addLineRows (rows: Rows, line: string, i: number, meta: Meta): void {
   if (line.length > maxRecordBytes && Buffer.byteLength(line) > maxRecordBytes) { dead(rows, meta, `record of ${Buffer.byteLength(line)} bytes exceeds the ${maxRecordBytes}-byte limit`, line, i); return }
   let rec: unknown
   try { rec = JSON.parse(line) } catch (err) { dead(rows, meta, `invalid JSON: ${(err as Error).message}`, line, i); return }
+  // JSON.parse is iterative, but the schema check and JSON.stringify of fields recurse; a record
+  // holds its line's keys one level down, in fields
+  if (nestsDeeperThan(rec, maxJsonDepth + 1)) { dead(rows, meta, tooDeepReason, line, i); return }
   const why = validateRecord(rec)
   if (why !== null) { dead(rows, meta, `schema v1: ${why}`, line, i); return }
-  const r = rec as LogRecordV1 | StatsRecordV1
+  let r = rec as LogRecordV1 | StatsRecordV1
+  // the shipper's normalizeLine did not parse it (schemas/limits.ts): msg holds the raw line
+  if (r.kind === 'log' && r.flags.includes(tooDeepFlag)) { dead(rows, meta, tooDeepReason, r.msg, i); return }
+  if (meta.receivedMs !== undefined && outOfRange(tsMillis(r.ts), meta)) {
+    // a log line is kept at its receive time, flagged; a stats sample has no place for a flag
+    // and a sample at the wrong time would mislead its series: a dead letter
+    if (r.kind === 'stats') { dead(rows, meta, statsOutOfRangeReason(r.ts, meta), line, i); return }
+    r = { ...r, ts: new Date(meta.receivedMs).toISOString(), fields: { ...r.fields, [tsOriginalField]: r.ts }, flags: [...r.flags, tsOutOfRangeFlag] }
+  }
   // v1 allows values the tables cannot hold; ClickHouse would reject the whole batch for them
   // (and the batch would be retried forever), so they are dead letters here
   if (r.pid > maxPid) { dead(rows, meta, `schema v1: /pid: ${r.pid} does not fit UInt32`, line, i); return }

@@ -16,6 +16,8 @@ import { createKafka } from '../platform/kafka.js'
 import { errors } from '../platform/errors.js'
 import { validateRecord, type LogRecordV1 } from '../schemas/records.js'
 import { forEachSegmentLine, isSegment, parseSegment, segmentLineRecord } from '../schemas/segment.js'
+import { maxJsonDepth, nestsDeeperThan } from '../schemas/limits.js'
+import { tooDeepFlag } from '../schemas/normalize.js'
 import type { LogLine } from './search.js'
 import { createSeenLines } from './tail-dedup.js'
 import { comparePos, encodePosition, type Pos, type TailPosition } from './tail-position.js'
@@ -83,12 +85,25 @@ function sseFrame (id: string, line: LogLine): Buffer {
   return Buffer.from(`id: ${id}\nevent: line\ndata: ${JSON.stringify(line)}\n\n`)
 }
 
+/** counts a line the tail cannot show (the collector dead-letters it); the stream goes on */
+type Skip = (reason: 'too_deep' | 'failed') => void
+const noSkip: Skip = () => {}
+
+/** the entry of one record, or null when it cannot be rendered (skipped, counted) */
+function entryOf (rec: LogRecordV1, partition: number, pos: Pos, next: Pos, cur: TailPosition, skip: Skip): TailEntry | null {
+  if (rec.flags.includes(tooDeepFlag)) { skip('too_deep'); return null }
+  try {
+    const line = toLine(rec)
+    return { line, fieldsJson: JSON.stringify(line.fields), partition, pos, next, frame: sseFrame(encodePosition(cur), line) }
+  } catch { skip('failed'); return null }
+}
+
 /** Splits one Kafka message (NDJSON of v1 records, or a log segment) into entries, advancing
  *  `cur` per line. A line's index is its index among the message's lines (a segment's header
- *  is line 0). */
-function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition): TailEntry[] {
+ *  is line 0). A line that cannot be rendered is skipped (`skip`), never thrown. */
+function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition, skip: Skip = noSkip): TailEntry[] {
   const off = Number(m.offset)
-  if (m.value !== null && isSegment(m.value)) return parseSegmentMessage(partition, off, m.value, cur)
+  if (m.value !== null && isSegment(m.value)) return parseSegmentMessage(partition, off, m.value, cur, skip)
   const raw = (m.value?.toString('utf8') ?? '').split('\n').filter(s => s !== '')
   cur.set(partition, [off + 1, 0])
   const out: TailEntry[] = []
@@ -97,14 +112,15 @@ function parseMessage (partition: number, m: KafkaMessage, cur: TailPosition): T
     cur.set(partition, next)
     let rec: unknown
     try { rec = JSON.parse(raw[i]) } catch { continue } // the collector dead-letters it
+    if (nestsDeeperThan(rec, maxJsonDepth + 1)) { skip('too_deep'); continue }
     if ((rec as { kind?: unknown }).kind !== 'log' || validateRecord(rec) !== null) continue
-    const line = toLine(rec as LogRecordV1)
-    out.push({ line, fieldsJson: JSON.stringify(line.fields), partition, pos: [off, i], next, frame: sseFrame(encodePosition(cur), line) })
+    const e = entryOf(rec as LogRecordV1, partition, [off, i], next, cur, skip)
+    if (e !== null) out.push(e)
   }
   return out
 }
 
-function parseSegmentMessage (partition: number, off: number, value: Buffer, cur: TailPosition): TailEntry[] {
+function parseSegmentMessage (partition: number, off: number, value: Buffer, cur: TailPosition, skip: Skip): TailEntry[] {
   cur.set(partition, [off + 1, 0])
   const seg = parseSegment(value)
   if ('error' in seg) return [] // the collector dead-letters it
@@ -117,10 +133,11 @@ function parseSegmentMessage (partition: number, off: number, value: Buffer, cur
     const next: Pos = k === count - 1 ? [off + 1, 0] : [off, i + 1]
     cur.set(partition, next)
     // the record the shipper would have sent for this line (what the collector stores)
-    const rec = segmentLineRecord(value, spans[3 * k], spans[3 * k + 1], spans[3 * k + 2], seg)
+    let rec
+    try { rec = segmentLineRecord(value, spans[3 * k], spans[3 * k + 1], spans[3 * k + 2], seg) } catch { skip('failed'); continue }
     if (rec.kind !== 'log' || validateRecord(rec) !== null) continue
-    const line = toLine(rec)
-    out.push({ line, fieldsJson: JSON.stringify(line.fields), partition, pos: [off, i], next, frame: sseFrame(encodePosition(cur), line) })
+    const e = entryOf(rec, partition, [off, i], next, cur, skip)
+    if (e !== null) out.push(e)
   }
   return out
 }
@@ -141,7 +158,8 @@ export function createTailHub (opts: TailHubOptions): TailHub {
     resumesInFlight: new Gauge({ name: 'sluice_tail_resumes_in_flight', help: 'Tails reading back from Kafka now (at most maxResumes)', registers: regs }),
     resumesPeak: new Gauge({ name: 'sluice_tail_resumes_in_flight_max', help: 'Most tails reading back from Kafka at once since the server started', registers: regs }),
     resumesWaiting: new Gauge({ name: 'sluice_tail_resumes_waiting', help: 'Tails waiting for a turn to read back from Kafka (at most maxResumeWaiters)', registers: regs }),
-    resumesRefused: new Counter({ name: 'sluice_tail_resumes_refused_total', help: 'Resumes refused: busy (503, the waiting queue was full) or too_old (410, beyond resumeMaxMessages)', labelNames: ['reason'], registers: regs })
+    resumesRefused: new Counter({ name: 'sluice_tail_resumes_refused_total', help: 'Resumes refused: busy (503, the waiting queue was full) or too_old (410, beyond resumeMaxMessages)', labelNames: ['reason'], registers: regs }),
+    skipped: new Counter({ name: 'sluice_tail_skipped_lines_total', help: 'Lines the live tail could not render and skipped (too_deep: nested deeper than the limit; failed: any other error); the collector dead-letters them', labelNames: ['reason'], registers: regs })
   }
   const maxResumes = opts.maxResumes ?? 2
   const maxResumeWaiters = opts.maxResumeWaiters ?? 16
@@ -161,6 +179,15 @@ export function createTailHub (opts: TailHubOptions): TailHub {
       if (next !== undefined) next()
       else resuming--
       resumeGauges()
+    }
+  }
+  const skip: Skip = reason => m.skipped.inc({ reason })
+  /** parseMessage that never throws: a message it fails on is skipped whole, the position moves past it */
+  function entriesOf (partition: number, msg: KafkaMessage, pos: TailPosition): TailEntry[] {
+    try { return parseMessage(partition, msg, pos, skip) } catch {
+      skip('failed')
+      pos.set(partition, [Number(msg.offset) + 1, 0])
+      return []
     }
   }
   const kafka = createKafka(opts.brokers, 'sluice-tail')
@@ -201,7 +228,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
       // a message below the hub's position was delivered already: kafkajs can fetch it again
       // after a broker loss (a retried fetch, a rejoin); each line reaches clients once
       if (Number(msg.offset) < (cur.get(batch.partition)?.[0] ?? 0)) continue
-      const entries = parseMessage(batch.partition, msg, cur)
+      const entries = entriesOf(batch.partition, msg, cur)
       for (const e of entries) {
         if (!seen.firstSighting(e.line.source, e.line.offset)) { m.replayed.inc(); continue }
         append(e)
@@ -380,7 +407,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
                 // parsing a fetch of up to 1 MiB per partition: let other requests run between slices
                 if (performance.now() - sliceStart > sliceMs) { await new Promise(resolve => setImmediate(resolve)); sliceStart = performance.now(); if (signal.aborted) break }
                 if (Number(msg.offset) >= stop[0] && stop[1] === 0) { todo.delete(batch.partition); break }
-                for (const e of parseMessage(batch.partition, msg, scratch)) {
+                for (const e of entriesOf(batch.partition, msg, scratch)) {
                   if (comparePos(e.pos, want) >= 0 && comparePos(e.pos, stop) < 0) {
                     pos.set(e.partition, e.next)
                     out.push({ ...e, frame: sseFrame(encodePosition(pos), e.line) })

@@ -16,7 +16,7 @@
 // false, null; nested arrays/objects of the same (depth ≤ 32). Semantics: a numeric or string
 // `time` (the first of time/ts/timestamp/@timestamp, as in normalizeLine) that toIso accepts;
 // string msg/message (or none); no sluice_stats key (stats records take the general path).
-import { consumed, toIso, toLevel } from './normalize.js'
+import { consumed, lineHost, toIso, toLevel } from './normalize.js'
 import type { Level } from './records.js'
 
 /** host and service are plain strings without escapes or control characters (JSON.stringify
@@ -265,6 +265,9 @@ export function fastLogParts (text: string, defaultHost: string, defaultService:
   const n = t.length
   if (t.charCodeAt(0) !== C.LBrace || t.charCodeAt(n - 1) !== C.RBrace || t.charCodeAt(1) === C.RBrace) return null
   if (defaultHost.length > 255 || defaultService.length > 255) return null // the general path slices them
+  // identity: normalize.ts lineHost; the line's own host/hostname/service stay in fields
+  // unless equal to it
+  const host = lineHost(t, defaultHost, defaultService)
   spans.fill(-1)
   keyTop = 0
   // fields = the other keys' "key":value text in line order, copied as runs of adjacent pairs
@@ -276,7 +279,14 @@ export function fastLogParts (text: string, defaultHost: string, defaultService:
     if (ke < 0 || t.charCodeAt(ke) !== C.Colon || !pushKey(t, i, ke, 0)) return null
     const ve = skipValue(t, ke + 1, 0)
     if (ve < 0) return null
-    const id = consumedId(t, i, ke)
+    let id = consumedId(t, i, ke)
+    if (id === K.host || id === K.hostname || id === K.service) {
+      if (t.charCodeAt(ke + 1) === C.Quote) {
+        const v = plainString(t, ke + 1, ve)
+        if (v === undefined) return null // escaped: compared unescaped by the general path
+        if (v !== (id === K.service ? defaultService : host)) id = -1
+      } else id = -1
+    }
     if (id >= 0) {
       spans[2 * id] = ke + 1; spans[2 * id + 1] = ve
       if (runStart >= 0) { fields += (fields === '' ? '' : ',') + t.slice(runStart, i - 1); runStart = -1 }
@@ -303,15 +313,6 @@ export function fastLogParts (text: string, defaultHost: string, defaultService:
   const ts = toIso(rawTs)
   if (ts === null) return null // no_ts: general path
 
-  const rawHost = plainOf(t, K.host)
-  const rawHostname = plainOf(t, K.hostname)
-  const rawService = plainOf(t, K.service)
-  if (rawHost === null || rawHostname === null || rawService === null) return null
-  const h = rawHost !== undefined && rawHost !== '' ? rawHost : rawHostname !== undefined && rawHostname !== '' ? rawHostname : undefined
-  if (h !== undefined && h.length > 255) return null // sliced to 255 UTF-16 units by the general path
-  if (rawService !== undefined && rawService.length > 255) return null
-  const useService = rawService !== undefined && rawService !== ''
-
   const p = numberOf(t, K.pid)
   const pid = p !== undefined && Number.isInteger(p) && p >= 0 ? p : 0
 
@@ -327,8 +328,8 @@ export function fastLogParts (text: string, defaultHost: string, defaultService:
   }
   return {
     ts,
-    host: h ?? defaultHost,
-    service: useService ? rawService : defaultService,
+    host,
+    service: defaultService,
     pid,
     level: toLevel(rawLevel ?? numberOf(t, K.level)),
     msgJson,

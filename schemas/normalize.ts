@@ -2,6 +2,7 @@
 // not JSON, not UTF-8 or has no timestamp still becomes a record, flagged so it can be found.
 import { isUtf8 } from 'node:buffer'
 import { levelNum, levels, type Level, type LogRecordV1, type StatsRecordV1 } from './records.js'
+import { maxJsonDepth, nestsDeeperThan } from './limits.js'
 
 export interface LineContext {
   host: string
@@ -15,6 +16,28 @@ export interface LineContext {
 }
 
 export const consumed = new Set(['v', 'time', 'ts', 'timestamp', '@timestamp', 'level', 'msg', 'message', 'host', 'hostname', 'service', 'pid', 'sluice_stats'])
+
+/** consumed keys that are also kept in fields when their value is not the line's identity */
+export const identityKeys = new Set(['host', 'hostname', 'service'])
+
+// Identity comes from the pipeline, never from the logged object (README "Host and service"):
+// service is the shipper's (the spool directory the transport writes to, or --service); host is
+// the shipper's, except on lines sluice/transport wrote, which start with its own header
+// `{"service":S,"host":H,"pid":N,` — trusted when S is that same service — and then H (the
+// transport's `host` option). A line's own host/hostname/service stay in fields unless equal to
+// the identity (so pino's hostname, which equals it, is not repeated on every row).
+const transportHead = /^\{"service":"([^"\\\x00-\x1f]{1,255})","host":"([^"\\\x00-\x1f]{1,255})","pid":\d{1,15},/
+
+/** the host of a line: the transport's header host when the line has one for `service`, else `shipperHost` */
+export function lineHost (text: string, shipperHost: string, service: string): string {
+  if (text.charCodeAt(1) !== 34) return shipperHost
+  const m = transportHead.exec(text)
+  return m !== null && m[1] === service ? m[2] : shipperHost
+}
+
+/** flag of a line not parsed because it nests deeper than maxJsonDepth (the collector
+ *  dead-letters such records, the live tail skips them) */
+export const tooDeepFlag = 'too_deep'
 
 export const statsKey = 'sluice_stats'
 
@@ -81,14 +104,19 @@ export function normalizeLine (text: string, ctx: LineContext, validUtf8 = true)
       if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) obj = parsed as Record<string, unknown>
     } catch { /* flagged below */ }
   }
+  if (obj !== null && nestsDeeperThan(obj, maxJsonDepth)) {
+    // not kept as fields: they could not be re-serialised; the raw line travels in msg
+    flags.push(tooDeepFlag, 'no_ts')
+    return { v: 1, kind: 'log', ts: new Date(ctx.now).toISOString(), host: ctx.host, service: ctx.service, pid: 0, level: 'info', msg: text, fields: {}, src: ctx.src, path: ctx.path, off: ctx.off, flags }
+  }
   if (obj === null) {
     flags.push('not_json', 'no_ts')
     return { v: 1, kind: 'log', ts: new Date(ctx.now).toISOString(), host: ctx.host, service: ctx.service, pid: 0, level: 'info', msg: text, fields: {}, src: ctx.src, path: ctx.path, off: ctx.off, flags }
   }
   let ts = toIso(obj.time ?? obj.ts ?? obj.timestamp ?? obj['@timestamp'])
   if (ts === null) { ts = new Date(ctx.now).toISOString(); flags.push('no_ts') }
-  const host = typeof obj.host === 'string' && obj.host !== '' ? obj.host : typeof obj.hostname === 'string' && obj.hostname !== '' ? obj.hostname : ctx.host
-  const service = typeof obj.service === 'string' && obj.service !== '' ? obj.service : ctx.service
+  const host = lineHost(text, ctx.host, ctx.service).slice(0, 255)
+  const service = ctx.service.slice(0, 255)
   const pid = typeof obj.pid === 'number' && Number.isInteger(obj.pid) && obj.pid >= 0 ? obj.pid : 0
 
   const stats = obj[statsKey]
@@ -97,14 +125,17 @@ export function normalizeLine (text: string, ctx: LineContext, validUtf8 = true)
     for (const [k, val] of Object.entries(stats as Record<string, unknown>)) {
       if (typeof val === 'number' && Number.isFinite(val)) metrics[k] = val
     }
-    return { v: 1, kind: 'stats', ts, host: host.slice(0, 255), service: service.slice(0, 255), pid, metrics, src: ctx.src, off: ctx.off }
+    return { v: 1, kind: 'stats', ts, host, service, pid, metrics, src: ctx.src, off: ctx.off }
   }
 
   const rawMsg = obj.msg ?? obj.message
   const msg = typeof rawMsg === 'string' ? rawMsg : rawMsg === undefined ? '' : JSON.stringify(rawMsg)
   const fields: Record<string, unknown> = {}
-  for (const k of Object.keys(obj)) if (!consumed.has(k)) fields[k] = obj[k]
-  return { v: 1, kind: 'log', ts, host: host.slice(0, 255), service: service.slice(0, 255), pid, level: toLevel(obj.level), msg, fields, src: ctx.src, path: ctx.path, off: ctx.off, flags }
+  for (const k of Object.keys(obj)) {
+    if (!consumed.has(k)) fields[k] = obj[k]
+    else if (identityKeys.has(k) && obj[k] !== (k === 'service' ? service : host)) fields[k] = obj[k]
+  }
+  return { v: 1, kind: 'log', ts, host, service, pid, level: toLevel(obj.level), msg, fields, src: ctx.src, path: ctx.path, off: ctx.off, flags }
 }
 
 export { levelNum }

@@ -25,8 +25,8 @@ import type { LogRecordV1, StatsRecordV1 } from './records.js'
 export const SegmentHeaderV1 = Type.Object({
   v: Type.Literal(1),
   kind: Type.Literal('lines'),
-  host: Type.String({ minLength: 1, maxLength: 255, description: 'host that shipped the lines (lines may name their own)' }),
-  service: Type.String({ minLength: 1, maxLength: 255, description: 'service for lines that name none' }),
+  host: Type.String({ minLength: 1, maxLength: 255, description: 'host that shipped the lines: their host, unless a line carries the sluice/transport header for this service (normalize.ts lineHost)' }),
+  service: Type.String({ minLength: 1, maxLength: 255, description: 'service of the lines (a line\'s own service key stays in its fields)' }),
   src: Type.String({ minLength: 1, description: 'content fingerprint of the file' }),
   path: Type.String(),
   off: Type.Integer({ minimum: 0, description: 'byte offset of the first line in the file' }),

@@ -18,41 +18,15 @@ export async function startSink (label: string, brokers: string[], topics: Topic
   await prepareKafka(brokers, topics)
   const ch = await createClickHouse({ database: 'sluice', dataDir: tempDir(`${label}-ch`) })
   await migrate(ch.client, 'sluice', { retentionDays: 30 })
-  // `sluice collect` exits 1 when kafkajs stops its consumer for good (e.g. "Failed to find
-  // group coordinator" after a long broker outage) and relies on its supervisor to restart it;
-  // the sink plays that supervisor, so a shipper test measures the shipper, not a dead sink
-  let stopping = false
-  let restarts: Promise<void> = Promise.resolve()
-  const make = (): Collector => createCollector({
-    brokers,
-    topics,
-    clickhouse: ch.client,
-    database: ch.database,
-    groupId: `${topics.prefix}collector`,
-    onFatal: () => {
-      restarts = restarts.then(async () => {
-        if (stopping) return
-        process.stderr.write(`sink ${label}: collector stopped for good; restarting it (as its supervisor would)\n`)
-        await collector.stop().catch(() => {})
-        // Kafka may still be down: try again every second, as a supervisor's restart loop would
-        for (let attempt = 1; !stopping; attempt++) {
-          collector = make()
-          try { await collector.start(); return } catch (err) {
-            process.stderr.write(`sink ${label}: restart ${attempt} failed (${(err as Error).message}); again in 1 s\n`)
-            await collector.stop().catch(() => {})
-            await new Promise(resolve => setTimeout(resolve, 1000))
-          }
-        }
-      })
-    }
-  })
-  let collector = make()
+  // the collector replaces a consumer kafkajs gives up on (e.g. "Failed to find group
+  // coordinator" after a long broker outage) by itself: no supervisor needed here
+  const collector: Collector = createCollector({ brokers, topics, clickhouse: ch.client, database: ch.database, groupId: `${topics.prefix}collector` })
   await collector.start()
   return {
     ch,
-    get collector () { return collector },
+    collector,
     async rows<T> (sql: string) { return await (await ch.client.query({ query: sql, format: 'JSONEachRow' })).json<T>() },
-    async stop () { stopping = true; await restarts; await collector.stop(); await ch.close() }
+    async stop () { await collector.stop(); await ch.close() }
   }
 }
 

@@ -95,7 +95,7 @@ describe('GET /v1/tail (SSE) on a real Kafka broker', () => {
       const body = lines.join('\n') + '\n'
       const off = offsets.get(host) ?? 0
       offsets.set(host, off + Buffer.byteLength(body))
-      const header = JSON.stringify({ v: 1, kind: 'lines', host: 'shipper-host', service: 'api', src: `seg-${host}`, path: '/app.log', off, lines: lines.length, bytes: Buffer.byteLength(body), rt: new Date().toISOString() })
+      const header = JSON.stringify({ v: 1, kind: 'lines', host, service: 'api', src: `seg-${host}`, path: '/app.log', off, lines: lines.length, bytes: Buffer.byteLength(body), rt: new Date().toISOString() })
       messages.push({ key: host, value: `${header}\n${body}` })
     }
     await producer.send({ topic: topics.logs, messages, acks: -1 })

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest'
 import { mutations } from '../helpers/mutate.js'
 import { encodeBatch, type BatchContext } from '../../shipper/batch.js'
 import { TailedLine, tailedLine, type Source } from '../../shipper/tailer.js'
-import { addMessage, emptyRows, logRowsOf, type Rows } from '../../collector/rows.js'
+import { addMessage, emptyRows, logRowsOf, type Meta, type Rows } from '../../collector/rows.js'
 import { topicsFor } from '../../schemas/topics.js'
 import { isSegment, parseSegment, segmentHeaderJson } from '../../schemas/segment.js'
 
@@ -27,7 +27,9 @@ function tailed (lines: Buffer[], chunked = false): TailedLine[] {
   return lines.map(buf => { const l = new TailedLine(chunk, off, off + buf.length, off, false); off += buf.length + 1; return l })
 }
 
-function collect (segments: boolean, lines: TailedLine[]): { rows: Rows, messages: number, segments: number, flagged: Record<string, number>, log: number, stats: number } {
+type Window = Pick<Meta, 'receivedMs' | 'retentionDays'>
+
+function collect (segments: boolean, lines: TailedLine[], win: Window = {}): { rows: Rows, messages: number, segments: number, flagged: Record<string, number>, log: number, stats: number } {
   const b = encodeBatch([{ source: sourceOf(), lines, endOffset: 0 }], ctx(segments))
   const rows = emptyRows()
   let messages = 0
@@ -37,7 +39,7 @@ function collect (segments: boolean, lines: TailedLine[]): { rows: Rows, message
       for (const v of values) {
         messages++
         if (isSegment(v)) segs++
-        addMessage(rows, v, { topic, partition: 0, offset: String(messages), key })
+        addMessage(rows, v, { topic, partition: 0, offset: String(messages), key, ...win })
       }
     }
   }
@@ -46,10 +48,10 @@ function collect (segments: boolean, lines: TailedLine[]): { rows: Rows, message
 
 const sortBy = <T>(xs: T[], k: (x: T) => string): T[] => [...xs].sort((a, b) => k(a) < k(b) ? -1 : k(a) > k(b) ? 1 : 0)
 
-function same (lines: Buffer[], chunked = false): { records: ReturnType<typeof collect>, segments: ReturnType<typeof collect> } {
+function same (lines: Buffer[], chunked = false, win: Window = {}): { records: ReturnType<typeof collect>, segments: ReturnType<typeof collect> } {
   const t = tailed(lines, chunked)
-  const records = collect(false, t)
-  const segments = collect(true, t)
+  const records = collect(false, t, win)
+  const segments = collect(true, t, win)
   const rowKey = (r: { offset: number }): string => String(r.offset).padStart(12, '0')
   expect(sortBy(logRowsOf(segments.rows), rowKey)).toEqual(sortBy(logRowsOf(records.rows), rowKey))
   expect(sortBy(segments.rows.stats, r => `${rowKey(r)}${r.metric}`)).toEqual(sortBy(records.rows.stats, r => `${rowKey(r)}${r.metric}`))
@@ -172,5 +174,75 @@ describe('log segments', () => {
     addMessage(rows, Buffer.from(`${header({ lines: 2 })}\n${body}`), { topic: 't', partition: 1, offset: '9', key: 'h' })
     expect(rows.logCount).toBe(1)
     expect(rows.dead.map(d => d.reason)).toEqual(['segment header says 2 lines, the body holds 1 (its rows are kept: line identities come from byte offsets)'])
+  })
+
+  // regression (issue 15): a line of deeply nested JSON threw "Maximum call stack size exceeded"
+  // out of JSON.stringify in the collector and stopped it for good, on every restart
+  it.each([false, true])('dead-letter lines nested deeper than 64 levels, keep the lines around them (lines in one read chunk: %s)', (chunked) => {
+    const nested = (d: number): string => `{"time":1795000000000,"a":${'['.repeat(d)}${']'.repeat(d)},"msg":"nested ${d}"}`
+    const depths = [10, 63, 64, 1000, 100_000]
+    const lines = [pino(1), ...depths.map(nested), pino(2)].map(l => Buffer.from(l))
+    const { segments } = same(lines, chunked)
+    expect(logRowsOf(segments.rows).map(r => r.msg).sort()).toEqual(['nested 10', 'nested 63', 'payment accepted for order 1', 'payment accepted for order 2'])
+    const reason = 'line nests objects/arrays deeper than 64 levels (limit maxJsonDepth)'
+    expect(segments.rows.dead.map(d => [d.reason, d.raw.length])).toEqual([[reason, nested(64).length], [reason, nested(1000).length], [reason, 64 * 1024]])
+  })
+
+  // regression (issue 15): logger.info({ host: 'db-primary', service: 'payments' }, 'x') was
+  // stored as host db-primary, service payments
+  it.each([false, true])('take host and service from the pipeline, keep the line\'s own in fields (lines in one read chunk: %s)', (chunked) => {
+    const t = 1795000000000
+    const lines = [
+      // sluice/transport's header for this service, then pino's line with keys of its own
+      `{"service":"checkout","host":"app-7","pid":42,"level":60,"time":${t},"pid":42,"hostname":"app-7","host":"db-primary","service":"payments","msg":"claims"}`,
+      `{"service":"checkout","host":"app-7","pid":42,"level":30,"time":${t + 1},"pid":42,"hostname":"app-7","msg":"plain pino"}`,
+      // no transport header: the shipper's host
+      `{"time":${t + 2},"host":"db-primary","hostname":"web-1","service":"payments","msg":"file line"}`,
+      // a header naming another service is not the transport's
+      `{"service":"other","host":"evil","pid":1,"time":${t + 3},"msg":"foreign header"}`,
+      `{"level":30,"time":${t + 4},"pid":1,"hostname":"container-1","msg":"container hostname"}`,
+      `{"time":${t + 5},"host":"","service":"checkout","msg":"empty host, same service"}`,
+      `{"service":"checkout","host":"app-7","pid":42,"time":${t + 6},"sluice_stats":{"rss":1},"host":"db"}`
+    ].map(l => Buffer.from(l))
+    const { segments } = same(lines, chunked)
+    expect(logRowsOf(segments.rows).map(r => [r.host, r.service, r.level, r.msg, r.fields])).toEqual([
+      ['app-7', 'checkout', 'fatal', 'claims', '{"service":"payments","host":"db-primary"}'],
+      ['app-7', 'checkout', 'info', 'plain pino', '{}'],
+      ['web-1', 'checkout', 'info', 'file line', '{"host":"db-primary","service":"payments"}'],
+      ['web-1', 'checkout', 'info', 'foreign header', '{"service":"other","host":"evil"}'],
+      ['web-1', 'checkout', 'info', 'container hostname', '{"hostname":"container-1"}'],
+      ['web-1', 'checkout', 'info', 'empty host, same service', '{"host":""}']
+    ])
+    expect(segments.rows.stats.map(r => [r.host, r.service, r.metric])).toEqual([['app-7', 'checkout', 'rss']])
+  })
+
+  // regression (issue 15): a line 40 days old, or with time 0, was counted as inserted and then
+  // removed by the table's TTL at once
+  it.each([false, true])('store lines outside the retention at their receive time, flagged (lines in one read chunk: %s)', (chunked) => {
+    const received = Date.parse('2026-11-22T10:00:00.000Z')
+    const day = 86_400_000
+    const lines = [
+      `{"time":${received - 40 * day},"msg":"40 days old"}`,
+      '{"time":0,"msg":"time zero"}',
+      `{"time":${received + 2 * day},"msg":"2 days ahead"}`,
+      `{"time":${received - 29 * day},"msg":"29 days old"}`,
+      `{"time":${received + 3600_000},"msg":"an hour ahead"}`,
+      '{"time":"1800-01-01T00:00:00Z","msg":"before 1900"}',
+      `{"time":${received - 40 * day},"sluice_stats":{"rss":1}}`,
+      `{"time":${received - 60_000},"sluice_stats":{"rss":2}}`
+    ].map(l => Buffer.from(l))
+    const { segments } = same(lines, chunked, { receivedMs: received, retentionDays: 30 })
+    const iso = (ms: number): string => new Date(ms).toISOString()
+    expect(logRowsOf(segments.rows).map(r => [r.ts.slice(0, 10), r.msg, r.fields, r.flags])).toEqual([
+      ['2026-11-22', '40 days old', `{"ts_original":"${iso(received - 40 * day)}"}`, ['ts_out_of_range']],
+      ['2026-11-22', 'time zero', '{"ts_original":"1970-01-01T00:00:00.000Z"}', ['ts_out_of_range']],
+      ['2026-11-22', '2 days ahead', `{"ts_original":"${iso(received + 2 * day)}"}`, ['ts_out_of_range']],
+      [iso(received - 29 * day).slice(0, 10), '29 days old', '{}', []],
+      ['2026-11-22', 'an hour ahead', '{}', []],
+      ['2026-11-22', 'before 1900', '{"ts_original":"1800-01-01T00:00:00.000Z"}', ['ts_out_of_range']]
+    ])
+    // a stats sample has no flags: dead-lettered instead
+    expect(segments.rows.stats.map(r => [r.metric, r.value])).toEqual([['rss', 2]])
+    expect(segments.rows.dead.map(d => d.reason)).toEqual([`stats sample at ${iso(received - 40 * day)} is outside the retention (30 days before its receive time 2026-11-22T10:00:00.000Z, or more than a day after it)`])
   })
 })
