@@ -60,7 +60,7 @@ describe('alert rules that can fire', () => {
     expect(flags(history.out)).toEqual(['--json', '--limit', '--rule', '--since'])
   })
 
-  it('an increase rule on fds fires while a real process leaks fds; when it exits its alerts resolve as stale, once each', async () => {
+  it('firing_after_process_exit: an increase rule on fds fires while a real process leaks fds; when it exits its alerts resolve as stale, once each', async () => {
     const increase = { id: 'fds-grew', name: 'fds grew by more than 50 in 4s', kind: 'increase', metric: 'fds', window: '4s', op: '>', threshold: 50, stale_after: '8s', severity: 'critical', service: ['leaker'], webhook: receiver.url }
     const file = path.join(dataDir, 'fds-grew.json')
     fs.writeFileSync(file, JSON.stringify(increase))
@@ -83,7 +83,7 @@ describe('alert rules that can fire', () => {
     const lastSample = Date.parse(states.body.alerts[0].last_sample)
     for (const rule of ['fds-grew', 'fds-many']) {
       const [firing, resolved] = of(rule)
-      expect(firing).toMatchObject({ rule_id: rule, state: 'firing', service: 'leaker', host: 'leak-host', pid: child.pid, metric: 'fds', reason: null })
+      expect(firing).toMatchObject({ rule_id: rule, state: 'firing', service: 'leaker', host: 'leak-host', pid: child.pid, metric: rule === 'fds-grew' ? 'increase(fds, 4s)' : 'fds', reason: null })
       expect(firing.value as number).toBeGreaterThan(rule === 'fds-grew' ? 50 : 60)
       expect(resolved).toMatchObject({ rule_id: rule, state: 'resolved', previous_state: 'firing', service: 'leaker', host: 'leak-host', pid: child.pid, reason: 'stale' })
       // resolved at the group's last sample + stale_after: a time every evaluator derives alike
