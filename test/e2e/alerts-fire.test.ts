@@ -3,11 +3,12 @@
 // or refused with --strict; an `increase` rule on fds fires while a real process leaks fds;
 // when that process exits, its firing alerts (increase and threshold) resolve as stale, once
 // each; `sluice alerts add|rm|history` manage rules and print exact output.
+import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freePort } from '../../platform/kafka-launcher.js'
-import { runCli, startUp, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
+import { cli as sluiceBin, runCli, startUp, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
 import { startReceiver, type Receiver } from '../helpers/webhook.js'
 import { api, sleep, spawnFixture } from '../helpers/alerts.js'
 
@@ -40,6 +41,10 @@ describe('alert rules that can fire', () => {
     expect(await cli('add', '--id', 'fd-typo-2', '--kind', 'threshold', '--metric', 'fd', '--op', '>', '--threshold', '50', '--strict')).toEqual({
       code: 2, out: '', err: "sluice alerts add: invalid alert rule: 'metric' names 'fd', which no process has reported and sluice/stats does not emit (strict=true refuses it); did you mean 'fds' or 'fd_limit'?\n"
     })
+    // a rule from stdin
+    const piped = spawnSync(sluiceBin, ['alerts', 'add', '-'], { input: JSON.stringify({ id: 'piped', name: 'heap reporting stopped', kind: 'no_data', metric: 'heap_used', for: '1m' }), env: { ...process.env, SLUICE_URL: up.url, SLUICE_NODE: process.execPath, SLUICE_DEBUG: '' }, encoding: 'utf8' })
+    expect([piped.status, piped.stdout, piped.stderr]).toEqual([0, 'created piped                on   api      warning   no data from heap_used for 1m  (heap reporting stopped)\n', ''])
+    expect(await cli('rm', 'piped')).toEqual({ code: 0, out: 'removed piped\n', err: '' })
     // API errors are printed as the server wrote them, every field at once
     expect(await cli('add', '--id', 'bad', '--kind', 'increase', '--metric', 'fds', '--op', '=>', '--threshold', 'lots')).toEqual({
       code: 2, out: '', err: "sluice alerts add: invalid alert rule: 'op' must be one of '>', '>=', '<', '<=', got \"=>\"; 'threshold' must be a number, got \"lots\"\n"
