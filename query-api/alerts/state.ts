@@ -50,7 +50,7 @@ export interface Transition extends Group {
   value: number
   threshold: number
   /** why, when not the value itself: 'stale' = the group stopped reporting */
-  reason: 'stale' | null
+  reason?: 'stale' | null
 }
 
 export function groupKey (g: Group): string {
