@@ -44,7 +44,7 @@ Commands:
   kafka     run a local KRaft Kafka broker or cluster in the foreground   [--brokers N] [--port N] [--data DIR]
   grep      search the timeline         sluice grep --help
   tail      follow new lines live       sluice tail --help
-  alerts    alert rules and current alerts   sluice alerts --help
+  alerts    alert rules and alerts; add, rm, history   sluice alerts --help
   stats     process metrics with sparklines   sluice stats --help
 
 ${commonHelp}

@@ -173,6 +173,12 @@ ORDER BY (at, transition_id)`,
     // slice of msg 131 vs 220 ms. The price is disk: msg 105 MB vs 27 MB, fields 219 vs 110 MB.
     // Existing parts keep ZSTD until merged; new parts are written with LZ4.
     statements: db => [`ALTER TABLE ${db}.logs MODIFY COLUMN msg String CODEC(LZ4), MODIFY COLUMN fields String COMMENT 'JSON object: every other field of the line' CODEC(LZ4)`]
+  },
+  {
+    version: 7,
+    name: 'alert transition reason',
+    // why a transition happened when it is not the value itself ('stale': the group stopped reporting)
+    statements: db => [`ALTER TABLE ${db}.alert_history ADD COLUMN IF NOT EXISTS reason LowCardinality(String) DEFAULT ''`]
   }
 ]
 

@@ -12,8 +12,8 @@ import { alertMetrics } from './metrics.js'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { info, warn } from '../../platform/log.js'
 import { builtinRules, loadRulesFile, type Rule } from './rules.js'
-import { createRuleSet } from './ruleset.js'
-import { applyPresence, applySample, checkSilence, groupKey, newGroupState, renderMessage, type Group, type GroupState, type Transition } from './state.js'
+import { createRuleSet, type Written } from './ruleset.js'
+import { applyPresence, applySample, checkSilence, checkStale, groupKey, recordIncrease, newGroupState, renderMessage, type Group, type GroupState, type Transition } from './state.js'
 import { createAlertStore, type AlertStore, type StatsRow } from './store.js'
 import { createNotifier, type Notifier, type NotifierOptions, type NotificationPayload } from './notifier.js'
 
@@ -57,10 +57,12 @@ export interface AlertEvaluator {
   tick (): Promise<Transition[]>
   rules (): Rule[]
   rule (id: string): Rule | undefined
-  createRule (body: unknown): Promise<Rule>
-  replaceRule (id: string, body: unknown): Promise<Rule>
+  createRule (body: unknown, strict?: boolean): Promise<Written>
+  replaceRule (id: string, body: unknown, strict?: boolean): Promise<Written>
   deleteRule (id: string): Promise<void>
   alerts (all: boolean): AlertView[]
+  /** enabled stats rules (threshold, increase, no_data) this evaluator has seen no sample for */
+  waitingForData (): string[]
   subscribe (fn: (e: TransitionEvent) => void): () => void
 }
 
@@ -154,6 +156,11 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
           }
           const s = stateOf(rule, sample)
           if (s === null) continue
+          if (rule.kind === 'increase') {
+            const inc = recordIncrease(rule, s, sample.t, value)
+            if (inc === null) continue
+            value = inc
+          }
           const t = rule.kind === 'no_data' ? applyPresence(rule, s, sample.t) : applySample(rule, s, sample.t, value)
           if (t !== null) out.push(t)
         }
@@ -211,8 +218,8 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     return {
       transition_id: t.id, rule_id: t.ruleId, rule: rule?.name ?? t.ruleId, kind: rule?.kind ?? '', state: t.to, previous_state: t.from,
       severity: rule?.severity ?? 'warning', labels: rule?.labels ?? {}, service: t.service, host: t.host, pid: t.pid,
-      value: t.value, threshold: t.threshold, metric: rule?.divideBy != null ? `${rule.metric}/${rule.divideBy}` : (rule?.metric ?? null),
-      since: new Date(t.since).toISOString(), ts: new Date(t.ts).toISOString(), for_ms: rule?.forMs ?? 0, message
+      value: t.value, threshold: t.threshold, metric: rule?.divideBy != null ? `${rule.metric}/${rule.divideBy}` : rule?.kind === 'increase' ? `increase(${rule.metric}, ${rule.body.window})` : (rule?.metric ?? null),
+      since: new Date(t.since).toISOString(), ts: new Date(t.ts).toISOString(), for_ms: rule?.forMs ?? 0, message, reason: t.reason ?? null
     }
   }
 
@@ -232,7 +239,8 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     }
     startedAt = Date.now()
     startIngest = dbNow
-    watermark = dbNow - (opts.startLookbackMs ?? 15 * 60_000)
+    // an increase rule needs a window of samples before its first value: re-read the longest
+    watermark = dbNow - Math.max(opts.startLookbackMs ?? 15 * 60_000, ...ruleSet.all().filter(r => r.kind === 'increase').map(r => r.windowMs + overlapMs))
     prepared = true
     // a failed look-up must not keep alerting down: those transitions are only not re-sent
     await recoverUnclaimed(watermark).catch(err => report(err))
@@ -266,6 +274,15 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
         if (rule.kind !== 'no_data' || !silenceArmed || now - startedAt < rule.forMs) continue
         for (const s of states.get(rule.id)?.values() ?? []) {
           const t = checkSilence(rule, s, now)
+          if (t !== null) out.push(t)
+        }
+      }
+      // a group that stopped reporting ends its pending or firing alert (reason stale), judged
+      // like silence: only once the pipeline is known to flow
+      for (const rule of enabled) {
+        if ((rule.kind !== 'threshold' && rule.kind !== 'increase') || !silenceArmed || now - startedAt < rule.staleAfterMs) continue
+        for (const s of states.get(rule.id)?.values() ?? []) {
+          const t = checkStale(rule, s, now)
           if (t !== null) out.push(t)
         }
       }
@@ -307,7 +324,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     const rows = await store.unclaimedSince(sinceMs, 1000)
     for (const h of rows) {
       const rule = ruleSet.get(h.rule_id)
-      const t: Transition = { id: h.transition_id, ruleId: h.rule_id, key: groupKey(h), service: h.service, host: h.host, pid: Number(h.pid), from: h.from_state as Transition['from'], to: h.to_state as Transition['to'], ts: Date.parse(h.ts), since: Date.parse(h.since), value: h.value, threshold: h.threshold }
+      const t: Transition = { id: h.transition_id, ruleId: h.rule_id, key: groupKey(h), service: h.service, host: h.host, pid: Number(h.pid), from: h.from_state as Transition['from'], to: h.to_state as Transition['to'], ts: Date.parse(h.ts), since: Date.parse(h.since), value: h.value, threshold: h.threshold, reason: h.reason === 'stale' ? 'stale' : null }
       notifier.enqueue({ payload: payloadOf(rule, t, h.message), webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
     }
     if (rows.length > 0) info(`alerts: ${rows.length} recorded transition(s) had no notification claim; sending them now`)
@@ -345,8 +362,8 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     },
     rules: () => ruleSet.all(),
     rule: id => ruleSet.get(id),
-    createRule: async body => await ruleSet.create(body),
-    replaceRule: async (id, body) => await ruleSet.replace(id, body),
+    createRule: async (body, strict) => await ruleSet.create(body, strict),
+    replaceRule: async (id, body, strict) => await ruleSet.replace(id, body, strict),
     deleteRule: async id => { await ruleSet.remove(id) },
     alerts (all) {
       const out: AlertView[] = []
@@ -363,6 +380,9 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
         }
       }
       return out.sort((a, b) => a.rule_id.localeCompare(b.rule_id) || a.service.localeCompare(b.service) || a.host.localeCompare(b.host) || a.pid - b.pid)
+    },
+    waitingForData () {
+      return ruleSet.all().filter(r => r.enabled && r.kind !== 'log_rate' && ![...(states.get(r.id)?.values() ?? [])].some(s => s.lastTs > 0 || (s.recent?.length ?? 0) > 0)).map(r => r.id)
     },
     subscribe (fn) {
       subscribers.add(fn)

@@ -36,6 +36,8 @@ export interface NotificationPayload {
   ts: string
   for_ms: number
   message: string
+  /** why, when not the value itself: 'stale' = the group sent no sample for the rule's stale_after */
+  reason: 'stale' | null
 }
 
 export interface Notification { payload: NotificationPayload, webhook: string | null }
@@ -121,7 +123,7 @@ export function createNotifier (opts: NotifierOptions): Notifier {
       }
     }
     if (!won) { m.sent.inc({ outcome: 'claimed_elsewhere' }); return }
-    info(`alert ${p.state}: [${p.severity}] ${p.message} (rule ${p.rule_id}, transition ${p.transition_id})`)
+    info(`alert ${p.state}${p.reason !== null ? ` (${p.reason})` : ''}: [${p.severity}] ${p.message} (rule ${p.rule_id}, transition ${p.transition_id})`)
     if (n.webhook === null) { m.sent.inc({ outcome: 'logged' }); return }
     const body = JSON.stringify(p)
     // the URL with its credentials is used for sending only; rows and logs get the redacted form

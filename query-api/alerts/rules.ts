@@ -15,8 +15,8 @@ export const RuleBody = Type.Object({
   id: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', description: 'stable id (default: generated)' })),
   name: Type.String({ minLength: 1, maxLength: 200 }),
   enabled: Type.Optional(Type.Boolean({ description: 'default true' })),
-  kind: Type.Union([Type.Literal('threshold'), Type.Literal('log_rate'), Type.Literal('no_data')], { description: 'threshold: a stats metric (or ratio); log_rate: matching lines per minute; no_data: a process that stops reporting' }),
-  metric: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]{0,127}$', description: 'stats metric (threshold, no_data)' })),
+  kind: Type.Union([Type.Literal('threshold'), Type.Literal('increase'), Type.Literal('log_rate'), Type.Literal('no_data')], { description: 'threshold: a stats metric (or ratio); increase: how much a metric grew over `window`; log_rate: matching lines per minute; no_data: a process that stops reporting' }),
+  metric: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]{0,127}$', description: 'stats metric (threshold, increase, no_data)' })),
   divide_by: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]{0,127}$', description: 'denominator metric: value = metric / divide_by (e.g. heap_used / heap_limit)' })),
   level: Type.Optional(Type.Union(levels.map(l => Type.Literal(l)), { description: 'log_rate: minimum level' })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'log_rate: substring of msg' })),
@@ -27,9 +27,11 @@ export const RuleBody = Type.Object({
   for: Type.Optional(Duration),
   resolve_threshold: Type.Optional(Type.Number({ description: 'hysteresis: the alert clears only past this value' })),
   keep_firing_for: Type.Optional(Duration),
+  window: Type.Optional(Type.String({ maxLength: 32, description: 'increase: value = last sample − the last sample at or before (its time − window); 1s to 1d' })),
+  stale_after: Type.Optional(Type.String({ maxLength: 32, description: 'threshold, increase: a pending or firing group with no sample for this long resolves with reason stale (default 5m)' })),
   severity: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])),
   labels: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.String({ maxLength: 1024 }), { maxProperties: 32 })),
-  message: Type.Optional(Type.String({ maxLength: 2048, description: 'template: {{rule}} {{state}} {{host}} {{service}} {{pid}} {{value}} {{threshold}} {{severity}}' })),
+  message: Type.Optional(Type.String({ maxLength: 2048, description: 'template: {{rule}} {{state}} {{host}} {{service}} {{pid}} {{value}} {{threshold}} {{severity}} {{reason}}' })),
   webhook: Type.Optional(Type.String({ maxLength: 2048, description: 'http(s) URL receiving a JSON POST per firing/resolved transition' }))
 }, { additionalProperties: false })
 export type RuleBody = Static<typeof RuleBody>
@@ -42,7 +44,7 @@ export interface Rule {
   id: string
   name: string
   enabled: boolean
-  kind: 'threshold' | 'log_rate' | 'no_data'
+  kind: 'threshold' | 'increase' | 'log_rate' | 'no_data'
   metric: string | null
   divideBy: string | null
   level: Level | null
@@ -54,6 +56,10 @@ export interface Rule {
   forMs: number
   resolveThreshold: number | null
   keepFiringForMs: number
+  /** increase: the look-back of the difference */
+  windowMs: number
+  /** threshold, increase: silence after which a pending/firing group ends (reason stale) */
+  staleAfterMs: number
   severity: 'info' | 'warning' | 'critical'
   labels: Record<string, string>
   message: string
@@ -86,7 +92,10 @@ export function checkRuleShape (body: unknown): RuleBody {
 
 const defaultMessage = '{{rule}} {{state}} on {{host}} {{service}} pid {{pid}}: value {{value}} (threshold {{threshold}})'
 
-function duration (body: RuleBody, field: 'for' | 'keep_firing_for', problems: Problem[]): number {
+export const defaultStaleAfterMs = 5 * 60_000
+const maxWindowMs = 86_400_000
+
+function duration (body: RuleBody, field: 'for' | 'keep_firing_for' | 'window' | 'stale_after', problems: Problem[]): number {
   const raw = body[field]
   if (raw === undefined) return 0
   const ms = parseDuration(raw)
@@ -100,13 +109,22 @@ function duration (body: RuleBody, field: 'for' | 'keep_firing_for', problems: P
 export function compileRule (body: RuleBody & { id: string }, origin: Origin): Rule {
   const kind = body.kind
   const problems: Problem[] = []
-  if ((kind === 'threshold') && body.metric === undefined) problems.push(['metric', "is required when kind is 'threshold'"])
+  if ((kind === 'threshold' || kind === 'increase') && body.metric === undefined) problems.push(['metric', `is required when kind is '${kind}'`])
   if (kind !== 'threshold' && body.divide_by !== undefined) problems.push(['divide_by', "applies only to kind 'threshold'"])
   if (kind !== 'log_rate') for (const f of ['level', 'q'] as const) if (body[f] !== undefined) problems.push([f, "applies only to kind 'log_rate'"])
   if (kind === 'log_rate' && body.metric !== undefined) problems.push(['metric', "does not apply to kind 'log_rate' (it counts log lines)"])
   if (kind !== 'no_data') for (const f of ['op', 'threshold'] as const) if (body[f] === undefined) problems.push([f, `is required when kind is '${kind}'`])
   const forMs = duration(body, 'for', problems)
   const keepFiringForMs = duration(body, 'keep_firing_for', problems)
+  const windowMs = duration(body, 'window', problems)
+  const staleAfterMs = duration(body, 'stale_after', problems)
+  if (kind === 'increase') {
+    if (body.window === undefined) problems.push(['window', "is required when kind is 'increase' (e.g. 5m: value = last sample − the sample 5m before)"])
+    else if (windowMs < 1000 || windowMs > maxWindowMs) problems.push(['window', 'must be between 1s and 1d'])
+  } else if (body.window !== undefined) problems.push(['window', "applies only to kind 'increase'"])
+  if (kind === 'log_rate' || kind === 'no_data') {
+    if (body.stale_after !== undefined) problems.push(['stale_after', "applies only to kinds 'threshold' and 'increase'"])
+  } else if (body.stale_after !== undefined && staleAfterMs < 1000) problems.push(['stale_after', 'must be at least 1s'])
   if (kind === 'no_data') {
     for (const f of ['op', 'threshold', 'resolve_threshold', 'keep_firing_for'] as const) {
       if (body[f] !== undefined) problems.push([f, "does not apply to kind 'no_data' (it fires when no sample arrived for 'for')"])
@@ -143,6 +161,8 @@ export function compileRule (body: RuleBody & { id: string }, origin: Origin): R
     forMs,
     resolveThreshold: body.resolve_threshold ?? null,
     keepFiringForMs,
+    windowMs,
+    staleAfterMs: body.stale_after !== undefined ? staleAfterMs : defaultStaleAfterMs,
     severity: body.severity ?? 'warning',
     labels: body.labels ?? {},
     message: body.message ?? defaultMessage,

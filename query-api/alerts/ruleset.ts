@@ -4,9 +4,13 @@
 import crypto from 'node:crypto'
 import { errors } from '../../platform/errors.js'
 import { warn } from '../../platform/log.js'
-import { checkRuleShape, compileRule, type Rule, type RuleBody } from './rules.js'
+import { badRule, checkRuleShape, compileRule, type Rule, type RuleBody } from './rules.js'
 import type { AlertStore } from './store.js'
 import { checkDestination, denyAllPrivate, redactUrl, type DestinationPolicy } from './destination.js'
+import { asProblems, metricWarnings, shownWarnings, type RuleWarning } from './metric-check.js'
+
+/** A written rule and what may keep it from ever firing (an unreported metric). */
+export interface Written { rule: Rule, warnings: RuleWarning[] }
 
 export interface RuleSetOptions {
   /** rules evaluated at most, all origins together (default 100) */
@@ -23,8 +27,9 @@ export interface RuleSet {
   all (): Rule[]
   get (id: string): Rule | undefined
   map (): Map<string, Rule>
-  create (body: unknown): Promise<Rule>
-  replace (id: string, body: unknown): Promise<Rule>
+  /** strict: a warning refuses the rule (400) instead */
+  create (body: unknown, strict?: boolean): Promise<Written>
+  replace (id: string, body: unknown, strict?: boolean): Promise<Written>
   remove (id: string): Promise<void>
 }
 
@@ -63,6 +68,13 @@ export function createRuleSet (store: AlertStore, fixed: Rule[], onRemoved: (id:
     if (!v.ok && v.unresolved !== true) throw errors.BAD_RULE('webhook', `is refused: ${v.reason}`)
   }
 
+  /** warnings about the rule's metrics; under strict they are a 400 and nothing is written */
+  async function checkMetrics (rule: Rule, strict: boolean): Promise<RuleWarning[]> {
+    const ws = await metricWarnings(rule, async limit => await store.reportedMetrics(limit))
+    if (strict && ws.length > 0) throw badRule(asProblems(ws))
+    return shownWarnings(ws)
+  }
+
   function editable (id: string): Rule {
     const existing = rules.get(id)
     if (existing === undefined) throw errors.RULE_NOT_FOUND(id)
@@ -76,20 +88,21 @@ export function createRuleSet (store: AlertStore, fixed: Rule[], onRemoved: (id:
     all: () => [...rules.values()],
     get: id => rules.get(id),
     map: () => rules,
-    async create (raw) {
+    async create (raw, strict = false) {
       const body = checkRuleShape(raw)
       const id = body.id ?? crypto.randomBytes(6).toString('hex')
       const rule = compileRule({ ...body, id }, 'api')
       await checkWebhook(body)
+      const warnings = await checkMetrics(rule, strict)
       // another process may have created it since our last read
       await reload()
       if (rules.has(id)) throw errors.RULE_EXISTS(id)
       // across processes the cap is approximate: two creating at once may both pass it
       if (rules.size >= maxRules) throw errors.TOO_MANY_RULES(maxRules)
       await write(id, { ...body, id })
-      return rules.get(id) ?? rule
+      return { rule: rules.get(id) ?? rule, warnings }
     },
-    async replace (id, raw) {
+    async replace (id, raw, strict = false) {
       const body = checkRuleShape(raw)
       if (body.id !== undefined && body.id !== id) throw errors.BAD_RULE('id', `must match the id in the URL ('${id}') or be omitted`)
       await reload()
@@ -98,8 +111,9 @@ export function createRuleSet (store: AlertStore, fixed: Rule[], onRemoved: (id:
       if (body.webhook !== undefined && existing.webhook !== null && body.webhook !== existing.webhook && body.webhook === redactUrl(existing.webhook)) body.webhook = existing.webhook
       const rule = compileRule({ ...body, id }, 'api')
       await checkWebhook(body)
+      const warnings = await checkMetrics(rule, strict)
       await write(id, { ...body, id })
-      return rules.get(id) ?? rule
+      return { rule: rules.get(id) ?? rule, warnings }
     },
     async remove (id) {
       await reload()

@@ -5,6 +5,8 @@
 //        └──────────────────────────┘                                  ▼  held for keep_firing_for)
 //                                                                   resolved
 //   no_data: (any) ──no sample for `for`──▶ firing ──a sample arrives──▶ resolved
+//   threshold, increase: pending/firing ──no sample for `stale_after`──▶ inactive/resolved (reason stale)
+//   increase: value = this sample − the last sample at or before (its time − window)
 //
 // Every transition happens at the timestamp of the sample that caused it (or, for no-data,
 // at last sample + `for`), never at wall-clock evaluation time. That makes a transition's id
@@ -32,6 +34,9 @@ export interface GroupState extends Group {
   transitionId: string | null
   /** data time of the last transition */
   changedAt: number
+  /** increase rules: recent [time, value] samples in time order (memory only; refilled from
+   *  the stats table by a restarted evaluator's look-back) */
+  recent?: Array<[number, number]>
 }
 
 export interface Transition extends Group {
@@ -44,6 +49,8 @@ export interface Transition extends Group {
   since: number
   value: number
   threshold: number
+  /** why, when not the value itself: 'stale' = the group stopped reporting */
+  reason?: 'stale' | null
 }
 
 export function groupKey (g: Group): string {
@@ -67,8 +74,8 @@ function cmp (op: Op, v: number, t: number): boolean {
   }
 }
 
-function move (s: GroupState, to: AlertState, ts: number, threshold: number): Transition {
-  const t: Transition = { id: transitionId(s.ruleId, s.key, to, ts), ruleId: s.ruleId, key: s.key, service: s.service, host: s.host, pid: s.pid, from: s.state, to, ts, since: s.since, value: s.value, threshold }
+function move (s: GroupState, to: AlertState, ts: number, threshold: number, reason: 'stale' | null = null): Transition {
+  const t: Transition = { id: transitionId(s.ruleId, s.key, to, ts), ruleId: s.ruleId, key: s.key, service: s.service, host: s.host, pid: s.pid, from: s.state, to, ts, since: s.since, value: s.value, threshold, reason }
   s.state = to
   s.transitionId = t.id
   s.changedAt = ts
@@ -122,10 +129,47 @@ export function checkSilence (rule: Rule, s: GroupState, now: number): Transitio
   return move(s, 'firing', s.lastTs + rule.forMs, rule.forMs / 1000)
 }
 
+/** samples kept per increase window at most: beyond one per window/1000 ms, the last sample of
+ *  each such slot is kept (the base sample is then at most one slot early) */
+export const increaseSlots = 1000
+
+/** Increase rule: records a sample and returns its value — `value` minus the last sample at or
+ *  before `ts − window` — or null while the window is not covered yet (or for a sample older
+ *  than the newest, which the state machine would ignore anyway). */
+export function recordIncrease (rule: Rule, s: GroupState, ts: number, value: number): number | null {
+  const buf = s.recent ??= []
+  let i = buf.length
+  while (i > 0 && buf[i - 1][0] > ts) i--
+  if (i > 0 && buf[i - 1][0] === ts) return null
+  const newest = i === buf.length
+  const slotMs = Math.max(1, Math.floor(rule.windowMs / increaseSlots))
+  // one sample per slot: a newer sample of the newest's slot replaces it
+  if (newest && buf.length > 0 && Math.floor(buf[buf.length - 1][0] / slotMs) === Math.floor(ts / slotMs)) buf.pop()
+  buf.splice(newest ? buf.length : i, 0, [ts, value])
+  const latest = buf[buf.length - 1][0]
+  // drop everything older than the base of the newest sample
+  let base = -1
+  for (let j = buf.length - 1; j >= 0; j--) if (buf[j][0] <= latest - rule.windowMs) { base = j; break }
+  if (base > 0) buf.splice(0, base)
+  if (buf.length > 2 * increaseSlots + 2) buf.splice(0, buf.length - (2 * increaseSlots + 2))
+  if (!newest || base < 0) return null
+  return value - buf[0][1]
+}
+
+/** Threshold and increase rules: checked on every tick against the wall clock. A pending or
+ *  firing group without a sample for `stale_after` ends: placed at last sample + stale_after
+ *  (like no-data), so every evaluator names it the same. */
+export function checkStale (rule: Rule, s: GroupState, now: number): Transition | null {
+  if ((s.state !== 'pending' && s.state !== 'firing') || s.lastTs === 0 || now - s.lastTs < rule.staleAfterMs) return null
+  s.clearSince = null
+  const ts = s.lastTs + rule.staleAfterMs
+  return s.state === 'pending' ? move(s, 'inactive', ts, rule.threshold, 'stale') : move(s, 'resolved', ts, rule.resolveThreshold ?? rule.threshold, 'stale')
+}
+
 export function renderMessage (template: string, rule: Rule, t: Transition): string {
   const vars: Record<string, string> = {
     rule: rule.name, state: t.to, host: t.host, service: t.service, pid: String(t.pid),
-    value: formatNumber(t.value), threshold: formatNumber(t.threshold), severity: rule.severity
+    value: formatNumber(t.value), threshold: formatNumber(t.threshold), severity: rule.severity, reason: t.reason ?? ''
   }
   return template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (m, k: string) => vars[k] ?? m)
 }

@@ -16,7 +16,7 @@ const readSettings = { max_execution_time: 30, max_rows_to_read: '0', max_result
 
 export interface StatsRow { service: string, host: string, pid: number, t: number, metric: string, value: number, ing: number }
 export interface StoredRule { id: string, deleted: boolean, body: RuleBody }
-export interface HistoryRow { transition_id: string, rule_id: string, rule_name: string, severity: string, service: string, host: string, pid: number, from_state: string, to_state: string, ts: string, since: string, value: number, threshold: number, message: string }
+export interface HistoryRow { transition_id: string, rule_id: string, rule_name: string, severity: string, service: string, host: string, pid: number, from_state: string, to_state: string, ts: string, since: string, value: number, threshold: number, message: string, reason: string | null }
 export interface DeliveryRow { transition_id: string, rule_id: string, channel: string, target: string, owner: string, attempt: number, status: string, http_status: number, error: string, at: string }
 
 /** Samples whose event time is older than this when ingested are not evaluated: the bound
@@ -26,7 +26,7 @@ export const maxLatenessMs = 3_600_000
 function iso (ms: number): string { return new Date(ms).toISOString() }
 
 function historyRow ({ ts_ms: ts, since_ms: since, ...h }: HistoryRow & { ts_ms: number, since_ms: number }): HistoryRow {
-  return { ...h, pid: Number(h.pid), ts: iso(Number(ts)), since: iso(Number(since)) }
+  return { ...h, pid: Number(h.pid), ts: iso(Number(ts)), since: iso(Number(since)), reason: h.reason === '' || h.reason === null ? null : h.reason }
 }
 
 export function createAlertStore (ch: ClickHouseClient, db: string) {
@@ -62,7 +62,7 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
       const batchId = ts.map(t => t.id).join(',')
       await insert('alert_history', ts.map(t => {
         const rule = rules.get(t.ruleId)
-        return { transition_id: t.id, rule_id: t.ruleId, rule_name: rule?.name ?? '', severity: rule?.severity ?? '', service: t.service, host: t.host, pid: t.pid, from_state: t.from, to_state: t.to, ts: iso(t.ts), since: iso(t.since), value: t.value, threshold: t.threshold, message: messages.get(t.id) ?? '' }
+        return { transition_id: t.id, rule_id: t.ruleId, rule_name: rule?.name ?? '', severity: rule?.severity ?? '', service: t.service, host: t.host, pid: t.pid, from_state: t.from, to_state: t.to, ts: iso(t.ts), since: iso(t.since), value: t.value, threshold: t.threshold, message: messages.get(t.id) ?? '', reason: t.reason ?? '' }
       }), `history:${batchId}`)
       await insert('alert_state', states.map(s => ({ rule_id: s.ruleId, group_key: s.key, service: s.service, host: s.host, pid: s.pid, state: s.state, since: iso(s.since), last_ts: iso(s.lastTs), changed_at: iso(s.changedAt), value: s.value, transition_id: s.transitionId ?? '' })), `state:${batchId}`)
     },
@@ -70,7 +70,7 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
     /** Transitions persisted but never claimed (their evaluator died before notifying). */
     async unclaimedSince (sinceMs: number, limit: number): Promise<HistoryRow[]> {
       return (await rows<HistoryRow & { ts_ms: number, since_ms: number }>(
-        `SELECT transition_id, rule_id, rule_name, severity, service, host, pid, from_state, to_state, toUnixTimestamp64Milli(ts) AS ts_ms, toUnixTimestamp64Milli(since) AS since_ms, value, threshold, message
+        `SELECT transition_id, rule_id, rule_name, severity, service, host, pid, from_state, to_state, toUnixTimestamp64Milli(ts) AS ts_ms, toUnixTimestamp64Milli(since) AS since_ms, value, threshold, message, reason
          FROM ${db}.alert_history FINAL
          WHERE ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND to_state IN ('firing', 'resolved')
            AND transition_id NOT IN (SELECT transition_id FROM ${db}.alert_claims)
@@ -89,11 +89,18 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
       await insert('alert_deliveries', [d], `delivery:${d.transition_id}:${d.channel}:${d.owner}:${d.attempt}:${d.status}`)
     },
 
-    async history (limit: number, ruleId?: string): Promise<HistoryRow[]> {
+    /** Transitions newest first; `sinceMs` bounds their time (ts) from below. */
+    async history (limit: number, ruleId?: string, sinceMs?: number): Promise<HistoryRow[]> {
+      const where = [...(ruleId !== undefined ? ['rule_id = {rule:String}'] : []), ...(sinceMs !== undefined ? ["ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')"] : [])]
       return (await rows<HistoryRow & { ts_ms: number, since_ms: number }>(
-        `SELECT transition_id, rule_id, rule_name, severity, service, host, pid, from_state, to_state, toUnixTimestamp64Milli(ts) AS ts_ms, toUnixTimestamp64Milli(since) AS since_ms, value, threshold, message
-         FROM ${db}.alert_history FINAL ${ruleId !== undefined ? 'WHERE rule_id = {rule:String}' : ''}
-         ORDER BY ts DESC, transition_id LIMIT {limit:UInt32}`, { limit, rule: ruleId ?? '' })).map(historyRow)
+        `SELECT transition_id, rule_id, rule_name, severity, service, host, pid, from_state, to_state, toUnixTimestamp64Milli(ts) AS ts_ms, toUnixTimestamp64Milli(since) AS since_ms, value, threshold, message, reason
+         FROM ${db}.alert_history FINAL ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+         ORDER BY ts DESC, transition_id LIMIT {limit:UInt32}`, { limit, rule: ruleId ?? '', since: sinceMs ?? 0 })).map(historyRow)
+    },
+    /** Every metric name the stats table holds (at most `limit`): what processes have reported. */
+    async reportedMetrics (limit: number): Promise<string[]> {
+      const r = await rows<{ metric: string }>(`SELECT DISTINCT metric FROM ${db}.stats ORDER BY metric LIMIT {limit:UInt32}`, { limit })
+      return r.map(x => x.metric)
     },
     async deliveries (limit: number, transitionId?: string): Promise<DeliveryRow[]> {
       return (await rows<DeliveryRow & { at_ms: number }>(

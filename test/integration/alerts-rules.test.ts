@@ -64,7 +64,7 @@ describe('alert rules API', () => {
   })
 
   it.each([
-    ['a missing kind', { name: 'x', metric: 'fds', op: '>', threshold: 1 }, "invalid alert rule: 'kind' is required: one of 'threshold', 'log_rate', 'no_data'"],
+    ['a missing kind', { name: 'x', metric: 'fds', op: '>', threshold: 1 }, "invalid alert rule: 'kind' is required: one of 'threshold', 'increase', 'log_rate', 'no_data'"],
     ['an unknown field', { ...base, thresold: 2 }, "invalid alert rule: 'thresold' is not a rule field"],
     ['a threshold that is not a number', { ...base, threshold: 'high' }, 'invalid alert rule: \'threshold\' must be a number, got "high"'],
     ['an unknown operator', { ...base, op: '!=' }, 'invalid alert rule: \'op\' must be one of \'>\', \'>=\', \'<\', \'<=\', got "!="'],
@@ -80,6 +80,13 @@ describe('alert rules API', () => {
     ['a non-http webhook', { ...base, webhook: 'ftp://example.com/x' }, "invalid alert rule: 'webhook' must be an http(s) URL"],
     ['a bad id', { ...base, id: 'Has Spaces' }, 'invalid alert rule: \'id\' must be an id of 1-64 characters a-z 0-9 _ . - starting with a letter or digit, got "Has Spaces"'],
     ['a body that is not an object', ['x'], 'invalid alert rule: \'(body)\' must be a JSON object, got ["x"]'],
+    ['an increase rule without window', { name: 'x', kind: 'increase', metric: 'fds', op: '>', threshold: 50 }, "invalid alert rule: 'window' is required when kind is 'increase' (e.g. 5m: value = last sample − the sample 5m before)"],
+    ['an increase rule with a too long window and divide_by', { name: 'x', kind: 'increase', metric: 'fds', divide_by: 'fd_limit', window: '2d', op: '>', threshold: 50 }, "invalid alert rule: 'divide_by' applies only to kind 'threshold'; 'window' must be between 1s and 1d"],
+    ['an increase rule without metric or threshold', { name: 'x', kind: 'increase', window: '5m', op: '>' }, "invalid alert rule: 'metric' is required when kind is 'increase'; 'threshold' is required when kind is 'increase'"],
+    ['window on a threshold rule', { ...base, window: '5m' }, "invalid alert rule: 'window' applies only to kind 'increase'"],
+    ['stale_after on a no-data rule', { name: 'x', kind: 'no_data', metric: 'heap_used', for: '1m', stale_after: '5m' }, "invalid alert rule: 'stale_after' applies only to kinds 'threshold' and 'increase'"],
+    ['a bad stale_after', { ...base, stale_after: 'soon' }, 'invalid alert rule: \'stale_after\' must be a duration like 30s, 5m or 1h, got "soon"'],
+    ['a stale_after under 1s', { ...base, stale_after: '500ms' }, "invalid alert rule: 'stale_after' must be at least 1s"],
     ['several inconsistencies at once', { name: 'x', kind: 'no_data', metric: 'm', threshold: 3, op: '>', level: 'error' }, "invalid alert rule: 'level' applies only to kind 'log_rate'; 'op' does not apply to kind 'no_data' (it fires when no sample arrived for 'for'); 'threshold' does not apply to kind 'no_data' (it fires when no sample arrived for 'for'); 'for' is required for kind 'no_data' and must be at least 1s"]
   ])('rejects %s with a specific 400', async (_what, body, message) => {
     expect(await post(body)).toEqual(bad(message))
@@ -95,7 +102,7 @@ describe('alert rules API', () => {
     ['resolve_threshold "0.5"', { ...base, resolve_threshold: '0.5' }, '\'resolve_threshold\' must be a number, got "0.5"'],
     ['enabled null', { ...base, enabled: null }, "'enabled' must be true or false, got null"],
     ['enabled "false"', { ...base, enabled: 'false' }, '\'enabled\' must be true or false, got "false"'],
-    ['kind ["no_data"]', { ...base, kind: ['no_data'] }, '\'kind\' must be one of \'threshold\', \'log_rate\', \'no_data\', got ["no_data"]'],
+    ['kind ["no_data"]', { ...base, kind: ['no_data'] }, '\'kind\' must be one of \'threshold\', \'increase\', \'log_rate\', \'no_data\', got ["no_data"]'],
     ['service "api"', { ...base, service: 'api' }, '\'service\' must be an array of at most 100 names (strings of 1-255 characters), got "api"'],
     ['op "=>"', { ...base, op: '=>' }, '\'op\' must be one of \'>\', \'>=\', \'<\', \'<=\', got "=>"'],
     ['missing name with other errors', { kind: 'threshold', metric: 'fds', op: '=>', threshold: null, for: 5, colour: 'red' },
@@ -137,6 +144,33 @@ describe('alert rules API', () => {
   it('accepts a log-rate rule and a no-data rule', async () => {
     expect((await post({ id: 'errors', name: 'errors per minute', kind: 'log_rate', level: 'error', q: 'timeout', op: '>', threshold: 100, service: ['api'] })).status).toBe(201)
     expect((await post({ id: 'silent', name: 'process stopped reporting', kind: 'no_data', metric: 'heap_used', for: '2m', severity: 'critical' })).status).toBe(201)
+  })
+
+  it('warns about a metric no process has reported (unknown_metric_accepted_silently), and ?strict=true refuses it', async () => {
+    // a custom metric some process reported is known; one that nothing reports is not
+    await ch.client.insert({ table: `${ch.database}.stats`, values: [{ ts: '2026-12-05 10:00:00.000', host: 'h1', service: 'api', pid: 4, metric: 'queue_depth', value: 3, source: 's', offset: 0 }], format: 'JSONEachRow' })
+    const typo = { id: 'fd-typo', name: 'fds high', kind: 'threshold', metric: 'fd', op: '>', threshold: 50 }
+    expect(await post(typo)).toEqual({ status: 201, body: {
+      rule: { ...typo, enabled: true, origin: 'api' },
+      warnings: [{ field: 'metric', message: "metric 'fd' has not been reported by any process and is not a sluice/stats metric: the rule cannot fire until a process reports it; did you mean 'fds' or 'fd_limit'?", suggestions: ['fds', 'fd_limit'] }]
+    } })
+    const list = (await app.inject({ method: 'GET', url: '/v1/alerts/rules' })).json() as { rules: Array<{ id: string, kind: string, enabled: boolean }>, waiting_for_data: string[] }
+    // no evaluator runs under inject(): no enabled stats rule has seen a sample
+    expect(list.waiting_for_data).toContain('fd-typo')
+    expect(list.waiting_for_data).toEqual(list.rules.filter(r => r.enabled && r.kind !== 'log_rate').map(r => r.id))
+    const both = { id: 'ratio', name: 'queue per conn', kind: 'threshold', metric: 'queue_dept', divide_by: 'conections', op: '>', threshold: 2 }
+    const strict = await app.inject({ method: 'POST', url: '/v1/alerts/rules?strict=true', payload: both })
+    expect([strict.statusCode, strict.json()]).toEqual([400, { error: 'SLUICE_ERR_BAD_RULE', message: "invalid alert rule: 'metric' names 'queue_dept', which no process has reported and sluice/stats does not emit (strict=true refuses it); did you mean 'queue_depth'?; 'divide_by' names 'conections', which no process has reported and sluice/stats does not emit (strict=true refuses it); did you mean 'connections'?" }])
+    expect((await app.inject({ method: 'GET', url: '/v1/alerts/rules/ratio' })).statusCode).toBe(404)
+    const putStrict = await app.inject({ method: 'PUT', url: '/v1/alerts/rules/fd-typo?strict=true', payload: typo })
+    expect([putStrict.statusCode, putStrict.json()]).toEqual([400, { error: 'SLUICE_ERR_BAD_RULE', message: "invalid alert rule: 'metric' names 'fd', which no process has reported and sluice/stats does not emit (strict=true refuses it); did you mean 'fds' or 'fd_limit'?" }])
+    const fixed = await app.inject({ method: 'PUT', url: '/v1/alerts/rules/fd-typo?strict=true', payload: { ...typo, metric: 'fds' } })
+    expect([fixed.statusCode, fixed.json()]).toEqual([200, { rule: { ...typo, metric: 'fds', enabled: true, origin: 'api' } }])
+    const custom = await app.inject({ method: 'PUT', url: '/v1/alerts/rules/fd-typo', payload: { ...typo, metric: 'queue_depth' } })
+    expect([custom.statusCode, custom.json()]).toEqual([200, { rule: { ...typo, metric: 'queue_depth', enabled: true, origin: 'api' } }])
+    const badStrict = await app.inject({ method: 'POST', url: '/v1/alerts/rules?strict=yes', payload: typo })
+    expect([badStrict.statusCode, badStrict.json()]).toEqual([400, { error: 'SLUICE_ERR_BAD_PARAM', message: 'invalid query parameter \'strict\': must be true or false, got "yes"' }])
+    expect((await app.inject({ method: 'DELETE', url: '/v1/alerts/rules/fd-typo' })).statusCode).toBe(204)
   })
 
   it('enforces the rule cap (SLUICE_ALERT_MAX_RULES) across all origins', async () => {
