@@ -14,7 +14,8 @@ import { createCollector } from '../collector/collect.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
-import { grepCommand, tailCommand } from './client.js'
+import { tailCommand } from './client.js'
+import { grepCommand } from './grep.js'
 import { alertsCommand, alertsFromEnv } from './alerts.js'
 
 const commonHelp = `Configuration (flag or environment variable):
