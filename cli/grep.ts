@@ -32,14 +32,25 @@ const out = async (text: string): Promise<void> => {
 
 type Fetched = { ok: true, body: unknown } | { ok: false, message: string }
 
+/** A 503 (busy server) is retried as its Retry-After says, at most this many times. */
+const maxRetries = 3
+
 async function getJson (path: string, p: URLSearchParams): Promise<Fetched> {
-  let res: Response
-  try { res = await fetch(`${baseUrl()}${path}?${p.toString()}`, { headers: headers() }) } catch (err) {
-    const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message
-    return { ok: false, message: `cannot reach ${baseUrl()} (${cause}); is 'sluice up' running? set SLUICE_URL` }
+  for (let attempt = 0; ; attempt++) {
+    let res: Response
+    try { res = await fetch(`${baseUrl()}${path}?${p.toString()}`, { headers: headers() }) } catch (err) {
+      const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message
+      return { ok: false, message: `cannot reach ${baseUrl()} (${cause}); is 'sluice up' running? set SLUICE_URL` }
+    }
+    if (res.status === 503 && attempt < maxRetries) {
+      const wait = Math.min(5, Math.max(0.1, Number(res.headers.get('retry-after') ?? '1') || 1))
+      await res.arrayBuffer()
+      await new Promise(resolve => setTimeout(resolve, wait * 1000))
+      continue
+    }
+    if (!res.ok) return { ok: false, message: `${await apiError(res)}${res.status === 503 ? ` (retried ${maxRetries} times)` : ''}` }
+    return { ok: true, body: await res.json() }
   }
-  if (!res.ok) return { ok: false, message: await apiError(res) }
-  return { ok: true, body: await res.json() }
 }
 
 export async function grepCommand (argv: string[]): Promise<number> {
@@ -67,6 +78,11 @@ export async function grepCommand (argv: string[]): Promise<number> {
   const fail = (msg: string): number => { process.stderr.write(`sluice grep: ${msg}\n`); return 2 }
   if (positionals.length > 1) return fail(`expected at most one PATTERN, got ${positionals.length} (${positionals.map(s => `'${s}'`).join(' ')}); quote a pattern or a time that holds spaces`)
   const pattern = positionals[0]
+  // `--since 2026-12-05 15:48:30` unquoted: the time of day would silently become the PATTERN
+  for (const k of ['since', 'until', 'around'] as const) {
+    const v = values[k]
+    if (pattern !== undefined && v !== undefined && /^\d{4}-\d{2}-\d{2}$/.test(v) && /^\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?Z?$/i.test(pattern)) return fail(`'${pattern}' looks like the time of --${k} ${v}; write --${k} ${v}T${pattern} or quote it ("${v} ${pattern}")`)
+  }
   const p = filterParams(values)
   if (values['invert-match'] === true) {
     if (pattern === undefined || pattern === '') return fail('-v needs a PATTERN (the text the lines must not contain)')
