@@ -6,9 +6,10 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { errors } from '../platform/errors.js'
-import { parseDurationMs, parseTime } from './time.js'
+import { parseDurationMs, parseTime, timeParams, timeRange } from './time.js'
 import { utf8QueryHook } from './utf8.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
+import { metricUnit } from '../schemas/metric-units.js'
 
 const aggs = { avg: 'avg(value)', min: 'min(value)', max: 'max(value)', sum: 'sum(value)', last: 'argMax(value, ts)', p50: 'quantile(0.5)(value)', p95: 'quantile(0.95)(value)', p99: 'quantile(0.99)(value)' } as const
 type Agg = keyof typeof aggs
@@ -27,6 +28,33 @@ export type StatsQuerystring = Static<typeof StatsQuerystring>
 
 const SeriesSchema = Type.Object({ host: Type.String(), service: Type.String(), pid: Type.Integer(), points: Type.Array(Type.Tuple([Type.String(), Type.Number()])) })
 
+export const MetricsQuerystring = Type.Object({
+  host: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
+  service: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
+  ...timeParams
+}, { additionalProperties: false })
+export type MetricsQuerystring = Static<typeof MetricsQuerystring>
+
+/** (service, metric) pairs with data in the range: processes reporting and the last report. */
+async function metricNames (opts: StatsRouteOptions, since: number, until: number, hosts: string[], services: string[]): Promise<Array<{ service: string, metric: string, processes: string | number, last: string | number }>> {
+  const params: Record<string, unknown> = { since, until }
+  const where = ["ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')", "ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"]
+  if (hosts.length > 0) { where.push('host IN {hosts:Array(String)}'); params.hosts = hosts }
+  if (services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = services }
+  const rs = await opts.clickhouse.query({
+    query: `SELECT service, metric, uniqExact(host, pid) AS processes, toUnixTimestamp64Milli(max(ts)) AS last
+FROM ${opts.database}.stats
+WHERE ${where.join(' AND ')}
+GROUP BY service, metric
+ORDER BY service, metric
+LIMIT 10000`,
+    query_params: params,
+    format: 'JSONEachRow',
+    clickhouse_settings: readSettings(opts.limits)
+  })
+  return await rs.json()
+}
+
 export interface StatsRouteOptions { clickhouse: ClickHouseClient, database: string, maxRangeDays: number, limits: ReadLimits, slots: QuerySlots, maxPoints?: number }
 
 function list (v: string | string[] | undefined): string[] {
@@ -41,7 +69,7 @@ export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOption
     schema: {
       summary: 'A metric series per host/service/pid',
       querystring: StatsQuerystring,
-      response: { 200: Type.Object({ metric: Type.String(), step: Type.Integer(), agg: Type.String(), series: Type.Array(SeriesSchema) }) }
+      response: { 200: Type.Object({ metric: Type.String(), unit: Type.String(), step: Type.Integer(), agg: Type.String(), series: Type.Array(SeriesSchema), hint: Type.Optional(Type.String({ description: 'why series is empty, with the metric names that have data' })) }) }
     }
   }, async (req) => {
     const qs = req.query
@@ -82,6 +110,31 @@ LIMIT {maxRows:UInt32}`
       if (s === undefined) { s = { host: r.host, service: r.service, pid: Number(r.pid), points: [] }; series.set(k, s) }
       s.points.push([new Date(Number(r.t)).toISOString(), Number(r.v)])
     }
-    return { metric: qs.metric, step: stepMs / 1000, agg, series: [...series.values()] }
+    const out = { metric: qs.metric, unit: metricUnit(qs.metric), step: stepMs / 1000, agg, series: [...series.values()] }
+    if (out.series.length > 0) return out
+    // an empty answer says why: the names that do have data in the range
+    const known = await opts.slots.run(async () => await metricNames(opts, since, until, hosts, services))
+    const names = [...new Set(known.map(k => k.metric))].sort()
+    return { ...out, hint: `no process reported metric '${qs.metric}' from ${new Date(since).toISOString()} to ${new Date(until).toISOString()}${hosts.length + services.length > 0 ? ' with these filters' : ''}; metrics with data: ${names.length > 0 ? names.join(', ') : 'none'}` }
+  })
+
+  app.get<{ Querystring: MetricsQuerystring }>('/v1/stats/metrics', {
+    preValidation: utf8QueryHook,
+    schema: {
+      summary: 'The metric names reported per service, with units',
+      querystring: MetricsQuerystring,
+      response: { 200: Type.Object({ services: Type.Array(Type.Object({ service: Type.String(), metrics: Type.Array(Type.Object({ name: Type.String(), unit: Type.String(), processes: Type.Integer(), last: Type.String() })) })) }) }
+    }
+  }, async (req) => {
+    const qs = req.query
+    const { since, until } = timeRange(qs, { defaultSinceMs: 86_400_000, maxRangeDays: opts.maxRangeDays })
+    const rows = await opts.slots.run(async () => await metricNames(opts, since, until, list(qs.host), list(qs.service)))
+    const services = new Map<string, Array<{ name: string, unit: string, processes: number, last: string }>>()
+    for (const r of rows) {
+      let m = services.get(r.service)
+      if (m === undefined) { m = []; services.set(r.service, m) }
+      m.push({ name: r.metric, unit: metricUnit(r.metric), processes: Number(r.processes), last: new Date(Number(r.last)).toISOString() })
+    }
+    return { services: [...services].map(([service, metrics]) => ({ service, metrics })) }
   })
 }, { name: 'sluice-stats' })

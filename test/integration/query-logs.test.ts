@@ -302,7 +302,7 @@ FROM numbers({n:UInt64}) WHERE {from:UInt64} <= number AND number < {to:UInt64}`
     const r = await app.inject({ method: 'GET', url: `/v1/stats?metric=heap_used&since=${since}&until=2026-11-20T10:09:59Z&step=5m&agg=max&host=host-1` })
     expect(r.statusCode).toBe(200)
     // host-1 has the odd samples n (one every 60 s): buckets [0,5m) max n=9, [5m,10m) max n=19
-    expect(JSON.parse(r.body)).toEqual({ metric: 'heap_used', step: 300, agg: 'max', series: [{ host: 'host-1', service: 'api', pid: 101, points: [['2026-11-20T10:00:00.000Z', 9], ['2026-11-20T10:05:00.000Z', 19]] }] })
+    expect(JSON.parse(r.body)).toEqual({ metric: 'heap_used', unit: 'bytes', step: 300, agg: 'max', series: [{ host: 'host-1', service: 'api', pid: 101, points: [['2026-11-20T10:00:00.000Z', 9], ['2026-11-20T10:05:00.000Z', 19]] }] })
     const avg = JSON.parse((await app.inject({ method: 'GET', url: `/v1/stats?metric=heap_used&since=${since}&until=2026-11-20T10:00:59Z&step=60s` })).body) as { series: Array<{ host: string, points: unknown[] }> }
     expect(avg.series).toEqual([{ host: 'host-0', service: 'api', pid: 100, points: [['2026-11-20T10:00:00.000Z', 0]] }, { host: 'host-1', service: 'api', pid: 101, points: [['2026-11-20T10:00:00.000Z', 1]] }])
     const bad = await app.inject({ method: 'GET', url: '/v1/stats?metric=heap_used&since=30d&step=1s' })
