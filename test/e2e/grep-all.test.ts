@@ -45,6 +45,16 @@ FROM numbers({total:UInt64})`,
       query_params: { base, total },
       clickhouse_settings: insertSettings
     })
+    // heap of two processes: web-1 flat at 50 MB, web-2 growing 10 MB a minute; fds of web-2
+    await ch.client.command({
+      query: `INSERT INTO sluice.stats (ts, host, service, pid, metric, value, source, offset)
+SELECT fromUnixTimestamp64Milli(toInt64({base:Int64} + intDiv(number, 2) * 60000), 'UTC'), if(number % 2 = 0, 'web-1', 'web-2'), 'api', 10 + number % 2, 'heap_used',
+  if(number % 2 = 0, 50, 50 + 10 * intDiv(number, 2)) * 1048576, 'cc', number
+FROM numbers(20)`,
+      query_params: { base },
+      clickhouse_settings: insertSettings
+    })
+    await ch.client.command({ query: `INSERT INTO sluice.stats (ts, host, service, pid, metric, value, source, offset) SELECT fromUnixTimestamp64Milli(toInt64({base:Int64} + number * 60000), 'UTC'), 'web-2', 'api', 11, 'fds', 20 + number, 'cd', number FROM numbers(10)`, query_params: { base }, clickhouse_settings: insertSettings })
     app = await buildQueryApi({ clickhouse: ch.client, database: 'sluice', tokens: [], registries: [] })
     // fault drill: after `capAfter` pages the server answers as when a query exceeds its budget
     app.addHook('onRequest', async (req, reply) => {
@@ -104,6 +114,24 @@ FROM numbers({total:UInt64})`,
     expect(await grep(['--since', '2026-12-05', '15:48:30'])).toEqual({ code: 2, out: '', err: 'sluice grep: \'15:48:30\' looks like the time of --since 2026-12-05; write --since 2026-12-05T15:48:30 or quote it ("2026-12-05 15:48:30")\n' })
     expect(await grep(['slow', 'request'])).toEqual({ code: 2, out: '', err: "sluice grep: expected at most one PATTERN, got 2 ('slow' 'request'); quote a pattern or a time that holds spaces\n" })
     expect(await grep(['-v', '-E', 'a.b'])).toEqual({ code: 2, out: '', err: 'sluice grep: -v takes a plain-text PATTERN (not with -E or -w)\n' })
+  })
+
+  it('sluice stats: metric names with units, a metric per process in MB with a sparkline, a hint for a typo', async () => {
+    const statsRange = ['--since', '2026-11-20T10:00:00Z', '--until', '2026-11-20T10:09:59Z']
+    const names = runCli(['stats', ...statsRange], env)
+    expect(await names.exited).toBe(0)
+    expect(names.stdout()).toBe('api\n  fds                      count  1 process, last 2026-11-20T10:09:00.000Z\n  heap_used                bytes  2 processes, last 2026-11-20T10:09:00.000Z\n')
+    const heap = runCli(['stats', 'heap_used', ...statsRange], env)
+    expect(await heap.exited).toBe(0)
+    expect(heap.stdout()).toBe([
+      'heap_used (bytes)',
+      'HOST   SERVICE  PID      LAST      MIN       MAX',
+      'web-1  api      10    50.0 MB  50.0 MB   50.0 MB  ▄▄▄▄▄▄▄▄▄▄',
+      'web-2  api      11   140.0 MB  50.0 MB  140.0 MB  ▁▂▃▃▄▅▆▆▇█'
+    ].join('\n') + '\n')
+    const typo = runCli(['stats', 'heap', ...statsRange], env)
+    expect(await typo.exited).toBe(1)
+    expect(typo.stderr()).toBe("sluice stats: no process reported metric 'heap' from 2026-11-20T10:00:00.000Z to 2026-11-20T10:09:59.000Z; metrics with data: fds, heap_used\n")
   })
 
   it('a server that stops answering part-way: the pages before it, the reason on stderr, exit 3', async () => {
