@@ -142,6 +142,8 @@ FROM numbers({n:UInt64}) WHERE number >= {from:UInt64}`
     ['/v1/histogram', { by: 'pid' }, "invalid query parameter 'by': must be one of level, host, service; got 'pid'"],
     ['/v1/histogram', { step: '1m', buckets: '5' }, "invalid query parameter 'step': give step or buckets, not both"],
     ['/v1/histogram', { since: '7d', step: '1s' }, "invalid query parameter 'step': gives 604801 buckets; at most 1000 (use a larger step or a shorter range)"],
+    ['/v1/tail', { level: 'Loud' }, "invalid query parameter 'level': must be one of trace, debug, info, warn, error, fatal (case-insensitive); got 'Loud'"],
+    ['/v1/tail', { field: 'a.b' }, "invalid query parameter 'field': expected PATH:VALUE, PATH!:VALUE, PATH>=N (also > <= <), PATH? (exists) or !PATH? (absent), e.g. responseTime>=500 or err.code:ECONNRESET; got 'a.b'"],
     ['/v1/stats', { metric: 'heap_used', agg: 'rate' }, "invalid query parameter 'agg': must be one of avg, min, max, sum, last, p50, p95, p99; got 'rate'"]
   ]
   for (const [path, qs, message] of bad) {
