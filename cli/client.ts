@@ -8,9 +8,10 @@ export const filterHelp = `Filters:
   --service S      repeatable or comma-separated
   --level L        minimum level: trace debug info warn error fatal (case-insensitive)
   --not-host H, --not-service S, --not-level L   exclude these (repeatable)
-  --field F        field filter on the line's JSON, repeatable (all must hold):
-                   responseTime>=500  (also > <= <, numbers only)  err.code:ECONNRESET
-                   err.code!:EPIPE  (differs or absent)  trace?  (exists)  !trace?  (absent)
+  --field F        field filter on the line's JSON, repeatable (all must hold); quote it,
+                   as < > ! ? mean something to the shell:
+                   'responseTime>=500'  (also > <= <, numbers only)  err.code:ECONNRESET
+                   err.code!:EPIPE  (differs or absent)  'trace?'  (exists)  '!trace?'  (absent)
   --json           NDJSON output (one line object per line)
 Environment: SLUICE_URL (default http://127.0.0.1:$SLUICE_PORT), SLUICE_TOKEN (bearer token)`
 
