@@ -6,7 +6,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { errors } from '../platform/errors.js'
-import { parseDurationMs, parseTime, timeParams, timeRange } from './time.js'
+import { parseDurationMs, timeParams, timeRange } from './time.js'
 import { utf8QueryHook } from './utf8.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
 import { metricUnit } from '../schemas/metric-units.js'
@@ -19,8 +19,8 @@ export const StatsQuerystring = Type.Object({
   host: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
   service: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
   pid: Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967295 })),
-  since: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default 6h' })),
-  until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default now' })),
+  since: Type.Optional(Type.String({ maxLength: 64, description: '15m, 1h30m, 15:48 (UTC), yesterday or ISO-8601; default 6h ago' })),
+  until: Type.Optional(Type.String({ maxLength: 64, description: 'the same forms; default now' })),
   step: Type.Optional(Type.String({ maxLength: 16, description: 'bucket width, e.g. 60s, 5m (default 1m, at least 1s)' })),
   agg: Type.Optional(Type.Union(Object.keys(aggs).map(a => Type.Literal(a)), { description: 'aggregation per bucket (default avg)' }))
 }, { additionalProperties: false })
@@ -74,14 +74,9 @@ export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOption
   }, async (req) => {
     const qs = req.query
     const now = Date.now()
-    const since = qs.since === undefined ? now - 6 * 3_600_000 : parseTime(qs.since, now)
-    if (since === null) throw errors.BAD_PARAM('since', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.since)}`)
-    const until = qs.until === undefined ? now : parseTime(qs.until, now)
-    if (until === null) throw errors.BAD_PARAM('until', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.until)}`)
-    if (until < since) throw errors.BAD_PARAM('until', 'is before since')
-    if (until - since > opts.maxRangeDays * 86_400_000) throw errors.BAD_PARAM('since', `time range exceeds the maximum of ${opts.maxRangeDays} days`)
+    const { since, until } = timeRange(qs, { defaultSinceMs: 6 * 3_600_000, maxRangeDays: opts.maxRangeDays, now })
     const stepMs = qs.step === undefined ? 60_000 : parseDurationMs(qs.step)
-    if (stepMs === null || stepMs < 1000 || stepMs % 1000 !== 0) throw errors.BAD_PARAM('step', 'expected whole seconds of at least 1s, e.g. 60s or 5m')
+    if (stepMs === null || stepMs < 1000 || stepMs % 1000 !== 0) throw errors.BAD_PARAM('step', `expected whole seconds of at least 1s, e.g. 60s or 5m; got ${JSON.stringify(qs.step)}`)
     const buckets = Math.ceil((until - since) / stepMs)
     if (buckets > maxPoints) throw errors.BAD_PARAM('step', `gives ${buckets} points per series; at most ${maxPoints} (use a larger step or a shorter range)`)
     const agg = (qs.agg ?? 'avg') as Agg

@@ -193,9 +193,11 @@ export function compileLogFilter (f: LogFilter, ci = false): (l: FilterableLine,
   const min = f.level !== undefined ? levelNum[f.level] : 0
   const exclude = ci ? f.exclude.map(s => s.toLowerCase()) : f.exclude
   return (l, fieldsJson) => {
-    const host = l.host.toLowerCase()
-    if (hosts !== null && !hosts.has(host)) return false
-    if (notHosts.has(host)) return false
+    if (hosts !== null || notHosts.size > 0) {
+      const host = l.host.toLowerCase()
+      if (hosts !== null && !hosts.has(host)) return false
+      if (notHosts.has(host)) return false
+    }
     if (services !== null && !services.has(l.service)) return false
     if (notServices.has(l.service)) return false
     if (min > 0 && (levelNum[l.level as Level] ?? 0) < min) return false
