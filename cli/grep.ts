@@ -75,6 +75,8 @@ export async function grepCommand (argv: string[]): Promise<number> {
     strict: true
   })
   if (values.help === true) { console.log(grepHelp); return 0 }
+  // `sluice grep … | head`: the reader has seen enough; stop quietly, as grep does
+  process.stdout.on('error', err => { if ((err as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0); throw err })
   const fail = (msg: string): number => { process.stderr.write(`sluice grep: ${msg}\n`); return 2 }
   if (positionals.length > 1) return fail(`expected at most one PATTERN, got ${positionals.length} (${positionals.map(s => `'${s}'`).join(' ')}); quote a pattern or a time that holds spaces`)
   const pattern = positionals[0]
@@ -95,6 +97,8 @@ export async function grepCommand (argv: string[]): Promise<number> {
   if (values.limit !== undefined && (!Number.isInteger(max) || max < 1)) return fail(`-m expects a positive whole number; got '${values.limit}'`)
   const modes = [values.count === true, values['count-by'] !== undefined, values.histogram === true].filter(Boolean).length
   if (modes > 1) return fail('choose one of -c, --count-by and --histogram')
+  const by = values['count-by']
+  if (by !== undefined && !['host', 'service', 'level'].includes(by)) return fail(`--count-by must be one of host, service, level; got '${by}'`)
   if (modes === 1) return await summary(values, p, max)
   if (values.buckets !== undefined || values.step !== undefined) return fail('--buckets and --step go with --histogram')
   if (values.context !== undefined) p.set('context', values.context)

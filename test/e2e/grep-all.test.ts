@@ -9,7 +9,8 @@ import { createClickHouse, type ClickHouse } from '../../platform/clickhouse.js'
 import { migrate } from '../../schemas/migrations.js'
 import { buildQueryApi } from '../../query-api/server.js'
 import { renderLine } from '../../cli/client.js'
-import { runCli, tempDir } from '../helpers/env.js'
+import { spawn } from 'node:child_process'
+import { cli, runCli, tempDir } from '../helpers/env.js'
 
 interface Line { ts: string, host: string, service: string, level: string, msg: string, fields: { n: number, responseTime: number }, source: string, offset: number }
 
@@ -78,6 +79,17 @@ FROM numbers(20)`,
     expect(got).toEqual([...Array(total).keys()].filter(n => n % 6 !== 5))
   })
 
+  it('piped into head: stops quietly when the reader is done (exit 0, no stack trace)', async () => {
+    // the server runs in this process: the shell must be spawned without blocking it
+    const child = spawn('bash', ['-c', `'${cli}' grep --field 'responseTime>=500' ${range.join(' ')} | head -3; echo "status \${PIPESTATUS[0]}" >&2`], { env: { ...process.env, ...env, SLUICE_NODE: process.execPath } })
+    const r = { stdout: '', stderr: '' }
+    child.stdout.on('data', d => { r.stdout += String(d) })
+    child.stderr.on('data', d => { r.stderr += String(d) })
+    await new Promise(resolve => child.once('close', resolve))
+    expect(r.stdout.split('\n').length).toBe(4)
+    expect(r.stderr).toBe('status 0\n')
+  })
+
   it('text output, -m, a filter-only search and -v', async () => {
     const m = await grep(['--field', 'responseTime>=500', ...range, '-m', '3'])
     expect(m.code).toBe(0)
@@ -113,6 +125,7 @@ FROM numbers(20)`,
     expect(await grep(['--level', '50'])).toEqual({ code: 2, out: '', err: "sluice grep: invalid query parameter 'level': must be one of trace, debug, info, warn, error, fatal (case-insensitive); got '50'\n" })
     expect(await grep(['--since', '2026-12-05', '15:48:30'])).toEqual({ code: 2, out: '', err: 'sluice grep: \'15:48:30\' looks like the time of --since 2026-12-05; write --since 2026-12-05T15:48:30 or quote it ("2026-12-05 15:48:30")\n' })
     expect(await grep(['slow', 'request'])).toEqual({ code: 2, out: '', err: "sluice grep: expected at most one PATTERN, got 2 ('slow' 'request'); quote a pattern or a time that holds spaces\n" })
+    expect(await grep(['--count-by', 'pid'])).toEqual({ code: 2, out: '', err: "sluice grep: --count-by must be one of host, service, level; got 'pid'\n" })
     expect(await grep(['-v', '-E', 'a.b'])).toEqual({ code: 2, out: '', err: 'sluice grep: -v takes a plain-text PATTERN (not with -E or -w)\n' })
   })
 
