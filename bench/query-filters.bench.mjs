@@ -141,7 +141,7 @@ ${rows.map(r => `| \`${r.name}\`, a page of ${r.lines} | ${f(r.direct)} | ${f(r.
 
 Raw API / SQL runs: ${rows.map(r => `${r.name}: ${r.rawApi.map(x => x.toFixed(0)).join(', ')} / ${r.rawDirect.map(x => x.toFixed(0)).join(', ')} ms`).join('; ')}; histogram: ${hist.map(x => x.toFixed(0)).join(', ')} ms.
 
-Notes: field filters read the \`fields\` column with \`JSONExtractRaw\`/\`JSONExtractString\` (no index: every row of the range is parsed until a page is full, newest-first slices stop early); the count and the histogram read the whole range (\`FINAL\`). ripgrep's regexes match the escaped JSON inside the NDJSON row.
+Notes: field filters read the \`fields\` column with \`JSONExtractRaw\`/\`JSONExtractString\`, after a \`position()\` prefilter (the path's keys and a string value must appear in the text, unless it holds a backslash), so JSON is parsed only where a match is possible; no skip index serves them. A page stops reading once full (time slices, oldest first); the count and the histogram read the whole range (\`FINAL\`). ripgrep's regexes match the escaped JSON inside the NDJSON row. The machine is shared (see the load average): compare ratios within a run.
 `
 const resultsPath = path.join(root, 'bench', 'RESULTS.md')
 const old = fs.readFileSync(resultsPath, 'utf8')
