@@ -104,6 +104,12 @@ FROM numbers(20)`,
     expect(vn).toEqual([...Array(total).keys()].filter(n => n % 3 === 1 && n % 6 !== 5))
   })
 
+  it('--around T --window D: the lines within D of T, both ends included', async () => {
+    const r = await grep(['--around', '2026-11-20T10:00:01Z', '--window', '50ms', '--json'])
+    expect(r.code).toBe(0)
+    expect(r.out.trimEnd().split('\n').map(s => (JSON.parse(s) as Line).fields.n)).toEqual([95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105])
+  })
+
   it('-c, --count-by and --histogram', async () => {
     expect(await grep(['-c', '--field', 'responseTime>=500', ...range])).toEqual({ code: 0, out: '50000\n', err: '' })
     expect(await grep(['-c', '--field', 'responseTime>=5000', ...range])).toEqual({ code: 1, out: '0\n', err: '' })
