@@ -14,9 +14,10 @@ import { createCollector } from '../collector/collect.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
-import { grepCommand, tailCommand } from './client.js'
-import { alertsCommand, alertsFromEnv } from './alerts.js'
+import { tailCommand } from './client.js'
+import { grepCommand } from './grep.js'
 import { statsCommand } from './stats.js'
+import { alertsCommand, alertsFromEnv } from './alerts.js'
 
 const commonHelp = `Configuration (flag or environment variable):
   --brokers LIST        KAFKA_BROKERS        host:port[,host:port…]
@@ -275,6 +276,6 @@ export async function main (argv: string[]): Promise<number> {
     if (err instanceof SluiceError) fail(err.message)
     else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) fail(`${(err as Error).message}; see sluice ${cmd} --help`)
     else fail(`${cmd}: ${(err as Error).message.split('\n')[0]} (SLUICE_DEBUG=1 for details)`)
-    return cmd === 'grep' ? 2 : 1
+    return cmd === 'grep' || cmd === 'stats' ? 2 : 1
   }
 }

@@ -15,6 +15,8 @@ import { tailRoute, type TailRouteOptions } from './tail-route.js'
 import { createTailHub, type TailHubOptions } from './tail-hub.js'
 import { createQuerySlots, halfOf } from './query-slots.js'
 import { bearerToken, hostAllowed, hostName } from '../platform/auth.js'
+import { describeValidation } from './param-errors.js'
+import { histogramRoute } from './histogram-route.js'
 import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
 
 export interface QueryApiOptions {
@@ -62,7 +64,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     // Node checks these every connectionsCheckingInterval, so it follows a small timeout down
     requestTimeout,
     http: { headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))) },
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, verbose: true } },
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return
       const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.REQUEST_TIMEOUT(requestTimeout) : null
@@ -110,9 +112,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
       return reply.code(err.statusCode).send({ error: err.code, message: err.message })
     }
     if ((err as FastifyError).validation !== undefined) {
-      const v = (err as FastifyError).validation![0]
-      const name = String(v.instancePath).replace(/^\//, '') || String((v.params as { missingProperty?: string, additionalProperty?: string }).missingProperty ?? (v.params as { additionalProperty?: string }).additionalProperty ?? '')
-      const why = v.keyword === 'additionalProperties' ? 'unknown parameter' : (v.message ?? 'invalid')
+      const { name, why } = describeValidation((err as FastifyError).validation as Parameters<typeof describeValidation>[0])
       return reply.code(400).send({ error: 'SLUICE_ERR_BAD_PARAM', message: `invalid query parameter '${name}': ${why}` })
     }
     const chCode = (err as { code?: string }).code
@@ -143,6 +143,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   const slots = createQuerySlots(maxQueries, apiRegistry, opts.maxQueriesPerClient ?? halfOf(maxQueries))
   const maxRangeDays = opts.maxRangeDays ?? 31
   await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(histogramRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(statsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   const hub = opts.tail !== undefined ? createTailHub({ brokers: opts.tail.brokers, topic: opts.tail.topics.logs, groupPrefix: opts.tail.topics.prefix, ringLines: opts.tail.ringLines, ringBytes: opts.tail.ringBytes, maxResumes: opts.tail.maxResumes, maxResumeWaiters: opts.tail.maxResumeWaiters, resumeMaxMessages: opts.tail.resumeMaxMessages, registry: apiRegistry }) : null
   if (hub !== null) {

@@ -284,7 +284,7 @@ export function fastLogParts (text: string, defaultHost: string, defaultService:
       if (t.charCodeAt(ke + 1) === C.Quote) {
         const v = plainString(t, ke + 1, ve)
         if (v === undefined) return null // escaped: compared unescaped by the general path
-        if (v !== (id === K.service ? defaultService : host)) id = -1
+        if (id === K.service ? v !== defaultService : v !== host && v !== defaultHost) id = -1
       } else id = -1
     }
     if (id >= 0) {

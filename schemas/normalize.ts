@@ -25,7 +25,8 @@ export const identityKeys = new Set(['host', 'hostname', 'service'])
 // the shipper's, except on lines sluice/transport wrote, which start with its own header
 // `{"service":S,"host":H,"pid":N,` — trusted when S is that same service — and then H (the
 // transport's `host` option). A line's own host/hostname/service stay in fields unless equal to
-// the identity (so pino's hostname, which equals it, is not repeated on every row).
+// the identity or, for host/hostname, to the shipper's host (pino writes the machine's hostname on
+// every line, also when the transport's `host` option names the process differently).
 const transportHead = /^\{"service":"([^"\\\x00-\x1f]{1,255})","host":"([^"\\\x00-\x1f]{1,255})","pid":\d{1,15},/
 
 /** the host of a line: the transport's header host when the line has one for `service`, else `shipperHost` */
@@ -133,7 +134,7 @@ export function normalizeLine (text: string, ctx: LineContext, validUtf8 = true)
   const fields: Record<string, unknown> = {}
   for (const k of Object.keys(obj)) {
     if (!consumed.has(k)) fields[k] = obj[k]
-    else if (identityKeys.has(k) && obj[k] !== (k === 'service' ? service : host)) fields[k] = obj[k]
+    else if (identityKeys.has(k) && (k === 'service' ? obj[k] !== service : obj[k] !== host && obj[k] !== ctx.host)) fields[k] = obj[k]
   }
   return { v: 1, kind: 'log', ts, host, service, pid, level: toLevel(obj.level), msg, fields, src: ctx.src, path: ctx.path, off: ctx.off, flags }
 }

@@ -1,0 +1,17 @@
+// What the CLI prints from API answers: histogram bars (metric units and sparklines: test/unit/metric-units.test.ts).
+import { describe, expect, it } from 'vitest'
+import { bar, renderHistogram } from '../../cli/histogram-chart.js'
+
+describe('histogram chart', () => {
+  it('bars scale to the busiest bucket in eighths; levels worst first; empty buckets have no bar', () => {
+    expect([bar(0, 8, 4), bar(1, 8, 4), bar(8, 8, 4), bar(5, 8, 4)]).toEqual(['', '▌', '████', '██▌'])
+    const h = { since: '2026-12-05T15:00:00.000Z', until: '2026-12-05T15:03:00.000Z', step: 60, by: 'level', total: 12, buckets: [
+      { t: '2026-12-05T15:00:00.000Z', counts: { info: 6, error: 2 } }, { t: '2026-12-05T15:01:00.000Z', counts: {} }, { t: '2026-12-05T15:02:00.000Z', counts: { warn: 4 } }] }
+    expect(renderHistogram(h, false, 8)).toBe([
+      '12 lines from 2026-12-05T15:00:00.000Z to 2026-12-05T15:03:00.000Z (UTC), 1m per bar, by level',
+      '2026-12-05T15:00Z ████████ 8  error=2 info=6',
+      '2026-12-05T15:01Z          0',
+      '2026-12-05T15:02Z ████     4  warn=4'
+    ].join('\n') + '\n')
+  })
+})
