@@ -17,6 +17,7 @@ import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './
 import { grepCommand, tailCommand } from './client.js'
 import { alertsCommand, alertsFromEnv } from './alerts.js'
 import { statsCommand } from './stats.js'
+import { gapsCommand } from './gaps.js'
 
 const commonHelp = `Configuration (flag or environment variable):
   --brokers LIST        KAFKA_BROKERS        host:port[,host:port…]
@@ -46,6 +47,7 @@ Commands:
   tail      follow new lines live       sluice tail --help
   alerts    alert rules and current alerts   sluice alerts --help
   stats     process metrics with sparklines   sluice stats --help
+  gaps      missing byte ranges per source (exit 1 if any is lost)   sluice gaps --help
 
 ${commonHelp}
 
@@ -259,7 +261,7 @@ Defaults: data in $SLUICE_DATA_DIR/kafka.`)
   await k.stop()
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand, stats: statsCommand }
+const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand, stats: statsCommand, gaps: gapsCommand }
 
 export async function main (argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
