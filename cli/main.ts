@@ -76,6 +76,14 @@ function waitForSignal (): Promise<string> {
   })
 }
 
+/** SLUICE_PROGRESS_INTERVAL_MS: how often the shipper reports each file's progress (default 10 s) */
+function progressIntervalMs (): number | undefined {
+  const v = process.env.SLUICE_PROGRESS_INTERVAL_MS
+  if (v === undefined || v === '') return undefined
+  if (!/^\d{3,9}$/.test(v) || Number(v) < 100) throw errors.CONFIG_INVALID('SLUICE_PROGRESS_INTERVAL_MS', v, 'must be whole milliseconds ≥ 100')
+  return Number(v)
+}
+
 function flagsOf (values: Record<string, unknown>): Flags {
   const f: Flags = {}
   for (const k of ['brokers', 'clickhouse-url', 'data-dir', 'port', 'bind', 'retention-days'] as const) if (typeof values[k] === 'string') f[k] = values[k] as string
@@ -109,7 +117,7 @@ async function up (argv: string[]): Promise<number | undefined> {
     stops.push(() => collector.stop())
     const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg, alerts.registry], undefined, alerts.api, brokers)
     stops.push(() => app.close())
-    const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg, maxArrayBufferBytes: 0 })
+    const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg, maxArrayBufferBytes: 0, progressIntervalMs: progressIntervalMs() })
     await shipper.start()
     stops.push(() => shipper.stop())
     const url = urlOf(app, cfg)
@@ -155,7 +163,7 @@ ${commonHelp}`)
   const compressionWhy = compressionProblem(compression)
   if (compressionWhy !== null) throw errors.CONFIG_INVALID('--compression', compression, compressionWhy)
   await checkKafka(cfg.kafkaBrokers, cfg)
-  const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine, segments: values['no-segments'] !== true, compression: compression as Compression })
+  const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine, segments: values['no-segments'] !== true, compression: compression as Compression, progressIntervalMs: progressIntervalMs() })
   const metrics = metricsPort === undefined ? null : await serveMetrics([shipper.registry], metricsPort)
   if (metrics !== null) info(`ship: metrics at ${metrics.url}`)
   await shipper.start()
