@@ -18,6 +18,7 @@ import { tailCommand } from './client.js'
 import { grepCommand } from './grep.js'
 import { statsCommand } from './stats.js'
 import { alertsCommand, alertsFromEnv } from './alerts.js'
+import { gapsCommand } from './gaps.js'
 
 const commonHelp = `Configuration (flag or environment variable):
   --brokers LIST        KAFKA_BROKERS        host:port[,host:port…]
@@ -47,6 +48,7 @@ Commands:
   tail      follow new lines live       sluice tail --help
   alerts    alert rules and alerts; add, rm, history   sluice alerts --help
   stats     process metrics with sparklines   sluice stats --help
+  gaps      missing byte ranges per source (exit 1 if any is lost)   sluice gaps --help
 
 ${commonHelp}
 
@@ -73,6 +75,14 @@ function waitForSignal (): Promise<string> {
     process.on('SIGINT', on)
     process.on('SIGTERM', on)
   })
+}
+
+/** SLUICE_PROGRESS_INTERVAL_MS: how often the shipper reports each file's progress (default 10 s) */
+function progressIntervalMs (): number | undefined {
+  const v = process.env.SLUICE_PROGRESS_INTERVAL_MS
+  if (v === undefined || v === '') return undefined
+  if (!/^\d{3,9}$/.test(v) || Number(v) < 100) throw errors.CONFIG_INVALID('SLUICE_PROGRESS_INTERVAL_MS', v, 'must be whole milliseconds ≥ 100')
+  return Number(v)
 }
 
 function flagsOf (values: Record<string, unknown>): Flags {
@@ -108,7 +118,7 @@ async function up (argv: string[]): Promise<number | undefined> {
     stops.push(() => collector.stop())
     const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg, alerts.registry], undefined, alerts.api, brokers)
     stops.push(() => app.close())
-    const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg, maxArrayBufferBytes: 0 })
+    const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg, maxArrayBufferBytes: 0, progressIntervalMs: progressIntervalMs() })
     await shipper.start()
     stops.push(() => shipper.stop())
     const url = urlOf(app, cfg)
@@ -154,7 +164,7 @@ ${commonHelp}`)
   const compressionWhy = compressionProblem(compression)
   if (compressionWhy !== null) throw errors.CONFIG_INVALID('--compression', compression, compressionWhy)
   await checkKafka(cfg.kafkaBrokers, cfg)
-  const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine, segments: values['no-segments'] !== true, compression: compression as Compression })
+  const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine, segments: values['no-segments'] !== true, compression: compression as Compression, progressIntervalMs: progressIntervalMs() })
   const metrics = metricsPort === undefined ? null : await serveMetrics([shipper.registry], metricsPort)
   if (metrics !== null) info(`ship: metrics at ${metrics.url}`)
   await shipper.start()
@@ -260,7 +270,7 @@ Defaults: data in $SLUICE_DATA_DIR/kafka.`)
   await k.stop()
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand, stats: statsCommand }
+const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand, stats: statsCommand, gaps: gapsCommand }
 
 export async function main (argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv

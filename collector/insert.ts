@@ -110,7 +110,8 @@ export async function insertBatch (t: InsertTarget, rows: Rows, topic: string, p
       await t.client.insert({ table: `${t.database}.logs`, values: logRowsOf(rows), format: 'JSONEachRow', clickhouse_settings: { ...settings, max_partitions_per_insert_block: '0' } as ClickHouseSettings })
     }
   }
-  const tables: Array<[string, unknown[]]> = [['stats', rows.stats], ['dead_letters', rows.dead]]
+  // source_progress last: a progress row stored means the lines before it in the partition are too
+  const tables: Array<[string, unknown[]]> = [['stats', rows.stats], ['dead_letters', rows.dead], ['source_progress', rows.progress]]
   for (const [table, values] of tables) {
     if (values.length === 0) continue
     const settings = baseSettingsOf(dedupToken(topic, partition, range, skipped ? `${table}-skipped` : table))

@@ -13,7 +13,7 @@ import type { LogRow } from './rows.js'
 
 /** the logs columns a RowBinary row holds, in order, with the types the rows are written in
  *  (LowCardinality columns take plain strings; ClickHouse converts on insert) */
-export const rowBinaryStructure = "ts DateTime64(3, 'UTC'), host String, service String, pid UInt32, level String, msg String, fields String, source String, path String, offset UInt64, flags Array(String), level_num UInt8"
+export const rowBinaryStructure = "ts DateTime64(3, 'UTC'), host String, service String, pid UInt32, level String, msg String, fields String, source String, path String, offset UInt64, flags Array(String), level_num UInt8, len UInt32"
 
 const two32 = 4294967296
 
@@ -163,7 +163,8 @@ export function readLogRows (b: Buffer): LogRow[] {
     const flags: string[] = []
     for (let n = r.varint(); n > 0; n--) flags.push(r.string())
     const levelNum = r.u8()
-    out.push({ ts, host, service, pid, level, level_num: levelNum, msg, fields, source, path, offset, flags })
+    const len = r.u32()
+    out.push({ ts, host, service, pid, level, level_num: levelNum, msg, fields, source, path, offset, flags, len })
   }
   return out
 }

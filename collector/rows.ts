@@ -11,7 +11,7 @@
 // stored values are the same either way (test/integration/collector-rows-roundtrip.test.ts
 // reads them back from the real engine). CPU profile of the bench before the scan: JSON.parse
 // + validate + JSON.stringify of the rows and their GC were ~75% of the collector's main thread.
-import { levelNum, isV1DateTime, validateRecord, type LogRecordV1, type StatsRecordV1 } from '../schemas/records.js'
+import { levelNum, isV1DateTime, validateRecord, type LogRecordV1, type ProgressRecordV1, type StatsRecordV1 } from '../schemas/records.js'
 import { fastLogParts, skipCanonicalObject, skipString } from '../schemas/fast-line.js'
 import { forEachSegmentLine, isSegment, parseSegment, segmentLineRecord, type ParsedSegment } from '../schemas/segment.js'
 import { maxJsonDepth, nestsDeeperThan, tooDeepReason, tsInRange, tsOriginalField, tsOutOfRangeFlag } from '../schemas/limits.js'
@@ -21,12 +21,19 @@ import { readLogRows, RowBinaryWriter, tsMillis, tsMillisIn } from './row-binary
 export interface LogRow {
   ts: string, host: string, service: string, pid: number, level: string, level_num: number
   msg: string, fields: string, source: string, path: string, offset: number, flags: string[]
+  /** bytes of the line in its source, newline included (0: unknown) */
+  len: number
 }
-export interface StatsRow { ts: string, host: string, service: string, pid: number, metric: string, value: number, source: string, offset: number }
-export interface DeadLetterRow { stage: string, reason: string, raw: string, topic: string, partition: number, kafka_offset: string, line_index: number, host: string }
+export interface StatsRow { ts: string, host: string, service: string, pid: number, metric: string, value: number, source: string, offset: number, len: number }
+/** source/offset/len: the line's identity, when the dead letter knows it (gap detection) */
+export interface DeadLetterRow { stage: string, reason: string, raw: string, topic: string, partition: number, kafka_offset: string, line_index: number, host: string, source?: string, offset?: number, len?: number }
+/** a shipper's progress report of one file (schemas/records.ts ProgressRecordV1), for source_progress */
+export interface ProgressRow { ts: string, host: string, service: string, source: string, path: string, size: number, acked: number, state: string, reason: string, dropped: string }
+/** the identity of the line a dead letter stands for */
+interface LineId { source: string, offset: number, len: number }
 
 /** the logs table's columns in the order of a row's values in Rows.log */
-export const logColumns = ['ts', 'host', 'service', 'pid', 'level', 'msg', 'fields', 'source', 'path', 'offset', 'flags', 'level_num'] as const
+export const logColumns = ['ts', 'host', 'service', 'pid', 'level', 'msg', 'fields', 'source', 'path', 'offset', 'flags', 'level_num', 'len'] as const
 
 export interface Rows {
   /** log rows in RowBinary, values in `logColumns` order (row-binary.ts) */
@@ -35,6 +42,7 @@ export interface Rows {
   logCount: number
   stats: StatsRow[]
   dead: DeadLetterRow[]
+  progress: ProgressRow[]
 }
 
 const maxRawBytes = 64 * 1024
@@ -43,14 +51,14 @@ const maxRawBytes = 64 * 1024
 export const maxRecordBytes = 1024 * 1024
 const maxPid = 4294967295
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
-const logKeys = new Set(['v', 'kind', 'ts', 'host', 'service', 'pid', 'level', 'msg', 'fields', 'src', 'path', 'off', 'flags'])
+const logKeys = new Set(['v', 'kind', 'ts', 'host', 'service', 'pid', 'level', 'msg', 'fields', 'src', 'path', 'off', 'flags', 'len'])
 
-export function emptyRows (): Rows { return { log: new RowBinaryWriter(), logCount: 0, stats: [], dead: [] } }
+export function emptyRows (): Rows { return { log: new RowBinaryWriter(), logCount: 0, stats: [], dead: [], progress: [] } }
 
 /** the log rows' RowBinary body */
 export function logBody (rows: Rows): Buffer { return rows.log.bytes() }
 
-export function rowCount (rows: Rows): number { return rows.logCount + rows.stats.length + rows.dead.length }
+export function rowCount (rows: Rows): number { return rows.logCount + rows.stats.length + rows.dead.length + rows.progress.length }
 
 /** The log rows as objects (for clients that insert row objects, and for tests). */
 export function logRowsOf (rows: Rows): LogRow[] { return readLogRows(rows.log.bytes()) }
@@ -65,10 +73,11 @@ export interface Meta {
 }
 
 /** what rows held before a line or message, to take back what it wrote when it fails */
-interface Mark { pos: number, logCount: number, stats: number, dead: number }
-const markOf = (rows: Rows): Mark => ({ pos: rows.log.pos, logCount: rows.logCount, stats: rows.stats.length, dead: rows.dead.length })
+interface Mark { pos: number, logCount: number, stats: number, dead: number, progress?: number }
+const markOf = (rows: Rows): Mark => ({ pos: rows.log.pos, logCount: rows.logCount, stats: rows.stats.length, dead: rows.dead.length, progress: rows.progress.length })
 function rollback (rows: Rows, m: Mark): void {
   rows.log.pos = m.pos; rows.logCount = m.logCount; rows.stats.length = m.stats; rows.dead.length = m.dead
+  if (m.progress !== undefined) rows.progress.length = m.progress
 }
 
 /** the dead-letter reason of a line or message whose processing threw */
@@ -150,6 +159,7 @@ function canonicalRow (w: RowBinaryWriter, text: string, bytes: Buffer | null, s
   if (spans[21] - spans[20] === 2) w.uint8(0) // flags: [] (a zero count)
   else w.stringArray(JSON.parse(text.slice(spans[20], spans[21])) as string[])
   w.uint8(lv)
+  w.uint32(lenNum)
 }
 
 function plain (w: RowBinaryWriter, text: string, bytes: Buffer | null, start: number, end: number): void {
@@ -186,7 +196,7 @@ function addSegment (rows: Rows, value: Buffer, meta: Meta): void {
     const deadCount = rows.dead.length
     try { segmentLine(rows, value, seg, start, end, off, index, meta) } catch (err) {
       rollback(rows, { pos, logCount, stats, dead: deadCount })
-      dead(rows, meta, failedReason(err), value.toString('utf8', start, Math.min(end, start + maxRawBytes)), index)
+      dead(rows, meta, failedReason(err), value.toString('utf8', start, Math.min(end, start + maxRawBytes)), index, { source: h.src, offset: off, len: end - start + 1 })
     }
   })
   if (n !== h.lines) dead(rows, meta, `segment header says ${h.lines} lines, the body holds ${n} (its rows are kept: line identities come from byte offsets)`, value.toString('utf8', 0, value.indexOf(10)), 0)
@@ -215,50 +225,65 @@ function segmentLine (rows: Rows, value: Buffer, seg: ParsedSegment, start: numb
       w.uint64(off)
       w.uint8(0) // no flags
       w.uint8(levelNum[fast.level])
+      w.uint32(end - start + 1)
       rows.logCount++
       return
     }
   }
-  addLine(rows, JSON.stringify(segmentLineRecord(value, start, end, off, seg)), index, meta)
+  addLine(rows, JSON.stringify(segmentLineRecord(value, start, end, off, seg)), index, meta, { source: h.src, offset: off, len: end - start + 1 })
 }
 
-function dead (rows: Rows, meta: Meta, reason: string, raw: string, lineIndex: number): void {
-  rows.dead.push({ stage: 'collect', reason, raw: raw.length > maxRawBytes ? raw.slice(0, maxRawBytes) : raw, topic: meta.topic, partition: meta.partition, kafka_offset: meta.offset, line_index: lineIndex, host: meta.key })
+function dead (rows: Rows, meta: Meta, reason: string, raw: string, lineIndex: number, id?: LineId | null): void {
+  const row: DeadLetterRow = { stage: 'collect', reason, raw: raw.length > maxRawBytes ? raw.slice(0, maxRawBytes) : raw, topic: meta.topic, partition: meta.partition, kafka_offset: meta.offset, line_index: lineIndex, host: meta.key }
+  if (id != null) { row.source = id.source; row.offset = id.offset; row.len = id.len }
+  rows.dead.push(row)
+}
+
+/** the identity a parsed record claims, when it is well formed (a dead letter keeps it so gap
+ *  detection can tell a dead-lettered line from a lost one) */
+function lineIdOf (rec: unknown): LineId | null {
+  if (rec === null || typeof rec !== 'object') return null
+  const r = rec as { src?: unknown, off?: unknown, len?: unknown }
+  if (typeof r.src !== 'string' || r.src === '' || typeof r.off !== 'number' || !Number.isSafeInteger(r.off) || r.off < 0) return null
+  const len = typeof r.len === 'number' && Number.isInteger(r.len) && r.len > 0 && r.len <= 4294967295 ? r.len : 0
+  return { source: r.src, offset: r.off, len }
 }
 
 /** The general path for one non-empty line; a line whose processing throws becomes a dead letter. */
-function addLine (rows: Rows, line: string, i: number, meta: Meta): void {
+function addLine (rows: Rows, line: string, i: number, meta: Meta, id?: LineId): void {
   const m = markOf(rows)
-  try { addLineRows(rows, line, i, meta) } catch (err) {
+  try { addLineRows(rows, line, i, meta, id ?? null) } catch (err) {
     rollback(rows, m)
-    dead(rows, meta, failedReason(err), line, i)
+    dead(rows, meta, failedReason(err), line, i, id)
   }
 }
 
-function addLineRows (rows: Rows, line: string, i: number, meta: Meta): void {
-  if (line.length > maxRecordBytes && Buffer.byteLength(line) > maxRecordBytes) { dead(rows, meta, `record of ${Buffer.byteLength(line)} bytes exceeds the ${maxRecordBytes}-byte limit`, line, i); return }
+function addLineRows (rows: Rows, line: string, i: number, meta: Meta, given: LineId | null): void {
+  if (line.length > maxRecordBytes && Buffer.byteLength(line) > maxRecordBytes) { dead(rows, meta, `record of ${Buffer.byteLength(line)} bytes exceeds the ${maxRecordBytes}-byte limit`, line, i, given); return }
   let rec: unknown
-  try { rec = JSON.parse(line) } catch (err) { dead(rows, meta, `invalid JSON: ${(err as Error).message}`, line, i); return }
+  try { rec = JSON.parse(line) } catch (err) { dead(rows, meta, `invalid JSON: ${(err as Error).message}`, line, i, given); return }
+  const id = given ?? lineIdOf(rec)
   // JSON.parse is iterative, but the schema check and JSON.stringify of fields recurse; a record
   // holds its line's keys one level down, in fields
-  if (nestsDeeperThan(rec, maxJsonDepth + 1)) { dead(rows, meta, tooDeepReason, line, i); return }
+  if (nestsDeeperThan(rec, maxJsonDepth + 1)) { dead(rows, meta, tooDeepReason, line, i, id); return }
   const why = validateRecord(rec)
-  if (why !== null) { dead(rows, meta, `schema v1: ${why}`, line, i); return }
+  if (why !== null) { dead(rows, meta, `schema v1: ${why}`, line, i, id); return }
+  if ((rec as { kind: string }).kind === 'progress') { rows.progress.push(progressRow(rec as ProgressRecordV1)); return }
   let r = rec as LogRecordV1 | StatsRecordV1
   // the shipper's normalizeLine did not parse it (schemas/limits.ts): msg holds the raw line
-  if (r.kind === 'log' && r.flags.includes(tooDeepFlag)) { dead(rows, meta, tooDeepReason, r.msg, i); return }
+  if (r.kind === 'log' && r.flags.includes(tooDeepFlag)) { dead(rows, meta, tooDeepReason, r.msg, i, id); return }
   if (meta.receivedMs !== undefined && outOfRange(tsMillis(r.ts), meta)) {
     // a log line is kept at its receive time, flagged; a stats sample has no place for a flag
     // and a sample at the wrong time would mislead its series: a dead letter
-    if (r.kind === 'stats') { dead(rows, meta, statsOutOfRangeReason(r.ts, meta), line, i); return }
+    if (r.kind === 'stats') { dead(rows, meta, statsOutOfRangeReason(r.ts, meta), line, i, id); return }
     r = { ...r, ts: new Date(meta.receivedMs).toISOString(), fields: { ...r.fields, [tsOriginalField]: r.ts }, flags: [...r.flags, tsOutOfRangeFlag] }
   }
   // v1 allows values the tables cannot hold; ClickHouse would reject the whole batch for them
   // (and the batch would be retried forever), so they are dead letters here
-  if (r.pid > maxPid) { dead(rows, meta, `schema v1: /pid: ${r.pid} does not fit UInt32`, line, i); return }
-  if (r.off > Number.MAX_SAFE_INTEGER) { dead(rows, meta, `schema v1: /off: ${r.off} is beyond 2^53 - 1 (a byte offset cannot be that large)`, line, i); return }
+  if (r.pid > maxPid) { dead(rows, meta, `schema v1: /pid: ${r.pid} does not fit UInt32`, line, i, id); return }
+  if (r.off > Number.MAX_SAFE_INTEGER) { dead(rows, meta, `schema v1: /off: ${r.off} is beyond 2^53 - 1 (a byte offset cannot be that large)`, line, i, id); return }
   const year = Number(r.ts.slice(0, 4))
-  if (year < 1900 || year > 2299) { dead(rows, meta, `schema v1: /ts: year ${year} is outside 1900-2299 (DateTime64 range)`, line, i); return }
+  if (year < 1900 || year > 2299) { dead(rows, meta, `schema v1: /ts: year ${year} is outside 1900-2299 (DateTime64 range)`, line, i, id); return }
   if (r.kind === 'log') {
     // fields a newer producer added at the top level are kept, not dropped
     let fields = r.fields
@@ -277,10 +302,15 @@ function addLineRows (rows: Rows, line: string, i: number, meta: Meta): void {
     w.uint64(r.off)
     w.stringArray(r.flags)
     w.uint8(levelNum[r.level])
+    w.uint32(r.len ?? 0)
     rows.logCount++
   } else {
-    for (const [metric, v] of Object.entries(r.metrics)) rows.stats.push({ ts: r.ts, host: r.host, service: r.service, pid: r.pid, metric, value: v, source: r.src, offset: r.off })
+    for (const [metric, v] of Object.entries(r.metrics)) rows.stats.push({ ts: r.ts, host: r.host, service: r.service, pid: r.pid, metric, value: v, source: r.src, offset: r.off, len: r.len ?? 0 })
   }
+}
+
+function progressRow (p: ProgressRecordV1): ProgressRow {
+  return { ts: p.ts, host: p.host, service: p.service, source: p.src, path: p.path, size: p.size, acked: p.acked, state: p.state, reason: p.reason ?? '', dropped: JSON.stringify(p.dropped) }
 }
 
 // ── the canonical-line scan ──────────────────────────────────────────────────────────────
@@ -299,6 +329,7 @@ const spans = new Int32Array(22)
 let lv = 0
 let pidNum = 0
 let offNum = 0
+let lenNum = 0
 // backslashes and control characters but '\n': strings need the full canonical check
 const notSimple = /[\\\x00-\x09\x0b-\x1f]/
 
@@ -449,6 +480,12 @@ export function scanCanonicalLog (t: string, i: number, simple = false): number 
     }
   }
   spans[21] = i
+  lenNum = 0
+  if (t.charCodeAt(i) === 44) {
+    i = lit(t, i, ',"len":'); if (i < 0) return -1
+    i = uint(t, i, 10); if (i < 0 || num > 4294967295) return -1
+    lenNum = num
+  }
   if (t.charCodeAt(i) !== 125 || i + 1 !== le) return -1
   return le
 }

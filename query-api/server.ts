@@ -11,6 +11,7 @@ import { SluiceError, errors } from '../platform/errors.js'
 import type { Topics } from '../schemas/topics.js'
 import { logsRoute } from './logs-route.js'
 import { statsRoute } from './stats-route.js'
+import { gapsRoute } from './gaps-route.js'
 import { tailRoute, type TailRouteOptions } from './tail-route.js'
 import { createTailHub, type TailHubOptions } from './tail-hub.js'
 import { createQuerySlots, halfOf } from './query-slots.js'
@@ -145,6 +146,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(histogramRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(statsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(gapsRoute, { clickhouse: opts.clickhouse, database: opts.database, limits, slots })
   const hub = opts.tail !== undefined ? createTailHub({ brokers: opts.tail.brokers, topic: opts.tail.topics.logs, groupPrefix: opts.tail.topics.prefix, ringLines: opts.tail.ringLines, ringBytes: opts.tail.ringBytes, maxResumes: opts.tail.maxResumes, maxResumeWaiters: opts.tail.maxResumeWaiters, resumeMaxMessages: opts.tail.resumeMaxMessages, registry: apiRegistry }) : null
   if (hub !== null) {
     await hub.start()

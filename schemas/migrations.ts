@@ -179,6 +179,31 @@ ORDER BY (at, transition_id)`,
     name: 'alert transition reason',
     // why a transition happened when it is not the value itself ('stale': the group stopped reporting)
     statements: db => [`ALTER TABLE ${db}.alert_history ADD COLUMN IF NOT EXISTS reason LowCardinality(String) DEFAULT ''`]
+  },
+  {
+    version: 10,
+    name: 'line lengths, dead-letter identity and source progress (gap detection)',
+    // len makes contiguity checkable: a source's next line starts at offset + len, so a hole
+    // between two stored lines is a fact (docs/gaps.md). Rows written before it read 0: unknown.
+    statements: (db, o) => [
+      `ALTER TABLE ${db}.logs ADD COLUMN IF NOT EXISTS len UInt32 DEFAULT 0 COMMENT 'bytes of the line in its source, newline included (0: unknown)' AFTER offset`,
+      `ALTER TABLE ${db}.stats ADD COLUMN IF NOT EXISTS len UInt32 DEFAULT 0 COMMENT 'bytes of the line in its source, newline included (0: unknown)' AFTER offset`,
+      `ALTER TABLE ${db}.dead_letters ADD COLUMN IF NOT EXISTS source String DEFAULT '' COMMENT 'line identity when known (empty: unknown)', ADD COLUMN IF NOT EXISTS offset UInt64 DEFAULT 0, ADD COLUMN IF NOT EXISTS len UInt32 DEFAULT 0`, `
+CREATE TABLE IF NOT EXISTS ${db}.source_progress (
+  host LowCardinality(String),
+  source String COMMENT 'content fingerprint of the file; empty for a host heartbeat',
+  service LowCardinality(String),
+  path String,
+  size UInt64 COMMENT 'file size at last sight',
+  acked UInt64 COMMENT 'bytes acknowledged by Kafka: every line below is stored once this row is',
+  state LowCardinality(String) COMMENT 'active | rotated | finished | deleted | lost | host',
+  reason String,
+  dropped String COMMENT 'JSON [{from, to, reason}]: ranges the shipper will never send',
+  ts DateTime64(3, 'UTC') COMMENT 'when the shipper reported: the latest report wins',
+  received_at DateTime64(3, 'UTC') DEFAULT now64(3)
+) ENGINE = ReplacingMergeTree(ts)
+ORDER BY (host, source)
+TTL toDateTime(ts) + INTERVAL ${o.retentionDays} DAY`]
   }
 ]
 
@@ -192,7 +217,8 @@ export async function migrate (client: ClickHouseClient, db: string, o: Migratio
   const rows = await (await client.query({ query: `SELECT version FROM ${db}.sluice_migrations`, format: 'JSONEachRow' })).json<{ version: number }>()
   const done = new Set(rows.map(r => Number(r.version)))
   const applied: MigrateResult['applied'] = []
-  for (const mig of migrations) {
+  // in version order whatever the array's order (versions need not be contiguous)
+  for (const mig of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(mig.version)) continue
     onProgress(`migration ${mig.version}: ${mig.name}`)
     for (const sql of mig.statements(db, o)) {

@@ -13,6 +13,8 @@ export interface LineContext {
   /** ms since epoch, used when the line carries no timestamp */
   now: number
   truncated?: boolean
+  /** bytes of the line in its source, newline included (the record's `len`; omitted: unknown) */
+  len?: number
 }
 
 export const consumed = new Set(['v', 'time', 'ts', 'timestamp', '@timestamp', 'level', 'msg', 'message', 'host', 'hostname', 'service', 'pid', 'sluice_stats'])
@@ -95,6 +97,12 @@ export function toIso (raw: unknown): string | null {
 }
 
 export function normalizeLine (text: string, ctx: LineContext, validUtf8 = true): LogRecordV1 | StatsRecordV1 {
+  const rec = recordOf(text, ctx, validUtf8)
+  if (ctx.len !== undefined) rec.len = ctx.len
+  return rec
+}
+
+function recordOf (text: string, ctx: LineContext, validUtf8: boolean): LogRecordV1 | StatsRecordV1 {
   const flags: string[] = []
   if (ctx.truncated === true) flags.push('truncated')
   if (!validUtf8) flags.push('invalid_utf8')

@@ -94,5 +94,5 @@ export function forEachSegmentLine (value: Buffer, seg: ParsedSegment, fn: (star
 export function segmentLineRecord (value: Buffer, start: number, end: number, off: number, seg: ParsedSegment): LogRecordV1 | StatsRecordV1 {
   const sub = value.subarray(start, end)
   const h = seg.header
-  return normalizeLine(sub.toString('utf8'), { host: h.host, service: h.service, src: h.src, path: h.path, off, now: seg.rtMs }, isUtf8(sub))
+  return normalizeLine(sub.toString('utf8'), { host: h.host, service: h.service, src: h.src, path: h.path, off, now: seg.rtMs, len: end - start + 1 }, isUtf8(sub))
 }

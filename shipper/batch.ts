@@ -88,13 +88,13 @@ function quoter (): (v: string) => string {
 /** the same JSON as JSON.stringify(rec), keys in the same order, with the per-file and
  *  per-host parts quoted once instead of per line (stringify was the shipper's largest cost).
  *  The *Json arguments are already JSON text (quoted strings, the fields object). */
-function logJson (ts: string, hostJson: string, serviceJson: string, pid: number, level: string, msgJson: string, fieldsJson: string, srcPath: string, off: number, flagsJson: string): string {
-  return `{"v":1,"kind":"log","ts":"${ts}","host":${hostJson},"service":${serviceJson},"pid":${pid},"level":"${level}","msg":${msgJson},"fields":${fieldsJson}${srcPath},"off":${off},"flags":${flagsJson}}`
+function logJson (ts: string, hostJson: string, serviceJson: string, pid: number, level: string, msgJson: string, fieldsJson: string, srcPath: string, off: number, flagsJson: string, len: number | undefined): string {
+  return `{"v":1,"kind":"log","ts":"${ts}","host":${hostJson},"service":${serviceJson},"pid":${pid},"level":"${level}","msg":${msgJson},"fields":${fieldsJson}${srcPath},"off":${off},"flags":${flagsJson}${len === undefined ? '' : `,"len":${len}`}}`
 }
 
 function logRecordJson (rec: LogRecordV1, q: { host: (v: string) => string, service: (v: string) => string }, srcPath: string): string {
   // ts is always toISOString()'s output (digits, '-', ':', '.', 'T', 'Z'): no quoting needed
-  return logJson(rec.ts, q.host(rec.host), q.service(rec.service), rec.pid, rec.level, JSON.stringify(rec.msg), JSON.stringify(rec.fields), srcPath, rec.off, rec.flags.length === 0 ? '[]' : JSON.stringify(rec.flags))
+  return logJson(rec.ts, q.host(rec.host), q.service(rec.service), rec.pid, rec.level, JSON.stringify(rec.msg), JSON.stringify(rec.fields), srcPath, rec.off, rec.flags.length === 0 ? '[]' : JSON.stringify(rec.flags), rec.len)
 }
 
 // The NDJSON value of one message, as the Buffer kafkajs would otherwise make from a string.
@@ -198,12 +198,12 @@ export function encodeBatch (reads: Array<{ source: Source, lines: TailedLine[],
       let topic: string
       let recHost: string
       if (fast !== null) {
-        json = logJson(fast.ts, q.host(fast.host), q.service(fast.service), fast.pid, fast.level, fast.msgJson, fast.fieldsJson, srcPath, line.off, '[]')
+        json = logJson(fast.ts, q.host(fast.host), q.service(fast.service), fast.pid, fast.level, fast.msgJson, fast.fieldsJson, srcPath, line.off, '[]', line.length + 1)
         topic = ctx.topics.logs
         recHost = fast.host
         out.counts.log++
       } else {
-        const rec = normalizeLine(text, { host: ctx.host, service, src: source.fp, path: source.path, off: line.off, now, truncated: line.truncated }, validUtf8)
+        const rec = normalizeLine(text, { host: ctx.host, service, src: source.fp, path: source.path, off: line.off, now, truncated: line.truncated, len: line.truncated ? undefined : line.length + 1 }, validUtf8)
         topic = rec.kind === 'stats' ? ctx.topics.stats : ctx.topics.logs
         out.counts[rec.kind]++
         if (rec.kind === 'log') for (const f of rec.flags) out.flagged[f] = (out.flagged[f] ?? 0) + 1

@@ -57,7 +57,7 @@ export interface TailerOptions {
   detachedIdleMs?: number
   onWarning?: (msg: string) => void
   /** bytes that can never be shipped (a detached file closed with a partial last line) */
-  onDrop?: (reason: string, bytes: number) => void
+  onDrop?: (reason: string, bytes: number, at?: { fp: string, path: string, offset: number }) => void
   /** a started file that can no longer be finished: compressed or deleted before its end was
    *  read. bytes: size at last sight (or uncompressed size) − offset, null when unknown */
   onLoss?: (loss: RotatedLoss) => void
@@ -330,7 +330,7 @@ export function createTailer (opts: TailerOptions): Tailer {
       if (drained && now - s.lastDataAt > detachedIdleMs) {
         if (s.readPos < size) {
           warn(`${s.path}: closed with ${size - s.readPos} unread bytes (partial last line)`)
-          drop('partial_last_line', size - s.readPos)
+          drop('partial_last_line', size - s.readPos, { fp: s.fp, path: s.path, offset: s.readPos })
         }
         closeSource(s)
         // finished: kept (so it is never shipped again) until it is gone from its directory

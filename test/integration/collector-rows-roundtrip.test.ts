@@ -44,9 +44,11 @@ describe('log rows into the real engine', () => {
       await insertBatch({ client: ch.client, database: 'sluice', faults: noFaults }, rows, 't', 0, { from: 1n, to: 6n })
 
       const want = logRowsOf(rows).map(r => ({ ...r, ts: Date.parse(r.ts) })).sort((a, b) => a.offset - b.offset)
-      const got = (await (await ch.client.query({ query: 'SELECT toUnixTimestamp64Milli(ts) AS ts, host, service, pid, level, msg, fields, source, path, offset, flags, level_num FROM sluice.logs ORDER BY offset', format: 'JSONEachRow' })).json<Record<string, unknown>>())
+      const got = (await (await ch.client.query({ query: 'SELECT toUnixTimestamp64Milli(ts) AS ts, host, service, pid, level, msg, fields, source, path, offset, flags, level_num, len FROM sluice.logs ORDER BY offset', format: 'JSONEachRow' })).json<Record<string, unknown>>())
         .map(r => ({ ...r, ts: Number(r.ts), offset: Number(r.offset) }))
       expect(got).toEqual(want)
+      // a segment line's len: its bytes in the file, newline included (the next line starts there)
+      expect(got.filter(r => r.source === 'segsrc').map(r => [r.offset, r.len])).toEqual(raw.split('\n').slice(0, 2).map((l, i) => [i === 0 ? 1000 : 1000 + Buffer.byteLength(raw.split('\n')[0]) + 1, Buffer.byteLength(l) + 1]))
       expect(got[1]).toMatchObject({ level: 'fatal', level_num: 60, flags: ['truncated', 'not_json'], fields: '{"n":-1e+21,"s":"\\u0001","q":"x\\"y\\\\z"}' })
       expect(got[2]).toMatchObject({ msg: 'tab\there "q" nl\n é ✓ 😀', fields: '{"a":{"b":[1,2.5,null,true]},"kéy":"v"}' })
       expect(got[5]).toMatchObject({ fields: '{"extraTop":5}' })

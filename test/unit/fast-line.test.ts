@@ -85,7 +85,7 @@ const ctx = { host: 'default-host', topics: topicsFor('t.'), maxMessageBytes: 1 
 
 /** the general path's NDJSON for one line, as before the fast path existed */
 function generalJson (text: string, off: number): string {
-  return JSON.stringify(normalizeLine(text, { host: ctx.host, service: 'svc', src: source.fp, path: source.path, off, now, truncated: false }))
+  return JSON.stringify(normalizeLine(text, { host: ctx.host, service: 'svc', src: source.fp, path: source.path, off, now, truncated: false, len: Buffer.byteLength(text) + 1 }))
 }
 
 function encodedJson (text: string, off: number): string {

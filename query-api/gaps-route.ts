@@ -1,0 +1,126 @@
+// GET /v1/gaps — per source, the byte ranges ClickHouse does not hold, classified (gaps.ts), and
+// per host the age of its last progress record. Holes come from one pass over logs ∪ stats in
+// primary-key order (lagInFrame over (source, offset)); duplicates (replays not merged yet) need
+// no FINAL: a repeat starts where its twin does, inside the previous line, so it never opens a hole.
+import fp from 'fastify-plugin'
+import { Type, type Static } from '@sinclair/typebox'
+import type { FastifyInstance } from 'fastify'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { utf8QueryHook } from './utf8.js'
+import { clientKey } from './client-key.js'
+import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
+import { list, schemaError } from './stats-params.js'
+import { parseTime } from './time.js'
+import { errors } from '../platform/errors.js'
+import { classifyGaps, type DeadRange, type Hole, type ProgressRow, type SourceSummary } from './gaps.js'
+
+const Names = Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })
+export const GapsQuerystring = Type.Object({
+  host: Type.Optional(Names),
+  service: Type.Optional(Names),
+  source: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'one source (a file\'s fingerprint, the `source` of its lines)' })),
+  since: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601: holes between lines from then on (default: all stored lines)' })),
+  until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601 (default now; given, the ranges after each source\'s last stored line are not looked at)' }))
+}, { additionalProperties: false })
+export type GapsQuerystring = Static<typeof GapsQuerystring>
+const accepted = Object.keys(GapsQuerystring.properties)
+
+const Range = Type.Object({
+  from: Type.Integer(),
+  to: Type.Union([Type.Integer(), Type.Null()]),
+  bytes: Type.Union([Type.Integer(), Type.Null()]),
+  class: Type.String({ description: 'lost | in_flight | dropped | dead_lettered' }),
+  reason: Type.Optional(Type.String()),
+  before: Type.Union([Type.String(), Type.Null()], { description: 'ts of the stored line before the range' }),
+  after: Type.Union([Type.String(), Type.Null()], { description: 'ts of the stored line after the range' })
+})
+const GapsResponse = Type.Object({
+  complete: Type.Boolean({ description: 'no range is missing' }),
+  lost: Type.Boolean({ description: 'some range is classed lost' }),
+  bytes: Type.Object({ lost: Type.Integer(), in_flight: Type.Integer(), dropped: Type.Integer(), dead_lettered: Type.Integer() }),
+  sources: Type.Array(Type.Object({ source: Type.String(), host: Type.String(), service: Type.String(), path: Type.String(), state: Type.Union([Type.String(), Type.Null()]), acked: Type.Union([Type.Integer(), Type.Null()]), size: Type.Union([Type.Integer(), Type.Null()]), ranges: Type.Array(Range) })),
+  hosts: Type.Array(Type.Object({ host: Type.String(), last_progress: Type.String(), age_seconds: Type.Number() }))
+})
+export type GapsResponse = Static<typeof GapsResponse>
+
+export interface GapsRouteOptions { clickhouse: ClickHouseClient, database: string, limits: ReadLimits, slots: QuerySlots }
+
+const iso = (ms: number | string): string => new Date(Number(ms)).toISOString()
+
+export const gapsRoute = fp(async (app: FastifyInstance, opts: GapsRouteOptions) => {
+  const db = opts.database
+  const query = async <T>(sql: string, params: Record<string, unknown>, client: string): Promise<T[]> => await opts.slots.run(async () => {
+    const rs = await opts.clickhouse.query({ query: sql, query_params: params, format: 'JSONEachRow', clickhouse_settings: readSettings(opts.limits) })
+    return await rs.json<T>()
+  }, client)
+
+  app.get<{ Querystring: GapsQuerystring }>('/v1/gaps', {
+    preValidation: utf8QueryHook,
+    attachValidation: true,
+    schema: { summary: 'Missing byte ranges per source, classified (lost, in flight, dropped, dead-lettered)', querystring: GapsQuerystring, response: { 200: GapsResponse } }
+  }, async (req) => {
+    const bad = schemaError(req, accepted)
+    if (bad !== null) throw bad
+    const qs = req.query
+    const now = Date.now()
+    const since = qs.since === undefined ? null : parseTime(qs.since, now)
+    if (since === null && qs.since !== undefined) throw errors.BAD_PARAM('since', `expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms; got ${JSON.stringify(qs.since)}`)
+    const until = qs.until === undefined ? null : parseTime(qs.until, now)
+    if (until === null && qs.until !== undefined) throw errors.BAD_PARAM('until', `expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms; got ${JSON.stringify(qs.until)}`)
+    const params: Record<string, unknown> = {}
+    const who: string[] = []
+    const hosts = list(qs.host)
+    const services = list(qs.service)
+    if (hosts.length > 0) { who.push('host IN {hosts:Array(String)}'); params.hosts = hosts }
+    if (services.length > 0) { who.push('service IN {services:Array(String)}'); params.services = services }
+    if (qs.source !== undefined) { who.push('source = {source:String}'); params.source = qs.source }
+    const when: string[] = []
+    if (since !== null) { when.push("ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')"); params.since = since }
+    if (until !== null) { when.push("ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"); params.until = until }
+    const where = (c: string[]): string => c.length === 0 ? '' : `WHERE ${c.join(' AND ')}`
+    // every stored line of a source: log rows, and stats lines (one row per metric: one line)
+    const lines = (c: string[]): string => `SELECT source, offset, len, ts, host, service, path FROM ${db}.logs ${where(c)}
+UNION ALL SELECT source, offset, any(len), min(ts), any(host), any(service), '' FROM ${db}.stats ${where(c)} GROUP BY source, offset`
+    const key = clientKey(req)
+    const holes = await query<Hole>(`SELECT source, prev_end AS from, offset AS to, toUnixTimestamp64Milli(prev_ts) AS before, toUnixTimestamp64Milli(ts) AS after
+FROM (
+  SELECT source, offset, ts, lagInFrame(offset + len) OVER w AS prev_end, lagInFrame(len) OVER w AS prev_len, lagInFrame(ts) OVER w AS prev_ts, row_number() OVER w AS n
+  FROM (${lines([...who, ...when])})
+  WINDOW w AS (PARTITION BY source ORDER BY offset ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
+)
+WHERE n > 1 AND prev_len > 0 AND offset > prev_end
+ORDER BY source, from`, params, key)
+    const progress = await query<ProgressRow>(`SELECT host, source, service, path, size, acked, state, reason, dropped, toUnixTimestamp64Milli(ts) AS ts FROM ${db}.source_progress FINAL
+${where([...(hosts.length > 0 ? ['host IN {hosts:Array(String)}'] : []), ...(services.length > 0 ? ["(service IN {services:Array(String)} OR source = '')"] : []), ...(qs.source !== undefined ? ['source = {source:String}'] : [])])}`, params, key)
+    // the ranges after the last stored line: only when the window reaches the present
+    const tails = until === null
+    const tailSources = progress.filter(p => p.source !== '').map(p => p.source)
+    const summaries = !tails || tailSources.length === 0
+      ? []
+      : await query<SourceSummary>(`SELECT source, any(host) AS host, any(service) AS service, any(path) AS path, max(offset + len) AS end, argMax(len, offset) AS last_len, toUnixTimestamp64Milli(argMax(ts, offset)) AS last_ts
+FROM (${lines([...who, 'source IN {tailSources:Array(String)}'])}) GROUP BY source`, { ...params, tailSources }, key)
+    const gapSources = [...new Set([...holes.map(h => h.source), ...tailSources])]
+    const dead = gapSources.length === 0
+      ? []
+      : await query<DeadRange>(`SELECT source, offset AS from, offset + len AS to, any(reason) AS reason FROM ${db}.dead_letters WHERE source IN {gapSources:Array(String)} AND len > 0 GROUP BY source, offset, len`, { gapSources }, key)
+    // UInt64 and DateTime64 values come as strings in JSONEachRow
+    const sources = classifyGaps(
+      holes.map(h => ({ source: h.source, from: Number(h.from), to: Number(h.to), before: iso(h.before), after: iso(h.after) })),
+      summaries.map(s => ({ ...s, end: Number(s.end), last_len: Number(s.last_len), last_ts: iso(s.last_ts) })),
+      progress.map(p => ({ ...p, size: Number(p.size), acked: Number(p.acked), ts: Number(p.ts) })),
+      dead.map(d => ({ ...d, from: Number(d.from), to: Number(d.to) })),
+      { tails })
+    const bytes = { lost: 0, in_flight: 0, dropped: 0, dead_lettered: 0 }
+    for (const s of sources) for (const r of s.ranges) bytes[r.class] += r.bytes ?? 0
+    const lastByHost = new Map<string, number>()
+    for (const p of progress) lastByHost.set(p.host, Math.max(lastByHost.get(p.host) ?? 0, p.ts))
+    const body: GapsResponse = {
+      complete: sources.length === 0,
+      lost: sources.some(s => s.ranges.some(r => r.class === 'lost')),
+      bytes,
+      sources,
+      hosts: [...lastByHost].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([host, t]) => ({ host, last_progress: iso(t), age_seconds: Math.max(0, Math.round((now - t) / 100) / 10) }))
+    }
+    return body
+  })
+}, { name: 'sluice-gaps' })

@@ -1,0 +1,69 @@
+// Gap classification (query-api/gaps.ts) and the shipper's progress records (shipper/progress.ts).
+import { describe, expect, it } from 'vitest'
+import { classifyGaps, type ProgressRow } from '../../query-api/gaps.js'
+import { createProgressReporter } from '../../shipper/progress.js'
+import { validateRecord } from '../../schemas/records.js'
+import type { Source } from '../../shipper/tailer.js'
+
+const prog = (p: Partial<ProgressRow>): ProgressRow => ({ host: 'h', source: 's1', service: 'svc', path: '/l/svc/app.log', size: 1000, acked: 1000, state: 'active', reason: '', dropped: '[]', ts: 0, ...p })
+const sum = { source: 's1', host: 'h', service: 'svc', path: '/l/svc/app.log', end: 1000, last_len: 10, last_ts: 'T9' }
+
+describe('classifyGaps', () => {
+  it('reports nothing when the stored lines reach what the shipper acknowledged and saw', () => {
+    expect(classifyGaps([], [sum], [prog({})], [], { tails: true })).toEqual([])
+  })
+
+  it('a hole below the acknowledged offset is lost, with the neighbouring timestamps; the dead-lettered part of it is dead_lettered', () => {
+    const got = classifyGaps([{ source: 's1', from: 100, to: 300, before: 'T1', after: 'T2' }], [sum], [prog({})], [{ source: 's1', from: 200, to: 250, reason: 'too deep' }], { tails: true })
+    expect(got).toHaveLength(1)
+    expect(got[0].ranges).toEqual([
+      { from: 100, to: 200, bytes: 100, class: 'lost', before: 'T1', after: 'T2' },
+      { from: 200, to: 250, bytes: 50, class: 'dead_lettered', reason: 'too deep', before: 'T1', after: 'T2' },
+      { from: 250, to: 300, bytes: 50, class: 'lost', before: 'T1', after: 'T2' }
+    ])
+  })
+
+  it('above the acknowledged offset a hole is in flight (a later batch landed first), and so is the unshipped tail', () => {
+    const got = classifyGaps([{ source: 's1', from: 600, to: 700, before: 'T1', after: 'T2' }], [{ ...sum, end: 800 }], [prog({ acked: 650, size: 900 })], [], { tails: true })
+    expect(got[0].ranges).toEqual([
+      { from: 600, to: 650, bytes: 50, class: 'lost', before: 'T1', after: 'T2' },
+      { from: 650, to: 700, bytes: 50, class: 'in_flight', before: 'T1', after: 'T2' },
+      { from: 800, to: 900, bytes: 100, class: 'in_flight', before: 'T9', after: null }
+    ])
+  })
+
+  it('the unread end of a rotated file deleted while the shipper was down is dropped, with its reason', () => {
+    const got = classifyGaps([], [sum], [prog({ size: 1500, acked: 1000, state: 'deleted', reason: 'deleted', dropped: JSON.stringify([{ from: 1000, to: 1500, reason: 'deleted' }]) })], [], { tails: true })
+    expect(got.map(g => [g.state, g.ranges])).toEqual([['deleted', [{ from: 1000, to: 1500, bytes: 500, class: 'dropped', reason: 'deleted', before: 'T9', after: null }]]])
+  })
+
+  it('a loss of unknown size is a dropped range without an end', () => {
+    const got = classifyGaps([], [sum], [prog({ state: 'lost', reason: 'compressed', dropped: JSON.stringify([{ from: 1000, to: null, reason: 'compressed' }]) })], [], { tails: true })
+    expect(got[0].ranges).toEqual([{ from: 1000, to: null, bytes: null, class: 'dropped', reason: 'compressed', before: 'T9', after: null }])
+  })
+
+  it('acknowledged bytes beyond the last stored line are lost (the progress record was stored after them)', () => {
+    const got = classifyGaps([], [{ ...sum, end: 900 }], [prog({})], [], { tails: true })
+    expect(got[0].ranges).toEqual([{ from: 900, to: 1000, bytes: 100, class: 'lost', before: 'T9', after: null }])
+  })
+})
+
+describe('progress records', () => {
+  const src = (fp: string, p: Partial<Source>): Source => ({ fp, path: `/l/svc/${fp}.log`, fd: -1, dev: 0, ino: 0, readPos: 0, endOffset: 0, ackedOffset: 0, skipping: false, detached: false, lastDataAt: 0, size: 0, ...p })
+
+  it('reports each tailed file, finished files once, drops and losses as ranges, and a host heartbeat; every record is valid v1', async () => {
+    let sources = [src('a', { size: 500, ackedOffset: 400 }), src('b', { size: 90, ackedOffset: 80, detached: true })]
+    const sent: string[] = []
+    const r = createProgressReporter({ host: 'h1', topic: 'logs', intervalMs: 60_000, sources: () => sources, serviceOf: () => 'svc', send: async tm => { for (const t of tm) for (const m of t.messages) sent.push(...m.value.toString().split('\n')) } })
+    const t0 = Date.parse('2026-12-01T00:00:00.000Z')
+    const brief = (now: number): unknown[] => r.records(now).map(x => [x.src, x.state, x.acked, x.size, x.dropped])
+    expect(brief(t0)).toEqual([['', 'host', 0, 0, []], ['a', 'active', 400, 500, []], ['b', 'rotated', 80, 90, []]])
+    r.dropped('b', '/l/svc/b.log', 80, 90, 'partial_last_line')
+    sources = [sources[0]]
+    r.lost({ reason: 'deleted', path: '/l/svc/c.log', fp: 'c', offset: 100, bytes: 50 })
+    expect(brief(t0)).toEqual([['', 'host', 0, 0, []], ['a', 'active', 400, 500, []], ['c', 'deleted', 100, 150, [{ from: 100, to: 150, reason: 'deleted' }]], ['b', 'finished', 80, 90, [{ from: 80, to: 90, reason: 'partial_last_line' }]]])
+    await r.stop() // the last report: ended files are then forgotten
+    expect(sent.map(l => validateRecord(JSON.parse(l)))).toEqual([null, null, null, null])
+    expect(brief(t0)).toEqual([['', 'host', 0, 0, []], ['a', 'active', 400, 500, []]])
+  })
+})
