@@ -31,7 +31,7 @@ describe('pipeline: transport → ship → Kafka → collect → ClickHouse → 
       const all: Line[] = []
       let cursor: string | null = null
       do {
-        const qs = new URLSearchParams({ limit: '5000', since: '1h' })
+        const qs = new URLSearchParams({ limit: '5000', since: '1h', order: 'desc' })
         if (cursor !== null) qs.set('cursor', cursor)
         const res = await fetch(`${up.url}/v1/logs?${qs.toString()}`)
         expect(res.status).toBe(200)

@@ -50,6 +50,7 @@ describe('wire format v1 on Kafka, read by kcat', () => {
     const keys = new Set<string>()
     const headers = new Set<string>()
     const records: Array<Record<string, unknown>> = []
+    const progress: Array<Record<string, unknown>> = []
     const raw: string[] = []
     for (const l of out.split('\n')) {
       if (l === '') continue
@@ -57,15 +58,21 @@ describe('wire format v1 on Kafka, read by kcat', () => {
       if (l.startsWith('HDR=')) { headers.add(l.slice(4)); continue }
       const o = JSON.parse(l) as Record<string, unknown>
       if (o.kind === 'lines') records.push(o)
+      else if (o.kind === 'progress') progress.push(o)
       else raw.push(l)
     }
     expect([...keys]).toEqual(['wire-host'])
-    expect([...headers]).toEqual(['content-type=application/x-ndjson; sluice=v1; segment'])
+    // log segments, and the shipper's progress records (v1 NDJSON) behind them in the same partition
+    expect([...headers].sort()).toEqual(['content-type=application/x-ndjson; sluice=v1', 'content-type=application/x-ndjson; sluice=v1; segment'])
+    expect(progress.length).toBeGreaterThan(0)
+    for (const p of progress) expect(validateRecord(p)).toBeNull()
     expect(raw).toEqual(lines)
     expect(records.length).toBe(1)
     expect(records[0]).toMatchObject({ v: 1, kind: 'lines', host: 'wire-host', service: 'billing', off: 0, lines: 300, bytes: Buffer.byteLength(lines.join('\n') + '\n') })
     expect(typeof records[0].src).toBe('string')
     expect(String(records[0].path).endsWith(path.join('logs', 'app.log'))).toBe(true)
+    // what progress records say of this file (sent every 10 s, so maybe none yet): never past what was shipped
+    for (const p of progress.filter(p => p.src === records[0].src)) expect(Number(p.acked)).toBeLessThanOrEqual(Number(records[0].bytes))
   })
 
   it('with segments off (and the default gzip), kcat consumes exactly the 300 shipped lines and each one validates as v1', async () => {
@@ -80,6 +87,7 @@ describe('wire format v1 on Kafka, read by kcat', () => {
       if (line.startsWith('HDR=')) { headers.add(line.slice(4)); continue }
       const rec = JSON.parse(line) as LogRecordV1
       expect(validateRecord(rec)).toBeNull()
+      if ((rec as { kind: string }).kind === 'progress') continue // the shipper's progress records, also v1
       records.push(rec)
     }
     expect([...keys]).toEqual(['wire-host'])
