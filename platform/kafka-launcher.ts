@@ -153,7 +153,31 @@ function serverProperties (node: NodePlan, voters: NodePlan[], n: number): strin
   ].join('\n')
 }
 
+/**
+ * Starts the broker(s). A broker that exits while starting on fresh ports (another process took
+ * a port between our pick and its bind, as happens when several runs share a machine) is
+ * retried twice on new ports (a fresh data dir is emptied first); fixed ports, or a data dir that
+ * already holds a cluster, are not retried.
+ */
 export async function startLocalKafka (opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
+  // a data dir that already holds a cluster keeps its ports: only a fresh one is retried
+  const freshDir = opts.dataDir === undefined || !fs.existsSync(path.join(opts.dataDir, 'cluster.id'))
+  const retriable = freshDir && opts.port === undefined && opts.controllerPort === undefined
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (attempt > 1 && opts.dataDir !== undefined) fs.rmSync(opts.dataDir, { recursive: true, force: true })
+      return await launchKafka(opts)
+    } catch (err) {
+      const m = err instanceof Error ? /exited \(code .*; see (\S+)$/.exec(err.message) : null
+      if (!retriable || attempt >= 3 || m === null) throw err
+      let tail = ''
+      try { tail = fs.readFileSync(m[1], 'utf8').trim().split('\n').slice(-3).join(' | ').slice(0, 600) } catch {}
+      ;(opts.progress ?? (() => {}))(`${(err as Error).message}${tail !== '' ? ` (${tail})` : ''}; retrying on fresh ports (attempt ${attempt + 1} of 3)`)
+    }
+  }
+}
+
+async function launchKafka (opts: LocalKafkaOptions): Promise<LocalKafka> {
   const progress = opts.progress ?? (() => {})
   const n = opts.brokers ?? 1
   if (!Number.isInteger(n) || n < 1 || n > 9) throw errors.KAFKA_LAUNCH_FAILED(`brokers must be a whole number 1-9, not ${String(opts.brokers)}`)
