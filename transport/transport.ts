@@ -13,7 +13,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
-import { createSpoolWriter, maxServiceNameBytes, safeServiceName, serviceNameProblem } from './spool.js'
+import { createSpoolWriter, maxServiceNameBytes, safeServiceName, serviceNameProblem } from './spool-writer.js'
 
 export interface TransportOptions {
   service: string
