@@ -7,6 +7,7 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { serviceSpoolDir, spoolFileName, spoolFileSuffix } from '../schemas/spool-layout.js'
 
 export interface SpoolOptions {
   dir: string
@@ -60,7 +61,7 @@ export function safeServiceName (service: unknown): string {
 }
 
 export function spoolDirFor (dir: string, service: string): string {
-  return path.join(dir, safeServiceName(service))
+  return serviceSpoolDir(dir, safeServiceName(service))
 }
 
 export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
@@ -91,7 +92,7 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
     // created on first use and again if it disappears, so a spool that cannot be created yet
     // (parent missing, not a directory, disk full) costs lines, never the application
     if (!dirMade) { fs.mkdirSync(dir, { recursive: true }); dirMade = true }
-    currentPath = path.join(dir, `${Date.now()}-${process.pid}-${String(seq++).padStart(4, '0')}.ndjson`)
+    currentPath = path.join(dir, spoolFileName(Date.now(), process.pid, seq++))
     try {
       fd = fs.openSync(currentPath, 'a')
     } catch (err) {
@@ -110,7 +111,7 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
   function enforceCap (): void {
     let files: Array<{ p: string, size: number, mtime: number }>
     try {
-      files = fs.readdirSync(dir).filter(f => f.endsWith('.ndjson')).map(f => {
+      files = fs.readdirSync(dir).filter(f => f.endsWith(spoolFileSuffix)).map(f => {
         const p = path.join(dir, f)
         const st = fs.statSync(p)
         return { p, size: st.size, mtime: st.mtimeMs }

@@ -13,6 +13,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
+import { dataDirFromEnv, spoolRootOf } from '../schemas/spool-layout.js'
 import { createSpoolWriter, maxServiceNameBytes, safeServiceName, serviceNameProblem } from './spool-writer.js'
 
 export interface TransportOptions {
@@ -30,7 +31,7 @@ export interface TransportOptions {
 const maxPendingChars = 8 * 1024 * 1024
 
 export function defaultSpoolDir (): string {
-  return path.resolve(process.env.SLUICE_DATA_DIR ?? './.sluice', 'spool')
+  return spoolRootOf(path.resolve(dataDirFromEnv()))
 }
 
 /** Written straight to fd 2: the worker's process.stderr is relayed through the application's
