@@ -2,10 +2,10 @@
 // event loop only pays pino's own serialisation:
 //   pino (main thread) ──thread-stream──▶ this worker: chunks ──▶ whole lines + service/host/pid
 //     ──▶ spool NDJSON files ──▶ `sluice ship`
-// A plain Writable over string chunks rather than pino-abstract-transport's `parse: 'lines'`:
-// that path JSON.parses every line and iterates them one by one asynchronously, and the slower
-// worker backed thread-stream up into the app (measured 2.5× pino/file's main-thread cost per
-// log call; bench/RESULTS.md). Lines are never re-parsed here: the fields are spliced in front.
+// A plain Writable over string chunks rather than pino-abstract-transport's `parse: 'lines'`,
+// whose per-line JSON.parse slowed the worker until it backed up into the app
+// (docs/design/2026-12-01-shipper-main-thread.md). Lines are never re-parsed: the fields are
+// spliced in front.
 // Nothing here may fail: thread-stream re-emits a worker error (a throw while building, an
 // 'error' on this stream) as 'error' on pino's ThreadStream, which has no listener, so it would
 // exit the application. Bad options and unwritable spools become one stderr warning each.
