@@ -11,6 +11,9 @@ import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { requireTools } from './tools.mjs'
+
+requireTools('bench/query.bench.mjs', ['rg']) // the search section's baseline
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = (p) => path.join(root, 'dist', p)

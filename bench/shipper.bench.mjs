@@ -11,6 +11,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { requireTools } from './tools.mjs'
+
+// kcat is the baseline of the file → Kafka section
+if ((process.env.ONLY ?? 'ship,calls,stats').split(',').includes('ship')) requireTools('bench/shipper.bench.mjs', ['kcat'])
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 // The shipper runs in this process, as `sluice ship` runs it: bin/sluice gives glibc malloc one

@@ -13,7 +13,8 @@ import { serveMetrics } from '../platform/metrics-http.js'
 import { createCollector } from '../collector/collect.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
-import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
+import { dataDirFromEnv, spoolGlobOf, spoolRootOf } from '../schemas/spool-layout.js'
+import { checkKafka, listenQueryApi, openClickHouse, urlOf } from './roles.js'
 import { tailCommand } from './client.js'
 import { grepCommand } from './grep.js'
 import { statsCommand } from './stats.js'
@@ -118,11 +119,11 @@ async function up (argv: string[]): Promise<number | undefined> {
     stops.push(() => collector.stop())
     const app = await listenQueryApi(cfg, ch, [shipperReg, collectorReg, alerts.registry], undefined, alerts.api, brokers)
     stops.push(() => app.close())
-    const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg, maxArrayBufferBytes: 0, progressIntervalMs: progressIntervalMs() })
+    const shipper = createShipper({ brokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlobOf(cfg.dataDir), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, registry: shipperReg, maxArrayBufferBytes: 0, progressIntervalMs: progressIntervalMs() })
     await shipper.start()
     stops.push(() => shipper.stop())
     const url = urlOf(app, cfg)
-    info(`ClickHouse: ${ch.embedded ? 'embedded chDB at ' : ''}${ch.location}; Kafka: ${brokers.join(',')}; spool: ${path.join(cfg.dataDir, 'spool')}`)
+    info(`ClickHouse: ${ch.embedded ? 'embedded chDB at ' : ''}${ch.location}; Kafka: ${brokers.join(',')}; spool: ${spoolRootOf(cfg.dataDir)}`)
     info(`up in ${((Date.now() - t0) / 1000).toFixed(1)} s — Ctrl-C to stop`)
     console.log(`Sluice is up: ${url}`)
   } catch (err) {
@@ -164,7 +165,7 @@ ${commonHelp}`)
   const compressionWhy = compressionProblem(compression)
   if (compressionWhy !== null) throw errors.CONFIG_INVALID('--compression', compression, compressionWhy)
   await checkKafka(cfg.kafkaBrokers, cfg)
-  const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlob(cfg), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine, segments: values['no-segments'] !== true, compression: compression as Compression, progressIntervalMs: progressIntervalMs() })
+  const shipper = createShipper({ brokers: cfg.kafkaBrokers, topics: topicsFor(cfg.topicPrefix), globs: [spoolGlobOf(cfg.dataDir), ...(values.path ?? [])], dataDir: cfg.dataDir, service: values.service, host: values.host, maxLineBytes: maxLine, segments: values['no-segments'] !== true, compression: compression as Compression, progressIntervalMs: progressIntervalMs() })
   const metrics = metricsPort === undefined ? null : await serveMetrics([shipper.registry], metricsPort)
   if (metrics !== null) info(`ship: metrics at ${metrics.url}`)
   await shipper.start()
@@ -263,7 +264,7 @@ Defaults: data in $SLUICE_DATA_DIR/kafka.`)
   if (!/^\d+$/.test(values.brokers ?? '1') || n < 1 || n > 9) throw errors.CONFIG_INVALID('--brokers', values.brokers ?? '', 'expected a number of brokers 1-9')
   if (n > 1 && port !== undefined) throw errors.CONFIG_INVALID('--port', values.port ?? '', 'applies to a single broker only; a cluster picks free ports')
   if (values.heap !== undefined && !/^\d+[mMgG]$/.test(values.heap)) throw errors.CONFIG_INVALID('--heap', values.heap, 'expected a JVM size such as 256m or 1g')
-  const dataDir = values.data ?? path.join(process.env.SLUICE_DATA_DIR ?? './.sluice', 'kafka')
+  const dataDir = values.data ?? path.join(dataDirFromEnv(), 'kafka')
   const k = await startLocalKafka({ brokers: n, port, dataDir, heap: values.heap, progress: msg => info(msg) })
   console.log(`Kafka is up: KAFKA_BROKERS=${k.brokers}`)
   await waitForSignal()

@@ -1,5 +1,4 @@
 // Wiring of each role from a validated Config. Only the CLI knows all stages.
-import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import { isLoopback, type Config } from '../platform/config.js'
@@ -50,10 +49,6 @@ export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: R
     throw err
   }
   return app
-}
-
-export function spoolGlob (cfg: Config): string {
-  return path.join(cfg.dataDir, 'spool', '*', '*.ndjson')
 }
 
 export function urlOf (app: FastifyInstance, cfg: Config): string {

@@ -3,6 +3,7 @@
 // the series; without a metric, the metrics each service reports. Exit 0 data, 1 none, 2 error.
 import { parseArgs } from 'node:util'
 import { parseTime } from '../query-api/time.js'
+import { baseUrl, jsonHeaders } from './http-client.js'
 
 const help = `Usage: sluice stats [METRIC] [--host H] [--service S] [--pid P] [--since T] [--until T]
                     [--step S] [--divide-by M] [--agg A] [--json]
@@ -26,13 +27,8 @@ interface Series { host: string, service: string, pid: number, points: Array<[st
 interface StatsBody { metric: string, divide_by?: string, unit: string, step: number, agg: string, since: string, until: string, series: Series[], hint?: string }
 interface MetricsBody { since: string, until: string, services: Array<{ service: string, metrics: Array<{ metric: string, unit: string, description?: string, processes: number, last_seen: string }> }> }
 
-function baseUrl (): string {
-  return (process.env.SLUICE_URL ?? `http://127.0.0.1:${process.env.SLUICE_PORT ?? '7070'}`).replace(/\/$/, '')
-}
-
 async function getJson<T> (path: string): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (process.env.SLUICE_TOKEN !== undefined) headers.authorization = `Bearer ${process.env.SLUICE_TOKEN}`
+  const headers = jsonHeaders()
   let res: Response
   try { res = await fetch(`${baseUrl()}${path}`, { headers }) } catch (err) {
     const why = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message

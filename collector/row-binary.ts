@@ -2,13 +2,8 @@
 // `logColumns` order, with no names, quotes or escapes — strings as a LEB128 length and their
 // UTF-8 bytes, numbers little-endian, DateTime64(3) as Int64 milliseconds, Array(String) as a
 // count and its strings (https://clickhouse.com/docs/interfaces/formats/RowBinary).
-//
-// Why: ClickHouse parsing text rows was half of its insert work. 500,000 log rows into a Null
-// table (parsing only): 0.47 s of CPU as RowBinary vs 2.9-3.1 s as JSONCompactEachRow (and more
-// as keyed JSONEachRow, what ClickHouse's own Kafka engine reads); into the logs table with its
-// indexes, as 100,000-row inserts, 2.7-3.7 s vs 5.7-7.5 s (one chDB process, 2026-12-01). The
-// collector scans every line anyway to validate it; writing binary values instead of JSON
-// arrays left its own cost per row within this machine's noise (~4-6 µs either way).
+// Why: ClickHouse parsing text rows was half of its insert work; binary rows cost it a fraction
+// of that (docs/design/2026-12-01-rowbinary.md).
 import type { LogRow } from './rows.js'
 
 /** the logs columns a RowBinary row holds, in order, with the types the rows are written in
@@ -65,7 +60,7 @@ export class RowBinaryWriter {
     this.varint(n)
     const b = this.buf
     // log values are mostly under a few hundred bytes: a loop beats the view and native call
-    // of Buffer#copy or TypedArray#set there (measured on the collector bench's rows)
+    // of Buffer#copy or TypedArray#set there
     if (n < 256) { let p = this.pos; for (let j = start; j < end; j++) b[p++] = src[j]; this.pos = p } else { b.set(src.subarray(start, end), this.pos); this.pos += n }
   }
 

@@ -2,6 +2,7 @@
 // one-line error naming it. The result is frozen.
 import path from 'node:path'
 import { errors } from './errors.js'
+import { defaultDataDir } from '../schemas/spool-layout.js'
 import { defaultLogPartitions, defaultTopicPrefix, topicPrefixRe } from '../schemas/topics.js'
 
 export interface Config {
@@ -118,7 +119,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env, flags: Flags =
     clickhouseUser: env.CLICKHOUSE_USER ?? 'default',
     clickhousePassword: env.CLICKHOUSE_PASSWORD ?? '',
     clickhouseDatabase: db,
-    dataDir: path.resolve(dataRaw ?? './.sluice'),
+    dataDir: path.resolve(dataRaw ?? defaultDataDir),
     port: portRaw === undefined ? 7070 : parsePort(portRaw, portName),
     bind,
     tokens,

@@ -43,6 +43,8 @@ export const errors = {
   RESUME_BUSY: define('SLUICE_ERR_RESUME_BUSY', 503, (running: number, waiting: number) => `too many tails resuming from Kafka (${running} running, ${waiting} waiting); retry later`),
   RESUME_TOO_OLD: define('SLUICE_ERR_RESUME_TOO_OLD', 410, (oldest: string, max: number) => `Last-Event-ID is more than ${max} Kafka messages behind the live tail on some partition; the oldest position offered is ${oldest} (reconnect with it as Last-Event-ID; older lines are in /v1/logs)`),
   TOO_MANY_RULES: define('SLUICE_ERR_TOO_MANY_RULES', 409, (max: number) => `too many alert rules: this server evaluates at most ${max} (SLUICE_ALERT_MAX_RULES); delete a rule or raise the limit`),
+  BAD_REQUEST: define('SLUICE_ERR_BAD_REQUEST', 400, (why: string) => why),
+  INTERNAL: define('SLUICE_ERR_INTERNAL', 500, () => 'internal error; see the server log'),
   TOO_MANY_STREAMS: define('SLUICE_ERR_TOO_MANY_STREAMS', 503, (max: number) => `too many concurrent alert streams (limit ${max}); retry later`)
 } as const
 

@@ -1,15 +1,11 @@
 // Compression codecs for kafkajs, registered once per thread on import (platform/kafka.ts
 // imports this module, so every producer and consumer of Sluice's has them):
-//   gzip — what the shipper sends by default, compressed at zlib level 1 instead of kafkajs'
-//          level 6 (on NDJSON log batches ~3.5× faster for a 3% larger output).
-//   zstd — `sluice ship --compression zstd`. kafkajs has no zstd of its own; this one is
-//          @mongodb-js/zstd (the MongoDB driver's codec, native, prebuilt per platform on npm).
-//          Every reader needs the codec: a Sluice collector or tail from before this module
-//          cannot read what a zstd shipper sends.
-// Measured on one 1.44 MB shipper batch of 8,192 pino lines (2 shared cores, 2026-12-01):
-// gzip level 1 4.8-5.5 ms → 107 KB (13×); zstd level 1 3.6-3.8 ms → 32 KB (45×). Kafka itself
-// reads zstd from version 2.1 (2018) on; kcat and librdkafka read it too.
+//   gzip — what the shipper sends by default, at zlib level 1 (kafkajs uses 6: much slower
+//          for a slightly smaller output).
+//   zstd — `sluice ship --compression zstd`, via @mongodb-js/zstd (native, prebuilt per
+//          platform). Every reader needs the codec.
 // Also here: kafkajs' record-batch Encoder grows once, to the size it needs (end of file).
+// Measurements and the choice of default: docs/design/2026-12-01-compression.md.
 import zlib from 'node:zlib'
 import { createRequire } from 'node:module'
 import { promisify } from 'node:util'
@@ -54,19 +50,12 @@ export function compressionType (c: Compression): CompressionTypes {
   return c === 'zstd' ? CompressionTypes.ZSTD : c === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None
 }
 
-// zlib hands its output back 16 KiB at a time by default; gzip at level 1 shrinks log lines
-// ~5-13×, so an output chunk of a quarter of the input (≥ 16 KiB, ≤ 1 MiB) takes one or two.
+// zlib hands its output back 16 KiB at a time by default; log lines compress several-fold, so
+// an output chunk of a quarter of the input (≥ 16 KiB, ≤ 1 MiB) takes one or two.
 const gzipChunk = (n: number): number => Math.min(1 << 20, Math.max(16 * 1024, n >> 2))
-// Compressing is synchronous, on the calling thread (the shipper's Kafka thread). Measured
-// 2026-12-02, catching up on a 330,000-line backlog with async zlib: the Kafka thread's Buffers
-// rose ~1 MB per batch to 37 MB even right after two forced full GCs in a row, while a heap
-// snapshot (whose GC also runs the weak callbacks that free native handles between its passes)
-// found only 5.8 MB reachable; with gzipSync they stayed at 6-21 MB and fell back after every
-// forced GC, at the same or more lines/s (peak/steady RSS 1.20-1.39× against 1.62-1.76× with the
-// other settings equal; README, "Memory while catching up"). The likely path: an async zlib
-// stream and its output buffers are released through its native handle, which a weak callback
-// frees only on a later turn of the event loop, so forced GCs in the same turn cannot. Not proven;
-// gzipSync keeps no handle past the call.
+// Compressing is synchronous, on the calling thread (the shipper's Kafka thread): an async zlib
+// stream's buffers are freed only on a later turn of the event loop, so the shipper's forced GCs
+// could not free them while catching up (docs/design/2026-12-01-compression.md).
 const gzip1 = (buf: Buffer): Buffer => zlib.gzipSync(buf, { level: 1, chunkSize: gzipChunk(buf.length) })
 const unzip = promisify(zlib.unzip)
 
@@ -82,13 +71,11 @@ codecs[CompressionTypes.ZSTD] = () => ({
 })
 
 // kafkajs builds a record batch by appending each record's encoded bytes to one Encoder that
-// doubles from 512 bytes as it goes: for a 1.1 MB shipper batch, 512 KiB + 1 MiB + 2 MiB
-// allocated (and zero-filled) for 1.1 MB of records, the first two garbage at once. The bytes
-// are written once whatever the buffer, so an Encoder appending an array of Encoders grows once,
-// to exactly the size it needs (the bytes past `offset` are never read: `buffer` is a slice to
-// it). Same output byte for byte (test/unit/kafka-codecs.test.ts). It replaces a method of
-// kafkajs' internals, so only on the version it was written against: 2.2.4, kafkajs' last
-// release; any other keeps kafkajs' own.
+// doubles from 512 bytes as it goes, allocating (and zero-filling) several times the batch. Here
+// an Encoder appending an array of Encoders grows once, to exactly the size it needs (the bytes
+// past `offset` are never read: `buffer` is a slice to it). Same output byte for byte
+// (test/unit/kafka-codecs.test.ts). It replaces a method of kafkajs' internals, so only on the
+// version it was written against: 2.2.4, kafkajs' last release; any other keeps kafkajs' own.
 interface KafkaEncoder { buf: Buffer, offset: number, buffer: Buffer }
 const requireHere = createRequire(import.meta.url)
 const EncoderClass = requireHere('kafkajs/src/protocol/encoder') as { prototype: { writeEncoderArray: (this: KafkaEncoder, value: KafkaEncoder[]) => KafkaEncoder } }

@@ -44,5 +44,5 @@ export function describeValidation (errs: AjvError[]): { name: string, why: stri
   if (e.keyword === 'required') return { name, why: 'is required' }
   if (e.keyword === 'maxItems') return { name, why: `may be given at most ${String(e.params.limit)} times` }
   const what = accepted(e.keyword === 'anyOf' ? e.parentSchema : e.parentSchema) ?? e.message ?? 'is invalid'
-  return { name, why: `${what}; got ${got(e.data)}` }
+  return { name, why: e.data === undefined ? what : `${what}; got ${got(e.data)}` }
 }

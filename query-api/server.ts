@@ -1,13 +1,13 @@
 // `sluice serve` — the query API.
 //   HTTP ──Host check (loopback)──auth──▶ under-pressure (503 + Retry-After) ──▶ route (TypeBox-validated) ──▶ ClickHouse
 // Each feature is a fastify plugin; errors are SluiceErrors with codes and exact messages.
-import Fastify, { type FastifyInstance, type FastifyError } from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import underPressure from '@fastify/under-pressure'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { Registry } from 'prom-client'
-import { SluiceError, errors } from '../platform/errors.js'
+import { errors } from '../platform/errors.js'
 import type { Topics } from '../schemas/topics.js'
 import { logsRoute } from './logs-route.js'
 import { statsRoute } from './stats-route.js'
@@ -18,6 +18,7 @@ import { createQuerySlots, halfOf } from './query-slots.js'
 import { bearerToken, hostAllowed, hostName } from '../platform/auth.js'
 import { describeValidation } from './param-errors.js'
 import { histogramRoute } from './histogram-route.js'
+import { httpErrorHandler, rawClientErrorHandler } from './http-errors.js'
 import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
 
 export interface QueryApiOptions {
@@ -49,14 +50,6 @@ export interface QueryApiOptions {
   alerts?: Omit<AlertsPluginOptions, 'clickhouse' | 'database'>
 }
 
-const clickhouseErrorStatus: Record<string, [number, string]> = {
-  427: [400, 'invalid regular expression'],
-  159: [503, 'query timed out'],
-  158: [400, 'query reads too many rows; narrow the time range or add filters'],
-  241: [503, 'query exceeded the memory limit'],
-  202: [503, 'too many simultaneous queries']
-}
-
 export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInstance> {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000
   const app = Fastify({
@@ -66,15 +59,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     requestTimeout,
     http: { headersTimeout: Math.min(60_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 4))) },
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, verbose: true } },
-    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
-      if (err.code === 'ECONNRESET' || socket.destroyed) return
-      const e = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? errors.REQUEST_TIMEOUT(requestTimeout) : null
-      const [status, body] = e !== null
-        ? [`${e.statusCode} Request Timeout`, JSON.stringify({ error: e.code, message: e.message })]
-        : err.code === 'HPE_HEADER_OVERFLOW' ? ['431 Request Header Fields Too Large', '{"error":"SLUICE_ERR_BAD_REQUEST","message":"request headers too large"}'] : ['400 Bad Request', '{"error":"SLUICE_ERR_BAD_REQUEST","message":"malformed HTTP request"}']
-      if (socket.writable) socket.write(`HTTP/1.1 ${status}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`)
-      socket.destroy(err)
-    },
+    clientErrorHandler: rawClientErrorHandler(requestTimeout),
     return503OnClosing: true,
     forceCloseConnections: true
   })
@@ -107,28 +92,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     })
   }
 
-  app.setErrorHandler((err: FastifyError | SluiceError, req, reply) => {
-    if (err instanceof SluiceError) {
-      if (err.statusCode === 503 || err.statusCode === 429) reply.header('retry-after', '5')
-      return reply.code(err.statusCode).send({ error: err.code, message: err.message })
-    }
-    if ((err as FastifyError).validation !== undefined) {
-      const { name, why } = describeValidation((err as FastifyError).validation as Parameters<typeof describeValidation>[0])
-      return reply.code(400).send({ error: 'SLUICE_ERR_BAD_PARAM', message: `invalid query parameter '${name}': ${why}` })
-    }
-    const chCode = (err as { code?: string }).code
-    if (chCode !== undefined && clickhouseErrorStatus[chCode] !== undefined) {
-      const [status, text] = clickhouseErrorStatus[chCode]
-      if (status === 503) reply.header('retry-after', '5')
-      return reply.code(status).send({ error: status === 400 ? 'SLUICE_ERR_BAD_PARAM' : 'SLUICE_ERR_OVERLOADED', message: `${text}: ${err.message.split('\n')[0].slice(0, 300)}` })
-    }
-    if ((err as FastifyError).statusCode !== undefined && (err as FastifyError).statusCode! < 500) {
-      return reply.code((err as FastifyError).statusCode!).send({ error: (err as FastifyError).code ?? 'SLUICE_ERR_BAD_REQUEST', message: err.message })
-    }
-    req.log.error(err)
-    process.stderr.write(`sluice: query error: ${err.message.split('\n')[0]}\n`)
-    return reply.code(500).send({ error: 'SLUICE_ERR_INTERNAL', message: 'internal error; see the server log' })
-  })
+  app.setErrorHandler(httpErrorHandler)
 
   app.get('/healthz', { schema: { summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }))
   const apiRegistry = new Registry()

@@ -1,4 +1,4 @@
-// The unit of every metric `sluice/stats` (shipper/stats.ts) emits, shared by the query API
+// The unit of every metric `sluice/stats` (transport/process-stats.ts) emits, shared by the query API
 // (/v1/stats, /v1/stats/metrics) and the CLI (human units). A metric not listed here (a custom
 // stats record) has the unit 'unknown' and is shown as a plain number.
 export type MetricUnit = 'bytes' | 'count' | 'ms' | 'ratio'

@@ -85,8 +85,8 @@ SETTINGS non_replicated_deduplication_window = 10000`]
     version: 4,
     name: 'full-text index on fields',
     // substring and whole-word search look in msg and fields; an index on one side only makes
-    // the OR of the two unskippable, so every granule would be read (measured: 10M lines, a
-    // rare token 9 ms with both sides indexed vs ~800 ms with fields unindexed)
+    // the OR of the two unskippable, so every granule would be read
+    // (docs/design/2026-11-22-log-search-storage.md)
     statements: (db) => [`ALTER TABLE ${db}.logs ADD INDEX IF NOT EXISTS idx_fields_tokens fields TYPE text(tokenizer = 'splitByNonAlpha') GRANULARITY 1`]
   },
   {
@@ -168,10 +168,8 @@ ORDER BY (at, transition_id)`,
     version: 6,
     name: 'LZ4 for msg and fields',
     // a substring or regex search that no index narrows decompresses msg and fields: LZ4 (the
-    // ClickHouse default) decompresses several times faster than ZSTD. Measured on 10M lines
-    // (bench data): a full scan of both columns 277 ms vs 883–1,485 ms with ZSTD(1); a 3-hour
-    // slice of msg 131 vs 220 ms. The price is disk: msg 105 MB vs 27 MB, fields 219 vs 110 MB.
-    // Existing parts keep ZSTD until merged; new parts are written with LZ4.
+    // ClickHouse default) decompresses several times faster than ZSTD, for about twice the disk
+    // (docs/design/2026-11-22-log-search-storage.md). Existing parts keep ZSTD until merged.
     statements: db => [`ALTER TABLE ${db}.logs MODIFY COLUMN msg String CODEC(LZ4), MODIFY COLUMN fields String COMMENT 'JSON object: every other field of the line' CODEC(LZ4)`]
   },
   {

@@ -63,9 +63,9 @@ class ChunkChecks {
    *  line (lines of one chunk are asked in order). Whether it really is JSON is the reader's
    *  to find out: readers normalise every segment line with the shipper's own normalizeLine
    *  (schemas/segment.ts), which flags a braced line that does not parse as not_json exactly
-   *  as the v1 path here would. A full JSON check here (schemas/json-bytes.ts, ~560 ns per
-   *  170-byte line) was the largest cost on the shipper's main thread, for a question every
-   *  reader answers again anyway when it parses the line. */
+   *  as the v1 path here would. A full JSON check here was the largest cost on the shipper's
+   *  main thread, for a question every reader answers again anyway when it parses the line
+   *  (docs/design/2026-12-01-shipper-main-thread.md). */
   rawOk (l: TailedLine): boolean {
     const c = l.chunk
     if (l.end - l.start < 2 || c[l.start] !== 0x7b || c[l.end - 1] !== 0x7d) return false

@@ -11,6 +11,7 @@ import { type Producer } from 'kafkajs'
 import { createKafka } from '../platform/kafka.js'
 import { compressionType, type Compression } from '../platform/kafka-codecs.js'
 import { gc } from './gc.js'
+import { collectIfOver } from './memory-bound.js'
 import type { ToWorker, FromWorker, WireTopicMessages } from './sender.js'
 
 const port = parentPort
@@ -81,35 +82,18 @@ async function send (topicMessages: WireTopicMessages): Promise<void> {
   }
 }
 
-// Catching up after an outage, kafkajs allocates Buffers at several times the source rate
-// (each value copied into a per-record encoder, then into the records encoder, then
-// compressed). A batch's buffers live across awaits, survive scavenges and are promoted, so
-// V8 frees them only at a full GC, ~64 MB of external memory after the last one. Collecting
-// whenever this thread's Buffer memory passes the bound keeps memory flat: a minor GC first
-// (most died young), a full one when that was not enough.
-// The bound counts `external`, not `arrayBuffers`: Node counts a Buffer against the thread that
-// allocated it, so the message values the main thread transferred here (half of what this thread
-// holds while catching up) are in this thread's external memory but in the main thread's
-// arrayBuffers. Counting arrayBuffers, this thread let 10-20 MB of acknowledged values wait for
-// V8's own GC.
-function collect (type: 'minor' | 'major'): void {
-  gc(type)
-  gcs[type]++
-}
-
+// The memory bound (memory-bound.ts) counts this thread's `external`, not `arrayBuffers`: Node
+// counts a Buffer against the thread that allocated it, so the message values the main thread
+// transferred here (half of what this thread holds while catching up) are in this thread's
+// external memory but in the main thread's arrayBuffers.
 /** runs the GCs the bound calls for; returns this thread's own arrayBuffers afterwards (the
  *  gauge adds the main thread's, which counts the values) */
-function collectIfOver (): number {
-  let mem = process.memoryUsage()
-  if (maxArrayBuffers > 0 && mem.external > maxArrayBuffers) {
-    collect('minor')
-    mem = process.memoryUsage()
-    if (mem.external > maxArrayBuffers) {
-      collect('major')
-      mem = process.memoryUsage()
-    }
-  }
-  return mem.arrayBuffers
+function boundMemory (): number {
+  let mem: NodeJS.MemoryUsage | null = null
+  const measure = (): number => { mem = process.memoryUsage(); return mem.external }
+  const ran = collectIfOver(maxArrayBuffers, measure, type => { gc(type); gcs[type]++ })
+  const after: NodeJS.MemoryUsage | null = ran.includes('major') ? null : mem
+  return (after ?? process.memoryUsage()).arrayBuffers
 }
 
 port.on('message', (m: ToWorker) => {
@@ -138,7 +122,7 @@ port.on('message', (m: ToWorker) => {
       send(topicMessages).then(
         () => {
           if (exitAfter > 0 && ++acknowledged >= exitAfter) process.exit(70)
-          const arrayBuffers = collectIfOver()
+          const arrayBuffers = boundMemory()
           post({ op: 'done', id, ok: true, arrayBuffers, gcs: { ...gcs } })
         },
         (err: Error) => post({ op: 'done', id, ok: false, message: err.message })

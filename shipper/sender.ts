@@ -1,12 +1,11 @@
 // The shipper's Kafka producer runs on a worker thread (send-worker.ts). The main thread
 // tails, checks and cuts lines into messages; kafkajs' work on those messages — encoding record
-// batches, CRC32C, gzip, acks=all round trips, and the garbage all of that makes —
-// was over a third of the main thread while shipping (CPU profile of the file → Kafka bench:
-// kafkajs' encoder copies and zero-filled growth ~200 ms per 400,000 lines, plus its share of
-// the GC), with the main thread the limit (event-loop utilisation 0.85-0.92) and a second core
-// mostly idle. Message values move to the worker without a copy (their memory is transferred);
-// the worker retries, splits and reports back; the main thread keeps the order of completions,
-// the checkpoints and the metrics, exactly as when it sent the batches itself.
+// batches, CRC32C, gzip, acks=all round trips, and the garbage all of that makes — was the
+// largest share of the main thread while a second core sat mostly idle
+// (docs/design/2026-12-01-shipper-main-thread.md). Message values move to the worker without a
+// copy (their memory is transferred); the worker retries, splits and reports back; the main
+// thread keeps the order of completions, the checkpoints and the metrics, exactly as when it sent
+// the batches itself.
 import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -1,7 +1,7 @@
 // Every metric sluice/stats emits has a unit in schemas/metric-units.ts (what /v1/stats/metrics
 // and `sluice stats` show), and the CLI renders each unit for people.
 import { describe, expect, it } from 'vitest'
-import { monitorProcess } from '../../shipper/stats.js'
+import { monitorProcess } from '../../transport/process-stats.js'
 import { metricUnits, seriesUnit } from '../../schemas/metric-units.js'
 import { humanValue, sparkline } from '../../cli/stats.js'
 

@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
-import { createSpoolWriter, safeServiceName, serviceNameProblem, spoolDirFor } from '../../shipper/spool.js'
+import { createSpoolWriter, safeServiceName, serviceNameProblem, spoolDirFor } from '../../transport/spool-writer.js'
 import { tempDir } from '../helpers/env.js'
 
 const line = (i: number): string => `{"n":${i},"msg":"${'x'.repeat(83)}"}\n` // 100 bytes for i < 10

@@ -1,7 +1,7 @@
 // sluice/stats' timer inside the user's process: a logger that throws must not turn into an
 // unhandled rejection (which exits a Node application), and is reported once.
 import { describe, expect, it, vi } from 'vitest'
-import { monitorProcess } from '../../shipper/stats.js'
+import { monitorProcess } from '../../transport/process-stats.js'
 import { waitFor } from '../helpers/env.js'
 
 describe('sluice/stats', () => {

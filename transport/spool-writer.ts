@@ -7,6 +7,7 @@
 import crypto from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { serviceSpoolDir, spoolFileName, spoolFileSuffix } from '../schemas/spool-layout.js'
 
 export interface SpoolOptions {
   dir: string
@@ -60,7 +61,46 @@ export function safeServiceName (service: unknown): string {
 }
 
 export function spoolDirFor (dir: string, service: string): string {
-  return path.join(dir, safeServiceName(service))
+  return serviceSpoolDir(dir, safeServiceName(service))
+}
+
+/** opens `file` in `dir` for appending; a directory removed under us (a cleanup of the spool)
+ *  is made once more */
+function openForAppend (dir: string, file: string): number {
+  try {
+    return fs.openSync(file, 'a')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    fs.mkdirSync(dir, { recursive: true })
+    return fs.openSync(file, 'a')
+  }
+}
+
+/** the record that opens the next spool file after a loss, so it is findable in the timeline */
+function droppedRecord (service: string, lost: { files: number, bytes: number, lines: number }): string {
+  return `{"time":${Date.now()},"level":40,"service":${JSON.stringify(service)},"pid":${process.pid},"msg":"sluice/transport: spool data dropped","sluice_spool_dropped":{"files":${lost.files},"bytes":${lost.bytes},"lines":${lost.lines}}}\n`
+}
+
+/** Deletes the oldest spool files of `dir` until the rest fit in `maxBytes` (never `current`,
+ *  the file being written); returns the files deleted. A directory it cannot list: none. */
+function deleteOldestOverCap (dir: string, maxBytes: number, current: string): Array<{ p: string, size: number }> {
+  let files: Array<{ p: string, size: number }>
+  try {
+    files = fs.readdirSync(dir).filter(f => f.endsWith(spoolFileSuffix)).map(f => {
+      const p = path.join(dir, f)
+      return { p, size: fs.statSync(p).size }
+    }).sort((a, b) => a.p < b.p ? -1 : 1)
+  } catch { return [] }
+  let total = files.reduce((s, f) => s + f.size, 0)
+  const deleted: Array<{ p: string, size: number }> = []
+  for (const f of files) {
+    if (total <= maxBytes) break
+    if (f.p === current) continue
+    try { fs.unlinkSync(f.p) } catch { continue }
+    total -= f.size
+    deleted.push(f)
+  }
+  return deleted
 }
 
 export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
@@ -91,37 +131,18 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
     // created on first use and again if it disappears, so a spool that cannot be created yet
     // (parent missing, not a directory, disk full) costs lines, never the application
     if (!dirMade) { fs.mkdirSync(dir, { recursive: true }); dirMade = true }
-    currentPath = path.join(dir, `${Date.now()}-${process.pid}-${String(seq++).padStart(4, '0')}.ndjson`)
-    try {
-      fd = fs.openSync(currentPath, 'a')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-      fs.mkdirSync(dir, { recursive: true }) // removed under us (a cleanup of the spool): once more
-      fd = fs.openSync(currentPath, 'a')
-    }
+    currentPath = path.join(dir, spoolFileName(Date.now(), process.pid, seq++))
+    fd = openForAppend(dir, currentPath)
     fileBytes = 0
     if (unreported.files + unreported.lines > 0) {
-      const rec = `{"time":${Date.now()},"level":40,"service":${JSON.stringify(opts.service)},"pid":${process.pid},"msg":"sluice/transport: spool data dropped","sluice_spool_dropped":{"files":${unreported.files},"bytes":${unreported.bytes},"lines":${unreported.lines}}}\n`
+      const rec = droppedRecord(opts.service, unreported)
       unreported = { files: 0, bytes: 0, lines: 0 }
       try { fs.writeSync(fd, rec); fileBytes += rec.length } catch {}
     }
   }
 
   function enforceCap (): void {
-    let files: Array<{ p: string, size: number, mtime: number }>
-    try {
-      files = fs.readdirSync(dir).filter(f => f.endsWith('.ndjson')).map(f => {
-        const p = path.join(dir, f)
-        const st = fs.statSync(p)
-        return { p, size: st.size, mtime: st.mtimeMs }
-      }).sort((a, b) => a.p < b.p ? -1 : 1)
-    } catch { return }
-    let total = files.reduce((s, f) => s + f.size, 0)
-    for (const f of files) {
-      if (total <= maxSpoolBytes) break
-      if (f.p === currentPath) continue
-      try { fs.unlinkSync(f.p) } catch { continue }
-      total -= f.size
+    for (const f of deleteOldestOverCap(dir, maxSpoolBytes, currentPath)) {
       stats.droppedFiles++
       stats.droppedBytes += f.size
       unreported.files++
@@ -196,11 +217,8 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
       clearInterval(timer)
       retryAt = 0 // the last lines get one more try
       flush()
-      if (fd >= 0) {
-        try { fs.fsyncSync(fd) } catch {}
-        try { fs.closeSync(fd) } catch {}
-        fd = -1
-      }
+      if (fd >= 0) { try { fs.fsyncSync(fd) } catch {} }
+      if (fd >= 0) { try { fs.closeSync(fd) } catch {} fd = -1 }
     }
   }
 }

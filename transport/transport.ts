@@ -2,10 +2,10 @@
 // event loop only pays pino's own serialisation:
 //   pino (main thread) ──thread-stream──▶ this worker: chunks ──▶ whole lines + service/host/pid
 //     ──▶ spool NDJSON files ──▶ `sluice ship`
-// A plain Writable over string chunks rather than pino-abstract-transport's `parse: 'lines'`:
-// that path JSON.parses every line and iterates them one by one asynchronously, and the slower
-// worker backed thread-stream up into the app (measured 2.5× pino/file's main-thread cost per
-// log call; bench/RESULTS.md). Lines are never re-parsed here: the fields are spliced in front.
+// A plain Writable over string chunks rather than pino-abstract-transport's `parse: 'lines'`,
+// whose per-line JSON.parse slowed the worker until it backed up into the app
+// (docs/design/2026-12-01-shipper-main-thread.md). Lines are never re-parsed: the fields are
+// spliced in front.
 // Nothing here may fail: thread-stream re-emits a worker error (a throw while building, an
 // 'error' on this stream) as 'error' on pino's ThreadStream, which has no listener, so it would
 // exit the application. Bad options and unwritable spools become one stderr warning each.
@@ -13,7 +13,8 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Writable } from 'node:stream'
-import { createSpoolWriter, maxServiceNameBytes, safeServiceName, serviceNameProblem } from './spool.js'
+import { dataDirFromEnv, spoolRootOf } from '../schemas/spool-layout.js'
+import { createSpoolWriter, maxServiceNameBytes, safeServiceName, serviceNameProblem } from './spool-writer.js'
 
 export interface TransportOptions {
   service: string
@@ -30,7 +31,7 @@ export interface TransportOptions {
 const maxPendingChars = 8 * 1024 * 1024
 
 export function defaultSpoolDir (): string {
-  return path.resolve(process.env.SLUICE_DATA_DIR ?? './.sluice', 'spool')
+  return spoolRootOf(path.resolve(dataDirFromEnv()))
 }
 
 /** Written straight to fd 2: the worker's process.stderr is relayed through the application's

@@ -1,0 +1,64 @@
+// `npm run bench` lists the benches and what each needs; `npm run bench -- <name> [args…]` runs
+// one (after the build `npm run bench` does first). Each bench writes its section of
+// bench/RESULTS.md.
+import { spawnSync } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { baselineTools, missingTools } from './tools.mjs'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+
+export const benches = {
+  shipper: {
+    file: 'shipper.bench.mjs',
+    what: 'file → Kafka lines/s (createShipper vs kcat), main-thread cost per pino log call (sluice/transport vs pino/file), one sluice/stats sample',
+    needs: 'kcat; KAFKA_BROKERS, or Java for a local broker (docker/kafka/libs)',
+    tools: ['kcat'],
+    usage: 'env RUNS, LINES, CALLS, WARMUP, ONLY=ship,calls,stats'
+  },
+  collector: {
+    file: 'collector.bench.mjs',
+    what: 'Kafka → ClickHouse rows/s (createCollector vs ClickHouse\'s Kafka engine), collector RSS while ClickHouse stalls',
+    needs: 'KAFKA_BROKERS, or Java for a local broker (SLUICE_KAFKA_LIBS=docker/kafka/libs); chDB',
+    tools: [],
+    usage: '[--records N] [--stall-s S] [--rounds R]'
+  },
+  query: {
+    file: 'query.bench.mjs',
+    what: 'search over N lines (API vs the same SQL vs ripgrep), tail latency write→SSE, 200 SSE clients\' server RSS',
+    needs: 'rg; Java for a local broker (docker/kafka/libs); chDB; disk for bench/data',
+    tools: ['rg'],
+    usage: '[lines] (default 10,000,000)'
+  },
+  'alerts-eval': {
+    file: 'alerts-eval.bench.mjs',
+    what: 'one alert evaluation round with the rule cap filled',
+    needs: 'chDB',
+    tools: [],
+    usage: '[rules] [lines]'
+  }
+}
+
+function list () {
+  const lines = ['Benches (run one: npm run bench -- <name> [args…]):', '']
+  for (const [name, b] of Object.entries(benches)) {
+    const missing = missingTools(b.tools)
+    lines.push(`  ${name.padEnd(12)}${b.what}`)
+    lines.push(`  ${''.padEnd(12)}needs: ${b.needs}`)
+    lines.push(`  ${''.padEnd(12)}args: ${b.usage}`)
+    if (missing.length > 0) lines.push(`  ${''.padEnd(12)}missing here: ${missing.join(', ')} (apt-get install ${missing.map(n => baselineTools[n].apt).join(' ')})`)
+    lines.push('')
+  }
+  process.stdout.write(lines.join('\n'))
+}
+
+const [name, ...args] = process.argv.slice(2)
+if (name === undefined || name === '--help' || name === '-h' || name === 'list') {
+  list()
+} else if (benches[name] === undefined) {
+  process.stderr.write(`bench: no bench named ${JSON.stringify(name)}; one of: ${Object.keys(benches).join(', ')}\n`)
+  process.exit(2)
+} else {
+  const r = spawnSync(process.execPath, [path.join(here, benches[name].file), ...args], { stdio: 'inherit' })
+  process.exit(r.status ?? 1)
+}
