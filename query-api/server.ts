@@ -17,6 +17,7 @@ import { createQuerySlots, halfOf } from './query-slots.js'
 import { bearerToken, hostAllowed, hostName } from '../platform/auth.js'
 import { describeValidation } from './param-errors.js'
 import { histogramRoute } from './histogram-route.js'
+import { heatmapRoute } from './heatmap-route.js'
 import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
 
 export interface QueryApiOptions {
@@ -144,6 +145,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   const maxRangeDays = opts.maxRangeDays ?? 31
   await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(histogramRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(heatmapRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(statsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   const hub = opts.tail !== undefined ? createTailHub({ brokers: opts.tail.brokers, topic: opts.tail.topics.logs, groupPrefix: opts.tail.topics.prefix, ringLines: opts.tail.ringLines, ringBytes: opts.tail.ringBytes, maxResumes: opts.tail.maxResumes, maxResumeWaiters: opts.tail.maxResumeWaiters, resumeMaxMessages: opts.tail.resumeMaxMessages, registry: apiRegistry }) : null
   if (hub !== null) {
