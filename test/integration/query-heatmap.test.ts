@@ -155,10 +155,10 @@ FROM (SELECT arrayJoin(arrayZip({ts:Array(Int64)}, {host:Array(String)}, {svc:Ar
   })
 
   it('min, max and decade_steps shape the value axis; the filters of /v1/logs apply', async () => {
-    const h = await heatmap({ min: '10', max: '1000', decade_steps: '9', buckets: '1', not_host: 'web-3' })
+    const h = await heatmap({ min: '10', max: '1000', decade_steps: '9', step: '1h', not_host: 'web-3' })
     expect(h.y.map(b => b.lo)).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 200, 300, 400, 500, 600, 700, 800, 900])
     expect(h.y[17]).toEqual({ lo: 900, hi: 1000 })
-    expect([h.step, h.columns]).toEqual([3600, 2])
+    expect([h.step, h.columns]).toEqual([3600, 1])
     // without web-3: no slow band; 0.5 below, 100000 above, the rest between 15 and 24
     const kept = rows.filter(r => r.host.toLowerCase() !== 'web-3')
     expect(h.cells).toEqual([[0, 0, kept.filter(r => r.value !== null && r.value >= 10 && r.value < 20).length], [0, 1, kept.filter(r => r.value !== null && r.value >= 20 && r.value < 30).length]])
