@@ -134,7 +134,7 @@ export function planHeatmap (qs: HeatmapQuerystring, o: { database: string, maxR
     iso = `, countIf(${isolate.by === 'host' ? 'lower(host)' : 'service'} = {hmIso:String}) AS ni`
   }
   // FINAL: a replayed copy of a line (same source and offset) is counted once. The inner query
-  // groups by the bucket's lower bound (roundDown: a binary search in the bounds); the outer
+  // groups by the bucket's lower bound (roundDown over the sorted bounds); the outer
   // turns it into the bucket's index on the few grouped rows
   const sql = `SELECT t, if(y < 0, toInt32(y), toInt32(indexOf({hmBounds:Array(Float64)}, y)) - 1) AS yi, n${iso === '' ? '' : ', ni'}
 FROM (
