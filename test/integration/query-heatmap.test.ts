@@ -56,6 +56,9 @@ FROM (SELECT arrayJoin(arrayZip({ts:Array(Int64)}, {host:Array(String)}, {svc:Ar
     await insert(rows)
     // the last 300 lines delivered again (a shipper replay): counted once
     await insert(rows.slice(n - 300))
+    // an hour later: the key written with a JSON escape (still responseTime), and a number in a string
+    await insert([{ i: 5000, ts: base + 2 * 3600_000, host: 'web-1', service: 'api', fields: '{"response\\u0054ime":820}', value: 820 },
+      { i: 5001, ts: base + 2 * 3600_000 + 1, host: 'web-1', service: 'api', fields: '{"responseTime":"820"}', value: null }])
     app = await buildQueryApi({ clickhouse: ch.client, database: db, tokens: [], registries: [] })
   })
   afterAll(async () => {
@@ -152,6 +155,13 @@ FROM (SELECT arrayJoin(arrayZip({ts:Array(Int64)}, {host:Array(String)}, {svc:Ar
     const fl = (JSON.parse(f.body) as { lines: Array<{ fields: { responseTime: number } }> }).lines
     expect(fl.length).toBe(fast[2])
     expect(fl.every(l => l.fields.responseTime >= 15 && l.fields.responseTime < 20)).toBe(true)
+  })
+
+  it('a key written with a JSON escape is read; a number in a string is not a number', async () => {
+    const h = await heatmap({ since: '2026-11-20T12:00:00Z', until: '2026-11-20T12:59:59.999Z', step: '1h' })
+    expect([h.cells, h.total, h.nonNumeric]).toEqual([[[0, 50, 1]], 2, 1])
+    const r = await inject(url('/v1/logs', { since: '2026-11-20T12:00:00Z', until: '2026-11-20T12:59:59.999Z', field: ['responseTime>=800', 'responseTime<850'] }))
+    expect((JSON.parse(r.body) as { lines: Array<{ offset: number }> }).lines.map(l => l.offset)).toEqual([500000])
   })
 
   it('min, max and decade_steps shape the value axis; the filters of /v1/logs apply', async () => {
