@@ -19,6 +19,7 @@ import { bearerToken, hostAllowed, hostName } from '../platform/auth.js'
 import { describeValidation } from './param-errors.js'
 import { histogramRoute } from './histogram-route.js'
 import { httpErrorHandler, rawClientErrorHandler } from './http-errors.js'
+import { heatmapRoute } from './heatmap-route.js'
 import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
 
 export interface QueryApiOptions {
@@ -109,6 +110,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   const maxRangeDays = opts.maxRangeDays ?? 31
   await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(histogramRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(heatmapRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(statsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(gapsRoute, { clickhouse: opts.clickhouse, database: opts.database, limits, slots })
   const hub = opts.tail !== undefined ? createTailHub({ brokers: opts.tail.brokers, topic: opts.tail.topics.logs, groupPrefix: opts.tail.topics.prefix, ringLines: opts.tail.ringLines, ringBytes: opts.tail.ringBytes, maxResumes: opts.tail.maxResumes, maxResumeWaiters: opts.tail.maxResumeWaiters, resumeMaxMessages: opts.tail.resumeMaxMessages, registry: apiRegistry }) : null
