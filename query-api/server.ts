@@ -15,6 +15,9 @@ import { tailRoute, type TailRouteOptions } from './tail-route.js'
 import { createTailHub, type TailHubOptions } from './tail-hub.js'
 import { createQuerySlots } from './query-slots.js'
 import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
+import { facetsRoute } from './facets-route.js'
+import { webRoute } from './web-route.js'
+import { isPublicWebPath, sessionAllows } from './web-session.js'
 
 export interface QueryApiOptions {
   clickhouse: ClickHouseClient
@@ -70,6 +73,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     const tokens = new Set(opts.tokens)
     app.addHook('onRequest', async (req) => {
       if (req.url === '/healthz' || req.url.startsWith('/docs')) return
+      if (isPublicWebPath(req.method, req.url) || sessionAllows(req, tokens)) return
       const h = req.headers.authorization ?? ''
       const tok = h.startsWith('Bearer ') ? h.slice(7).trim() : ''
       if (!tokens.has(tok)) throw errors.UNAUTHORIZED()
@@ -114,6 +118,8 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   const slots = createQuerySlots(opts.maxConcurrentQueries ?? 4, apiRegistry)
   const maxRangeDays = opts.maxRangeDays ?? 31
   await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(facetsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(webRoute, { tokens: opts.tokens })
   await app.register(statsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   const hub = opts.tail !== undefined ? createTailHub({ brokers: opts.tail.brokers, topic: opts.tail.topics.logs, groupPrefix: opts.tail.topics.prefix, ringLines: opts.tail.ringLines, ringBytes: opts.tail.ringBytes, registry: apiRegistry }) : null
   if (hub !== null) {

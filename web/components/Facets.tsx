@@ -1,0 +1,56 @@
+// Facets: the top hosts, services and levels (exact counts) and the detected field keys of the
+// current filter and range. Click filters to a value; clicking an active value removes it.
+import { useEffect, useState } from 'preact/hooks'
+import { ApiError, fetchFacets } from '../lib/api.js'
+import { formatCount } from '../lib/format.js'
+import { filterParams, type ViewState } from '../lib/url-state.js'
+import type { Facets as FacetsData, FacetValue, Level } from '../lib/types.js'
+
+interface Props { state: ViewState, onChange: (next: Partial<ViewState>) => void, onAuth: (err: unknown) => void }
+
+export function Facets ({ state, onChange, onAuth }: Props) {
+  const [data, setData] = useState<FacetsData | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  const key = filterParams(state).toString()
+  useEffect(() => {
+    const ac = new AbortController()
+    fetchFacets(filterParams(state), ac.signal).then(d => { setData(d); setError(null) }, err => {
+      if (ac.signal.aborted) return
+      onAuth(err)
+      setError(err instanceof ApiError ? err.message : String(err))
+    })
+    return () => ac.abort()
+  }, [key])
+  const toggle = (k: 'host' | 'service', v: string): void => {
+    const cur = state[k]
+    onChange({ [k]: cur.includes(v) ? cur.filter(x => x !== v) : [...cur, v] })
+  }
+  if (error !== null) return <aside class="facets"><div class="dim">facets unavailable: {error}</div></aside>
+  if (data === null) return <aside class="facets"><div class="dim">loading facets…</div></aside>
+  return (
+    <aside class="facets" aria-label="facets">
+      <div class="facet-total">{formatCount(data.total)} lines</div>
+      <FacetGroup name="host" values={data.host} active={state.host} onPick={v => toggle('host', v)} />
+      <FacetGroup name="service" values={data.service} active={state.service} onPick={v => toggle('service', v)} />
+      <FacetGroup name="level" values={data.level} active={state.level === '' ? [] : [state.level]} onPick={v => onChange({ level: state.level === v ? '' : v as Level })} hint="click: this level and above" />
+      <FacetGroup name="fields" values={data.fields} active={[]} onPick={v => onChange({ q: `"${v}":`, regex: false })} hint={`keys in ${formatCount(data.sampled)} lines sampled; click to find lines that have one`} />
+    </aside>
+  )
+}
+
+function FacetGroup ({ name, values, active, onPick, hint }: { name: string, values: FacetValue[], active: string[], onPick: (v: string) => void, hint?: string }) {
+  const max = values.reduce((m, v) => Math.max(m, v.count), 1)
+  return (
+    <section class="facet" data-facet={name}>
+      <h3 title={hint}>{name}</h3>
+      {values.length === 0 && <div class="dim">none</div>}
+      {values.map(v => (
+        <button type="button" key={v.value} class={`facet-value${active.includes(v.value) ? ' on' : ''}`} data-value={v.value} title={`${v.value}: ${formatCount(v.count)}`} onClick={() => onPick(v.value)}>
+          <span class="bar" style={{ width: `${(100 * v.count / max).toFixed(1)}%` }} />
+          <span class={`name${name === 'level' ? ` lvl-${v.value}` : ''}`}>{v.value}</span>
+          <span class="count">{formatCount(v.count)}</span>
+        </button>
+      ))}
+    </section>
+  )
+}

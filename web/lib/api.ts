@@ -1,0 +1,62 @@
+// The page's only way to the server: HTTP requests to the query API. Errors keep the API's
+// own message and, for a 400, the parameter it names, so the page can show it by the field.
+import type { Bar, Facets, Histogram, LogsPage } from './types.js'
+
+export class ApiError extends Error {
+  constructor (readonly status: number, readonly code: string, message: string, readonly param: string | null) { super(message) }
+}
+
+async function errorOf (res: Response): Promise<ApiError> {
+  let code = `HTTP_${res.status}`
+  let message = res.statusText
+  try {
+    const body = await res.json() as { error?: string, message?: string }
+    code = body.error ?? code
+    message = body.message ?? message
+  } catch {}
+  const param = /parameter '([^']+)'/.exec(message)?.[1] ?? null
+  return new ApiError(res.status, code, message, param)
+}
+
+export async function getJson<T> (path: string, params: URLSearchParams, signal?: AbortSignal): Promise<T> {
+  const qs = params.toString()
+  const res = await fetch(qs === '' ? path : `${path}?${qs}`, { signal, headers: { accept: 'application/json' } })
+  if (!res.ok) throw await errorOf(res)
+  return await res.json() as T
+}
+
+export async function fetchLogs (params: URLSearchParams, signal?: AbortSignal): Promise<LogsPage> {
+  return await getJson<LogsPage>('/v1/logs', params, signal)
+}
+
+export async function fetchFacets (params: URLSearchParams, signal?: AbortSignal): Promise<Facets> {
+  return await getJson<Facets>('/v1/facets', params, signal)
+}
+
+interface HistogramBody { step?: number, stepMs?: number, buckets: Array<{ ts?: string, start?: string | number, counts?: Record<string, number>, levels?: Record<string, number> }> }
+
+/** GET /v1/histogram, as bars of known start and end; null when the server has no histogram. */
+export async function fetchHistogram (params: URLSearchParams, signal?: AbortSignal): Promise<Histogram | null> {
+  let body: HistogramBody
+  try {
+    body = await getJson<HistogramBody>('/v1/histogram', params, signal)
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null
+    throw err
+  }
+  const step = body.stepMs ?? body.step ?? 0
+  const bars: Bar[] = body.buckets.map(b => {
+    const start = typeof b.start === 'number' ? b.start : Date.parse(String(b.start ?? b.ts))
+    return { start, end: start + step, counts: b.counts ?? b.levels ?? {} }
+  })
+  return { bars, total: bars.reduce((n, b) => n + Object.values(b.counts).reduce((a, c) => a + c, 0), 0) }
+}
+
+export async function login (token: string): Promise<void> {
+  const res = await fetch('/v1/session', { method: 'POST', headers: { 'content-type': 'application/json', 'x-sluice-csrf': '1' }, body: JSON.stringify({ token }) })
+  if (!res.ok) throw await errorOf(res)
+}
+
+export async function logout (): Promise<void> {
+  await fetch('/v1/session', { method: 'DELETE', headers: { 'x-sluice-csrf': '1' } })
+}
