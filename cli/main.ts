@@ -16,6 +16,7 @@ import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
 import { grepCommand, tailCommand } from './client.js'
 import { alertsCommand, alertsFromEnv } from './alerts.js'
+import { demoCommand } from './demo.js'
 
 const commonHelp = `Configuration (flag or environment variable):
   --brokers LIST        KAFKA_BROKERS        host:port[,host:port…]
@@ -43,6 +44,7 @@ Commands:
   grep      search the timeline         sluice grep --help
   tail      follow new lines live       sluice tail --help
   alerts    alert rules and current alerts   sluice alerts --help
+  demo      feed the running Sluice a simulated fleet (6 hosts × 3 services)   sluice demo --help
 
 ${commonHelp}
 
@@ -251,7 +253,7 @@ async function kafka (argv: string[]): Promise<void> {
   await k.stop()
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand }
+const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand, demo: demoCommand }
 
 export async function main (argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv

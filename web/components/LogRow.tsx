@@ -34,7 +34,7 @@ export function Marked ({ text, matcher }: { text: string, matcher: Matcher | nu
 export function LogRow ({ line, utc, matcher, selected, expanded, onClick, onContext }: Props) {
   const fields = formatFields(line.fields)
   return (
-    <div class={`row lvl-${line.level}${selected ? ' selected' : ''}${expanded ? ' expanded' : ''}${line.context === true ? ' ctx' : ''}`}>
+    <div class={`row row-${line.level}${selected ? ' selected' : ''}${expanded ? ' expanded' : ''}${line.context === true ? ' ctx' : ''}`}>
       <div class="line" onClick={onClick} title="click to expand (Enter)">
         <span class="ts">{formatTime(line.ts, utc)}</span>
         <span class={`lvl lvl-${line.level}`}>{line.level.toUpperCase()}</span>

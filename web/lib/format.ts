@@ -6,11 +6,19 @@ export function formatTime (iso: string, utc: boolean): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
 }
 
+/** fields as k=v; nested objects as dotted keys (req.method=GET), like a person would read them */
 export function formatFields (fields: Record<string, unknown>): string {
-  return Object.entries(fields).map(([k, v]) => {
-    if (typeof v === 'string') return `${k}=${/[\s"=]/.test(v) || v === '' ? JSON.stringify(v) : v}`
-    return `${k}=${JSON.stringify(v)}`
-  }).join(' ')
+  const out: string[] = []
+  const walk = (prefix: string, o: Record<string, unknown>, depth: number): void => {
+    for (const [k, v] of Object.entries(o)) {
+      const key = prefix === '' ? k : `${prefix}.${k}`
+      if (v !== null && typeof v === 'object' && !Array.isArray(v) && depth < 3) walk(key, v as Record<string, unknown>, depth + 1)
+      else if (typeof v === 'string') out.push(`${key}=${/[\s"=]/.test(v) || v === '' ? JSON.stringify(v) : v}`)
+      else out.push(`${key}=${JSON.stringify(v)}`)
+    }
+  }
+  walk('', fields, 0)
+  return out.join(' ')
 }
 
 export function formatCount (n: number): string {
