@@ -4,10 +4,10 @@ import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { levels, type Level } from '../schemas/records.js'
+import { filterParams, parseLogFilter } from '../schemas/log-filter.js'
 import { errors } from '../platform/errors.js'
 import { decodeCursor } from './cursor.js'
-import { parseTime } from './time.js'
+import { timeParams, timeRange } from './time.js'
 import { utf8QueryHook } from './utf8.js'
 import { checkRegex, searchLogs, toLine, type LogLine, type LogQuery } from './search.js'
 import { withContext } from './context.js'
@@ -22,14 +22,11 @@ export const LogsQuerystring = Type.Object({
   regex: Type.Optional(Type.String({ maxLength: 1024, description: 'RE2 regular expression (run by ClickHouse)' })),
   i: Type.Optional(Type.Boolean({ description: 'case-insensitive q / regex' })),
   w: Type.Optional(Type.Boolean({ description: 'q matches whole words only (like grep -w); served by the full-text indexes' })),
-  host: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
-  service: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
-  level: Type.Optional(Type.Union(levels.map(l => Type.Literal(l)), { description: 'minimum level' })),
-  since: Type.Optional(Type.String({ maxLength: 64, description: 'relative (15m, 2h, 7d) or ISO-8601; default 24h' })),
-  until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default now' })),
+  ...filterParams,
+  ...timeParams,
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, description: 'lines per page (default 100, max 5000)' })),
   cursor: Type.Optional(Type.String({ maxLength: 512 })),
-  order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { description: 'desc (newest first, default) or asc' })),
+  order: Type.Optional(Type.Union([Type.Literal('asc'), Type.Literal('desc')], { description: 'asc (oldest first, default, as sluice grep prints) or desc (newest first)' })),
   context: Type.Optional(Type.Integer({ minimum: 0, maximum: maxContext, description: `lines before and after each match from the same source (grep -C), at most ${maxContext}; limit ≤ ${maxMatchesWithContext} with context` }))
 }, { additionalProperties: false })
 export type LogsQuerystring = Static<typeof LogsQuerystring>
@@ -49,30 +46,18 @@ export interface LogsRouteOptions {
 }
 
 
-function list (v: string | string[] | undefined): string[] {
-  if (v === undefined) return []
-  return (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).filter(s => s !== '')
-}
-
 export function toLogQuery (qs: Omit<LogsQuerystring, 'context'>, maxRangeDays: number, now = Date.now()): LogQuery {
-  const since = qs.since === undefined ? now - 86_400_000 : parseTime(qs.since, now)
-  if (since === null) throw errors.BAD_PARAM('since', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.since)}`)
-  const until = qs.until === undefined ? now : parseTime(qs.until, now)
-  if (until === null) throw errors.BAD_PARAM('until', `expected a duration like 15m, 2h, 7d or an ISO-8601 time, got ${JSON.stringify(qs.until)}`)
-  if (until < since) throw errors.BAD_PARAM('until', 'is before since')
-  if (until - since > maxRangeDays * 86_400_000) throw errors.BAD_PARAM('since', `time range exceeds the maximum of ${maxRangeDays} days`)
+  const { since, until } = timeRange(qs, { defaultSinceMs: 86_400_000, maxRangeDays, now })
   return {
     q: qs.q,
     regex: qs.regex,
     i: qs.i === true,
     w: qs.w === true,
-    hosts: list(qs.host),
-    services: list(qs.service),
-    level: qs.level as Level | undefined,
+    filter: parseLogFilter(qs),
     since,
     until,
     limit: qs.limit ?? 100,
-    order: qs.order ?? 'desc',
+    order: qs.order ?? 'asc',
     cursor: qs.cursor === undefined ? undefined : decodeCursor(qs.cursor)
   }
 }

@@ -3,7 +3,7 @@
 // tokens inside the needle as hasToken() conditions so the full-text index can skip
 // granules; the exact match is always checked with position()/match().
 import type { ClickHouseClient } from '@clickhouse/client'
-import { levelNum, type Level } from '../schemas/records.js'
+import { filterSql, type LogFilter } from '../schemas/log-filter.js'
 import { encodeCursor, type CursorKey } from './cursor.js'
 import { noIndexIgnored, readSettings, type ReadLimits } from './query-slots.js'
 import { errors } from '../platform/errors.js'
@@ -14,9 +14,8 @@ export interface LogQuery {
   i: boolean
   /** q matches whole words only (grep -w) */
   w?: boolean
-  hosts: string[]
-  services: string[]
-  level?: Level
+  /** host, service, level, field filters and exclusions (schemas/log-filter.ts) */
+  filter: LogFilter
   since: number
   until: number
   limit: number
@@ -109,9 +108,7 @@ export function buildWhere (q: LogQuery, params: Record<string, unknown>, w?: Ti
   const where: string[] = [`ts ${w?.openSince === true ? '>' : '>='} fromUnixTimestamp64Milli({since:Int64}, 'UTC')`, `ts ${w?.openUntil === true ? '<' : '<='} fromUnixTimestamp64Milli({until:Int64}, 'UTC')`]
   params.since = w?.since ?? q.since
   params.until = w?.until ?? q.until
-  if (q.hosts.length > 0) { where.push('host IN {hosts:Array(String)}'); params.hosts = q.hosts }
-  if (q.services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = q.services }
-  if (q.level !== undefined && q.level !== 'trace') { where.push('level_num >= {lvl:UInt8}'); params.lvl = levelNum[q.level] }
+  where.push(...filterSql(q.filter, params, q.i))
   if (q.q !== undefined && q.q !== '') {
     params.q = q.q
     if (q.i && q.w === true) {

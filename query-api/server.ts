@@ -14,6 +14,8 @@ import { statsRoute } from './stats-route.js'
 import { tailRoute, type TailRouteOptions } from './tail-route.js'
 import { createTailHub, type TailHubOptions } from './tail-hub.js'
 import { createQuerySlots } from './query-slots.js'
+import { describeValidation } from './param-errors.js'
+import { histogramRoute } from './histogram-route.js'
 import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
 import { facetsRoute } from './facets-route.js'
 import { webRoute } from './web-route.js'
@@ -51,7 +53,7 @@ const clickhouseErrorStatus: Record<string, [number, string]> = {
 export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, verbose: true } },
     return503OnClosing: true,
     forceCloseConnections: true
   })
@@ -86,9 +88,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
       return reply.code(err.statusCode).send({ error: err.code, message: err.message })
     }
     if ((err as FastifyError).validation !== undefined) {
-      const v = (err as FastifyError).validation![0]
-      const name = String(v.instancePath).replace(/^\//, '') || String((v.params as { missingProperty?: string, additionalProperty?: string }).missingProperty ?? (v.params as { additionalProperty?: string }).additionalProperty ?? '')
-      const why = v.keyword === 'additionalProperties' ? 'unknown parameter' : (v.message ?? 'invalid')
+      const { name, why } = describeValidation((err as FastifyError).validation as Parameters<typeof describeValidation>[0])
       return reply.code(400).send({ error: 'SLUICE_ERR_BAD_PARAM', message: `invalid query parameter '${name}': ${why}` })
     }
     const chCode = (err as { code?: string }).code
@@ -118,6 +118,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   const slots = createQuerySlots(opts.maxConcurrentQueries ?? 4, apiRegistry)
   const maxRangeDays = opts.maxRangeDays ?? 31
   await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(histogramRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(facetsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(webRoute, { tokens: opts.tokens })
   await app.register(statsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })

@@ -1,14 +1,14 @@
-// Filters of /v1/tail, applied in Node to each line as it streams by: set membership, level,
-// substring, whole word, and RE2 regexes. Regexes run in re2js, a port of RE2 with the same
+// Filters of /v1/tail, applied in Node to each line as it streams by: the shared log filter
+// (schemas/log-filter.ts), substring, whole word, and RE2 regexes. Regexes run in re2js, a port of RE2 with the same
 // syntax and guarantee as ClickHouse's match(): linear time, no backreferences or lookaround,
 // so a hostile pattern cannot stall the event loop that feeds every other client.
 import { RE2JS } from 're2js'
-import { levelNum, type Level } from '../schemas/records.js'
+import { compileLogFilter, type LogFilter } from '../schemas/log-filter.js'
 import { errors } from '../platform/errors.js'
 import { wordRegex } from './search.js'
 import type { LogLine } from './search.js'
 
-export interface TailFilter { q?: string, regex?: string, i: boolean, w?: boolean, hosts: string[], services: string[], level?: Level }
+export interface TailFilter { q?: string, regex?: string, i: boolean, w?: boolean, filter: LogFilter }
 
 /** Compiles an RE2 pattern for the tail, or throws the 400 /v1/logs gives for the same mistake. */
 export function compileRegex (re: string, caseInsensitive: boolean): RE2JS {
@@ -29,18 +29,15 @@ export function compileRegex (re: string, caseInsensitive: boolean): RE2JS {
 export const maxTailProgram = 2000
 
 export function compileFilter (f: TailFilter): (l: LogLine, fieldsJson: string) => boolean {
-  const hosts = f.hosts.length > 0 ? new Set(f.hosts) : null
-  const services = f.services.length > 0 ? new Set(f.services) : null
-  const min = f.level !== undefined ? levelNum[f.level] : 0
+  // host, service, level, field filters and exclusions: the same definition /v1/logs binds into SQL
+  const shared = compileLogFilter(f.filter, f.i)
   const hasQ = f.q !== undefined && f.q !== ''
   // whole words are a regex on both sides, as in /v1/logs
   const word = hasQ && f.w === true ? compileRegex(wordRegex(f.q!), f.i) : null
   const q = hasQ && word === null ? (f.i ? f.q!.toLowerCase() : f.q!) : null
   const re = f.regex !== undefined && f.regex !== '' ? compileRegex(f.regex, f.i) : null
   return (l, fieldsJson) => {
-    if (hosts !== null && !hosts.has(l.host)) return false
-    if (services !== null && !services.has(l.service)) return false
-    if (min > 0 && (levelNum[l.level as Level] ?? 0) < min) return false
+    if (!shared(l, fieldsJson)) return false
     if (q !== null) {
       const found = f.i
         ? l.msg.toLowerCase().includes(q) || fieldsJson.toLowerCase().includes(q)

@@ -11,7 +11,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import type { ServerResponse } from 'node:http'
 import { Counter, Gauge, type Registry } from 'prom-client'
-import { levels, type Level } from '../schemas/records.js'
+import { filterParams, parseLogFilter } from '../schemas/log-filter.js'
 import { errors } from '../platform/errors.js'
 import { utf8QueryHook } from './utf8.js'
 import { compileFilter } from './tail-filter.js'
@@ -23,9 +23,7 @@ export const TailQuerystring = Type.Object({
   regex: Type.Optional(Type.String({ maxLength: 1024, description: 'RE2 regular expression on msg or fields (linear time, as in /v1/logs)' })),
   i: Type.Optional(Type.Boolean({ description: 'case-insensitive q / regex' })),
   w: Type.Optional(Type.Boolean({ description: 'q matches whole words only (like grep -w)' })),
-  host: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
-  service: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })])),
-  level: Type.Optional(Type.Union(levels.map(l => Type.Literal(l)), { description: 'minimum level' })),
+  ...filterParams,
   since: Type.Optional(Type.String({ maxLength: 64, description: 'accepted for CLI symmetry; the tail starts now (or at Last-Event-ID)' }))
 }, { additionalProperties: false })
 export type TailQuerystring = Static<typeof TailQuerystring>
@@ -40,11 +38,6 @@ export interface TailRouteOptions {
   /** comment line sent when idle, keeping proxies from closing the stream (default 15 s) */
   heartbeatMs?: number
   registry?: Registry
-}
-
-function list (v: string | string[] | undefined): string[] {
-  if (v === undefined) return []
-  return (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).filter(s => s !== '')
 }
 
 const replayChunk = 2000
@@ -84,7 +77,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     if (active >= maxTails) throw errors.TOO_MANY_TAILS(maxTails)
     const lastId = req.headers['last-event-id']
     const from: TailPosition | null = typeof lastId === 'string' && lastId !== '' ? decodePosition(lastId) : null
-    const filter = compileFilter({ q: qs.q, regex: qs.regex, i: qs.i === true, w: qs.w === true, hosts: list(qs.host), services: list(qs.service), level: qs.level as Level | undefined })
+    const filter = compileFilter({ q: qs.q, regex: qs.regex, i: qs.i === true, w: qs.w === true, filter: parseLogFilter(qs) })
 
     active++
     reply.hijack()

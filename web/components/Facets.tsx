@@ -1,5 +1,6 @@
 // Facets: the top hosts, services and levels (exact counts) and the detected field keys of the
-// current filter and range. Click filters to a value; clicking an active value removes it.
+// current filter and range. Click filters to a value (clicking an active one removes it);
+// alt- or shift-click excludes it (not_host, not_service, not_level, !field?).
 import { useEffect, useState } from 'preact/hooks'
 import { ApiError, fetchFacets } from '../lib/api.js'
 import { formatCount } from '../lib/format.js'
@@ -21,31 +22,34 @@ export function Facets ({ state, onChange, onAuth }: Props) {
     })
     return () => ac.abort()
   }, [key])
-  const toggle = (k: 'host' | 'service', v: string): void => {
-    const cur = state[k]
-    onChange({ [k]: cur.includes(v) ? cur.filter(x => x !== v) : [...cur, v] })
+  const toggle = (k: 'host' | 'service', v: string, exclude: boolean): void => {
+    const nk = k === 'host' ? 'notHost' : 'notService'
+    if (exclude) onChange({ [nk]: state[nk].includes(v) ? state[nk] : [...state[nk], v], [k]: state[k].filter(x => x !== v) })
+    else onChange({ [k]: state[k].includes(v) ? state[k].filter(x => x !== v) : [...state[k], v] })
   }
+  const addField = (f: string): void => onChange({ field: state.field.includes(f) ? state.field.filter(x => x !== f) : [...state.field, f] })
   if (error !== null) return <aside class="facets"><div class="dim">facets unavailable: {error}</div></aside>
   if (data === null) return <aside class="facets"><div class="dim">loading facets…</div></aside>
   return (
     <aside class="facets" aria-label="facets">
-      <div class="facet-total">{formatCount(data.total)} lines</div>
-      <FacetGroup name="host" values={data.host} active={state.host} onPick={v => toggle('host', v)} />
-      <FacetGroup name="service" values={data.service} active={state.service} onPick={v => toggle('service', v)} />
-      <FacetGroup name="level" values={data.level} active={state.level === '' ? [] : [state.level]} onPick={v => onChange({ level: state.level === v ? '' : v as Level })} hint="click: this level and above" />
-      <FacetGroup name="fields" values={data.fields} active={[]} onPick={v => onChange({ q: `"${v}":`, regex: false })} hint={`keys in ${formatCount(data.sampled)} lines sampled; click to find lines that have one`} />
+      <div class="facet-total">{formatCount(data.total)} {data.total === 1 ? 'line' : 'lines'}</div>
+      <FacetGroup name="host" values={data.host} active={state.host} onPick={(v, x) => toggle('host', v, x)} />
+      <FacetGroup name="service" values={data.service} active={state.service} onPick={(v, x) => toggle('service', v, x)} />
+      <FacetGroup name="level" values={data.level} active={state.level === '' ? [] : [state.level]} onPick={(v, x) => x ? onChange({ notLevel: [...state.notLevel.filter(l => l !== v), v] }) : onChange({ level: state.level === v ? '' : v as Level })} hint="click: this level and above; alt-click: not this level" />
+      <FacetGroup name="fields" values={data.fields} active={state.field.map(f => f.replace(/\?$/, ''))} onPick={(v, x) => addField(x ? `!${v}?` : `${v}?`)} hint={`keys in ${formatCount(data.sampled)} lines sampled; click: lines that have it, alt-click: lines without it`} />
+      <div class="dim facet-hint">click to filter · alt/shift-click to exclude</div>
     </aside>
   )
 }
 
-function FacetGroup ({ name, values, active, onPick, hint }: { name: string, values: FacetValue[], active: string[], onPick: (v: string) => void, hint?: string }) {
+function FacetGroup ({ name, values, active, onPick, hint }: { name: string, values: FacetValue[], active: string[], onPick: (v: string, exclude: boolean) => void, hint?: string }) {
   const max = values.reduce((m, v) => Math.max(m, v.count), 1)
   return (
     <section class="facet" data-facet={name}>
       <h3 title={hint}>{name}</h3>
       {values.length === 0 && <div class="dim">none</div>}
       {values.map(v => (
-        <button type="button" key={v.value} class={`facet-value${active.includes(v.value) ? ' on' : ''}`} data-value={v.value} title={`${v.value}: ${formatCount(v.count)}`} onClick={() => onPick(v.value)}>
+        <button type="button" key={v.value} class={`facet-value${active.includes(v.value) ? ' on' : ''}`} data-value={v.value} title={`${v.value}: ${formatCount(v.count)} lines — click to filter, alt/shift-click to exclude`} onClick={e => onPick(v.value, e.altKey || e.shiftKey)}>
           <span class="bar" style={{ width: `${(100 * v.count / max).toFixed(1)}%` }} />
           <span class={`name${name === 'level' ? ` lvl-${v.value}` : ''}`}>{v.value}</span>
           <span class="count">{formatCount(v.count)}</span>

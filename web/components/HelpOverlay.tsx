@@ -7,7 +7,8 @@ export const shortcuts: Array<[string, string]> = [
   ['t', 'live tail on / off'],
   ['u', 'times in UTC / local'],
   ['Esc', 'close the context or this help; leave the search box'],
-  ['?', 'this help']
+  ['?', 'this help'],
+  ['alt-click', 'a facet value: exclude it (shift-click too)']
 ]
 
 export function HelpOverlay ({ onClose }: { onClose: () => void }) {

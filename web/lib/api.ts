@@ -33,9 +33,9 @@ export async function fetchFacets (params: URLSearchParams, signal?: AbortSignal
   return await getJson<Facets>('/v1/facets', params, signal)
 }
 
-interface HistogramBody { step?: number, stepMs?: number, buckets: Array<{ ts?: string, start?: string | number, counts?: Record<string, number>, levels?: Record<string, number> }> }
+interface HistogramBody { step: number, buckets: Array<{ t: string, counts: Record<string, number> }>, total: number }
 
-/** GET /v1/histogram, as bars of known start and end; null when the server has no histogram. */
+/** GET /v1/histogram (counts per bucket by level), as bars with start and end; null when the server has none. */
 export async function fetchHistogram (params: URLSearchParams, signal?: AbortSignal): Promise<Histogram | null> {
   let body: HistogramBody
   try {
@@ -44,12 +44,9 @@ export async function fetchHistogram (params: URLSearchParams, signal?: AbortSig
     if (err instanceof ApiError && err.status === 404) return null
     throw err
   }
-  const step = body.stepMs ?? body.step ?? 0
-  const bars: Bar[] = body.buckets.map(b => {
-    const start = typeof b.start === 'number' ? b.start : Date.parse(String(b.start ?? b.ts))
-    return { start, end: start + step, counts: b.counts ?? b.levels ?? {} }
-  })
-  return { bars, total: bars.reduce((n, b) => n + Object.values(b.counts).reduce((a, c) => a + c, 0), 0) }
+  const stepMs = body.step * 1000
+  const bars: Bar[] = body.buckets.map(b => { const start = Date.parse(b.t); return { start, end: start + stepMs, counts: b.counts } })
+  return { bars, total: body.total }
 }
 
 export async function login (token: string): Promise<void> {

@@ -11,6 +11,13 @@ export interface ViewState {
   host: string[]
   service: string[]
   level: Level | ''
+  /** exclusions: not_host, not_service, not_level */
+  notHost: string[]
+  notService: string[]
+  notLevel: string[]
+  /** field filters (`responseTime>=500`, `err?`, `!err?`) and text exclusions (grep -v) */
+  field: string[]
+  v: string[]
   since: string
   until: string
   tail: boolean
@@ -32,6 +39,11 @@ export function parseState (search: string): ViewState {
     host: many('host'),
     service: many('service'),
     level: (p.get('level') ?? '') as Level | '',
+    notHost: many('not_host'),
+    notService: many('not_service'),
+    notLevel: many('not_level'),
+    field: p.getAll('field').filter(v => v !== ''),
+    v: p.getAll('v').filter(v => v !== ''),
     since: p.get('since') ?? defaultSince,
     until: p.get('until') ?? '',
     tail: flag('tail')
@@ -47,6 +59,11 @@ export function filterParams (s: ViewState, opts: { range?: boolean } = {}): URL
   for (const h of s.host) p.append('host', h)
   for (const v of s.service) p.append('service', v)
   if (s.level !== '') p.set('level', s.level)
+  for (const h of s.notHost) p.append('not_host', h)
+  for (const v of s.notService) p.append('not_service', v)
+  for (const l of s.notLevel) p.append('not_level', l)
+  for (const f of s.field) p.append('field', f)
+  for (const v of s.v) p.append('v', v)
   if (opts.range !== false) {
     p.set('since', s.since)
     if (s.until !== '') p.set('until', s.until)

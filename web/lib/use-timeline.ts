@@ -30,6 +30,7 @@ export function useTimeline (state: ViewState, enabled: boolean): Timeline {
     busy.current = true
     setLoading(true)
     const p = filterParams(state)
+    p.set('order', 'desc')
     p.set('limit', String(first ? firstPage : nextPage))
     if (!first && cursor.current !== null) p.set('cursor', cursor.current)
     try {
