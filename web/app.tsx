@@ -40,8 +40,13 @@ export function App () {
   const [toTop, setToTop] = useState(0)
   const searchRef = useRef<HTMLInputElement | null>(null)
 
+  // a new view starts unselected and at the top (set with the state, before any key is handled)
+  const show = useCallback((next: ViewState, prev: ViewState) => {
+    if (toSearch(next) !== toSearch(prev)) { setSelected(-1); setExpanded(new Set()); setAtTop(true) }
+  }, [])
+
   useEffect(() => {
-    const onPop = (): void => { setState(parseState(location.search)) }
+    const onPop = (): void => { setState(cur => { const s = parseState(location.search); show(s, cur); return s }) }
     addEventListener('popstate', onPop)
     return () => removeEventListener('popstate', onPop)
   }, [])
@@ -49,6 +54,7 @@ export function App () {
   const navigate = useCallback((next: Partial<ViewState>, replace = false) => {
     setState(cur => {
       const s = { ...cur, ...next }
+      show(s, cur)
       const url = toSearch(s)
       if (url !== location.pathname + location.search) {
         if (replace) history.replaceState(null, '', url)
@@ -58,12 +64,12 @@ export function App () {
     })
   }, [])
 
-  useEffect(() => { setSelected(-1); setExpanded(new Set()); setAtTop(true) }, [toSearch({ ...state, tail: false }), state.tail])
 
   const timeline = useTimeline(state, !needLogin && !state.tail)
   const tail = useTail(state, !needLogin && state.tail, !atTop)
   const onAuth = useCallback((err: unknown) => { if (err instanceof ApiError && err.status === 401) setNeedLogin(true) }, [])
   useEffect(() => { onAuth(timeline.error) }, [timeline.error])
+  useEffect(() => { if (tail.status === 'unauthorized') setNeedLogin(true) }, [tail.status])
 
   const lines = state.tail ? tail.lines : timeline.lines
   const matcher = useMemo(() => matcherOf(state), [state.q, state.regex, state.i, state.w])
@@ -97,7 +103,7 @@ export function App () {
     : timeline.loading ? 'loading…'
       : timeline.more ? 'scroll for more'
         : timeline.lines.length >= maxLines ? `showing the first ${formatCount(maxLines)} lines; narrow the search to see the rest`
-          : timeline.lines.length > 0 ? `end of results · ${formatCount(timeline.lines.length)} lines` : ''
+          : timeline.lines.length > 0 ? `end of results · ${formatCount(timeline.lines.length)} ${timeline.lines.length === 1 ? 'line' : 'lines'}` : ''
   return (
     <div class="app">
       <header class="top">

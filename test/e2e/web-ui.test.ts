@@ -35,12 +35,14 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
   const dataDir = tempDir('web')
   const spool = path.join(dataDir, 'spool')
   let up: Awaited<ReturnType<typeof startUp>>
+  let upEnv: Record<string, string>
   let browser: Browser
   let page: Page
 
   beforeAll(async () => {
     const port = await freePort()
-    up = await startUp({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(port), SLUICE_TOPIC_PREFIX: uniquePrefix('web') })
+    upEnv = { KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(port), SLUICE_TOPIC_PREFIX: uniquePrefix('web') }
+    up = await startUp(upEnv)
     browser = await launchBrowser()
     page = (await newPage(browser)).page
   }, 120_000)
@@ -122,7 +124,7 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
 
     await page.locator('.chip button').click()
     await page.locator('.facet[data-facet="host"] .facet-value[data-value="host-b"]').click({ modifiers: ['Alt'] })
-    await page.waitForFunction(() => document.querySelector('.facet-total')?.textContent === '5,000 lines' && location.search.includes('not_host=host-b'), undefined, { timeout: 20_000 })
+    await page.waitForFunction(() => document.querySelector('.facet-total')?.textContent === '5,000 lines' && location.search.includes('not_host=host-b') && [...document.querySelectorAll('.results .host')].every(e => e.textContent === 'host-a'), undefined, { timeout: 20_000 })
     expect(new Set((await rows(page)).map(r => r.host))).toEqual(new Set(['host-a']))
     expect(await page.locator('.chip').allTextContents()).toEqual(['NOT host: host-b×'])
   })
@@ -170,7 +172,34 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     await page.waitForFunction(() => document.querySelector('.preset.on')?.textContent === '15m')
     expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ q: 'from host', since: '15m', host: 'host-a' })
     await page.goForward()
-    await page.waitForFunction(() => document.querySelector('.preset.on')?.textContent === '6h')
+    await page.waitForFunction(() => document.querySelector('.preset.on')?.textContent === '6h' && document.querySelectorAll('.results .row').length > 3)
+
+    // the keyboard: / focuses the search, j/k move, Enter expands, c opens context, ? the help
+    await page.keyboard.press('/')
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('search text')
+    await page.keyboard.press('Escape')
+    await page.keyboard.press('j')
+    await page.keyboard.press('j')
+    await page.keyboard.press('j')
+    await page.keyboard.press('k')
+    const second = (await rows(page))[1]
+    expect(await page.locator('.row.selected .msg').textContent()).toBe(second.msg)
+    await page.keyboard.press('Enter')
+    const json = JSON.parse(await page.locator('.row.selected .detail .json').textContent() ?? '') as { host: string, msg: string, fields: { n: number } }
+    expect(`${json.msg} n=${json.fields.n}`).toBe(second.msg)
+    expect(json.host).toBe('host-a')
+    await page.keyboard.press('c')
+    await page.locator('.ctx-line.anchor').waitFor({ timeout: 20_000 })
+    expect(await page.locator('.ctx-line.anchor .msg').textContent()).toBe(second.msg)
+    await page.keyboard.press('Escape')
+    await page.keyboard.press('?')
+    await page.getByRole('dialog', { name: 'keyboard shortcuts' }).waitFor()
+    await screenshot(page, 'web-08-keyboard-help')
+    await page.keyboard.press('Escape')
+    expect(await page.getByRole('dialog').count()).toBe(0)
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await screenshot(page, 'web-09-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
   })
 
   it('live tail shows a newly logged line, pauses visibly when scrolled away, and resumes', async () => {
@@ -181,7 +210,7 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     expect(await runNode(fixture, [spool, 'checkout', 'host-c', '1', '0', 'tailneedle'])).toEqual({ code: 0, stderr: '' })
     await page.locator('.results .msg', { hasText: 'line 0 from host-c tailneedle' }).waitFor({ timeout: 30_000 })
     process.stderr.write(`live tail: a line logged by a new process was on the page ${Date.now() - t0} ms after it was started\n`)
-    await screenshot(page, 'web-08-tail')
+    await screenshot(page, 'web-10-tail')
 
     expect(await runNode(fixture, [spool, 'checkout', 'host-d', '300'])).toEqual({ code: 0, stderr: '' })
     await page.waitForFunction(() => document.querySelectorAll('.results .row').length > 30, undefined, { timeout: 30_000 })
@@ -192,12 +221,29 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     await page.locator('.tail-bar', { hasText: 'paused — 50 new lines — resume' }).waitFor({ timeout: 30_000 })
     // paused means the list does not move under the reader
     expect((await rows(page)).map(r => r.msg)).toEqual(before)
-    await screenshot(page, 'web-09-tail-paused')
+    await screenshot(page, 'web-11-tail-paused')
     await page.locator('.tail-bar').getByText('resume').click()
     await page.locator('.tail-bar .tail-state', { hasText: 'live' }).waitFor({ timeout: 5000 })
     const top = await rows(page)
     expect(top[0].msg).toBe('line 49 from host-e n=49')
     expect(top[0].host).toBe('host-e')
+
+    // the server restarts while a host logs: the browser reconnects with Last-Event-ID, and
+    // every line logged meanwhile arrives exactly once
+    expect(await stopChild(up)).toBe(0)
+    expect(await runNode(fixture, [spool, 'checkout', 'host-f', '20'])).toEqual({ code: 0, stderr: '' })
+    up = await startUp(upEnv)
+    await page.waitForFunction(() => [...document.querySelectorAll('.results .host')].filter(e => e.textContent === 'host-f').length >= 20, undefined, { timeout: 60_000 })
+    expect(await runNode(fixture, [spool, 'checkout', 'host-g', '1'])).toEqual({ code: 0, stderr: '' })
+    await page.locator('.results .host', { hasText: 'host-g' }).waitFor({ timeout: 30_000 })
+    // newest first and rendered from the top: host-g's line, host-f's 20, then host-e's last ones
+    const after = (await rows(page)).slice(0, 31).map(r => r.msg)
+    expect(after).toEqual([
+      'line 0 from host-g n=0',
+      ...[...Array(20).keys()].reverse().map(i => `line ${i} from host-f n=${i}`),
+      ...[...Array(10).keys()].map(i => `line ${49 - i} from host-e n=${49 - i}`)
+    ])
+    await page.locator('.tail-bar .tail-state', { hasText: 'live' }).waitFor({ timeout: 5000 })
   })
 })
 
@@ -237,7 +283,7 @@ describe('Explorer with SLUICE_TOKENS: login, session cookie, and sluice demo', 
     const { context, page } = await newPage(browser)
     await page.goto(up.url)
     await page.getByText('This Sluice requires a token').waitFor({ timeout: 20_000 })
-    await screenshot(page, 'web-10-login')
+    await screenshot(page, 'web-12-login')
     await page.locator('input[name="token"]').fill('not-the-token')
     await page.getByRole('button', { name: 'Log in' }).click()
     expect(await page.locator('.login .field-error').textContent()).toBe('That token is not one of SLUICE_TOKENS.')
@@ -252,7 +298,7 @@ describe('Explorer with SLUICE_TOKENS: login, session cookie, and sluice demo', 
     expect(await values('level')).toEqual(expect.arrayContaining(['debug', 'error', 'info', 'warn']))
     expect(await values('fields')).toEqual(expect.arrayContaining(['req', 'res', 'responseTime']))
     await page.locator('.results .row').first().waitFor({ timeout: 20_000 })
-    await screenshot(page, 'web-11-demo-after-login')
+    await screenshot(page, 'web-13-demo-after-login')
 
     const cookies = await context.cookies()
     expect(cookies.map(c => [c.name, c.httpOnly, c.sameSite, c.path])).toEqual([['sluice_session', true, 'Strict', '/']])

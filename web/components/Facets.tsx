@@ -18,7 +18,7 @@ export function Facets ({ state, onChange, onAuth }: Props) {
     fetchFacets(filterParams(state), ac.signal).then(d => { setData(d); setError(null) }, err => {
       if (ac.signal.aborted) return
       onAuth(err)
-      setError(err instanceof ApiError ? err.message : String(err))
+      setError(err instanceof ApiError ? (err.status === 400 ? '' : err.message) : String(err))
     })
     return () => ac.abort()
   }, [key])
@@ -28,7 +28,7 @@ export function Facets ({ state, onChange, onAuth }: Props) {
     else onChange({ [k]: state[k].includes(v) ? state[k].filter(x => x !== v) : [...state[k], v] })
   }
   const addField = (f: string): void => onChange({ field: state.field.includes(f) ? state.field.filter(x => x !== f) : [...state.field, f] })
-  if (error !== null) return <aside class="facets"><div class="dim">facets unavailable: {error}</div></aside>
+  if (error !== null) return <aside class="facets"><div class="dim">{error === '' ? 'no facets: the search has a mistake' : `facets unavailable: ${error}`}</div></aside>
   if (data === null) return <aside class="facets"><div class="dim">loading facets…</div></aside>
   return (
     <aside class="facets" aria-label="facets">

@@ -23,12 +23,13 @@ export function Histogram ({ state, utc, onZoom, onAuth }: Props) {
     fetchHistogram(p, ac.signal).then(d => { setData(d ?? 'absent'); setError(null) }, err => {
       if (ac.signal.aborted) return
       onAuth(err)
-      setError(err instanceof ApiError ? err.message : String(err))
+      // a 400 is the search's own mistake, shown once by the search bar
+      setError(err instanceof ApiError ? (err.status === 400 ? '' : err.message) : String(err))
     })
     return () => ac.abort()
   }, [key])
   if (data === 'absent') return null
-  if (error !== null) return <div class="histogram empty dim">histogram unavailable: {error}</div>
+  if (error !== null) return <div class="histogram empty dim">{error === '' ? '' : `histogram unavailable: ${error}`}</div>
   if (data === null) return <div class="histogram empty dim">loading histogram…</div>
   const max = data.bars.reduce((m, b) => Math.max(m, Object.values(b.counts).reduce((a, c) => a + c, 0)), 1)
   const finish = (): void => {

@@ -9,7 +9,7 @@ export function TailBar ({ tail, paused, onResume, onStop }: { tail: Tail, pause
     <div class={`tail-bar${paused ? ' paused' : ''}`} role="status">
       {paused
         ? <span class="tail-state">⏸ paused — {formatCount(tail.pending)} new lines — <button type="button" class="link" onClick={onResume}>resume</button></span>
-        : <span class="tail-state">{tail.status === 'live' ? '● live' : tail.status === 'failed' ? '✕ tail failed (the API refused it; see the server log)' : tail.status === 'reconnecting' ? '↻ reconnecting…' : '… connecting'}</span>}
+        : <span class="tail-state">{tail.status === 'live' ? '● live' : tail.status === 'unauthorized' ? '✕ not logged in' : tail.status === 'reconnecting' ? `↻ reconnecting${tail.why !== '' ? ` (${tail.why})` : ''}…` : '… connecting'}</span>}
       <span class="dim">{formatCount(tail.rate)} lines/s · showing the newest {formatCount(Math.min(tail.lines.length, maxTailLines))} (at most {formatCount(maxTailLines)})</span>
       {tail.dropped > 0 && <span class="warn-text">{formatCount(tail.dropped)} lines dropped by the server (this page read too slowly); resumed after them</span>}
       <button type="button" class="link" onClick={onStop}>stop tail (t)</button>

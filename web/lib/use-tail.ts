@@ -1,10 +1,10 @@
-// Live tail: an EventSource on /v1/tail with the view's filters. The browser resends
-// Last-Event-ID itself when the stream drops, and the API resumes there (no gap, no
-// duplicate). Lines are drawn a few times a second, newest first, and at most maxTailLines
+// Live tail: /v1/tail with the view's filters, followed by followSse (sse.ts), which resends
+// Last-Event-ID whenever the stream drops, and the API resumes there (no gap, no duplicate). Lines are drawn a few times a second, newest first, and at most maxTailLines
 // are kept. While paused (the reader scrolled away), new lines wait in a bounded buffer and
 // are counted, so the page can say how many arrived.
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { filterParams, type ViewState } from './url-state.js'
+import { followSse } from './sse.js'
 import type { LogLine } from './types.js'
 
 export const maxTailLines = 5000
@@ -16,7 +16,9 @@ export interface Tail {
   pending: number
   rate: number
   dropped: number
-  status: 'connecting' | 'live' | 'reconnecting' | 'failed'
+  status: 'connecting' | 'live' | 'reconnecting' | 'unauthorized'
+  /** why the last attempt failed, when reconnecting */
+  why: string
   resume: () => void
 }
 
@@ -27,6 +29,7 @@ export function useTail (state: ViewState, enabled: boolean, paused: boolean): T
   const [rate, setRate] = useState(0)
   const [dropped, setDropped] = useState(0)
   const [status, setStatus] = useState<Tail['status']>('connecting')
+  const [why, setWhy] = useState('')
   const incoming = useRef<LogLine[]>([])
   const held = useRef<LogLine[]>([])
   const heldCount = useRef(0)
@@ -39,15 +42,15 @@ export function useTail (state: ViewState, enabled: boolean, paused: boolean): T
     if (!enabled) return
     setLines([]); setPending(0); setDropped(0); setStatus('connecting')
     incoming.current = []; held.current = []; heldCount.current = 0
-    const es = new EventSource(`/v1/tail?${key}`)
-    es.onopen = () => { setStatus('live') }
-    es.addEventListener('line', (e: MessageEvent<string>) => {
-      try { incoming.current.push(JSON.parse(e.data) as LogLine) } catch {}
+    const stop = followSse(`/v1/tail?${key}`, {
+      onEvent (name, data) {
+        try {
+          if (name === 'line') incoming.current.push(JSON.parse(data) as LogLine)
+          else if (name === 'dropped') { const d = JSON.parse(data) as { count: number }; setDropped(n => n + d.count) }
+        } catch {}
+      },
+      onStatus (s, w) { setStatus(s); if (w !== undefined || s === 'live') setWhy(w ?? '') }
     })
-    es.addEventListener('dropped', (e: MessageEvent<string>) => {
-      try { const d = JSON.parse(e.data) as { count: number }; setDropped(n => n + d.count) } catch {}
-    })
-    es.onerror = () => { setStatus(es.readyState === EventSource.CLOSED ? 'failed' : 'reconnecting') }
     const timer = setInterval(() => {
       const now = Date.now()
       const fresh = incoming.current
@@ -66,7 +69,7 @@ export function useTail (state: ViewState, enabled: boolean, paused: boolean): T
         setLines(prev => fresh.concat(prev).slice(0, maxTailLines))
       }
     }, drawEveryMs)
-    return () => { clearInterval(timer); es.close() }
+    return () => { clearInterval(timer); stop() }
   }, [key, enabled])
 
   const resume = (): void => {
@@ -76,5 +79,5 @@ export function useTail (state: ViewState, enabled: boolean, paused: boolean): T
     setPending(0)
     if (h.length > 0) setLines(prev => h.concat(prev).slice(0, maxTailLines))
   }
-  return { lines, pending, rate, dropped, status, resume }
+  return { lines, pending, rate, dropped, status, why, resume }
 }
