@@ -74,6 +74,8 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     const newest = await (await fetch(`${up.url}/v1/logs?since=1h&order=desc&limit=30`)).json() as { lines: Array<{ host: string, msg: string, fields: { n: number } }> }
     expect(first.slice(0, 30).map(r => [r.host, r.msg])).toEqual(newest.lines.map(l => [l.host, `${l.msg} n=${l.fields.n}`]))
     await screenshot(page, 'web-02-timeline')
+    const firstLinesMs = await page.evaluate(() => performance.getEntriesByName('sluice:first-lines')[0]?.startTime)
+    process.stderr.write(`timeline: first lines on screen ${Math.round(firstLinesMs ?? -1)} ms after navigation (10,000 stored lines)\n`)
 
     await page.getByLabel('search text').pressSequentially(needle)
     await page.waitForFunction(() => document.querySelectorAll('.results .row').length === 1 && document.querySelector('.facet-total')?.textContent === '1 line', undefined, { timeout: 20_000 })
@@ -103,6 +105,17 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     const api = await (await fetch(`${up.url}/v1/histogram?since=1h&buckets=100`)).json() as { total: number }
     expect(api.total).toBe(2 * perHost)
     expect(await page.locator('.histogram .axis').textContent()).toContain('10,000 lines')
+    await screenshot(page, 'web-04b-histogram')
+
+    // a click on the fullest bar zooms into it: the view then holds exactly that bar's lines
+    const fullest = counts.indexOf(Math.max(...counts))
+    await page.locator('.histogram .hbar').nth(fullest).click()
+    await page.waitForFunction(() => new URLSearchParams(location.search).has('until'))
+    const zoomed = new URL(page.url()).searchParams
+    expect(zoomed.get('since')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
+    expect(zoomed.get('until')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.999Z$/)
+    await page.waitForFunction((n) => document.querySelector('.facet-total')?.textContent === `${n.toLocaleString('en-US')} lines`, counts[fullest], { timeout: 20_000 })
+    await page.waitForFunction((n) => document.querySelector('.histogram')?.getAttribute('data-total') === String(n), counts[fullest], { timeout: 20_000 })
   })
 
   it('filters to exactly one host\'s lines when its facet is clicked, and excludes it on alt-click', async () => {

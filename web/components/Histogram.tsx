@@ -37,7 +37,8 @@ export function Histogram ({ state, utc, onZoom, onAuth }: Props) {
       const [a, b] = drag[0] <= drag[1] ? drag : [drag[1], drag[0]]
       const from = data.bars[a]
       const to = data.bars[b]
-      if (from !== undefined && to !== undefined) onZoom(isoOf(from.start), isoOf(to.end))
+      // until is inclusive in the API: stop 1 ms before the next bar
+      if (from !== undefined && to !== undefined) onZoom(isoOf(from.start), isoOf(to.end - 1))
     }
     dragging.current = false
     setDrag(null)
@@ -66,7 +67,10 @@ export function Histogram ({ state, utc, onZoom, onAuth }: Props) {
       </div>
       <div class="axis dim">
         <span>{first !== undefined ? formatTime(new Date(first.start).toISOString(), utc).slice(0, 19) : ''}</span>
-        <span>{formatCount(data.total)} lines · max {formatCount(max)} per bar</span>
+        <span class="legend">
+          {levels.filter(l => data.bars.some(b => (b.counts[l] ?? 0) > 0)).map(l => <span key={l}><i class={`seg lvl-${l}`} />{l}</span>)}
+          <span>{formatCount(data.total)} lines · max {formatCount(max)} per bar · click or drag to zoom</span>
+        </span>
         <span>{lastBar !== undefined ? formatTime(new Date(lastBar.end).toISOString(), utc).slice(0, 19) : ''}</span>
       </div>
     </div>

@@ -39,6 +39,8 @@ export function ResultList (p: Props) {
   useEffect(() => {
     if (last !== undefined && last.index >= p.lines.length - 50) p.onNearEnd()
   }, [last?.index, p.lines.length])
+  // for measuring: when the first lines of the page were on screen
+  useEffect(() => { if (items.length > 0 && performance.getEntriesByName('sluice:first-lines').length === 0) performance.mark('sluice:first-lines') }, [items.length > 0])
   useEffect(() => { if (p.selected >= 0 && p.selected < p.lines.length) v.scrollToIndex(p.selected, { align: 'auto' }) }, [p.selected])
   useEffect(() => { if (p.scrollToTopSignal !== undefined && scroller.current !== null) scroller.current.scrollTop = 0 }, [p.scrollToTopSignal])
   return (

@@ -6,8 +6,12 @@ export function formatTime (iso: string, utc: boolean): string {
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`
 }
 
-/** fields as k=v; nested objects as dotted keys (req.method=GET), like a person would read them */
+/** fields as k=v; nested objects as dotted keys (req.method=GET) after the top-level values,
+ *  so short facts like responseTime=12 stay in view on a cut line */
 export function formatFields (fields: Record<string, unknown>): string {
+  const top = Object.entries(fields).filter(([, v]) => v === null || typeof v !== 'object' || Array.isArray(v))
+  const nested = Object.entries(fields).filter(([, v]) => v !== null && typeof v === 'object' && !Array.isArray(v))
+  fields = Object.fromEntries([...top, ...nested])
   const out: string[] = []
   const walk = (prefix: string, o: Record<string, unknown>, depth: number): void => {
     for (const [k, v] of Object.entries(o)) {
