@@ -12,8 +12,9 @@ import type { FastifyInstance } from 'fastify'
 import { errors } from '../platform/errors.js'
 import { clearSessionHeader, issueSession } from './web-session.js'
 
-/** dist/web beside dist/query-api */
-export const webRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web')
+/** dist/web: beside dist/query-api when built, under the repository when run from source (tests) */
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const webRoot = path.basename(path.dirname(here)) === 'dist' ? path.resolve(here, '..', 'web') : path.resolve(here, '..', 'dist', 'web')
 
 const csp = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
