@@ -111,6 +111,7 @@ export function App () {
         <SearchBar state={state} error={state.tail ? null : timeline.error} onChange={navigate} inputRef={searchRef} />
         <div class="top-actions">
           <button type="button" class={`toggle tail-toggle${state.tail ? ' on' : ''}`} aria-pressed={state.tail} title="live tail (t)" onClick={() => navigate({ tail: !state.tail })}>{state.tail ? '● live' : '▶ live tail'}</button>
+          {!state.tail && <button type="button" class="toggle" title="order of the list" onClick={() => navigate({ order: state.order === 'desc' ? 'asc' : 'desc' })}>{state.order === 'desc' ? '↓ newest first' : '↑ oldest first'}</button>}
           <button type="button" class="toggle" aria-pressed={utc} title="times in UTC or local time (u)" onClick={() => { store('sluice.utc', utc ? '0' : '1'); setUtc(!utc) }}>{utc ? 'UTC' : 'local'}</button>
           <ThemeToggle />
           <button type="button" class="toggle" title="keyboard shortcuts (?)" onClick={() => setHelp(true)}>?</button>

@@ -213,6 +213,12 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     await page.emulateMedia({ colorScheme: 'dark' })
     await screenshot(page, 'web-09-dark')
     await page.emulateMedia({ colorScheme: 'light' })
+
+    // oldest first, from the URL too
+    await page.goto(`${up.url}/?q=${encodeURIComponent('from host')}&host=host-a&order=asc`)
+    await page.waitForFunction(() => document.querySelector('.results .row .msg')?.textContent === 'line 0 from host-a n=0', undefined, { timeout: 20_000 })
+    expect((await rows(page)).slice(0, 3).map(r => r.msg)).toEqual(['line 0 from host-a n=0', 'line 1 from host-a n=1', 'line 2 from host-a n=2'])
+    expect(await page.getByRole('button', { name: '↑ oldest first' }).count()).toBe(1)
   })
 
   it('live tail shows a newly logged line, pauses visibly when scrolled away, and resumes', async () => {

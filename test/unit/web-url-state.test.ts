@@ -11,6 +11,7 @@ describe('Explorer URL state', () => {
     expect(toSearch(s)).toBe('/?q=timeout&host=web-1&host=web-2&level=warn&not_service=cron&field=responseTime%3E%3D500&v=health&tail=1')
     expect(toSearch(parseState(toSearch(s).slice(1)))).toBe(toSearch(s))
     expect(toSearch(parseState(''))).toBe('/')
+    expect(toSearch(parseState('?order=asc&since=6h'))).toBe('/?since=6h&order=asc')
   })
 
   it('sends a regex as regex, and the tail without the range', () => {

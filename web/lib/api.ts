@@ -18,11 +18,23 @@ async function errorOf (res: Response): Promise<ApiError> {
   return new ApiError(res.status, code, message, param)
 }
 
+function pause (ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms)
+    signal?.addEventListener('abort', () => { clearTimeout(t); reject(new DOMException('aborted', 'AbortError')) }, { once: true })
+  })
+}
+
+/** A 503 (the API sheds load, e.g. while quick clicks still have queries in flight) is retried
+ *  a few times with a growing pause before it is shown. */
 export async function getJson<T> (path: string, params: URLSearchParams, signal?: AbortSignal): Promise<T> {
   const qs = params.toString()
-  const res = await fetch(qs === '' ? path : `${path}?${qs}`, { signal, headers: { accept: 'application/json' } })
-  if (!res.ok) throw await errorOf(res)
-  return await res.json() as T
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(qs === '' ? path : `${path}?${qs}`, { signal, headers: { accept: 'application/json' } })
+    if (res.status === 503 && attempt < 5) { await pause(200 * 2 ** attempt, signal); continue }
+    if (!res.ok) throw await errorOf(res)
+    return await res.json() as T
+  }
 }
 
 export async function fetchLogs (params: URLSearchParams, signal?: AbortSignal): Promise<LogsPage> {

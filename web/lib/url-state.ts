@@ -21,6 +21,8 @@ export interface ViewState {
   since: string
   until: string
   tail: boolean
+  /** the list's order: newest first (desc, default) or oldest first (asc) */
+  order: 'desc' | 'asc'
 }
 
 export const defaultSince = '1h'
@@ -46,7 +48,8 @@ export function parseState (search: string): ViewState {
     v: p.getAll('v').filter(v => v !== ''),
     since: p.get('since') ?? defaultSince,
     until: p.get('until') ?? '',
-    tail: flag('tail')
+    tail: flag('tail'),
+    order: p.get('order') === 'asc' ? 'asc' : 'desc'
   }
 }
 
@@ -74,6 +77,7 @@ export function filterParams (s: ViewState, opts: { range?: boolean } = {}): URL
 export function toSearch (s: ViewState): string {
   const p = filterParams(s)
   if (s.since === defaultSince && s.until === '') p.delete('since')
+  if (s.order === 'asc') p.set('order', 'asc')
   if (s.tail) p.set('tail', '1')
   const text = p.toString()
   return text === '' ? '/' : `/?${text}`

@@ -13,7 +13,7 @@ export const maxLines = 100_000
 export interface Timeline { lines: LogLine[], loading: boolean, error: ApiError | null, more: boolean, empty: 'none' | 'no-match' | 'no-logs', loadMore: () => void }
 
 export function useTimeline (state: ViewState, enabled: boolean): Timeline {
-  const key = filterParams(state).toString()
+  const key = `${filterParams(state).toString()}&order=${state.order}`
   const [lines, setLines] = useState<LogLine[]>([])
   const [loading, setLoading] = useState(false)
   const [error, setError] = useState<ApiError | null>(null)
@@ -30,7 +30,7 @@ export function useTimeline (state: ViewState, enabled: boolean): Timeline {
     busy.current = true
     setLoading(true)
     const p = filterParams(state)
-    p.set('order', 'desc')
+    p.set('order', state.order)
     p.set('limit', String(first ? firstPage : nextPage))
     if (!first && cursor.current !== null) p.set('cursor', cursor.current)
     try {
