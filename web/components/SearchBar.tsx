@@ -36,7 +36,7 @@ export function SearchBar ({ state, error, onChange, inputRef }: Props) {
           <input
             ref={inputRef}
             type="search"
-            placeholder={state.regex ? 'RE2 regular expression, e.g. timeout|refused' : 'Search messages and fields… (press / to focus)'}
+            placeholder={state.regex ? 'RE2 regular expression, e.g. timeout|refused' : 'Search messages and fields   ( / )'}
             aria-label="search text"
             value={text}
             spellcheck={false}
