@@ -34,28 +34,33 @@ export function followSse (url: string, h: SseHandlers): () => void {
     for (;;) {
       const { value, done } = await reader.read()
       if (done) return
-      buf += value
-      for (let m = /\r?\n\r?\n/.exec(buf); m !== null; m = /\r?\n\r?\n/.exec(buf)) {
-        const block = buf.slice(0, m.index)
-        buf = buf.slice(m.index + m[0].length)
-        let name = 'message'
-        let data: string[] = []
-        let id: string | null = null
-        for (const line of block.split(/\r?\n/)) {
-          if (line === '' || line.startsWith(':')) continue
-          const colon = line.indexOf(':')
-          const field = colon === -1 ? line : line.slice(0, colon)
-          const val = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '')
-          if (field === 'id') id = val
-          else if (field === 'event') name = val
-          else if (field === 'data') data.push(val)
-          else if (field === 'retry' && /^\d+$/.test(val)) retryMs = Number(val)
-        }
-        if (id !== null) lastId = id
-        if (data.length > 0) h.onEvent(name, data.join('\n'))
-        data = []
+      // one pass over each chunk: line ends normalised, then every complete event block handled
+      buf += value.includes('\r') ? value.replace(/\r\n?/g, '\n') : value
+      let start = 0
+      for (let end = buf.indexOf('\n\n'); end !== -1; end = buf.indexOf('\n\n', start)) {
+        dispatch(buf.slice(start, end))
+        start = end + 2
       }
+      buf = buf.slice(start)
     }
+  }
+
+  const dispatch = (block: string): void => {
+    let name = 'message'
+    const data: string[] = []
+    let id: string | null = null
+    for (const line of block.split('\n')) {
+      if (line === '' || line.startsWith(':')) continue
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      const val = colon === -1 ? '' : line.slice(colon + (line[colon + 1] === ' ' ? 2 : 1))
+      if (field === 'id') id = val
+      else if (field === 'event') name = val
+      else if (field === 'data') data.push(val)
+      else if (field === 'retry' && /^\d+$/.test(val)) retryMs = Number(val)
+    }
+    if (id !== null) lastId = id
+    if (data.length > 0) h.onEvent(name, data.join('\n'))
   }
 
   void (async () => {
