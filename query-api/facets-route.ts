@@ -1,7 +1,7 @@
 // GET /v1/facets — what the current filter and range hold: the top hosts, services and levels
 // with exact counts, and the most frequent keys of `fields` (detected fields) in a bounded
 // sample of the matching lines. Same filter parameters as /v1/logs; one ClickHouse statement
-// with bound parameters only.
+// (one scan for the counts, GROUPING SETS) with bound parameters only.
 import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
@@ -43,28 +43,35 @@ export const facetsRoute = fp(async (app: FastifyInstance, opts: FacetsRouteOpti
     const params: Record<string, unknown> = { top: top ?? 10, sample: fieldSampleLines }
     const where = buildWhere(q, params).join(' AND ')
     const db = opts.database
-    const byColumn = (col: string): string => `(SELECT '${col}' AS facet, toString(${col}) AS value, count() AS n FROM ${db}.logs WHERE ${where} GROUP BY value ORDER BY n DESC, value LIMIT {top:UInt32})`
-    const sql = [
-      byColumn('host'), byColumn('service'), byColumn('level'),
-      `(SELECT 'fields' AS facet, key AS value, count() AS n FROM (SELECT fields FROM ${db}.logs WHERE ${where} LIMIT {sample:UInt32}) ARRAY JOIN JSONExtractKeys(fields) AS key GROUP BY value ORDER BY n DESC, value LIMIT {top:UInt32})`,
-      `(SELECT 'total' AS facet, '' AS value, count() AS n FROM ${db}.logs WHERE ${where})`,
-      `(SELECT 'sampled' AS facet, '' AS value, count() AS n FROM (SELECT 1 FROM ${db}.logs WHERE ${where} LIMIT {sample:UInt32}))`
-    ].join('\nUNION ALL\n')
+    // one scan for the exact counts: grouping() has a bit set for each column NOT in the row's
+    // grouping set (host 4, service 2, level 1), so host rows have 3, service 5, level 6, total 7
+    const sql = `SELECT grouping(host, service, level) AS g, toString(host) AS h, toString(service) AS s, toString(level) AS l, count() AS n
+FROM ${db}.logs WHERE ${where}
+GROUP BY GROUPING SETS ((host), (service), (level), ())
+UNION ALL
+SELECT 8 AS g, key AS h, '' AS s, '' AS l, count() AS n
+FROM (SELECT fields FROM ${db}.logs WHERE ${where} LIMIT {sample:UInt32}) ARRAY JOIN JSONExtractKeys(fields) AS key
+GROUP BY key ORDER BY n DESC, key LIMIT {top:UInt32}`
     const ac = new AbortController()
     req.raw.once('close', () => { ac.abort() })
     const rows = await opts.slots.run(async () => {
       if (q.regex !== undefined && q.regex !== '') await checkRegex(opts.clickhouse, q.i ? `(?i)${q.regex}` : q.regex, opts.limits)
       const rs = await opts.clickhouse.query({ query: sql, query_params: params, format: 'JSONEachRow', abort_signal: ac.signal, clickhouse_settings: { ...readSettings(opts.limits), ignore_data_skipping_indices: unusedIndexes(q) } })
-      return await rs.json<{ facet: string, value: string, n: string | number }>()
+      return await rs.json<{ g: number | string, h: string, s: string, l: string, n: string | number }>()
     })
     const out: FacetsResponse = { total: 0, host: [], service: [], level: [], fields: [], sampled: 0 }
     for (const r of rows) {
       const n = Number(r.n)
-      if (r.facet === 'sampled') out.sampled = n
-      else if (r.facet === 'total') out.total = n
-      else (out[r.facet as 'host' | 'service' | 'level' | 'fields']).push({ value: r.value, count: n })
+      const g = Number(r.g)
+      if (g === 3) out.host.push({ value: r.h, count: n })
+      else if (g === 5) out.service.push({ value: r.s, count: n })
+      else if (g === 6) out.level.push({ value: r.l, count: n })
+      else if (g === 7) out.total = n
+      else if (g === 8) out.fields.push({ value: r.h, count: n })
     }
-    for (const k of ['host', 'service', 'level', 'fields'] as const) out[k].sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1))
+    const limit = top ?? 10
+    for (const k of ['host', 'service', 'level', 'fields'] as const) out[k] = out[k].sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1)).slice(0, limit)
+    out.sampled = Math.min(out.total, fieldSampleLines)
     return out
   })
 }, { name: 'sluice-facets' })

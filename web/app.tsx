@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, logout } from './lib/api.js'
 import { formatCount } from './lib/format.js'
 import { matcherOf } from './lib/highlight.js'
-import { parseState, toSearch, type ViewState } from './lib/url-state.js'
+import { filterParams, parseState, toSearch, type ViewState } from './lib/url-state.js'
 import { useTimeline, maxLines } from './lib/use-timeline.js'
 import { useTail } from './lib/use-tail.js'
 import type { LogLine } from './lib/types.js'
@@ -72,6 +72,7 @@ export function App () {
   useEffect(() => { if (tail.status === 'unauthorized') setNeedLogin(true) }, [tail.status])
 
   const lines = state.tail ? tail.lines : timeline.lines
+  const sideReady = state.tail || timeline.settled === `${filterParams(state).toString()}&order=${state.order}`
   const matcher = useMemo(() => matcherOf(state), [state.q, state.regex, state.i, state.w])
   const toggle = (l: LogLine): void => setExpanded(cur => { const n = new Set(cur); const k = lineKey(l); if (n.has(k)) n.delete(k); else n.add(k); return n })
   const resume = (): void => { tail.resume(); setAtTop(true); setToTop(n => n + 1) }
@@ -86,7 +87,7 @@ export function App () {
       if (e.key === '/') { e.preventDefault(); searchRef.current?.focus(); searchRef.current?.select() }
       else if (e.key === 'j') setSelected(i => Math.min(lines.length - 1, i + 1))
       else if (e.key === 'k') setSelected(i => Math.max(0, i - 1))
-      else if (e.key === 'Enter' && cur !== undefined) toggle(cur)
+      else if (e.key === 'Enter' && cur !== undefined && t.tagName !== 'BUTTON' && t.tagName !== 'A') toggle(cur)
       else if (e.key === 'c' && cur !== undefined) setContextOf(cur)
       else if (e.key === 't') navigate({ tail: !state.tail })
       else if (e.key === 'u') { setUtc(u => { store('sluice.utc', u ? '0' : '1'); return !u }) }
@@ -118,9 +119,9 @@ export function App () {
           {loggedIn && <button type="button" class="link" onClick={() => { void logout().then(() => setNeedLogin(true)) }}>log out</button>}
         </div>
       </header>
-      {!state.tail && <Histogram state={state} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} />}
+      {!state.tail && timeline.empty !== 'no-logs' && <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} />}
       <div class="body">
-        <Facets state={state} onChange={navigate} onAuth={onAuth} />
+        {timeline.empty !== 'no-logs' && <Facets state={state} ready={sideReady} onChange={navigate} onAuth={onAuth} />}
         <main class="main">
           {state.tail && <TailBar tail={tail} paused={!atTop} onResume={resume} onStop={() => navigate({ tail: false })} />}
           {!state.tail && timeline.empty === 'no-logs' && <FirstRun />}

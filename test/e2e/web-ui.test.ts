@@ -65,6 +65,9 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     expect(a).toEqual({ code: 0, stderr: '' })
     expect(b).toEqual({ code: 0, stderr: '' })
     await waitFor('10,000 lines to be queryable', async () => await apiCount(up.url, { since: '1h' }) === 2 * perHost, 90_000, 500)
+    // the first-run page comes alive by itself once lines exist
+    await page.locator('.results .row').first().waitFor({ timeout: 20_000 })
+    expect(await page.getByText('No logs yet').count()).toBe(0)
 
     await page.goto(up.url)
     await page.locator('.results .row').first().waitFor({ timeout: 20_000 })

@@ -7,13 +7,14 @@ import { formatCount } from '../lib/format.js'
 import { filterParams, type ViewState } from '../lib/url-state.js'
 import type { Facets as FacetsData, FacetValue, Level } from '../lib/types.js'
 
-interface Props { state: ViewState, onChange: (next: Partial<ViewState>) => void, onAuth: (err: unknown) => void }
+interface Props { state: ViewState, ready: boolean, onChange: (next: Partial<ViewState>) => void, onAuth: (err: unknown) => void }
 
-export function Facets ({ state, onChange, onAuth }: Props) {
+export function Facets ({ state, ready, onChange, onAuth }: Props) {
   const [data, setData] = useState<FacetsData | null>(null)
   const [error, setError] = useState<string | null>(null)
   const key = filterParams(state).toString()
   useEffect(() => {
+    if (!ready) return
     const ac = new AbortController()
     fetchFacets(filterParams(state), ac.signal).then(d => { setData(d); setError(null) }, err => {
       if (ac.signal.aborted) return
@@ -21,7 +22,7 @@ export function Facets ({ state, onChange, onAuth }: Props) {
       setError(err instanceof ApiError ? (err.status === 400 ? '' : err.message) : String(err))
     })
     return () => ac.abort()
-  }, [key])
+  }, [key, ready])
   const toggle = (k: 'host' | 'service', v: string, exclude: boolean): void => {
     const nk = k === 'host' ? 'notHost' : 'notService'
     if (exclude) onChange({ [nk]: state[nk].includes(v) ? state[nk] : [...state[nk], v], [k]: state[k].filter(x => x !== v) })

@@ -6,17 +6,18 @@ import { formatCount, formatTime, isoOf } from '../lib/format.js'
 import { filterParams, type ViewState } from '../lib/url-state.js'
 import { levels, type Histogram as HistogramData } from '../lib/types.js'
 
-interface Props { state: ViewState, utc: boolean, onZoom: (since: string, until: string) => void, onAuth: (err: unknown) => void }
+interface Props { state: ViewState, ready: boolean, utc: boolean, onZoom: (since: string, until: string) => void, onAuth: (err: unknown) => void }
 
 export const bucketCount = 100
 
-export function Histogram ({ state, utc, onZoom, onAuth }: Props) {
+export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
   const [data, setData] = useState<HistogramData | null | 'absent'>(null)
   const [error, setError] = useState<string | null>(null)
   const [drag, setDrag] = useState<[number, number] | null>(null)
   const dragging = useRef(false)
   const key = filterParams(state).toString()
   useEffect(() => {
+    if (!ready) return
     const ac = new AbortController()
     const p = filterParams(state)
     p.set('buckets', String(bucketCount))
@@ -27,7 +28,7 @@ export function Histogram ({ state, utc, onZoom, onAuth }: Props) {
       setError(err instanceof ApiError ? (err.status === 400 ? '' : err.message) : String(err))
     })
     return () => ac.abort()
-  }, [key])
+  }, [key, ready])
   if (data === 'absent') return null
   if (error !== null) return <div class="histogram empty dim">{error === '' ? '' : `histogram unavailable: ${error}`}</div>
   if (data === null) return <div class="histogram empty dim">loading histogram…</div>

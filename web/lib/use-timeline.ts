@@ -10,7 +10,11 @@ export const nextPage = 1000
 /** lines kept in the page; the list says so when there are more */
 export const maxLines = 100_000
 
-export interface Timeline { lines: LogLine[], loading: boolean, error: ApiError | null, more: boolean, empty: 'none' | 'no-match' | 'no-logs', loadMore: () => void }
+export interface Timeline {
+  /** the view (filter and order) whose first page has been answered, ok or not: the histogram
+   *  and facets wait for it, so the lines come first from an engine that runs one query at a time */
+  settled: string
+  lines: LogLine[], loading: boolean, error: ApiError | null, more: boolean, empty: 'none' | 'no-match' | 'no-logs', loadMore: () => void }
 
 export function useTimeline (state: ViewState, enabled: boolean): Timeline {
   const key = `${filterParams(state).toString()}&order=${state.order}`
@@ -18,6 +22,7 @@ export function useTimeline (state: ViewState, enabled: boolean): Timeline {
   const [loading, setLoading] = useState(false)
   const [error, setError] = useState<ApiError | null>(null)
   const [empty, setEmpty] = useState<Timeline['empty']>('none')
+  const [settled, setSettled] = useState('')
   const cursor = useRef<string | null>(null)
   const ac = useRef<AbortController | null>(null)
   const busy = useRef(false)
@@ -40,6 +45,7 @@ export function useTimeline (state: ViewState, enabled: boolean): Timeline {
       setError(null)
       if (first) {
         setLines(page.lines)
+        setSettled(key)
         setEmpty(page.lines.length > 0 ? 'none' : await anyLogs(ctl.signal) ? 'no-match' : 'no-logs')
       } else {
         setLines(prev => {
@@ -50,7 +56,7 @@ export function useTimeline (state: ViewState, enabled: boolean): Timeline {
       }
     } catch (err) {
       if (ctl.signal.aborted) return
-      if (first) setLines([])
+      if (first) { setLines([]); setSettled(key) }
       cursor.current = null
       setError(err instanceof ApiError ? err : new ApiError(0, 'NETWORK', `cannot reach the query API: ${(err as Error).message}`, null))
     } finally {
@@ -65,7 +71,15 @@ export function useTimeline (state: ViewState, enabled: boolean): Timeline {
     return () => { ac.current?.abort() }
   }, [key, enabled])
 
-  return { lines, loading, error, more: cursor.current !== null, empty, loadMore: () => { void load(false) } }
+  // first run: the page comes alive by itself once the first lines arrive (e.g. from sluice demo)
+  useEffect(() => {
+    if (empty !== 'no-logs' || !enabled) return
+    const ac2 = new AbortController()
+    const t = setInterval(() => { void anyLogs(ac2.signal).then(any => { if (any && !ac2.signal.aborted) void load(true) }) }, 3000)
+    return () => { clearInterval(t); ac2.abort() }
+  }, [empty, enabled, key])
+
+  return { settled, lines, loading, error, more: cursor.current !== null, empty, loadMore: () => { void load(false) } }
 }
 
 /** Whether Sluice holds any line at all (else the page shows how to send some). */
@@ -73,5 +87,5 @@ async function anyLogs (signal: AbortSignal): Promise<boolean> {
   try {
     const page = await fetchLogs(new URLSearchParams({ since: '30d', limit: '1' }), signal)
     return page.lines.length > 0
-  } catch { return true }
+  } catch (err) { return !(err instanceof ApiError && err.status === 503) }
 }
