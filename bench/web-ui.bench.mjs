@@ -113,7 +113,11 @@ await page.addInitScript(() => {
   new PerformanceObserver(l => { for (const e of l.getEntries()) if (e.name === 'keydown') window.__inputDelays.push(e.processingStart - e.startTime) }).observe({ type: 'event', durationThreshold: 16, buffered: true })
 })
 await page.goto(`http://127.0.0.1:${port}/?tail=1`)
-await page.locator('.tail-bar .tail-state', { hasText: 'live' }).waitFor({ timeout: 30_000 })
+await page.locator('.tail-bar .tail-state', { hasText: 'live' }).waitFor({ timeout: 60_000 }).catch(async (err) => {
+  fs.mkdirSync(path.join(root, 'test-artifacts'), { recursive: true })
+  await page.screenshot({ path: path.join(root, 'test-artifacts', 'bench-tail-not-live.png') })
+  throw new Error(`the tail did not go live: ${await page.locator('.tail-bar').textContent().catch(() => '(no tail bar)')}; ${err.message}`)
+})
 await page.evaluate(() => { window.__longTasks.length = 0 })
 const samples = []
 const sample = async (s) => samples.push({ s, ...(await page.evaluate(() => ({ dom: document.getElementsByTagName('*').length, heapMb: performance.memory.usedJSHeapSize / 1048576, rows: document.querySelectorAll('.results .row').length, rate: document.querySelector('.tail-bar .dim')?.textContent ?? '' }))) })
