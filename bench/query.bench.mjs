@@ -76,7 +76,8 @@ if (!fs.existsSync(ndjson)) {
 const app = await buildQueryApi({ clickhouse: ch.client, database: 'sluice', tokens: [], registries: [] })
 await app.listen({ port: 0, host: '127.0.0.1' })
 const base = `http://127.0.0.1:${app.server.address().port}`
-const window = { since: '2026-11-21T00:00:00Z', until: '2026-11-22T00:00:00Z' }
+// newest first, as the API's default was when these numbers were first taken
+const window = { since: '2026-11-21T00:00:00Z', until: '2026-11-22T00:00:00Z', order: 'desc' }
 const limits = { maxExecutionSeconds: 60, maxRowsToRead: 1_000_000_000 }
 
 const cases = [

@@ -14,7 +14,9 @@ import { createCollector } from '../collector/collect.js'
 import { migrate } from '../schemas/migrations.js'
 import { topicsFor } from '../schemas/topics.js'
 import { checkKafka, listenQueryApi, openClickHouse, spoolGlob, urlOf } from './roles.js'
-import { grepCommand, tailCommand } from './client.js'
+import { tailCommand } from './client.js'
+import { grepCommand } from './grep.js'
+import { statsCommand } from './stats.js'
 import { alertsCommand, alertsFromEnv } from './alerts.js'
 import { demoCommand } from './demo.js'
 
@@ -43,6 +45,7 @@ Commands:
   kafka     run a local single-node Kafka broker in the foreground   [--port N] [--data DIR]
   grep      search the timeline         sluice grep --help
   tail      follow new lines live       sluice tail --help
+  stats     process metrics (heap, fds, …) per process   sluice stats --help
   alerts    alert rules and current alerts   sluice alerts --help
   demo      feed the running Sluice a simulated fleet (6 hosts × 3 services)   sluice demo --help
 
@@ -253,7 +256,8 @@ async function kafka (argv: string[]): Promise<void> {
   await k.stop()
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand, demo: demoCommand }
+const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, stats: statsCommand, alerts: alertsCommand }
+commands.demo = demoCommand
 
 export async function main (argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv
@@ -269,6 +273,6 @@ export async function main (argv: string[]): Promise<number> {
     if (err instanceof SluiceError) fail(err.message)
     else if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true) fail(`${(err as Error).message}; see sluice ${cmd} --help`)
     else fail(`${cmd}: ${(err as Error).message.split('\n')[0]} (SLUICE_DEBUG=1 for details)`)
-    return cmd === 'grep' ? 2 : 1
+    return cmd === 'grep' || cmd === 'stats' ? 2 : 1
   }
 }

@@ -8,8 +8,8 @@ import { filterParams, parseLogFilter } from '../schemas/log-filter.js'
 import { errors } from '../platform/errors.js'
 import { parseDurationMs, timeParams, timeRange } from './time.js'
 import { utf8QueryHook } from './utf8.js'
-import { buildWhere, unusedIndexes, type LogQuery } from './search.js'
-import { checkRegex } from './search.js'
+import { buildWhere, checkRegex, unusedIndexes, type LogQuery } from './search.js'
+import { textParams } from './logs-route.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
 
 export const maxBuckets = 1000
@@ -17,13 +17,10 @@ const dimensions = ['level', 'host', 'service'] as const
 type Dimension = typeof dimensions[number]
 
 export const HistogramQuerystring = Type.Object({
-  q: Type.Optional(Type.String({ maxLength: 1024, description: 'substring to find in msg or fields' })),
-  regex: Type.Optional(Type.String({ maxLength: 1024, description: 'RE2 regular expression (run by ClickHouse)' })),
-  i: Type.Optional(Type.Boolean({ description: 'case-insensitive q / regex / v' })),
-  w: Type.Optional(Type.Boolean({ description: 'q matches whole words only' })),
+  ...textParams,
   ...filterParams,
   ...timeParams,
-  buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: maxBuckets, description: `about how many buckets (default 100); the step is rounded up to a round duration` })),
+  buckets: Type.Optional(Type.Integer({ minimum: 1, maximum: maxBuckets, description: 'about how many buckets (default 100); the step is rounded up to a round duration' })),
   step: Type.Optional(Type.String({ maxLength: 16, description: 'bucket width instead of buckets, e.g. 1m, 5m, 1h (whole seconds)' })),
   by: Type.Optional(Type.Union(dimensions.map(d => Type.Literal(d)), { description: 'split counts by level (default), host or service' }))
 }, { additionalProperties: false })

@@ -17,11 +17,16 @@ import type { QuerySlots, ReadLimits } from './query-slots.js'
 export const maxContext = 100
 export const maxMatchesWithContext = 200
 
-export const LogsQuerystring = Type.Object({
+/** The text search parameters /v1/logs and /v1/histogram share. */
+export const textParams = {
   q: Type.Optional(Type.String({ maxLength: 1024, description: 'substring to find in msg or fields' })),
   regex: Type.Optional(Type.String({ maxLength: 1024, description: 'RE2 regular expression (run by ClickHouse)' })),
-  i: Type.Optional(Type.Boolean({ description: 'case-insensitive q / regex' })),
-  w: Type.Optional(Type.Boolean({ description: 'q matches whole words only (like grep -w); served by the full-text indexes' })),
+  i: Type.Optional(Type.Boolean({ description: 'case-insensitive q / regex / v' })),
+  w: Type.Optional(Type.Boolean({ description: 'q matches whole words only (like grep -w); served by the full-text indexes' }))
+}
+
+export const LogsQuerystring = Type.Object({
+  ...textParams,
   ...filterParams,
   ...timeParams,
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 5000, description: 'lines per page (default 100, max 5000)' })),

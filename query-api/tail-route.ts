@@ -72,12 +72,13 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     schema: { summary: 'Follow new lines live (text/event-stream); event ids resume via Last-Event-ID', querystring: TailQuerystring, produces: ['text/event-stream'] }
   }, async (req, reply) => {
     const qs = req.query
+    // a bad filter is a 400 even when the tail could not run
+    const filter = compileFilter({ q: qs.q, regex: qs.regex, i: qs.i === true, w: qs.w === true, filter: parseLogFilter(qs) })
     const hub = opts.hub
     if (hub === null || !hub.ready) throw errors.OVERLOADED(hub === null ? 'live tail needs Kafka: set KAFKA_BROKERS' : 'live tail is connecting to Kafka')
     if (active >= maxTails) throw errors.TOO_MANY_TAILS(maxTails)
     const lastId = req.headers['last-event-id']
     const from: TailPosition | null = typeof lastId === 'string' && lastId !== '' ? decodePosition(lastId) : null
-    const filter = compileFilter({ q: qs.q, regex: qs.regex, i: qs.i === true, w: qs.w === true, filter: parseLogFilter(qs) })
 
     active++
     reply.hijack()

@@ -118,6 +118,9 @@ export function filterSql (f: LogFilter, params: Record<string, unknown>, ci = f
   if (f.notLevels.length > 0) where.push(`level NOT IN ${bind('nlvls', f.notLevels, 'Array(String)')}`)
   f.fields.forEach((ff, i) => {
     const keys = ff.path.map((k, j) => bind(`f${i}k${j}`, k, 'String')).join(', ')
+    // a cheap necessary condition first, so JSON is parsed only where it can match
+    const lits = prefilterLiterals(ff)
+    if (lits.length > 0) where.push(`(${lits.map((l, j) => `position(fields, ${bind(`f${i}p${j}`, l, 'String')}) > 0`).join(' AND ')} OR position(fields, '\\\\') > 0)`)
     switch (ff.op) {
       case 'exists': where.push(`JSONHas(fields, ${keys})`); break
       case 'absent': where.push(`NOT JSONHas(fields, ${keys})`); break
@@ -145,6 +148,20 @@ export function filterSql (f: LogFilter, params: Record<string, unknown>, ci = f
       : `NOT (position(msg, ${p}) > 0 OR position(fields, ${p}) > 0)`)
   })
   return where
+}
+
+/**
+ * Texts a line's `fields` must contain for the filter to hold, if the text has no backslash:
+ * JSON without a backslash has no escapes, so every key on the path appears as "key" and a
+ * string value as itself. Numbers are not included (500 may be written 500.0 or 5e2), nor
+ * object or array values; negations (!:, !key?) have none. Lines holding a backslash are
+ * always parsed (the caller ORs that in).
+ */
+export function prefilterLiterals (ff: FieldFilter): string[] {
+  if (ff.op === 'ne' || ff.op === 'absent') return []
+  const out = ff.path.map(k => JSON.stringify(k))
+  if (ff.op === 'eq' && ff.value !== '' && !numberRe.test(ff.value) && !/^[[{]/.test(ff.value)) out.push(ff.value)
+  return out
 }
 
 /** A value's text as ClickHouse's JSONExtractString gives it ('' for null). */
@@ -193,9 +210,11 @@ export function compileLogFilter (f: LogFilter, ci = false): (l: FilterableLine,
   const min = f.level !== undefined ? levelNum[f.level] : 0
   const exclude = ci ? f.exclude.map(s => s.toLowerCase()) : f.exclude
   return (l, fieldsJson) => {
-    const host = l.host.toLowerCase()
-    if (hosts !== null && !hosts.has(host)) return false
-    if (notHosts.has(host)) return false
+    if (hosts !== null || notHosts.size > 0) {
+      const host = l.host.toLowerCase()
+      if (hosts !== null && !hosts.has(host)) return false
+      if (notHosts.has(host)) return false
+    }
     if (services !== null && !services.has(l.service)) return false
     if (notServices.has(l.service)) return false
     if (min > 0 && (levelNum[l.level as Level] ?? 0) < min) return false

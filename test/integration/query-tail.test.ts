@@ -186,16 +186,20 @@ describe('GET /v1/tail (SSE) on a real Kafka broker', () => {
     const errs = sse(`${base}/v1/tail?host=h-filter&level=error&q=LINE%201&i=true`)
     const re = sse(`${base}/v1/tail?host=h-filter&regex=${encodeURIComponent('^LINE 1[0-9]?5 ')}&i=true`)
     const word = sse(`${base}/v1/tail?host=h-filter&q=${encodeURIComponent('line 19')}&w=true`)
-    for (const s of [errs, re, word]) expect(await s.status).toBe(200)
+    // the shared filter language, live: a field comparison, a level and a text excluded, the host in capitals
+    const fields = sse(`${base}/v1/tail?host=H-FILTER&${new URLSearchParams({ field: 'n>=190', not_level: 'ERROR', v: 'line 195 ' }).toString()}`)
+    for (const s of [errs, re, word, fields]) expect(await s.status).toBe(200)
     await produce('h-filter', 0, 200)
     const want = range(0, 200).filter(n => n % 7 === 0 && String(n).startsWith('1'))
     const wantRe = range(0, 200).filter(n => /^1[0-9]?5$/.test(String(n)))
-    await waitFor('filtered lines', async () => lineNumbers(errs.events).length >= want.length && lineNumbers(re.events).length >= wantRe.length && lineNumbers(word.events).length >= 1, 60_000)
+    const wantFields = [190, 191, 192, 193, 194, 197, 198, 199]
+    await waitFor('filtered lines', async () => lineNumbers(errs.events).length >= want.length && lineNumbers(re.events).length >= wantRe.length && lineNumbers(word.events).length >= 1 && lineNumbers(fields.events).length >= wantFields.length, 60_000)
     await waitFor('a heartbeat', async () => errs.comments.includes(': heartbeat'), 60_000)
     expect(lineNumbers(errs.events)).toEqual(want)
     expect(lineNumbers(re.events)).toEqual(wantRe)
     expect(lineNumbers(word.events)).toEqual([19])
-    for (const s of [errs, re, word]) s.close()
+    expect(lineNumbers(fields.events)).toEqual(wantFields)
+    for (const s of [errs, re, word, fields]) s.close()
   })
 
   it('resuming from a position older than the ring reads the missed lines back from Kafka', async () => {

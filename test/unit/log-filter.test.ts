@@ -2,7 +2,7 @@
 // for each mistake, and the JS matcher the live tail uses (the SQL side is in
 // test/integration/query-filters.test.ts, on the same cases).
 import { describe, expect, it } from 'vitest'
-import { compileLogFilter, filterSql, matchesField, parseFieldFilter, parseLogFilter } from '../../schemas/log-filter.js'
+import { compileLogFilter, filterSql, matchesField, parseFieldFilter, parseLogFilter, prefilterLiterals } from '../../schemas/log-filter.js'
 import { parseDurationMs, parseTime, timeRange } from '../../schemas/time-expr.js'
 import { describeValidation } from '../../query-api/param-errors.js'
 
@@ -79,9 +79,22 @@ describe('field matching in Node (the tail) follows ClickHouse JSONExtract seman
     const sql = filterSql(parseLogFilter({ host: "h'; DROP", field: ["a.b'c:x'y", 'n>=5'], v: "z'" }), params).join(' AND ')
     expect(sql).not.toContain("'; DROP")
     expect(sql).not.toContain("x'y")
-    expect(sql).toBe("lower(host) IN {lfhosts:Array(String)} AND (JSONExtractString(fields, {lff0k0:String}, {lff0k1:String}) = {lff0v:String}) AND toFloat64OrNull(JSONExtractRaw(fields, {lff1k0:String})) >= {lff1v:Float64} AND NOT (position(msg, {lfx0:String}) > 0 OR position(fields, {lfx0:String}) > 0)")
-    expect(params).toEqual({ lfhosts: ["h'; drop"], lff0k0: 'a', lff0k1: "b'c", lff0v: "x'y", lff1k0: 'n', lff1v: 5, lfx0: "z'" })
+    expect(sql).toBe("lower(host) IN {lfhosts:Array(String)} AND (position(fields, {lff0p0:String}) > 0 AND position(fields, {lff0p1:String}) > 0 AND position(fields, {lff0p2:String}) > 0 OR position(fields, '\\\\') > 0) AND (JSONExtractString(fields, {lff0k0:String}, {lff0k1:String}) = {lff0v:String}) AND (position(fields, {lff1p0:String}) > 0 OR position(fields, '\\\\') > 0) AND toFloat64OrNull(JSONExtractRaw(fields, {lff1k0:String})) >= {lff1v:Float64} AND NOT (position(msg, {lfx0:String}) > 0 OR position(fields, {lfx0:String}) > 0)")
+    expect(params).toEqual({ lfhosts: ["h'; drop"], lff0k0: 'a', lff0k1: "b'c", lff0p0: '"a"', lff0p1: `"b'c"`, lff0p2: "x'y", lff0v: "x'y", lff1k0: 'n', lff1p0: '"n"', lff1v: 5, lfx0: "z'" })
   })
+})
+
+describe('prefilterLiterals: texts a backslash-free fields JSON must contain', () => {
+  const cases: Array<[string, string[]]> = [
+    ['err.code:ECONNRESET', ['"err"', '"code"', 'ECONNRESET']],
+    ['status:500', ['"status"']], // 500 may be written 500.0 or 5e2
+    ['obj:{"a":1}', ['"obj"']],
+    ['responseTime>=500', ['"responseTime"']],
+    ['trace?', ['"trace"']],
+    ['err.code!:EPIPE', []],
+    ['!trace?', []]
+  ]
+  for (const [text, want] of cases) it(`${text} → ${JSON.stringify(want)}`, () => { expect(prefilterLiterals(parseFieldFilter(text))).toEqual(want) })
 })
 
 describe('time expressions (UTC)', () => {
