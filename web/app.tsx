@@ -3,7 +3,7 @@
 // Every control changes the URL; the URL drives every request, so links and back/forward work.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, logout } from './lib/api.js'
-import { formatCount } from './lib/format.js'
+import { countOf, formatCount } from './lib/format.js'
 import { matcherOf } from './lib/highlight.js'
 import { filterParams, parseState, toSearch, type ViewState } from './lib/url-state.js'
 import { useTimeline, maxLines } from './lib/use-timeline.js'
@@ -104,7 +104,7 @@ export function App () {
     : timeline.loading ? 'loading…'
       : timeline.more ? 'scroll for more'
         : timeline.lines.length >= maxLines ? `showing the first ${formatCount(maxLines)} lines; narrow the search to see the rest`
-          : timeline.lines.length > 0 ? `end of results · ${formatCount(timeline.lines.length)} ${timeline.lines.length === 1 ? 'line' : 'lines'}` : ''
+          : timeline.lines.length > 0 ? `end of results · ${countOf(timeline.lines.length, 'line')}` : ''
   return (
     <div class="app">
       <header class="top">

@@ -3,7 +3,7 @@
 // alt- or shift-click excludes it (not_host, not_service, not_level, !field?).
 import { useEffect, useState } from 'preact/hooks'
 import { ApiError, fetchFacets } from '../lib/api.js'
-import { formatCount } from '../lib/format.js'
+import { countOf, formatCount } from '../lib/format.js'
 import { filterParams, type ViewState } from '../lib/url-state.js'
 import type { Facets as FacetsData, FacetValue, Level } from '../lib/types.js'
 
@@ -33,7 +33,7 @@ export function Facets ({ state, ready, onChange, onAuth }: Props) {
   if (data === null) return <aside class="facets"><div class="dim">loading facets…</div></aside>
   return (
     <aside class="facets" aria-label="facets">
-      <div class="facet-total">{formatCount(data.total)} {data.total === 1 ? 'line' : 'lines'}</div>
+      <div class="facet-total">{countOf(data.total, 'line')}</div>
       <FacetGroup name="host" values={data.host} active={state.host} onPick={(v, x) => toggle('host', v, x)} />
       <FacetGroup name="service" values={data.service} active={state.service} onPick={(v, x) => toggle('service', v, x)} />
       <FacetGroup name="level" values={data.level} active={state.level === '' ? [] : [state.level]} onPick={(v, x) => x ? onChange({ notLevel: [...state.notLevel.filter(l => l !== v), v] }) : onChange({ level: state.level === v ? '' : v as Level })} hint="click: this level and above; alt-click: not this level" />
@@ -50,7 +50,7 @@ function FacetGroup ({ name, values, active, onPick, hint }: { name: string, val
       <h3 title={hint}>{name}</h3>
       {values.length === 0 && <div class="dim">none</div>}
       {values.map(v => (
-        <button type="button" key={v.value} class={`facet-value${active.includes(v.value) ? ' on' : ''}`} data-value={v.value} title={`${v.value}: ${formatCount(v.count)} lines — click to filter, alt/shift-click to exclude`} onClick={e => onPick(v.value, e.altKey || e.shiftKey)}>
+        <button type="button" key={v.value} class={`facet-value${active.includes(v.value) ? ' on' : ''}`} data-value={v.value} title={`${v.value}: ${countOf(v.count, 'line')} — click to filter, alt/shift-click to exclude`} onClick={e => onPick(v.value, e.altKey || e.shiftKey)}>
           <span class="bar" style={{ width: `${(100 * v.count / max).toFixed(1)}%` }} />
           <span class={`name${name === 'level' ? ` lvl-${v.value}` : ''}`}>{v.value}</span>
           <span class="count">{formatCount(v.count)}</span>

@@ -2,7 +2,7 @@
 // into it, or drag across bars to zoom into that stretch.
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { ApiError, fetchHistogram } from '../lib/api.js'
-import { formatCount, formatTime, isoOf } from '../lib/format.js'
+import { countOf, formatCount, formatTime, isoOf } from '../lib/format.js'
 import { filterParams, type ViewState } from '../lib/url-state.js'
 import { levels, type Histogram as HistogramData } from '../lib/types.js'
 
@@ -55,7 +55,7 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
           return (
             <div
               key={b.start} class={`hbar${inDrag ? ' brushed' : ''}`} data-count={total}
-              title={`${formatTime(new Date(b.start).toISOString(), utc)} — ${formatCount(total)} lines${total > 0 ? ': ' + levels.filter(l => (b.counts[l] ?? 0) > 0).map(l => `${l} ${formatCount(b.counts[l])}`).join(', ') : ''}\nclick to zoom, drag to zoom a stretch`}
+              title={`${formatTime(new Date(b.start).toISOString(), utc)} — ${countOf(total, 'line')}${total > 0 ? ': ' + levels.filter(l => (b.counts[l] ?? 0) > 0).map(l => `${l} ${formatCount(b.counts[l])}`).join(', ') : ''}\nclick to zoom, drag to zoom a stretch`}
               onMouseDown={e => { e.preventDefault(); dragging.current = true; setDrag([i, i]) }}
               onMouseEnter={() => { if (dragging.current) setDrag(d => d === null ? null : [d[0], i]) }}
             >
@@ -70,7 +70,7 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
         <span>{first !== undefined ? formatTime(new Date(first.start).toISOString(), utc).slice(0, 19) : ''}</span>
         <span class="legend">
           {levels.filter(l => data.bars.some(b => (b.counts[l] ?? 0) > 0)).map(l => <span key={l}><i class={`seg lvl-${l}`} />{l}</span>)}
-          <span>{formatCount(data.total)} lines · max {formatCount(max)} per bar · click or drag to zoom</span>
+          <span>{countOf(data.total, 'line')} · max {formatCount(max)} per bar · click or drag to zoom</span>
         </span>
         <span>{lastBar !== undefined ? formatTime(new Date(lastBar.end).toISOString(), utc).slice(0, 19) : ''}</span>
       </div>

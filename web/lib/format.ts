@@ -33,3 +33,8 @@ export function formatCount (n: number): string {
 export function isoOf (ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z')
 }
+
+/** "1 line", "2 lines", "10,000 lines" */
+export function countOf (n: number, what: string): string {
+  return `${formatCount(n)} ${what}${n === 1 ? '' : 's'}`
+}
