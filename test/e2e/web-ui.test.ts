@@ -143,6 +143,18 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     await page.waitForFunction(() => document.querySelector('.facet-total')?.textContent === '5,000 lines' && location.search.includes('not_host=host-b') && [...document.querySelectorAll('.results .host')].every(e => e.textContent === 'host-a'), undefined, { timeout: 20_000 })
     expect(new Set((await rows(page)).map(r => r.host))).toEqual(new Set(['host-a']))
     expect(await page.locator('.chip').allTextContents()).toEqual(['NOT host: host-b×'])
+
+    // a field filter typed by hand, and a text exclusion (Shift+Enter)
+    await page.locator('.chip button').click()
+    await page.getByLabel('field filter').fill('n>=4995')
+    await page.getByLabel('field filter').press('Enter')
+    await page.waitForFunction(() => document.querySelector('.facet-total')?.textContent === '10 lines', undefined, { timeout: 20_000 })
+    await page.getByLabel('search text').fill('from host-b')
+    await page.getByLabel('search text').press('Shift+Enter')
+    await page.waitForFunction(() => document.querySelector('.facet-total')?.textContent === '5 lines', undefined, { timeout: 20_000 })
+    expect(Object.fromEntries(new URL(page.url()).searchParams)).toEqual({ field: 'n>=4995', v: 'from host-b' })
+    expect(await page.locator('.chip').allTextContents()).toEqual(['field n>=4995×', 'NOT text: from host-b×'])
+    expect((await rows(page)).map(r => r.msg)).toEqual([4999, 4998, 4997, 4996, 4995].map(n => `line ${n} from host-a n=${n}`))
   })
 
   it('shows exactly the 5 lines before and after from the same source while another host logged in between', async () => {

@@ -38,6 +38,7 @@ export function Facets ({ state, ready, onChange, onAuth }: Props) {
       <FacetGroup name="service" values={data.service} active={state.service} onPick={(v, x) => toggle('service', v, x)} />
       <FacetGroup name="level" values={data.level} active={state.level === '' ? [] : [state.level]} onPick={(v, x) => x ? onChange({ notLevel: [...state.notLevel.filter(l => l !== v), v] }) : onChange({ level: state.level === v ? '' : v as Level })} hint="click: this level and above; alt-click: not this level" />
       <FacetGroup name="fields" values={data.fields} active={state.field.map(f => f.replace(/\?$/, ''))} onPick={(v, x) => addField(x ? `!${v}?` : `${v}?`)} hint={`keys in ${formatCount(data.sampled)} lines sampled; click: lines that have it, alt-click: lines without it`} />
+      <FieldFilterInput onAdd={f => { if (!state.field.includes(f)) onChange({ field: [...state.field, f] }) }} />
       <div class="dim facet-hint">click to filter · alt/shift-click to exclude</div>
     </aside>
   )
@@ -57,5 +58,19 @@ function FacetGroup ({ name, values, active, onPick, hint }: { name: string, val
         </button>
       ))}
     </section>
+  )
+}
+
+/** A field filter typed by hand, in the API's syntax (responseTime>=500, err.code:ECONNRESET, trace?). */
+function FieldFilterInput ({ onAdd }: { onAdd: (f: string) => void }) {
+  return (
+    <input
+      class="field-filter" aria-label="field filter" placeholder="+ field filter, e.g. responseTime>=500" spellcheck={false}
+      title="path:value, path!:value, path>=N (also > <= <), path? (exists), !path? (absent); Enter adds it"
+      onKeyDown={e => {
+        const el = e.target as HTMLInputElement
+        if (e.key === 'Enter' && el.value.trim() !== '') { onAdd(el.value.trim()); el.value = '' }
+      }}
+    />
   )
 }

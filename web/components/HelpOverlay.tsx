@@ -1,6 +1,7 @@
 // The keyboard shortcuts, listed (press ?).
 export const shortcuts: Array<[string, string]> = [
   ['/', 'focus the search box'],
+  ['Shift+Enter', 'in the search box: exclude lines containing the text (grep -v)'],
   ['j / k', 'next / previous line'],
   ['Enter', 'expand or collapse the line (full JSON, copy)'],
   ['c', 'show context of the line (same source, grep -C)'],

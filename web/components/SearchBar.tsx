@@ -23,7 +23,7 @@ export function SearchBar ({ state, error, onChange, inputRef }: Props) {
     if (timer.current !== null) clearTimeout(timer.current)
     if (q !== state.q) onChange({ q })
   }
-  const textError = error !== null && (error.param === 'q' || error.param === 'regex' || error.param === 'w' || error.param === 'i') ? error : null
+  const textError = error !== null && (error.param === 'q' || error.param === 'regex' || error.param === 'w' || error.param === 'i' || error.param === 'v') ? error : null
   const rangeError = error !== null && (error.param === 'since' || error.param === 'until') ? error : null
   const otherError = error !== null && textError === null && rangeError === null ? error : null
   const toggle = (k: 'regex' | 'i' | 'w', title: string, label: string) => (
@@ -46,7 +46,15 @@ export function SearchBar ({ state, error, onChange, inputRef }: Props) {
               if (timer.current !== null) clearTimeout(timer.current)
               timer.current = setTimeout(() => commit(v), typingPauseMs)
             }}
-            onKeyDown={e => { if (e.key === 'Enter') commit(text); if (e.key === 'Escape') (e.target as HTMLInputElement).blur() }}
+            onKeyDown={e => {
+              // Shift+Enter: lines containing the text are excluded instead (grep -v, the API's v)
+              if (e.key === 'Enter' && e.shiftKey && text !== '') {
+                if (timer.current !== null) clearTimeout(timer.current)
+                onChange({ v: state.v.includes(text) ? state.v : [...state.v, text], q: '' })
+                setText('')
+              } else if (e.key === 'Enter') commit(text)
+              if (e.key === 'Escape') (e.target as HTMLInputElement).blur()
+            }}
           />
           {toggle('regex', 'Regular expression (RE2)', '.*')}
           {toggle('i', 'Case-insensitive', 'Aa')}
