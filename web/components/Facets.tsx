@@ -65,7 +65,7 @@ function FacetGroup ({ name, values, active, onPick, hint }: { name: string, val
 function FieldFilterInput ({ onAdd }: { onAdd: (f: string) => void }) {
   return (
     <input
-      class="field-filter" aria-label="field filter" placeholder="+ field filter, e.g. responseTime>=500" spellcheck={false}
+      class="field-filter" aria-label="field filter" placeholder="+ e.g. responseTime>=500" spellcheck={false}
       title="path:value, path!:value, path>=N (also > <= <), path? (exists), !path? (absent); Enter adds it"
       onKeyDown={e => {
         const el = e.target as HTMLInputElement
