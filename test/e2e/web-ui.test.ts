@@ -118,7 +118,33 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     expect(zoomed.get('since')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/)
     expect(zoomed.get('until')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.999Z$/)
     await page.waitForFunction((n) => document.querySelector('.facet-total')?.textContent === `${n.toLocaleString('en-US')} lines`, counts[fullest], { timeout: 20_000 })
-    await page.waitForFunction((n) => document.querySelector('.histogram')?.getAttribute('data-total') === String(n), counts[fullest], { timeout: 20_000 })
+    const shownFor = async (): Promise<string> => await page.waitForFunction(() => {
+      const h = document.querySelector('.histogram')
+      const p = new URLSearchParams(location.search)
+      const f = new URLSearchParams(h?.getAttribute('data-for') ?? '')
+      return f.get('since') === p.get('since') && f.get('until') === p.get('until') && h?.getAttribute('data-total')
+    }, undefined, { timeout: 20_000 }).then(async h => String(await h.jsonValue()))
+    expect(await shownFor()).toBe(String(counts[fullest]))
+
+    // dragging across bars zooms into that stretch: again exactly the lines of those bars
+    const zoomedCounts = await page.$$eval('.histogram .hbar', els => els.map(e => Number(e.getAttribute('data-count'))))
+    const filled = zoomedCounts.flatMap((n, i) => n > 0 ? [i] : [])
+    const from = Math.max(0, filled[0] - 1)
+    const to = filled[filled.length - 1]
+    const want = zoomedCounts.slice(from, to + 1).reduce((a, b) => a + b, 0)
+    expect(want).toBe(counts[fullest])
+    const box = async (i: number): Promise<{ x: number, y: number }> => { const b = (await page.locator('.histogram .hbar').nth(i).boundingBox())!; return { x: b.x + b.width / 2, y: b.y + b.height / 2 } }
+    const a = await box(from)
+    const b = await box(to)
+    await page.mouse.move(a.x, a.y)
+    await page.mouse.down()
+    await page.mouse.move((a.x + b.x) / 2, a.y, { steps: 5 })
+    await page.mouse.move(b.x, b.y, { steps: 5 })
+    await page.mouse.up()
+    await page.waitForFunction((n) => document.querySelector('.facet-total')?.textContent === `${n.toLocaleString('en-US')} ${n === 1 ? 'line' : 'lines'}`, want, { timeout: 20_000 })
+    const dragged = new URL(page.url()).searchParams
+    expect([dragged.get('since'), dragged.get('until')]).not.toEqual([zoomed.get('since'), zoomed.get('until')])
+    expect(await shownFor()).toBe(String(want))
   })
 
   it('filters to exactly one host\'s lines when its facet is clicked, and excludes it on alt-click', async () => {
@@ -174,6 +200,16 @@ describe('Explorer: search, histogram, facets, context, URL state, live tail', (
     const meanwhile = await (await fetch(`${up.url}/v1/logs?${range.toString()}`)).json() as { lines: Array<{ msg: string }> }
     expect(meanwhile.lines.map(l => l.msg)).toEqual([...Array(10).keys()].map(i => `turn ${5 + i} of ctx-y`))
     await screenshot(page, 'web-06-context')
+
+    // "every machine": both hosts' lines around that moment, in time order
+    await page.locator('.context-panel').getByText('every machine ±5 s').click()
+    await page.waitForFunction(() => [...document.querySelectorAll('.ctx-lines .host')].some(e => e.textContent === 'ctx-y'), undefined, { timeout: 20_000 })
+    const fleet = await page.$$eval('.ctx-lines .ctx-line .msg', els => els.map(e => e.textContent ?? ''))
+    const turn = fleet.filter(m => m.startsWith('turn '))
+    expect(turn.slice(0, 4)).toEqual(['turn 0 of ctx-x n=0', 'turn 0 of ctx-y n=0', 'turn 1 of ctx-x n=1', 'turn 1 of ctx-y n=1'])
+    expect(turn.length).toBe(60)
+    await screenshot(page, 'web-06b-context-fleet')
+    await page.locator('.context-panel').getByText('same source').click()
 
     await page.locator('.context-panel').getByText('10 more above').click()
     await page.waitForFunction(() => document.querySelectorAll('.ctx-lines .ctx-line').length === 16, undefined, { timeout: 20_000 })

@@ -13,6 +13,7 @@ interface Props { line: LogLine, utc: boolean, onClose: () => void }
 const step = 5
 const maxContext = 100
 const aroundMs = 5000
+const fleetSide = 250
 
 /** The window of `n` lines before and after `line` in its source, from the API's grep -C answer. */
 async function sourceWindow (line: LogLine, before: number, after: number, signal: AbortSignal): Promise<LogLine[]> {
@@ -28,6 +29,22 @@ async function sourceWindow (line: LogLine, before: number, after: number, signa
   return same.slice(Math.max(0, at - before), at + after + 1)
 }
 
+/** Every host's lines nearest to the line's time, up to `fleetSide` on each side within ±5 s. */
+async function aroundTime (line: LogLine, signal: AbortSignal): Promise<LogLine[]> {
+  const t = Date.parse(line.ts)
+  const [before, after] = await Promise.all([
+    fetchLogs(new URLSearchParams({ since: isoOf(t - aroundMs), until: line.ts, order: 'desc', limit: String(fleetSide) }), signal),
+    fetchLogs(new URLSearchParams({ since: line.ts, until: isoOf(t + aroundMs), order: 'asc', limit: String(fleetSide) }), signal)
+  ])
+  const seen = new Set<string>()
+  return [...before.lines.reverse(), ...after.lines].filter(l => {
+    const k = `${l.source}:${l.offset}`
+    if (seen.has(k)) return false
+    seen.add(k)
+    return true
+  })
+}
+
 export function ContextView ({ line, utc, onClose }: Props) {
   const [tab, setTab] = useState<'source' | 'fleet'>('source')
   const [before, setBefore] = useState(step)
@@ -38,7 +55,7 @@ export function ContextView ({ line, utc, onClose }: Props) {
     const ac = new AbortController()
     const load = tab === 'source'
       ? sourceWindow(line, before, after, ac.signal)
-      : fetchLogs(new URLSearchParams({ since: isoOf(Date.parse(line.ts) - aroundMs), until: isoOf(Date.parse(line.ts) + aroundMs), order: 'asc', limit: '500' }), ac.signal).then(p => p.lines)
+      : aroundTime(line, ac.signal)
     load.then(ls => { setLines(ls); setError(null) }, err => { if (!ac.signal.aborted) setError(err instanceof ApiError ? err.message : String(err)) })
     return () => ac.abort()
   }, [line, tab, before, after])

@@ -14,6 +14,8 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
   const [data, setData] = useState<HistogramData | null | 'absent'>(null)
   const [error, setError] = useState<string | null>(null)
   const [drag, setDrag] = useState<[number, number] | null>(null)
+  /** the filter the bars shown were counted for (they stay while the next ones load) */
+  const [shownFor, setShownFor] = useState('')
   const dragging = useRef(false)
   const key = filterParams(state).toString()
   useEffect(() => {
@@ -21,7 +23,7 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
     const ac = new AbortController()
     const p = filterParams(state)
     p.set('buckets', String(bucketCount))
-    fetchHistogram(p, ac.signal).then(d => { setData(d ?? 'absent'); setError(null) }, err => {
+    fetchHistogram(p, ac.signal).then(d => { setData(d ?? 'absent'); setShownFor(key); setError(null) }, err => {
       if (ac.signal.aborted) return
       onAuth(err)
       // a 400 is the search's own mistake, shown once by the search bar
@@ -47,7 +49,7 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
   const first = data.bars[0]
   const lastBar = data.bars[data.bars.length - 1]
   return (
-    <div class="histogram" aria-label="volume histogram" data-total={data.total}>
+    <div class="histogram" aria-label="volume histogram" data-total={data.total} data-for={shownFor}>
       <div class="bars" onMouseLeave={() => { if (dragging.current) finish() }} onMouseUp={finish}>
         {data.bars.map((b, i) => {
           const total = Object.values(b.counts).reduce((a, c) => a + c, 0)
