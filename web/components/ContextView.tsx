@@ -59,6 +59,8 @@ export function ContextView ({ line, utc, onClose }: Props) {
     load.then(ls => { setLines(ls); setError(null) }, err => { if (!ac.signal.aborted) setError(err instanceof ApiError ? err.message : String(err)) })
     return () => ac.abort()
   }, [line, tab, before, after])
+  // the line itself in the middle of the view, however much is loaded around it
+  useEffect(() => { if (lines !== null) document.querySelector('.ctx-line.anchor')?.scrollIntoView({ block: 'center' }) }, [lines])
   const at = lines?.findIndex(l => l.source === line.source && l.offset === line.offset) ?? -1
   return (
     <div class="overlay" role="dialog" aria-label="context" onClick={e => { if (e.target === e.currentTarget) onClose() }}>
