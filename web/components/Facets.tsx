@@ -34,6 +34,7 @@ export function Facets ({ state, ready, onChange, onAuth }: Props) {
   return (
     <aside class="facets" aria-label="facets">
       <div class="facet-total">{countOf(data.total, 'line')}</div>
+      <div class="dim facet-range">{state.until === '' && /^\d+(ms|s|m|h|d|w)$/.test(state.since) ? `in the last ${state.since}` : 'in this time range'}</div>
       <FacetGroup name="host" values={data.host} active={state.host} onPick={(v, x) => toggle('host', v, x)} />
       <FacetGroup name="service" values={data.service} active={state.service} onPick={(v, x) => toggle('service', v, x)} />
       <FacetGroup name="level" values={data.level} active={state.level === '' ? [] : [state.level]} onPick={(v, x) => x ? onChange({ notLevel: [...state.notLevel.filter(l => l !== v), v] }) : onChange({ level: state.level === v ? '' : v as Level })} hint="click: this level and above; alt-click: not this level" />
