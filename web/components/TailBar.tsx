@@ -12,6 +12,7 @@ export function TailBar ({ tail, paused, onResume, onStop }: { tail: Tail, pause
         : <span class="tail-state">{tail.status === 'live' ? '● live' : tail.status === 'unauthorized' ? '✕ not logged in' : tail.status === 'reconnecting' ? `↻ reconnecting${tail.why !== '' ? ` (${tail.why})` : ''}…` : '… connecting'}</span>}
       <span class="dim">{formatCount(tail.rate)} lines/s · showing the newest {formatCount(Math.min(tail.lines.length, maxTailLines))} (at most {formatCount(maxTailLines)})</span>
       {tail.dropped > 0 && <span class="warn-text">{countOf(tail.dropped, 'line')} dropped by the server (this page read too slowly); resumed after them</span>}
+      {tail.gap !== '' && <span class="warn-text" title={tail.gap}>the tail could not resume where it stopped; the lines in between are in the timeline (stop the tail to search them)</span>}
       <button type="button" class="link" onClick={onStop}>stop tail (t)</button>
     </div>
   )

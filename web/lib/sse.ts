@@ -7,6 +7,8 @@
 export interface SseHandlers {
   onEvent: (name: string, data: string) => void
   onStatus: (status: 'live' | 'reconnecting' | 'unauthorized', why?: string) => void
+  /** the server cannot resume from the last id (410): the stream goes on from the oldest position it offers */
+  onGap: (why: string) => void
 }
 
 export function followSse (url: string, h: SseHandlers): () => void {
@@ -20,6 +22,13 @@ export function followSse (url: string, h: SseHandlers): () => void {
     if (lastId !== '') headers['last-event-id'] = lastId
     const res = await fetch(url, { headers, signal: ac.signal, cache: 'no-store' })
     if (res.status === 401) { h.onStatus('unauthorized'); ac.abort(); return }
+    if (res.status === 410) {
+      let body: { oldest?: unknown, message?: unknown } = {}
+      try { body = await res.json() as typeof body } catch {}
+      lastId = typeof body.oldest === 'string' ? body.oldest : ''
+      h.onGap(typeof body.message === 'string' ? body.message : 'the server no longer holds the position to resume from')
+      return
+    }
     if (!res.ok || res.body === null) {
       let why = `HTTP ${res.status}`
       try { why = ((await res.json()) as { message?: string }).message ?? why } catch {}

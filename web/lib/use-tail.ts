@@ -19,6 +19,8 @@ export interface Tail {
   status: 'connecting' | 'live' | 'reconnecting' | 'unauthorized'
   /** why the last attempt failed, when reconnecting */
   why: string
+  /** set when the stream could not resume where it stopped (lines in between are only in the timeline) */
+  gap: string
   resume: () => void
 }
 
@@ -30,6 +32,7 @@ export function useTail (state: ViewState, enabled: boolean, paused: boolean): T
   const [dropped, setDropped] = useState(0)
   const [status, setStatus] = useState<Tail['status']>('connecting')
   const [why, setWhy] = useState('')
+  const [gap, setGap] = useState('')
   const incoming = useRef<LogLine[]>([])
   const held = useRef<LogLine[]>([])
   const heldCount = useRef(0)
@@ -40,7 +43,7 @@ export function useTail (state: ViewState, enabled: boolean, paused: boolean): T
 
   useEffect(() => {
     if (!enabled) return
-    setLines([]); setPending(0); setDropped(0); setStatus('connecting')
+    setLines([]); setPending(0); setDropped(0); setStatus('connecting'); setGap('')
     incoming.current = []; held.current = []; heldCount.current = 0
     const stop = followSse(`/v1/tail?${key}`, {
       onEvent (name, data) {
@@ -49,7 +52,8 @@ export function useTail (state: ViewState, enabled: boolean, paused: boolean): T
           else if (name === 'dropped') { const d = JSON.parse(data) as { count: number }; setDropped(n => n + d.count) }
         } catch {}
       },
-      onStatus (s, w) { setStatus(s); if (w !== undefined || s === 'live') setWhy(w ?? '') }
+      onStatus (s, w) { setStatus(s); if (w !== undefined || s === 'live') setWhy(w ?? '') },
+      onGap (w) { setGap(w) }
     })
     const timer = setInterval(() => {
       const now = Date.now()
@@ -79,5 +83,5 @@ export function useTail (state: ViewState, enabled: boolean, paused: boolean): T
     setPending(0)
     if (h.length > 0) setLines(prev => h.concat(prev).slice(0, maxTailLines))
   }
-  return { lines, pending, rate, dropped, status, why, resume }
+  return { lines, pending, rate, dropped, status, why, gap, resume }
 }
