@@ -20,6 +20,7 @@ import { grepCommand } from './grep.js'
 import { statsCommand } from './stats.js'
 import { alertsCommand, alertsFromEnv } from './alerts.js'
 import { gapsCommand } from './gaps.js'
+import { demoCommand } from './demo.js'
 
 const commonHelp = `Configuration (flag or environment variable):
   --brokers LIST        KAFKA_BROKERS        host:port[,host:port…]
@@ -50,6 +51,7 @@ Commands:
   alerts    alert rules and alerts; add, rm, history   sluice alerts --help
   stats     process metrics with sparklines   sluice stats --help
   gaps      missing byte ranges per source (exit 1 if any is lost)   sluice gaps --help
+  demo      feed the running Sluice a simulated fleet (6 hosts × 3 services)   sluice demo --help
 
 ${commonHelp}
 
@@ -271,7 +273,7 @@ Defaults: data in $SLUICE_DATA_DIR/kafka.`)
   await k.stop()
 }
 
-const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand, stats: statsCommand, gaps: gapsCommand }
+const commands: Record<string, (argv: string[]) => Promise<void | number>> = { up, ship, collect, serve, migrate: migrateCmd, kafka, grep: grepCommand, tail: tailCommand, alerts: alertsCommand, stats: statsCommand, gaps: gapsCommand, demo: demoCommand }
 
 export async function main (argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv

@@ -21,6 +21,9 @@ import { histogramRoute } from './histogram-route.js'
 import { httpErrorHandler, rawClientErrorHandler } from './http-errors.js'
 import { heatmapRoute } from './heatmap-route.js'
 import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
+import { facetsRoute } from './facets-route.js'
+import { webRoute } from './web-route.js'
+import { isPublicWebPath, sessionAllows } from './web-session.js'
 
 export interface QueryApiOptions {
   clickhouse: ClickHouseClient
@@ -89,6 +92,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     const tokens = new Set(opts.tokens)
     app.addHook('onRequest', async (req) => {
       if (req.url === '/healthz' || req.url.startsWith('/docs')) return
+      if (isPublicWebPath(req.method, req.url) || sessionAllows(req, tokens)) return
       if (!tokens.has(bearerToken(req.headers.authorization) ?? '')) throw errors.UNAUTHORIZED()
     })
   }
@@ -111,6 +115,8 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   await app.register(logsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(histogramRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(heatmapRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(facetsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
+  await app.register(webRoute, { tokens: opts.tokens })
   await app.register(statsRoute, { clickhouse: opts.clickhouse, database: opts.database, maxRangeDays, limits, slots })
   await app.register(gapsRoute, { clickhouse: opts.clickhouse, database: opts.database, limits, slots })
   const hub = opts.tail !== undefined ? createTailHub({ brokers: opts.tail.brokers, topic: opts.tail.topics.logs, groupPrefix: opts.tail.topics.prefix, ringLines: opts.tail.ringLines, ringBytes: opts.tail.ringBytes, maxResumes: opts.tail.maxResumes, maxResumeWaiters: opts.tail.maxResumeWaiters, resumeMaxMessages: opts.tail.resumeMaxMessages, registry: apiRegistry }) : null

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on real components, from a fresh clone:
-#   Debian tools the tests drive (kcat, logrotate, ripgrep) → npm packages → build →
+#   Debian tools the tests drive (kcat, logrotate, ripgrep, chromium) → npm packages → build →
 #   Kafka jars (Maven Central, cached) → vitest (starts one real broker; ClickHouse is
 #   CLICKHOUSE_URL or embedded chDB).
 set -euo pipefail
@@ -10,6 +10,7 @@ missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v logrotate >/dev/null 2>&1 || missing+=(logrotate)
 command -v rg >/dev/null 2>&1 || missing+=(ripgrep)
+[ -x /usr/lib/chromium/chromium ] || [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "test: installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

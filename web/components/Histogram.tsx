@@ -1,0 +1,81 @@
+// Volume over the range, ~100 bars stacked by level (GET /v1/histogram). Click a bar to zoom
+// into it, or drag across bars to zoom into that stretch.
+import { useEffect, useRef, useState } from 'preact/hooks'
+import { ApiError, fetchHistogram } from '../lib/api.js'
+import { countOf, formatCount, formatTime, isoOf } from '../lib/format.js'
+import { filterParams, type ViewState } from '../lib/url-state.js'
+import { levels, type Histogram as HistogramData } from '../lib/types.js'
+
+interface Props { state: ViewState, ready: boolean, utc: boolean, onZoom: (since: string, until: string) => void, onAuth: (err: unknown) => void }
+
+export const bucketCount = 100
+
+export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
+  const [data, setData] = useState<HistogramData | null | 'absent'>(null)
+  const [error, setError] = useState<string | null>(null)
+  const [drag, setDrag] = useState<[number, number] | null>(null)
+  /** the filter the bars shown were counted for (they stay while the next ones load) */
+  const [shownFor, setShownFor] = useState('')
+  const dragging = useRef(false)
+  const key = filterParams(state).toString()
+  useEffect(() => {
+    if (!ready) return
+    const ac = new AbortController()
+    const p = filterParams(state)
+    p.set('buckets', String(bucketCount))
+    fetchHistogram(p, ac.signal).then(d => { setData(d ?? 'absent'); setShownFor(key); setError(null) }, err => {
+      if (ac.signal.aborted) return
+      onAuth(err)
+      // a 400 is the search's own mistake, shown once by the search bar
+      setError(err instanceof ApiError ? (err.status === 400 ? '' : err.message) : String(err))
+    })
+    return () => ac.abort()
+  }, [key, ready])
+  if (data === 'absent') return null
+  if (error !== null) return <div class="histogram empty dim">{error === '' ? '' : `histogram unavailable: ${error}`}</div>
+  if (data === null) return <div class="histogram empty dim">loading histogram…</div>
+  const max = data.bars.reduce((m, b) => Math.max(m, Object.values(b.counts).reduce((a, c) => a + c, 0)), 1)
+  const finish = (): void => {
+    if (drag !== null) {
+      const [a, b] = drag[0] <= drag[1] ? drag : [drag[1], drag[0]]
+      const from = data.bars[a]
+      const to = data.bars[b]
+      // until is inclusive in the API: stop 1 ms before the next bar
+      if (from !== undefined && to !== undefined) onZoom(isoOf(from.start), isoOf(to.end - 1))
+    }
+    dragging.current = false
+    setDrag(null)
+  }
+  const first = data.bars[0]
+  const lastBar = data.bars[data.bars.length - 1]
+  return (
+    <div class="histogram" aria-label="volume histogram" data-total={data.total} data-for={shownFor}>
+      <div class="bars" onMouseLeave={() => { if (dragging.current) finish() }} onMouseUp={finish}>
+        {data.bars.map((b, i) => {
+          const total = Object.values(b.counts).reduce((a, c) => a + c, 0)
+          const inDrag = drag !== null && i >= Math.min(...drag) && i <= Math.max(...drag)
+          return (
+            <div
+              key={b.start} class={`hbar${inDrag ? ' brushed' : ''}`} data-count={total}
+              title={`${formatTime(new Date(b.start).toISOString(), utc)} — ${countOf(total, 'line')}${total > 0 ? ': ' + levels.filter(l => (b.counts[l] ?? 0) > 0).map(l => `${l} ${formatCount(b.counts[l])}`).join(', ') : ''}\nclick to zoom, drag to zoom a stretch`}
+              onMouseDown={e => { e.preventDefault(); dragging.current = true; setDrag([i, i]) }}
+              onMouseEnter={() => { if (dragging.current) setDrag(d => d === null ? null : [d[0], i]) }}
+            >
+              <div class="stack" style={{ height: `${(100 * total / max).toFixed(2)}%` }}>
+                {[...levels].reverse().map(l => (b.counts[l] ?? 0) > 0 && <div key={l} class={`seg lvl-${l}`} style={{ flexGrow: b.counts[l] }} />)}
+              </div>
+            </div>
+          )
+        })}
+      </div>
+      <div class="axis dim">
+        <span>{first !== undefined ? formatTime(new Date(first.start).toISOString(), utc).slice(0, 19) : ''}</span>
+        <span class="legend">
+          {levels.filter(l => data.bars.some(b => (b.counts[l] ?? 0) > 0)).map(l => <span key={l}><i class={`seg lvl-${l}`} />{l}</span>)}
+          <span>{countOf(data.total, 'line')} · max {formatCount(max)} per bar · click or drag to zoom</span>
+        </span>
+        <span>{lastBar !== undefined ? formatTime(new Date(lastBar.end).toISOString(), utc).slice(0, 19) : ''}</span>
+      </div>
+    </div>
+  )
+}
