@@ -8,11 +8,11 @@ import type { FastifyInstance } from 'fastify'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { filterParams, parseLogFilter, prefilterLiterals } from '../schemas/log-filter.js'
 import { errors } from '../platform/errors.js'
-import { parseDurationMs, timeParams, timeRange } from './time.js'
+import { timeParams, timeRange } from './time.js'
 import { utf8QueryHook } from './utf8.js'
 import { buildWhere, checkRegex, unusedIndexes, type LogQuery } from './search.js'
 import { textParams } from './logs-route.js'
-import { chooseStepMs, maxBuckets } from './histogram-route.js'
+import { maxBuckets, timeBuckets } from './histogram-route.js'
 import { clientKey } from './client-key.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
 
@@ -95,16 +95,7 @@ export interface HeatmapPlan {
 export function planHeatmap (qs: HeatmapQuerystring, o: { database: string, maxRangeDays: number, limits: ReadLimits, now?: number }): HeatmapPlan {
   const { path, filters } = splitMeasuredField(qs.field)
   const { since, until } = timeRange(qs, { defaultSinceMs: 86_400_000, maxRangeDays: o.maxRangeDays, now: o.now })
-  if (qs.step !== undefined && qs.buckets !== undefined) throw errors.BAD_PARAM('step', 'give step or buckets, not both')
-  let stepMs: number
-  if (qs.step !== undefined) {
-    const s = parseDurationMs(qs.step)
-    if (s === null || s < 1000 || s % 1000 !== 0) throw errors.BAD_PARAM('step', `expected whole seconds of at least 1s, e.g. 30s, 5m, 1h; got ${JSON.stringify(qs.step)}`)
-    stepMs = s
-  } else stepMs = chooseStepMs(Math.max(1, until - since), qs.buckets ?? 100)
-  const first = Math.floor(since / stepMs) * stepMs
-  const columns = Math.floor(until / stepMs) - Math.floor(since / stepMs) + 1
-  if (columns > maxBuckets) throw errors.BAD_PARAM('step', `gives ${columns} buckets; at most ${maxBuckets} (use a larger step or a shorter range)`)
+  const { stepMs, first, columns } = timeBuckets(qs, since, until)
   const min = qs.min ?? defaultMin
   const max = qs.max ?? defaultMax
   if (!(min > 0)) throw errors.BAD_PARAM('min', `must be greater than 0 (the value axis is logarithmic); got '${min}'`)

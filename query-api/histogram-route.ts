@@ -29,6 +29,21 @@ export type HistogramQuerystring = Static<typeof HistogramQuerystring>
 /** Round bucket widths, in seconds: a step is the smallest of these giving at most the wanted buckets. */
 const roundSteps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800]
 
+/** The time buckets of a range: `step` (whole seconds) or about `buckets` of a round step;
+ *  `first` is the start of the first bucket, `columns` how many there are. Shared with /v1/heatmap. */
+export function timeBuckets (qs: { step?: string, buckets?: number }, since: number, until: number): { stepMs: number, first: number, columns: number } {
+  if (qs.step !== undefined && qs.buckets !== undefined) throw errors.BAD_PARAM('step', 'give step or buckets, not both')
+  let stepMs: number
+  if (qs.step !== undefined) {
+    const s = parseDurationMs(qs.step)
+    if (s === null || s < 1000 || s % 1000 !== 0) throw errors.BAD_PARAM('step', `expected whole seconds of at least 1s, e.g. 30s, 5m, 1h; got ${JSON.stringify(qs.step)}`)
+    stepMs = s
+  } else stepMs = chooseStepMs(Math.max(1, until - since), qs.buckets ?? 100)
+  const columns = Math.floor(until / stepMs) - Math.floor(since / stepMs) + 1
+  if (columns > maxBuckets) throw errors.BAD_PARAM('step', `gives ${columns} buckets; at most ${maxBuckets} (use a larger step or a shorter range)`)
+  return { stepMs, first: Math.floor(since / stepMs) * stepMs, columns }
+}
+
 export function chooseStepMs (rangeMs: number, buckets: number): number {
   const want = rangeMs / buckets / 1000
   const s = roundSteps.find(x => x >= want) ?? Math.ceil(want / 86400) * 86400
@@ -57,16 +72,7 @@ export const histogramRoute = fp(async (app: FastifyInstance, opts: HistogramRou
   }, async (req) => {
     const qs = req.query
     const { since, until } = timeRange(qs, { defaultSinceMs: 86_400_000, maxRangeDays: opts.maxRangeDays })
-    if (qs.step !== undefined && qs.buckets !== undefined) throw errors.BAD_PARAM('step', 'give step or buckets, not both')
-    let stepMs: number
-    if (qs.step !== undefined) {
-      const s = parseDurationMs(qs.step)
-      if (s === null || s < 1000 || s % 1000 !== 0) throw errors.BAD_PARAM('step', `expected whole seconds of at least 1s, e.g. 30s, 5m, 1h; got ${JSON.stringify(qs.step)}`)
-      stepMs = s
-    } else stepMs = chooseStepMs(Math.max(1, until - since), qs.buckets ?? 100)
-    const first = Math.floor(since / stepMs) * stepMs
-    const n = Math.floor(until / stepMs) - Math.floor(since / stepMs) + 1
-    if (n > maxBuckets) throw errors.BAD_PARAM('step', `gives ${n} buckets; at most ${maxBuckets} (use a larger step or a shorter range)`)
+    const { stepMs, first, columns: n } = timeBuckets(qs, since, until)
     const by: Dimension = qs.by ?? 'level'
     const query: LogQuery = { q: qs.q, regex: qs.regex, i: qs.i === true, w: qs.w === true, filter: parseLogFilter(qs), since, until, limit: 0, order: 'asc' }
     const params: Record<string, unknown> = { stepMs }

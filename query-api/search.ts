@@ -23,21 +23,8 @@ export interface LogQuery {
   cursor?: CursorKey
 }
 
-export interface LogLine {
-  ts: string
-  host: string
-  service: string
-  pid: number
-  level: string
-  msg: string
-  fields: Record<string, unknown>
-  source: string
-  path: string
-  offset: number
-  flags: string[]
-  /** set on lines returned only as context around a match */
-  context?: boolean
-}
+export type { LogLine } from '../schemas/log-line.js'
+import type { LogLine } from '../schemas/log-line.js'
 
 export interface RawRow { host: string, service: string, pid: number, level: string, msg: string, fields: string, source: string, path: string, offset: number, flags: string[], tsms: number }
 

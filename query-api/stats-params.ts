@@ -4,6 +4,7 @@
 import type { FastifyRequest } from 'fastify'
 import { errors, type SluiceError } from '../platform/errors.js'
 import { parseTime } from './time.js'
+import { editDistance } from '../platform/edit-distance.js'
 
 interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
 
@@ -52,15 +53,6 @@ export function timeRange (qs: { since?: string, until?: string }, defaultSinceM
   return { since, until }
 }
 
-function levenshtein (a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    prev = cur
-  }
-  return prev[b.length]
-}
 
 /** Up to `max` names closest to `wanted`: names containing it (or contained in it) first,
  *  shortest first, then those within a small edit distance. */
@@ -71,7 +63,7 @@ export function closestNames (wanted: string, names: Iterable<string>, max = 3):
     const n = name.toLowerCase()
     if (n === w) continue
     if (n.includes(w) || w.includes(n)) { scored.push([Math.abs(n.length - w.length) / 1000, name]); continue }
-    const d = levenshtein(w, n)
+    const d = editDistance(w, n)
     if (d <= Math.max(2, Math.floor(w.length / 3))) scored.push([d, name])
   }
   return scored.sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)).slice(0, max).map(s => s[1])

@@ -5,6 +5,7 @@
 import { metricUnits } from '../../schemas/metric-units.js'
 import type { Rule } from './rules.js'
 import type { Problem } from './rule-check.js'
+import { editDistance } from '../../platform/edit-distance.js'
 
 export interface RuleWarning { field: 'metric' | 'divide_by', message: string, suggestions: string[] }
 interface Found extends RuleWarning { name: string, hint: string }
@@ -12,15 +13,6 @@ interface Found extends RuleWarning { name: string, hint: string }
 /** distinct reported metrics read at most (the names list is for suggestions, not a catalogue) */
 const maxReported = 10_000
 
-function distance (a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i]
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1))
-    prev = cur
-  }
-  return prev[b.length]
-}
 
 /** Up to 3 known names close to `name`: within an edit distance of max(2, a third of its
  *  length), or starting with it; nearest first. */
@@ -28,7 +20,7 @@ export function closestMetrics (name: string, known: Iterable<string>): string[]
   const lower = name.toLowerCase()
   const limit = Math.max(2, Math.floor(name.length / 3))
   return [...new Set(known)]
-    .map(k => ({ k, d: distance(lower, k.toLowerCase()) }))
+    .map(k => ({ k, d: editDistance(lower, k.toLowerCase()) }))
     .filter(({ k, d }) => d <= limit || (lower.length >= 2 && k.toLowerCase().startsWith(lower)))
     .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
     .slice(0, 3)

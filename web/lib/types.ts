@@ -2,20 +2,8 @@
 export const levels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const
 export type Level = typeof levels[number]
 
-export interface LogLine {
-  ts: string
-  host: string
-  service: string
-  pid: number
-  level: string
-  msg: string
-  fields: Record<string, unknown>
-  source: string
-  path: string
-  offset: number
-  flags: string[]
-  context?: boolean
-}
+export type { LogLine } from '../../schemas/log-line.js'
+import type { LogLine } from '../../schemas/log-line.js'
 
 export interface LogsPage { lines: LogLine[], nextCursor: string | null }
 
