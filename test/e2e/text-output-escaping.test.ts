@@ -37,7 +37,7 @@ describe('escaped text output, bearer scheme and request timeout against sluice 
     await new Promise(resolve => setTimeout(resolve, 2 * requestTimeoutMs))
     const dir = path.join(dataDir, 'spool', 'payments')
     fs.mkdirSync(dir, { recursive: true })
-    fs.writeFileSync(path.join(dir, 'app.ndjson'), JSON.stringify({ level: 30, time: Date.now(), pid: 1, hostname: 'db-1', msg: rawMsg, [forgedKey]: 'x', note: 'a\u009bb\u2066c\u007f' }) + '\n')
+    fs.writeFileSync(path.join(dir, 'app.ndjson'), JSON.stringify({ level: 30, time: Date.now(), pid: 1, msg: rawMsg, [forgedKey]: 'x', note: 'a\u009bb\u2066c\u007f' }) + '\n')
     await waitFor('the line to be queryable', async () => {
       const r = await fetch(`${up.url}/v1/logs?since=1h&q=zq8escape`, { headers: auth })
       return (await r.json() as { lines: Line[] }).lines.length === 1
