@@ -2,7 +2,7 @@
 // SLUICE_URL (default the local one), the filter flags, line rendering. Colours only on a TTY.
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import { escapeText, fieldsText } from '../schemas/text-line.js'
+import { escapeText, fieldsText, splitStacks, stackLines } from '../schemas/text-line.js'
 
 export const filterHelp = `Filters:
   --host H         repeatable or comma-separated; case-insensitive
@@ -56,12 +56,15 @@ export function headers (): Record<string, string> {
 const levelColour: Record<string, string> = { trace: '90', debug: '36', info: '32', warn: '33', error: '31', fatal: '35' }
 
 export function renderLine (l: Line, colour: boolean): string {
-  const kv = fieldsText(l.fields, false)
+  const { fields, stacks } = splitStacks(l.fields)
+  const kv = fieldsText(fields, false)
   const lvl = escapeText(l.level.toUpperCase().padEnd(5))
   const sep = l.context === true ? '-' : ' '
   const [ts, host, service, msg] = [escapeText(l.ts), escapeText(l.host), escapeText(l.service), escapeText(l.msg)]
-  if (!colour) return `${ts}${sep}${host} ${service} ${lvl} ${msg}${kv !== '' ? ' ' + kv : ''}`
-  return `\x1b[90m${ts}\x1b[0m${sep}\x1b[34m${host}\x1b[0m \x1b[36m${service}\x1b[0m \x1b[${levelColour[l.level] ?? '0'}m${lvl}\x1b[0m ${msg}${kv !== '' ? ' \x1b[90m' + kv + '\x1b[0m' : ''}`
+  const under = stackLines(stacks)
+  if (!colour) return [`${ts}${sep}${host} ${service} ${lvl} ${msg}${kv !== '' ? ' ' + kv : ''}`, ...under].join('\n')
+  return [`\x1b[90m${ts}\x1b[0m${sep}\x1b[34m${host}\x1b[0m \x1b[36m${service}\x1b[0m \x1b[${levelColour[l.level] ?? '0'}m${lvl}\x1b[0m ${msg}${kv !== '' ? ' \x1b[90m' + kv + '\x1b[0m' : ''}`,
+    ...under.map(s => `\x1b[90m${s}\x1b[0m`)].join('\n')
 }
 
 export interface FilterValues { since?: string, until?: string, around?: string, window?: string, host?: string[], service?: string[], level?: string, 'not-host'?: string[], 'not-service'?: string[], 'not-level'?: string[], field?: string[] }

@@ -19,7 +19,7 @@ default), like grep over one merged file. Without PATTERN, every line the filter
   -m N        stop after N matches (default: no limit)
   -c          print only the number of matching lines
   --count-by D    matching lines per host, service or level (like uniq -c), most first
-  --histogram     matching lines over time as a bar chart, by level
+  --histogram     matching lines over time as a bar chart, by level (with --count-by D: by D)
   --buckets N     about N bars (default 30); or --step D, e.g. 1m, 5m
 ${timeHelp}
 ${filterHelp}
@@ -95,8 +95,9 @@ export async function grepCommand (argv: string[]): Promise<number> {
   if (values['word-regexp'] === true) p.set('w', 'true')
   const max = values.limit === undefined ? Infinity : Number(values.limit)
   if (values.limit !== undefined && (!Number.isInteger(max) || max < 1)) return fail(`-m expects a positive whole number; got '${values.limit}'`)
-  const modes = [values.count === true, values['count-by'] !== undefined, values.histogram === true].filter(Boolean).length
-  if (modes > 1) return fail('choose one of -c, --count-by and --histogram')
+  // --histogram --count-by D: the bars split by D instead of by level
+  const modes = [values.count === true, values['count-by'] !== undefined && values.histogram !== true, values.histogram === true].filter(Boolean).length
+  if (modes > 1) return fail('choose one of -c, --count-by and --histogram (--count-by D may go with --histogram)')
   const by = values['count-by']
   if (by !== undefined && !['host', 'service', 'level'].includes(by)) return fail(`--count-by must be one of host, service, level; got '${by}'`)
   if (modes === 1) return await summary(values, p, max)
@@ -118,7 +119,7 @@ async function summary (values: { count?: boolean, 'count-by'?: string, histogra
   const h = r.body as Histogram
   if (values.json === true) await out(JSON.stringify(h) + '\n')
   else if (values.count === true) await out(`${Math.min(h.total, max)}\n`)
-  else if (values['count-by'] !== undefined) {
+  else if (values['count-by'] !== undefined && values.histogram !== true) {
     const sums = new Map<string, number>()
     for (const b of h.buckets) for (const [k, n] of Object.entries(b.counts)) sums.set(k, (sums.get(k) ?? 0) + n)
     const rows = [...sums].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
