@@ -10,7 +10,7 @@
 import type { Registry } from 'prom-client'
 import { alertMetrics } from './metrics.js'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { info, warn } from '../../platform/log.js'
+import { info, warn } from '../platform/log.js'
 import { builtinRules, loadRulesFile, type Rule } from './rules.js'
 import { createRuleSet, type Written } from './ruleset.js'
 import { applyPresence, applySample, checkSilence, checkStale, groupKey, recordIncrease, newGroupState, renderMessage, type Group, type GroupState, type Transition } from './state.js'
