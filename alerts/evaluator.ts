@@ -1,21 +1,25 @@
 // The alert evaluator: one per query-api process.
-//   every evalIntervalMs: stats rows ingested since the watermark (ClickHouse `stats`)
-//     ──▶ samples per (service, host, pid, ts) ──▶ state machine per rule × group (state.ts)
-//   + log-rate rules on a fixed 10 s grid, + no-data checks against the clock
-//     ──▶ transitions ──persist (alert_history, alert_state)──▶ SSE subscribers
+//   every evalIntervalMs: stats rows ingested since the watermark (stats-reader.ts)
+//     ──▶ samples per (service, host, pid, ts) ──▶ state machine per rule × group (state.ts, group-table.ts)
+//   + log-rate rules on a fixed 10 s grid (log-rate.ts), + no-data and stale checks against the clock
+//     ──▶ transitions ──persist (alert_history, alert_state)──▶ SSE subscribers   (transitions.ts)
 //                                                           └──▶ notifier (firing / resolved)
-// Reading by ingest time (not event time) sees late-arriving samples; re-reading a short
-// overlap covers inserts that became visible after a later one; a per-group "last sample"
-// time makes the overlap (and duplicate rows) harmless.
 import type { Registry } from 'prom-client'
 import { alertMetrics } from './metrics.js'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { info, warn } from '../platform/log.js'
 import { builtinRules, loadRulesFile, type Rule } from './rules.js'
 import { createRuleSet, type Written } from './ruleset.js'
-import { applyPresence, applySample, checkSilence, checkStale, groupKey, recordIncrease, newGroupState, renderMessage, type Group, type GroupState, type Transition } from './state.js'
-import { createAlertStore, type AlertStore, type StatsRow } from './store.js'
-import { createNotifier, type Notifier, type NotifierOptions, type NotificationPayload } from './notifier.js'
+import { applyPresence, applySample, checkSilence, checkStale, recordIncrease, type GroupState, type Transition } from './state.js'
+import { createAlertStore, type AlertStore } from './store.js'
+import { createNotifier, type Notifier, type NotifierOptions } from './notifier.js'
+import { createGroupTable, matches, type AlertView, type GroupTable } from './group-table.js'
+import { createStatsReader, overlapMs, type Sample } from './stats-reader.js'
+import { createLogRateCounter } from './log-rate.js'
+import { createTransitionRecorder, type TransitionEvent } from './transitions.js'
+
+export type { AlertView } from './group-table.js'
+export type { TransitionEvent } from './transitions.js'
 
 export interface EvaluatorOptions {
   clickhouse: ClickHouseClient
@@ -40,14 +44,6 @@ export interface EvaluatorOptions {
   notifier?: Omit<NotifierOptions, 'store' | 'registry'>
 }
 
-export interface AlertView {
-  rule_id: string, rule: string, kind: string, severity: string, state: string
-  service: string, host: string, pid: number, value: number, threshold: number
-  since: string, changed_at: string, last_sample: string, transition_id: string
-}
-
-export interface TransitionEvent extends NotificationPayload { recorded: boolean }
-
 export interface AlertEvaluator {
   readonly store: AlertStore
   readonly notifier: Notifier
@@ -66,162 +62,81 @@ export interface AlertEvaluator {
   subscribe (fn: (e: TransitionEvent) => void): () => void
 }
 
-const overlapMs = 15_000
-const logRateStepMs = 10_000
-const logRateLagMs = 5_000
-/** log-rate rules counted by one query (one aggregate each) */
-const logRateRulesPerQuery = 200
-const idleGroupMs = 3_600_000
 const noDataArmMs = 60_000
+/** the API's rules are re-read at least this often */
+const rulesReloadMs = 5000
+
+/** the transition (if any) one stats sample causes for one rule */
+function sampleTransition (rule: Rule, sample: Sample, groups: GroupTable): Transition | null {
+  if (!matches(rule, sample)) return null
+  const v = sample.metrics.get(rule.metric!)
+  if (v === undefined) return null
+  let value = v
+  if (rule.divideBy !== null) {
+    const d = sample.metrics.get(rule.divideBy)
+    // a ratio needs both halves of the same record and a real denominator (fd_limit is -1 when unlimited)
+    if (d === undefined || d <= 0) return null
+    value = v / d
+  }
+  const s = groups.of(rule, sample)
+  if (s === null) return null
+  if (rule.kind === 'increase') {
+    const inc = recordIncrease(rule, s, sample.t, value)
+    if (inc === null) return null
+    value = inc
+  }
+  return rule.kind === 'no_data' ? applyPresence(rule, s, sample.t) : applySample(rule, s, sample.t, value)
+}
+
+/** silence (no_data) and staleness (threshold, increase) judged against the clock */
+function clockTransitions (rules: Rule[], groups: GroupTable, now: number, runningMs: number, out: Transition[]): void {
+  for (const rule of rules) {
+    if (rule.kind !== 'no_data' || runningMs < rule.forMs) continue
+    for (const s of groups.ofRule(rule.id)) {
+      const t = checkSilence(rule, s, now)
+      if (t !== null) out.push(t)
+    }
+  }
+  // a group that stopped reporting ends its pending or firing alert (reason stale)
+  for (const rule of rules) {
+    if ((rule.kind !== 'threshold' && rule.kind !== 'increase') || runningMs < rule.staleAfterMs) continue
+    for (const s of groups.ofRule(rule.id)) {
+      const t = checkStale(rule, s, now)
+      if (t !== null) out.push(t)
+    }
+  }
+}
+
+/** a warning logged at most once a minute per distinct first line */
+function createReporter (): (err: unknown) => void {
+  let last = ''
+  let lastAt = 0
+  return err => {
+    const msg = (err as Error).message.split('\n')[0]
+    if (msg === last && Date.now() - lastAt < 60_000) return
+    last = msg
+    lastAt = Date.now()
+    warn(`alerts: ${msg}`)
+  }
+}
 
 export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const store = createAlertStore(opts.clickhouse, opts.database)
   const notifier = createNotifier({ ...opts.notifier, store, registry: opts.registry })
   const evalMs = opts.evalIntervalMs ?? 1000
   const maxGroups = opts.maxGroupsPerRule ?? 10_000
-  const statsBatchRows = opts.statsPageRows ?? 50_000
   const m = alertMetrics(opts.registry)
-  const states = new Map<string, Map<string, GroupState>>()
-  const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => states.delete(id), { maxRules: opts.maxRules, policy: opts.notifier?.policy })
-  const subscribers = new Set<(e: TransitionEvent) => void>()
-  let watermark = 0
-  let lastLogGrid = 0
+  const groups = createGroupTable(maxGroups, m.groupsDropped)
+  const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => groups.dropRule(id), { maxRules: opts.maxRules, policy: opts.notifier?.policy })
+  const stats = createStatsReader(store, opts.statsPageRows ?? 50_000)
+  const logRates = createLogRateCounter(store, groups, maxGroups)
+  const recorder = createTransitionRecorder({ store, notifier, ruleSet, groups, defaultWebhook: opts.defaultWebhook ?? null, transitions: m.transitions })
+  const report = createReporter()
   let startedAt = 0
-  let startIngest = 0
-  let ingestFlowing = false
   let timer: NodeJS.Timeout | null = null
   let running: Promise<Transition[]> | null = null
   let started = false
   let stopped = false
-
-  function stateOf (rule: Rule, g: Group): GroupState | null {
-    let byGroup = states.get(rule.id)
-    if (byGroup === undefined) { byGroup = new Map(); states.set(rule.id, byGroup) }
-    const key = groupKey(g)
-    let s = byGroup.get(key)
-    if (s === undefined) {
-      if (byGroup.size >= maxGroups) { m.groupsDropped.inc(); return null }
-      s = newGroupState(rule.id, g)
-      byGroup.set(key, s)
-    }
-    return s
-  }
-
-  function matches (rule: Rule, g: Group): boolean {
-    return (rule.services.length === 0 || rule.services.includes(g.service)) && (rule.hosts.length === 0 || rule.hosts.includes(g.host))
-  }
-
-  /** stats rows → one sample (all metrics of one record) per (service, host, pid, ts), by time */
-  function samplesOf (rows: StatsRow[]): Array<Group & { t: number, metrics: Map<string, number> }> {
-    const byKey = new Map<string, Group & { t: number, metrics: Map<string, number> }>()
-    for (const r of rows) {
-      const k = `${r.service}\u0000${r.host}\u0000${r.pid}\u0000${r.t}`
-      let s = byKey.get(k)
-      if (s === undefined) { s = { service: r.service, host: r.host, pid: r.pid, t: r.t, metrics: new Map() }; byKey.set(k, s) }
-      s.metrics.set(r.metric, r.value)
-    }
-    return [...byKey.values()].sort((a, b) => a.t - b.t)
-  }
-
-  async function evaluateStats (rules: Rule[], out: Transition[]): Promise<void> {
-    const metrics = [...new Set(rules.flatMap(r => [r.metric, r.divideBy]).filter((x): x is string => x !== null))]
-    if (metrics.length === 0) return
-    const from = watermark - overlapMs
-    // pages of one round share `from`; a bigger backlog continues next round (20 pages)
-    let offset = 0
-    for (let page = 0; page < 20; page++) {
-      let rows = await store.statsSince(from, metrics, statsBatchRows, offset)
-      if (rows.length === 0) return
-      const full = rows.length === statsBatchRows
-      if (full) {
-        // keep one record's metrics together (a ratio needs both): its rows are contiguous,
-        // so the record cut by the page end starts the next page
-        const last = rows[rows.length - 1]
-        let cut = rows.length - 1
-        while (cut > 0 && rows[cut - 1].t === last.t && rows[cut - 1].pid === last.pid && rows[cut - 1].host === last.host && rows[cut - 1].service === last.service) cut--
-        if (cut > 0) rows = rows.slice(0, cut)
-      }
-      offset += rows.length
-      for (const sample of samplesOf(rows)) {
-        for (const rule of rules) {
-          if (!matches(rule, sample)) continue
-          const v = sample.metrics.get(rule.metric!)
-          if (v === undefined) continue
-          let value = v
-          if (rule.divideBy !== null) {
-            const d = sample.metrics.get(rule.divideBy)
-            // a ratio needs both halves of the same record and a real denominator (fd_limit is -1 when unlimited)
-            if (d === undefined || d <= 0) continue
-            value = v / d
-          }
-          const s = stateOf(rule, sample)
-          if (s === null) continue
-          if (rule.kind === 'increase') {
-            const inc = recordIncrease(rule, s, sample.t, value)
-            if (inc === null) continue
-            value = inc
-          }
-          const t = rule.kind === 'no_data' ? applyPresence(rule, s, sample.t) : applySample(rule, s, sample.t, value)
-          if (t !== null) out.push(t)
-        }
-      }
-      const maxIng = rows[rows.length - 1].ing
-      if (maxIng > startIngest) ingestFlowing = true
-      if (maxIng > watermark) watermark = maxIng
-      // the overlap re-reads a little each round; the per-group last sample time skips it
-      if (!full) return
-    }
-  }
-
-  async function evaluateLogRates (rules: Rule[], now: number, out: Transition[]): Promise<void> {
-    if (rules.length === 0) return
-    // fixed grid points, evaluated once the lag has passed, so every evaluator counts the same
-    // window and derives the same transition ids
-    const grid = Math.floor((now - logRateLagMs) / logRateStepMs) * logRateStepMs
-    if (lastLogGrid === 0) lastLogGrid = grid - logRateStepMs
-    for (let g = lastLogGrid + logRateStepMs; g <= grid; g += logRateStepMs) {
-      // one query per chunk of rules, not per rule: the window is scanned once
-      for (let at = 0; at < rules.length; at += logRateRulesPerQuery) {
-        const chunk = rules.slice(at, at + logRateRulesPerQuery)
-        const counts = await store.logCounts(g - 60_000, g, chunk, maxGroups)
-        chunk.forEach((rule, i) => {
-          const seen = new Set<string>()
-          for (const c of counts) {
-            if (c.n[i] === 0) continue
-            const s = stateOf(rule, c)
-            if (s === null) continue
-            seen.add(s.key)
-            const t = applySample(rule, s, g, c.n[i])
-            if (t !== null) out.push(t)
-          }
-          // a group that logged nothing in the window has a rate of 0: that matters to a pending
-          // or firing alert, and to a "fewer than" rule; others are left to age out of memory
-          const zeroMatters = rule.op === '<' || rule.op === '<='
-          for (const s of states.get(rule.id)?.values() ?? []) {
-            if (seen.has(s.key) || (!zeroMatters && (s.state === 'inactive' || s.state === 'resolved'))) continue
-            const t = applySample(rule, s, g, 0)
-            if (t !== null) out.push(t)
-          }
-        })
-      }
-    }
-    lastLogGrid = grid
-  }
-
-  function evictIdle (now: number): void {
-    for (const byGroup of states.values()) {
-      for (const [k, s] of byGroup) if ((s.state === 'inactive' || s.state === 'resolved') && s.lastTs !== 0 && now - s.lastTs > idleGroupMs) byGroup.delete(k)
-    }
-  }
-
-  function payloadOf (rule: Rule | undefined, t: Transition, message: string): NotificationPayload {
-    return {
-      transition_id: t.id, rule_id: t.ruleId, rule: rule?.name ?? t.ruleId, kind: rule?.kind ?? '', state: t.to, previous_state: t.from,
-      severity: rule?.severity ?? 'warning', labels: rule?.labels ?? {}, service: t.service, host: t.host, pid: t.pid,
-      value: t.value, threshold: t.threshold, metric: rule?.divideBy != null ? `${rule.metric}/${rule.divideBy}` : rule?.kind === 'increase' ? `increase(${rule.metric}, ${rule.body.window})` : (rule?.metric ?? null),
-      since: new Date(t.since).toISOString(), ts: new Date(t.ts).toISOString(), for_ms: rule?.forMs ?? 0, message, reason: t.reason ?? null
-    }
-  }
 
   let prepared = false
   /** Start-up reads: clock, rules, persisted states, unclaimed transitions. Until they
@@ -230,31 +145,27 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     if (prepared) return
     const dbNow = await store.now()
     await ruleSet.reload()
-    states.clear()
-    for (const s of await store.loadStates()) {
-      if (ruleSet.get(s.ruleId) === undefined) continue
-      let byGroup = states.get(s.ruleId)
-      if (byGroup === undefined) { byGroup = new Map(); states.set(s.ruleId, byGroup) }
-      byGroup.set(s.key, s)
-    }
+    groups.load(await store.loadStates(), id => ruleSet.get(id) !== undefined)
     startedAt = Date.now()
-    startIngest = dbNow
     // an increase rule needs a window of samples before its first value: re-read the longest
-    watermark = dbNow - Math.max(opts.startLookbackMs ?? 15 * 60_000, ...ruleSet.all().filter(r => r.kind === 'increase').map(r => r.windowMs + overlapMs))
+    stats.rewind(dbNow - Math.max(opts.startLookbackMs ?? 15 * 60_000, ...ruleSet.all().filter(r => r.kind === 'increase').map(r => r.windowMs + overlapMs)), dbNow)
     prepared = true
     // a failed look-up must not keep alerting down: those transitions are only not re-sent
-    await recoverUnclaimed(watermark).catch(err => report(err))
+    await recorder.recoverUnclaimed(stats.watermark).catch(err => report(err))
     info(`alerts: evaluating ${ruleSet.all().filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
   }
 
-  let lastReport = ''
-  let lastReportAt = 0
-  function report (err: unknown): void {
-    const msg = (err as Error).message.split('\n')[0]
-    if (msg === lastReport && Date.now() - lastReportAt < 60_000) return
-    lastReport = msg
-    lastReportAt = Date.now()
-    warn(`alerts: ${msg}`)
+  async function evaluateStats (rules: Rule[], out: Transition[]): Promise<void> {
+    const metrics = [...new Set(rules.flatMap(r => [r.metric, r.divideBy]).filter((x): x is string => x !== null))]
+    if (metrics.length === 0) return
+    await stats.read(metrics, samples => {
+      for (const sample of samples) {
+        for (const rule of rules) {
+          const t = sampleTransition(rule, sample, groups)
+          if (t !== null) out.push(t)
+        }
+      }
+    })
   }
 
   async function round (): Promise<Transition[]> {
@@ -262,72 +173,22 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     const out: Transition[] = []
     try {
       await prepare()
-      if (Date.now() - ruleSet.loadedAt() > 5000) await ruleSet.reload()
+      if (Date.now() - ruleSet.loadedAt() > rulesReloadMs) await ruleSet.reload()
       const enabled = ruleSet.all().filter(r => r.enabled)
       await evaluateStats(enabled.filter(r => r.kind !== 'log_rate'), out)
       const now = Date.now()
-      await evaluateLogRates(enabled.filter(r => r.kind === 'log_rate'), now, out)
+      await logRates.evaluate(enabled.filter(r => r.kind === 'log_rate'), now, out)
       // After a restart the pipeline itself was down: silence is only blamed on a process once
       // rows ingested after our start arrive (the shipper caught up), or after a minute of none.
-      const silenceArmed = ingestFlowing || now - startedAt > noDataArmMs
-      for (const rule of enabled) {
-        if (rule.kind !== 'no_data' || !silenceArmed || now - startedAt < rule.forMs) continue
-        for (const s of states.get(rule.id)?.values() ?? []) {
-          const t = checkSilence(rule, s, now)
-          if (t !== null) out.push(t)
-        }
-      }
-      // a group that stopped reporting ends its pending or firing alert (reason stale), judged
-      // like silence: only once the pipeline is known to flow
-      for (const rule of enabled) {
-        if ((rule.kind !== 'threshold' && rule.kind !== 'increase') || !silenceArmed || now - startedAt < rule.staleAfterMs) continue
-        for (const s of states.get(rule.id)?.values() ?? []) {
-          const t = checkStale(rule, s, now)
-          if (t !== null) out.push(t)
-        }
-      }
-      evictIdle(now)
-      if (out.length > 0) await publish(out)
+      if (stats.ingestFlowing || now - startedAt > noDataArmMs) clockTransitions(enabled, groups, now, now - startedAt, out)
+      groups.evictIdle(now)
+      if (out.length > 0) await recorder.publish(out)
       m.rounds.inc({ result: 'ok' })
     } catch (err) {
       m.rounds.inc({ result: 'error' })
       report(err)
     } finally { end() }
     return out
-  }
-
-  async function publish (ts: Transition[]): Promise<void> {
-    const messages = new Map<string, string>()
-    for (const t of ts) {
-      const rule = ruleSet.get(t.ruleId)
-      messages.set(t.id, rule !== undefined ? renderMessage(rule.message, rule, t) : '')
-      m.transitions.inc({ to: t.to })
-    }
-    const touched = new Map<string, GroupState>()
-    for (const t of ts) { const s = states.get(t.ruleId)?.get(t.key); if (s !== undefined) touched.set(`${t.ruleId}\u0000${t.key}`, s) }
-    // persisted before anyone is notified: a restarted evaluator must find the new state
-    let recorded = true
-    try { await store.recordTransitions(ts, [...touched.values()], ruleSet.map(), messages) } catch (err) {
-      recorded = false
-      warn(`alerts: cannot record ${ts.length} transition(s): ${(err as Error).message.split('\n')[0]}`)
-    }
-    for (const t of ts) {
-      const rule = ruleSet.get(t.ruleId)
-      const payload = payloadOf(rule, t, messages.get(t.id) ?? '')
-      for (const fn of subscribers) fn({ ...payload, recorded })
-      if (t.to === 'firing' || t.to === 'resolved') notifier.enqueue({ payload, webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
-    }
-  }
-
-  /** Transitions a previous evaluator persisted but died before claiming: notify them now. */
-  async function recoverUnclaimed (sinceMs: number): Promise<void> {
-    const rows = await store.unclaimedSince(sinceMs, 1000)
-    for (const h of rows) {
-      const rule = ruleSet.get(h.rule_id)
-      const t: Transition = { id: h.transition_id, ruleId: h.rule_id, key: groupKey(h), service: h.service, host: h.host, pid: Number(h.pid), from: h.from_state as Transition['from'], to: h.to_state as Transition['to'], ts: Date.parse(h.ts), since: Date.parse(h.since), value: h.value, threshold: h.threshold, reason: h.reason === 'stale' ? 'stale' : null }
-      notifier.enqueue({ payload: payloadOf(rule, t, h.message), webhook: rule?.webhook ?? opts.defaultWebhook ?? null })
-    }
-    if (rows.length > 0) info(`alerts: ${rows.length} recorded transition(s) had no notification claim; sending them now`)
   }
 
   function schedule (): void {
@@ -353,7 +214,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       if (timer !== null) clearTimeout(timer)
       await running?.catch(() => {})
       await notifier.stop()
-      subscribers.clear()
+      recorder.unsubscribeAll()
     },
     async tick () {
       if (running !== null) return await running
@@ -365,29 +226,11 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     createRule: async (body, strict) => await ruleSet.create(body, strict),
     replaceRule: async (id, body, strict) => await ruleSet.replace(id, body, strict),
     deleteRule: async id => { await ruleSet.remove(id) },
-    alerts (all) {
-      const out: AlertView[] = []
-      for (const [ruleId, byGroup] of states) {
-        const rule = ruleSet.get(ruleId)
-        if (rule === undefined) continue
-        for (const s of byGroup.values()) {
-          if (s.state === 'inactive' || (!all && s.state === 'resolved')) continue
-          out.push({
-            rule_id: ruleId, rule: rule.name, kind: rule.kind, severity: rule.severity, state: s.state, service: s.service, host: s.host, pid: s.pid,
-            value: s.value, threshold: rule.kind === 'no_data' ? rule.forMs / 1000 : rule.threshold, since: new Date(s.since).toISOString(),
-            changed_at: new Date(s.changedAt).toISOString(), last_sample: new Date(s.lastTs).toISOString(), transition_id: s.transitionId ?? ''
-          })
-        }
-      }
-      return out.sort((a, b) => a.rule_id.localeCompare(b.rule_id) || a.service.localeCompare(b.service) || a.host.localeCompare(b.host) || a.pid - b.pid)
-    },
+    alerts: all => groups.views(id => ruleSet.get(id), all),
     waitingForData () {
-      return ruleSet.all().filter(r => r.enabled && r.kind !== 'log_rate' && ![...(states.get(r.id)?.values() ?? [])].some(s => s.lastTs > 0 || (s.recent?.length ?? 0) > 0)).map(r => r.id)
+      return ruleSet.all().filter(r => r.enabled && r.kind !== 'log_rate' && ![...groups.ofRule(r.id)].some((s: GroupState) => s.lastTs > 0 || (s.recent?.length ?? 0) > 0)).map(r => r.id)
     },
-    subscribe (fn) {
-      subscribers.add(fn)
-      return () => { subscribers.delete(fn) }
-    }
+    subscribe: fn => recorder.subscribe(fn)
   }
   return evaluator
 }
