@@ -14,7 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = (p) => path.join(root, 'dist', p)
 const { createClickHouse } = await import(dist('platform/clickhouse.js'))
 const { migrate } = await import(dist('schemas/migrations.js'))
-const { createAlertEvaluator } = await import(dist('query-api/alerts/evaluator.js'))
+const { createAlertEvaluator } = await import(dist('alerts/evaluator.js'))
 
 const R = Number(process.argv[2] ?? 100)
 const N = Number(process.argv[3] ?? 50_000)

@@ -3,8 +3,9 @@
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
 import { Registry } from 'prom-client'
-import { loadAlertsConfig } from '../query-api/alerts/config.js'
-import { alertMetrics } from '../query-api/alerts/metrics.js'
+import { loadAlertsConfig } from '../alerts/config.js'
+import { alertMetrics } from '../alerts/metrics.js'
+import { alertsFeature } from '../alerts/routes.js'
 import type { QueryApiOptions } from '../query-api/server.js'
 
 /** Query-API options enabling alerting from the environment (validated now), and its metrics registry. */
@@ -13,7 +14,7 @@ export function alertsFromEnv (env: NodeJS.ProcessEnv = process.env): { registry
   const cfg = loadAlertsConfig(env)
   // before the query API merges registries for /metrics
   if (cfg !== null) alertMetrics(registry)
-  return { registry, api: cfg === null ? {} : { alerts: { ...cfg, registry } } }
+  return { registry, api: cfg === null ? {} : { plugins: [alertsFeature({ ...cfg, registry })] } }
 }
 
 function baseUrl (): string {

@@ -20,7 +20,6 @@ import { describeValidation } from './param-errors.js'
 import { histogramRoute } from './histogram-route.js'
 import { httpErrorHandler, rawClientErrorHandler } from './http-errors.js'
 import { heatmapRoute } from './heatmap-route.js'
-import { alertsPlugin, type AlertsPluginOptions } from './alerts/routes.js'
 import { facetsRoute } from './facets-route.js'
 import { webRoute } from './web-route.js'
 import { isPublicWebPath, sessionAllows } from './web-session.js'
@@ -50,9 +49,13 @@ export interface QueryApiOptions {
   requestTimeoutMs?: number
   /** rows one query may read (default 1e9) */
   maxRowsToRead?: number
-  /** alert rules, evaluator and notifications (query-api/alerts); absent = off */
-  alerts?: Omit<AlertsPluginOptions, 'clickhouse' | 'database'>
+  /** features the composer adds (cli/ wires alerting in this way), registered last in this order */
+  plugins?: QueryApiPlugin[]
 }
+
+/** A feature added to the API by its composer: it sits behind the same Host check, auth, error
+ *  handler and OpenAPI document as the built-in routes, and reads the API's ClickHouse. */
+export type QueryApiPlugin = (app: FastifyInstance, ctx: { clickhouse: ClickHouseClient, database: string }) => Promise<void>
 
 export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInstance> {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000
@@ -134,6 +137,6 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     if (extra !== null) return reply.code(503).send({ status: 'not ready', reason: extra })
     return { status: 'ready' }
   })
-  if (opts.alerts !== undefined) await app.register(alertsPlugin, { ...opts.alerts, clickhouse: opts.clickhouse, database: opts.database })
+  for (const add of opts.plugins ?? []) await add(app, { clickhouse: opts.clickhouse, database: opts.database })
   return app
 }

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Registry } from 'prom-client'
 import { createClickHouse, type ClickHouse } from '../../platform/clickhouse.js'
 import { migrate } from '../../schemas/migrations.js'
-import { createAlertEvaluator, type AlertEvaluator } from '../../query-api/alerts/evaluator.js'
+import { createAlertEvaluator, type AlertEvaluator } from '../../alerts/evaluator.js'
 import { tempDir, waitFor } from '../helpers/env.js'
 
 describe('alerts: log-rate rules counted together', () => {

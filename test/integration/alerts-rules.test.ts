@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify'
 import { createClickHouse, type ClickHouse } from '../../platform/clickhouse.js'
 import { migrate } from '../../schemas/migrations.js'
 import { buildQueryApi } from '../../query-api/server.js'
+import { alertsFeature } from '../../alerts/routes.js'
 import { tempDir } from '../helpers/env.js'
 
 describe('alert rules API', () => {
@@ -20,7 +21,7 @@ describe('alert rules API', () => {
     fs.writeFileSync(rulesFile, JSON.stringify({ rules: [{ id: 'file.rss', name: 'rss above 1 GiB', kind: 'threshold', metric: 'rss', op: '>', threshold: 1073741824, for: '5m' }] }))
     ch = await createClickHouse({ database: 'sluice', dataDir: dir })
     await migrate(ch.client, ch.database, { retentionDays: 30 })
-    app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: [], registries: [], alerts: { registry: new Registry(), builtins: true, rulesFile, maxRules: 8 } })
+    app = await buildQueryApi({ clickhouse: ch.client, database: ch.database, tokens: [], registries: [], plugins: [alertsFeature({ registry: new Registry(), builtins: true, rulesFile, maxRules: 8 })] })
     await app.ready()
   })
   afterAll(async () => { await app?.close(); await ch?.close() })

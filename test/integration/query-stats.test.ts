@@ -7,6 +7,7 @@ import { Registry } from 'prom-client'
 import { createClickHouse, type ClickHouse } from '../../platform/clickhouse.js'
 import { migrate } from '../../schemas/migrations.js'
 import { buildQueryApi } from '../../query-api/server.js'
+import { alertsFeature } from '../../alerts/routes.js'
 import { tempDir } from '../helpers/env.js'
 import { insertStatsFixture, MiB } from '../helpers/stats-fixture.js'
 
@@ -23,7 +24,7 @@ describe('GET /v1/stats and /v1/stats/metrics on ClickHouse', () => {
     await migrate(ch.client, db, { retentionDays: 3650 })
     await insertStatsFixture(ch.client, db)
     // alerts on too, so the OpenAPI document covers every route (no evaluation timer runs without listen)
-    app = await buildQueryApi({ clickhouse: ch.client, database: db, tokens: [], registries: [], alerts: { registry: new Registry() } })
+    app = await buildQueryApi({ clickhouse: ch.client, database: db, tokens: [], registries: [], plugins: [alertsFeature({ registry: new Registry() })] })
   })
   afterAll(async () => {
     await app?.close()

@@ -2,8 +2,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { loadAlertsConfig } from '../../query-api/alerts/config.js'
-import { loadRulesFile } from '../../query-api/alerts/rules.js'
+import { loadAlertsConfig } from '../../alerts/config.js'
+import { loadRulesFile } from '../../alerts/rules.js'
 import { tempDir } from '../helpers/env.js'
 
 describe('alerting configuration', () => {

@@ -1,7 +1,7 @@
 // Where a webhook may go: the address classifier (every spelling of loopback and private a URL
 // or a DNS answer can carry), the allow list, and how a webhook URL is shown.
 import { describe, expect, it } from 'vitest'
-import { checkDestination, classifyAddress, parseAllowList, redactUrl } from '../../query-api/alerts/destination.js'
+import { checkDestination, classifyAddress, parseAllowList, redactUrl } from '../../alerts/destination.js'
 
 describe('webhook destinations', () => {
   // URL spellings are normalised by the WHATWG parser first (as every send does): decimal,

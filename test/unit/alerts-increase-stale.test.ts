@@ -1,8 +1,8 @@
 // Increase rules and stale groups on exact sample sequences (data time; the stale check takes
 // the clock as an argument).
 import { describe, expect, it } from 'vitest'
-import { compileRule, type RuleBody } from '../../query-api/alerts/rules.js'
-import { applySample, checkStale, newGroupState, recordIncrease, transitionId } from '../../query-api/alerts/state.js'
+import { compileRule, type RuleBody } from '../../alerts/rules.js'
+import { applySample, checkStale, newGroupState, recordIncrease, transitionId } from '../../alerts/state.js'
 
 const g = { service: 'api', host: 'h1', pid: 7 }
 const rule = (body: Partial<RuleBody>) => compileRule({ id: 'r', name: 'r', kind: 'increase', metric: 'fds', window: '5s', op: '>', threshold: 50, ...body } as RuleBody & { id: string }, 'api')

@@ -1,7 +1,7 @@
 // The alert state machine on exact sample sequences (data time, no clock involved).
 import { describe, expect, it } from 'vitest'
-import { compileRule, type RuleBody } from '../../query-api/alerts/rules.js'
-import { applyPresence, applySample, checkSilence, newGroupState, transitionId } from '../../query-api/alerts/state.js'
+import { compileRule, type RuleBody } from '../../alerts/rules.js'
+import { applyPresence, applySample, checkSilence, newGroupState, transitionId } from '../../alerts/state.js'
 
 const g = { service: 'api', host: 'h1', pid: 7 }
 function run (body: Partial<RuleBody>, values: number[], stepMs = 1000): string[] {

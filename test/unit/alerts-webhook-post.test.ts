@@ -9,8 +9,8 @@ import v8 from 'node:v8'
 import vm from 'node:vm'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { parseAllowList } from '../../query-api/alerts/destination.js'
-import { postWebhook } from '../../query-api/alerts/webhook-post.js'
+import { parseAllowList } from '../../alerts/destination.js'
+import { postWebhook } from '../../alerts/webhook-post.js'
 
 v8.setFlagsFromString('--expose-gc')
 const gc = vm.runInNewContext('gc') as () => void

@@ -6,7 +6,7 @@
 // settings it relies on, and every insert carries its own token (an inherited one would make
 // the server silently drop our rows as duplicates).
 import type { ClickHouseClient } from '@clickhouse/client'
-import { levelNum, type Level } from '../../schemas/records.js'
+import { levelNum, type Level } from '../schemas/records.js'
 import type { AlertState, GroupState, Transition } from './state.js'
 import type { Rule, RuleBody } from './rules.js'
 

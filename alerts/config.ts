@@ -1,7 +1,7 @@
 // Alerting configuration from the environment, validated once at start (a bad value is a
 // one-line error naming it), frozen. Times in ms.
 import fs from 'node:fs'
-import { errors } from '../../platform/errors.js'
+import { errors } from '../platform/errors.js'
 import type { EvaluatorOptions } from './evaluator.js'
 import { classifyAddress, parseAllowList, redactUrl } from './destination.js'
 

@@ -2,10 +2,10 @@
 // names is looked up among the metrics `sluice/stats` emits and those the stats table holds.
 // An unknown one is a warning in the answer (or, with ?strict=true, a 400), with the closest
 // known names as suggestions.
-import { metricUnits } from '../../schemas/metric-units.js'
+import { metricUnits } from '../schemas/metric-units.js'
 import type { Rule } from './rules.js'
 import type { Problem } from './rule-check.js'
-import { editDistance } from '../../platform/edit-distance.js'
+import { editDistance } from '../platform/edit-distance.js'
 
 export interface RuleWarning { field: 'metric' | 'divide_by', message: string, suggestions: string[] }
 interface Found extends RuleWarning { name: string, hint: string }

@@ -2,8 +2,8 @@
 // read-only through the API) plus the API's rules, stored in ClickHouse `alert_rules` and
 // re-read every few seconds so every query-api process converges on the same set.
 import crypto from 'node:crypto'
-import { errors } from '../../platform/errors.js'
-import { warn } from '../../platform/log.js'
+import { errors } from '../platform/errors.js'
+import { warn } from '../platform/log.js'
 import { badRule, checkRuleShape, compileRule, type Rule, type RuleBody } from './rules.js'
 import type { AlertStore } from './store.js'
 import { checkDestination, denyAllPrivate, redactUrl, type DestinationPolicy } from './destination.js'

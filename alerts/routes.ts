@@ -6,11 +6,12 @@ import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import { alertMetrics } from './metrics.js'
 import type { FastifyInstance } from 'fastify'
-import { errors } from '../../platform/errors.js'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { errors } from '../platform/errors.js'
 import { createAlertEvaluator, type AlertEvaluator, type EvaluatorOptions, type TransitionEvent } from './evaluator.js'
 import { RuleBody, type Rule } from './rules.js'
 import type { Written } from './ruleset.js'
-import { parseTime } from '../time.js'
+import { parseTime } from '../schemas/time-expr.js'
 import { redactUrl } from './destination.js'
 
 export interface AlertsPluginOptions extends EvaluatorOptions {
@@ -130,3 +131,9 @@ export const alertsPlugin = fp(async (app: FastifyInstance, opts: AlertsPluginOp
     req.raw.once('close', done)
   })
 }, { name: 'sluice-alerts' })
+
+/** Alerting as a feature of a query API (its `plugins` option): the composer gives the
+ *  evaluator's settings, the API its ClickHouse. */
+export function alertsFeature (opts: Omit<AlertsPluginOptions, 'clickhouse' | 'database'>): (app: FastifyInstance, ctx: { clickhouse: ClickHouseClient, database: string }) => Promise<void> {
+  return async (app, ctx) => { await app.register(alertsPlugin, { ...opts, clickhouse: ctx.clickhouse, database: ctx.database }) }
+}

@@ -11,8 +11,8 @@
 import os from 'node:os'
 import crypto from 'node:crypto'
 import type { Registry } from 'prom-client'
-import { alertMetrics } from './metrics.js'
-import { info, warn } from '../../platform/log.js'
+import { alertMetrics, type AlertMetrics } from './metrics.js'
+import { info, warn } from '../platform/log.js'
 import type { AlertStore } from './store.js'
 import { denyAllPrivate, redactUrl, type DestinationPolicy } from './destination.js'
 import { postWebhook } from './webhook-post.js'
@@ -72,6 +72,69 @@ export interface Notifier {
   stop (): Promise<void>
 }
 
+interface DeliveryParts {
+  store: AlertStore
+  owner: string
+  policy: DestinationPolicy
+  timeoutMs: number
+  maxAttempts: number
+  backoffMs: number
+  maxBackoffMs: number
+  metrics: AlertMetrics
+  /** aborted when the notifier stops: waits end, the last attempt is recorded as failed */
+  signal: AbortSignal
+}
+
+/** One notification's delivery: claim it, log it, POST its webhook with retries and backoff,
+ *  one delivery row per attempt. */
+function createDelivery ({ store, owner, policy, timeoutMs, maxAttempts, backoffMs, maxBackoffMs, metrics: m, signal }: DeliveryParts): (n: Notification) => Promise<void> {
+  function sleep (ms: number): Promise<void> {
+    return new Promise(resolve => {
+      // the abort listener goes when the timer fires: retries must not pile up listeners
+      const onAbort = (): void => { clearTimeout(t); resolve() }
+      const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+      t.unref()
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+  }
+
+  async function claim (id: string): Promise<boolean> {
+    // look first: a claim older than the server's deduplication window is still honoured
+    const existing = await store.claimOwner(id)
+    if (existing !== null) return existing === owner
+    await store.insertClaim(id, owner)
+    return (await store.claimOwner(id)) === owner
+  }
+
+  return async function send (n: Notification): Promise<void> {
+    const p = n.payload
+    let won = false
+    for (let attempt = 1; ; attempt++) {
+      try { won = await claim(p.transition_id); break } catch (err) {
+        if (signal.aborted || attempt >= maxAttempts) { warn(`alerts: cannot claim notification ${p.transition_id} (${(err as Error).message.split('\n')[0]}); not sent`); return }
+        await sleep(Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1)))
+      }
+    }
+    if (!won) { m.sent.inc({ outcome: 'claimed_elsewhere' }); return }
+    info(`alert ${p.state}${p.reason !== null ? ` (${p.reason})` : ''}: [${p.severity}] ${p.message} (rule ${p.rule_id}, transition ${p.transition_id})`)
+    if (n.webhook === null) { m.sent.inc({ outcome: 'logged' }); return }
+    const body = JSON.stringify(p)
+    // the URL with its credentials is used for sending only; rows and logs get the redacted form
+    const shown = redactUrl(n.webhook)
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const r = await postWebhook(n.webhook, body, { policy, timeoutMs, signal })
+      m.attempts.inc({ result: r.result })
+      const last = r.ok || !r.retry || attempt === maxAttempts || signal.aborted
+      const status = r.ok ? 'delivered' : last ? 'failed' : 'retrying'
+      await store.recordDelivery({ transition_id: p.transition_id, rule_id: p.rule_id, channel: 'webhook', target: shown, owner, attempt, status, http_status: r.status, error: r.error })
+        .catch(err => warn(`alerts: cannot record delivery of ${p.transition_id}: ${(err as Error).message.split('\n')[0]}`))
+      if (r.ok) { m.sent.inc({ outcome: 'delivered' }); return }
+      if (last) { m.sent.inc({ outcome: 'failed' }); warn(`alerts: webhook ${shown} failed for ${p.transition_id} after ${attempt} attempt(s): ${r.error}`); return }
+      await sleep(Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1)))
+    }
+  }
+}
+
 export function createNotifier (opts: NotifierOptions): Notifier {
   const owner = opts.owner ?? `${os.hostname()}:${process.pid}:${crypto.randomBytes(4).toString('hex')}`
   const capacity = opts.queueCapacity ?? 1000
@@ -95,51 +158,7 @@ export function createNotifier (opts: NotifierOptions): Notifier {
     if (queued === 0 && active === 0) { const w = idleWaiters; idleWaiters = []; for (const f of w) f() }
   }
 
-  function sleep (ms: number): Promise<void> {
-    return new Promise(resolve => {
-      // the abort listener goes when the timer fires: retries must not pile up listeners
-      const onAbort = (): void => { clearTimeout(t); resolve() }
-      const t = setTimeout(() => { stopController.signal.removeEventListener('abort', onAbort); resolve() }, ms)
-      t.unref()
-      stopController.signal.addEventListener('abort', onAbort, { once: true })
-    })
-  }
-
-  async function claim (id: string): Promise<boolean> {
-    // look first: a claim older than the server's deduplication window is still honoured
-    const existing = await opts.store.claimOwner(id)
-    if (existing !== null) return existing === owner
-    await opts.store.insertClaim(id, owner)
-    return (await opts.store.claimOwner(id)) === owner
-  }
-
-  async function send (n: Notification): Promise<void> {
-    const p = n.payload
-    let won = false
-    for (let attempt = 1; ; attempt++) {
-      try { won = await claim(p.transition_id); break } catch (err) {
-        if (stopped || attempt >= maxAttempts) { warn(`alerts: cannot claim notification ${p.transition_id} (${(err as Error).message.split('\n')[0]}); not sent`); return }
-        await sleep(Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1)))
-      }
-    }
-    if (!won) { m.sent.inc({ outcome: 'claimed_elsewhere' }); return }
-    info(`alert ${p.state}${p.reason !== null ? ` (${p.reason})` : ''}: [${p.severity}] ${p.message} (rule ${p.rule_id}, transition ${p.transition_id})`)
-    if (n.webhook === null) { m.sent.inc({ outcome: 'logged' }); return }
-    const body = JSON.stringify(p)
-    // the URL with its credentials is used for sending only; rows and logs get the redacted form
-    const shown = redactUrl(n.webhook)
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const r = await postWebhook(n.webhook, body, { policy, timeoutMs, signal: stopController.signal })
-      m.attempts.inc({ result: r.result })
-      const last = r.ok || !r.retry || attempt === maxAttempts || stopped
-      const status = r.ok ? 'delivered' : last ? 'failed' : 'retrying'
-      await opts.store.recordDelivery({ transition_id: p.transition_id, rule_id: p.rule_id, channel: 'webhook', target: shown, owner, attempt, status, http_status: r.status, error: r.error })
-        .catch(err => warn(`alerts: cannot record delivery of ${p.transition_id}: ${(err as Error).message.split('\n')[0]}`))
-      if (r.ok) { m.sent.inc({ outcome: 'delivered' }); return }
-      if (last) { m.sent.inc({ outcome: 'failed' }); warn(`alerts: webhook ${shown} failed for ${p.transition_id} after ${attempt} attempt(s): ${r.error}`); return }
-      await sleep(Math.min(maxBackoffMs, backoffMs * 2 ** (attempt - 1)))
-    }
-  }
+  const send = createDelivery({ store: opts.store, owner, policy, timeoutMs, maxAttempts, backoffMs, maxBackoffMs, metrics: m, signal: stopController.signal })
 
   // one notification in flight per (rule, group): a receiver never sees "resolved" overtake
   // the "firing" it resolves, even with several senders

@@ -1,7 +1,7 @@
 // The structural check of a rule body, on the raw JSON (nothing coerced: `null` is not 0 and
 // `["no_data"]` is not "no_data"). Every problem is reported at once, each naming the field,
 // what it got and what is accepted.
-import { levels } from '../../schemas/records.js'
+import { levels } from '../schemas/records.js'
 
 export type Problem = [field: string, why: string]
 

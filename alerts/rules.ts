@@ -4,8 +4,8 @@
 // optional rules file read at start, and the built-in Node defaults (off unless enabled).
 import fs from 'node:fs'
 import { Type, type Static } from '@sinclair/typebox'
-import { levels, type Level } from '../../schemas/records.js'
-import { errors } from '../../platform/errors.js'
+import { levels, type Level } from '../schemas/records.js'
+import { errors } from '../platform/errors.js'
 import { ruleProblems, type Problem } from './rule-check.js'
 
 const Name = Type.String({ minLength: 1, maxLength: 255 })
