@@ -10,7 +10,7 @@ import { utf8QueryHook } from './utf8.js'
 import { clientKey } from './client-key.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
 import { list, schemaError } from './stats-params.js'
-import { parseTime } from './time.js'
+import { parseDurationMs, parseTime } from './time.js'
 import { errors } from '../platform/errors.js'
 import { classifyGaps, type DeadRange, type Hole, type ProgressRow, type SourceSummary } from './gaps.js'
 
@@ -20,7 +20,8 @@ export const GapsQuerystring = Type.Object({
   service: Type.Optional(Names),
   source: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'one source (a file\'s fingerprint, the `source` of its lines)' })),
   since: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601: holes between lines from then on (default: all stored lines)' })),
-  until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601 (default now; given, the ranges after each source\'s last stored line are not looked at)' }))
+  until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601 (default now; given, the ranges after each source\'s last stored line are not looked at)' })),
+  silent_after: Type.Optional(Type.String({ maxLength: 32, description: 'a host whose last progress record is older than this is silent (default 30s: three of the shipper\'s default report intervals)' }))
 }, { additionalProperties: false })
 export type GapsQuerystring = Static<typeof GapsQuerystring>
 const accepted = Object.keys(GapsQuerystring.properties)
@@ -39,9 +40,12 @@ const GapsResponse = Type.Object({
   lost: Type.Boolean({ description: 'some range is classed lost' }),
   bytes: Type.Object({ lost: Type.Integer(), in_flight: Type.Integer(), dropped: Type.Integer(), dead_lettered: Type.Integer() }),
   sources: Type.Array(Type.Object({ source: Type.String(), host: Type.String(), service: Type.String(), path: Type.String(), state: Type.Union([Type.String(), Type.Null()]), acked: Type.Union([Type.Integer(), Type.Null()]), size: Type.Union([Type.Integer(), Type.Null()]), ranges: Type.Array(Range) })),
-  hosts: Type.Array(Type.Object({ host: Type.String(), last_progress: Type.String(), age_seconds: Type.Number() }))
+  hosts: Type.Array(Type.Object({ host: Type.String(), last_progress: Type.String(), age_seconds: Type.Number(), silent: Type.Boolean({ description: 'no progress record for longer than silent_after: its files have an open-ended in_flight range (reason host_silent)' }) }))
 })
 export type GapsResponse = Static<typeof GapsResponse>
+
+/** three of the shipper's default progress intervals (10 s) */
+const defaultSilentAfterMs = 30_000
 
 export interface GapsRouteOptions { clickhouse: ClickHouseClient, database: string, limits: ReadLimits, slots: QuerySlots }
 
@@ -67,6 +71,8 @@ export const gapsRoute = fp(async (app: FastifyInstance, opts: GapsRouteOptions)
     if (since === null && qs.since !== undefined) throw errors.BAD_PARAM('since', `expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms; got ${JSON.stringify(qs.since)}`)
     const until = qs.until === undefined ? null : parseTime(qs.until, now)
     if (until === null && qs.until !== undefined) throw errors.BAD_PARAM('until', `expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms; got ${JSON.stringify(qs.until)}`)
+    const silentAfter = qs.silent_after === undefined ? defaultSilentAfterMs : parseDurationMs(qs.silent_after)
+    if (silentAfter === null || silentAfter <= 0) throw errors.BAD_PARAM('silent_after', `expected a duration like 30s, 2m, 1h; got ${JSON.stringify(qs.silent_after)}`)
     const params: Record<string, unknown> = {}
     const who: string[] = []
     const hosts = list(qs.host)
@@ -103,23 +109,24 @@ FROM (${lines([...who, 'source IN {tailSources:Array(String)}'])}) GROUP BY sour
     const dead = gapSources.length === 0
       ? []
       : await query<DeadRange>(`SELECT source, offset AS from, offset + len AS to, any(reason) AS reason FROM ${db}.dead_letters WHERE source IN {gapSources:Array(String)} AND len > 0 GROUP BY source, offset, len`, { gapSources }, key)
+    const lastByHost = new Map<string, number>()
+    for (const p of progress) lastByHost.set(p.host, Math.max(lastByHost.get(p.host) ?? 0, Number(p.ts)))
+    const silentHosts = new Set([...lastByHost].filter(([, t]) => now - t > silentAfter).map(([h]) => h))
     // UInt64 and DateTime64 values come as strings in JSONEachRow
     const sources = classifyGaps(
       holes.map(h => ({ source: h.source, from: Number(h.from), to: Number(h.to), before: iso(h.before), after: iso(h.after) })),
       summaries.map(s => ({ ...s, end: Number(s.end), last_len: Number(s.last_len), last_ts: iso(s.last_ts) })),
       progress.map(p => ({ ...p, size: Number(p.size), acked: Number(p.acked), ts: Number(p.ts) })),
       dead.map(d => ({ ...d, from: Number(d.from), to: Number(d.to) })),
-      { tails })
+      { tails, silentHosts })
     const bytes = { lost: 0, in_flight: 0, dropped: 0, dead_lettered: 0 }
     for (const s of sources) for (const r of s.ranges) bytes[r.class] += r.bytes ?? 0
-    const lastByHost = new Map<string, number>()
-    for (const p of progress) lastByHost.set(p.host, Math.max(lastByHost.get(p.host) ?? 0, p.ts))
     const body: GapsResponse = {
       complete: sources.length === 0,
       lost: sources.some(s => s.ranges.some(r => r.class === 'lost')),
       bytes,
       sources,
-      hosts: [...lastByHost].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([host, t]) => ({ host, last_progress: iso(t), age_seconds: Math.max(0, Math.round((now - t) / 100) / 10) }))
+      hosts: [...lastByHost].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([host, t]) => ({ host, last_progress: iso(t), age_seconds: Math.max(0, Math.round((now - t) / 100) / 10), silent: silentHosts.has(host) }))
     }
     return body
   })
