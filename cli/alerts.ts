@@ -31,6 +31,7 @@ function describeRule (r: RuleView): string {
   const series = `${r.metric ?? ''}${r.divide_by !== undefined ? '/' + r.divide_by : ''}`
   const what = r.kind === 'no_data' ? `no data from ${r.metric ?? 'heap_used'} for ${r.for ?? '?'}`
     : r.kind === 'log_rate' ? `log lines/min ${r.op ?? ''} ${r.threshold ?? ''}`
+      : r.kind === 'gap' ? 'a byte range lost (sluice gaps)'
       : `${r.kind === 'increase' ? `increase(${series}, ${r.window ?? '?'})` : series} ${r.op ?? ''} ${r.threshold ?? ''}${r.for !== undefined ? ' for ' + r.for : ''}`
   return `${r.id.padEnd(20)} ${(r.enabled ? 'on' : 'off').padEnd(4)} ${r.origin.padEnd(8)} ${(r.severity ?? 'warning').padEnd(9)} ${what}  (${r.name})`
 }
@@ -69,7 +70,7 @@ ${env}`,
 
   --id ID                 rule id (a-z 0-9 _ . -); also the name unless --name
   --name TEXT             what the alert is about
-  --kind KIND             threshold | increase | log_rate | no_data
+  --kind KIND             threshold | increase | log_rate | no_data | gap (a lost byte range)
   --metric M              stats metric (threshold, increase, no_data)
   --divide-by M           threshold: value = metric / M
   --window D              increase: value = last sample − the sample D before (e.g. 5m)

@@ -13,7 +13,8 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { info, warn } from '../../platform/log.js'
 import { builtinRules, loadRulesFile, type Rule } from './rules.js'
 import { createRuleSet, type Written } from './ruleset.js'
-import { applyPresence, applySample, checkSilence, checkStale, groupKey, recordIncrease, newGroupState, renderMessage, type Group, type GroupState, type Transition } from './state.js'
+import { applyPresence, applySample, checkSilence, checkStale, groupKey, recordIncrease, newGroupState, renderMessage, type GapRef, type Group, type GroupState, type Transition } from './state.js'
+import { findGaps, type GapQuery } from '../gaps-route.js'
 import { createAlertStore, type AlertStore, type StatsRow } from './store.js'
 import { createNotifier, type Notifier, type NotifierOptions, type NotificationPayload } from './notifier.js'
 
@@ -73,6 +74,14 @@ const logRateLagMs = 5_000
 const logRateRulesPerQuery = 200
 const idleGroupMs = 3_600_000
 const noDataArmMs = 60_000
+/** gap rules: how often the gaps are computed (a pass over every stored line's identity) */
+const gapEveryMs = 10_000
+
+/** the range a persisted gap state stands for, from its key (service, host, source, start) */
+function gapOfKey (key: string): GapRef {
+  const p = key.split('\u0000')
+  return { source: p[3] ?? '', path: '', from: Number(p[4] ?? 0), to: null }
+}
 
 export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const store = createAlertStore(opts.clickhouse, opts.database)
@@ -94,14 +103,13 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   let started = false
   let stopped = false
 
-  function stateOf (rule: Rule, g: Group): GroupState | null {
+  function stateOf (rule: Rule, g: Group, key = groupKey(g)): GroupState | null {
     let byGroup = states.get(rule.id)
     if (byGroup === undefined) { byGroup = new Map(); states.set(rule.id, byGroup) }
-    const key = groupKey(g)
     let s = byGroup.get(key)
     if (s === undefined) {
       if (byGroup.size >= maxGroups) { m.groupsDropped.inc(); return null }
-      s = newGroupState(rule.id, g)
+      s = { ...newGroupState(rule.id, g), key }
       byGroup.set(key, s)
     }
     return s
@@ -208,6 +216,39 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     lastLogGrid = grid
   }
 
+  /** gap rules: one state per lost range (key: service, host, source, start), fired once when
+   *  the range appears, resolved when it is no longer lost (its lines arrived after all) */
+  let lastGapCheck = 0
+  async function evaluateGaps (rules: Rule[], now: number, out: Transition[]): Promise<void> {
+    if (rules.length === 0 || now - lastGapCheck < gapEveryMs) return
+    lastGapCheck = now
+    const query: GapQuery = async <T>(sql: string, params: Record<string, unknown>): Promise<T[]> => {
+      const rs = await opts.clickhouse.query({ query: sql, query_params: params, format: 'JSONEachRow' })
+      return await rs.json<T>()
+    }
+    for (const rule of rules) {
+      const body = await findGaps(query, opts.database, { hosts: rule.hosts, services: rule.services, source: null, since: null, until: null, silentAfterMs: Number.MAX_SAFE_INTEGER }, now)
+      const seen = new Set<string>()
+      for (const src of body.sources) {
+        for (const r of src.ranges) {
+          if (r.class !== 'lost') continue
+          const g: Group = { service: src.service, host: src.host, pid: 0 }
+          const s = stateOf(rule, g, `${groupKey(g)}\u0000${src.source}\u0000${r.from}`)
+          if (s === null) continue
+          s.gap = { source: src.source, path: src.path, from: r.from, to: r.to }
+          seen.add(s.key)
+          const t = applySample(rule, s, now, r.bytes ?? 0)
+          if (t !== null) out.push({ ...t, gap: s.gap })
+        }
+      }
+      for (const s of states.get(rule.id)?.values() ?? []) {
+        if (seen.has(s.key) || s.state === 'inactive' || s.state === 'resolved') continue
+        const t = applySample(rule, s, now, 0)
+        if (t !== null) out.push({ ...t, gap: s.gap ?? gapOfKey(s.key) })
+      }
+    }
+  }
+
   function evictIdle (now: number): void {
     for (const byGroup of states.values()) {
       for (const [k, s] of byGroup) if ((s.state === 'inactive' || s.state === 'resolved') && s.lastTs !== 0 && now - s.lastTs > idleGroupMs) byGroup.delete(k)
@@ -219,7 +260,8 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       transition_id: t.id, rule_id: t.ruleId, rule: rule?.name ?? t.ruleId, kind: rule?.kind ?? '', state: t.to, previous_state: t.from,
       severity: rule?.severity ?? 'warning', labels: rule?.labels ?? {}, service: t.service, host: t.host, pid: t.pid,
       value: t.value, threshold: t.threshold, metric: rule?.divideBy != null ? `${rule.metric}/${rule.divideBy}` : rule?.kind === 'increase' ? `increase(${rule.metric}, ${rule.body.window})` : (rule?.metric ?? null),
-      since: new Date(t.since).toISOString(), ts: new Date(t.ts).toISOString(), for_ms: rule?.forMs ?? 0, message, reason: t.reason ?? null
+      since: new Date(t.since).toISOString(), ts: new Date(t.ts).toISOString(), for_ms: rule?.forMs ?? 0, message, reason: t.reason ?? null,
+      ...(t.gap !== undefined ? { gap: t.gap } : {})
     }
   }
 
@@ -264,9 +306,11 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       await prepare()
       if (Date.now() - ruleSet.loadedAt() > 5000) await ruleSet.reload()
       const enabled = ruleSet.all().filter(r => r.enabled)
-      await evaluateStats(enabled.filter(r => r.kind !== 'log_rate'), out)
+      await evaluateStats(enabled.filter(r => r.kind !== 'log_rate' && r.kind !== 'gap'), out)
       const now = Date.now()
       await evaluateLogRates(enabled.filter(r => r.kind === 'log_rate'), now, out)
+      // its own failure (a slow or failing pass over the lines) must not hold the other kinds
+      await evaluateGaps(enabled.filter(r => r.kind === 'gap'), now, out).catch(err => report(err))
       // After a restart the pipeline itself was down: silence is only blamed on a process once
       // rows ingested after our start arrive (the shipper caught up), or after a minute of none.
       const silenceArmed = ingestFlowing || now - startedAt > noDataArmMs
@@ -382,7 +426,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       return out.sort((a, b) => a.rule_id.localeCompare(b.rule_id) || a.service.localeCompare(b.service) || a.host.localeCompare(b.host) || a.pid - b.pid)
     },
     waitingForData () {
-      return ruleSet.all().filter(r => r.enabled && r.kind !== 'log_rate' && ![...(states.get(r.id)?.values() ?? [])].some(s => s.lastTs > 0 || (s.recent?.length ?? 0) > 0)).map(r => r.id)
+      return ruleSet.all().filter(r => r.enabled && r.kind !== 'log_rate' && r.kind !== 'gap' && ![...(states.get(r.id)?.values() ?? [])].some(s => s.lastTs > 0 || (s.recent?.length ?? 0) > 0)).map(r => r.id)
     },
     subscribe (fn) {
       subscribers.add(fn)
