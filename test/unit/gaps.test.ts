@@ -4,6 +4,8 @@ import { classifyGaps, type ProgressRow } from '../../query-api/gaps.js'
 import { createProgressReporter } from '../../shipper/progress.js'
 import { validateRecord } from '../../schemas/records.js'
 import type { Source } from '../../shipper/tailer.js'
+import { compileRule } from '../../query-api/alerts/rules.js'
+import { newGroupState, renderMessage, type Transition } from '../../query-api/alerts/state.js'
 
 const prog = (p: Partial<ProgressRow>): ProgressRow => ({ host: 'h', source: 's1', service: 'svc', path: '/l/svc/app.log', size: 1000, acked: 1000, state: 'active', reason: '', dropped: '[]', ts: 0, ...p })
 const sum = { source: 's1', host: 'h', service: 'svc', path: '/l/svc/app.log', end: 1000, last_len: 10, last_ts: 'T9' }
@@ -85,5 +87,19 @@ describe('progress records', () => {
     await r.stop() // the last report: ended files are then forgotten
     expect(sent.map(l => validateRecord(JSON.parse(l)))).toEqual([null, null, null, null])
     expect(brief(t0)).toEqual([['', 'host', 0, 0, []], ['a', 'active', 400, 500, []]])
+  })
+})
+
+describe('gap alert rules', () => {
+  it('compile with no metric, op or threshold; their message names host, path, source and range', () => {
+    const rule = compileRule({ id: 'g', name: 'lost', kind: 'gap' }, 'api')
+    expect([rule.metric, rule.op, rule.threshold, rule.forMs]).toEqual([null, '>', 0, 0])
+    const s = newGroupState('g', { service: 'svc', host: 'web-7', pid: 0 })
+    const t: Transition = { id: 'x', ruleId: 'g', key: s.key, service: 'svc', host: 'web-7', pid: 0, from: 'inactive', to: 'firing', ts: 0, since: 0, value: 2310, threshold: 0, gap: { source: 'abc', path: '/var/log/app.log', from: 100, to: 2410 } }
+    expect(renderMessage(rule.message, rule, t)).toBe('lost firing: 2310 bytes of web-7:/var/log/app.log lost (source abc, bytes 100-2410)')
+  })
+
+  it('refuse the fields that do not apply to them, each named', () => {
+    expect(() => compileRule({ id: 'g', name: 'lost', kind: 'gap', op: '>', threshold: 5, for: '1m' }, 'api')).toThrow("'op' does not apply to kind 'gap' (it fires once when a byte range is classed lost)")
   })
 })
