@@ -17,6 +17,7 @@ import { createGroupTable, matches, type AlertView, type GroupTable } from './gr
 import { createStatsReader, overlapMs, type Sample } from './stats-reader.js'
 import { createLogRateCounter } from './log-rate.js'
 import { createTransitionRecorder, type TransitionEvent } from './transitions.js'
+import { createGapRules, type GapFinder } from './gap-rules.js'
 
 export type { AlertView } from './group-table.js'
 export type { TransitionEvent } from './transitions.js'
@@ -42,6 +43,8 @@ export interface EvaluatorOptions {
   /** stats rows read per query (default 50 000) */
   statsPageRows?: number
   notifier?: Omit<NotifierOptions, 'store' | 'registry'>
+  /** where gap rules read /v1/gaps from (cli/ passes the query API's pass); without it gap rules report an error */
+  findGaps?: GapFinder
 }
 
 export interface AlertEvaluator {
@@ -130,6 +133,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
   const ruleSet = createRuleSet(store, [...(opts.builtins === true ? builtinRules() : []), ...(opts.rulesFile != null ? loadRulesFile(opts.rulesFile) : [])], id => groups.dropRule(id), { maxRules: opts.maxRules, policy: opts.notifier?.policy })
   const stats = createStatsReader(store, opts.statsPageRows ?? 50_000)
   const logRates = createLogRateCounter(store, groups, maxGroups)
+  const gapRules = createGapRules(opts.findGaps, { clickhouse: opts.clickhouse, database: opts.database }, groups)
   const recorder = createTransitionRecorder({ store, notifier, ruleSet, groups, defaultWebhook: opts.defaultWebhook ?? null, transitions: m.transitions })
   const report = createReporter()
   let startedAt = 0
@@ -175,9 +179,11 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       await prepare()
       if (Date.now() - ruleSet.loadedAt() > rulesReloadMs) await ruleSet.reload()
       const enabled = ruleSet.all().filter(r => r.enabled)
-      await evaluateStats(enabled.filter(r => r.kind !== 'log_rate'), out)
+      await evaluateStats(enabled.filter(r => r.kind !== 'log_rate' && r.kind !== 'gap'), out)
       const now = Date.now()
       await logRates.evaluate(enabled.filter(r => r.kind === 'log_rate'), now, out)
+      // its own failure (a slow or failing pass over the lines) must not hold the other kinds
+      await gapRules.evaluate(enabled.filter(r => r.kind === 'gap'), now, out).catch(err => report(err))
       // After a restart the pipeline itself was down: silence is only blamed on a process once
       // rows ingested after our start arrive (the shipper caught up), or after a minute of none.
       if (stats.ingestFlowing || now - startedAt > noDataArmMs) clockTransitions(enabled, groups, now, now - startedAt, out)
@@ -228,7 +234,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     deleteRule: async id => { await ruleSet.remove(id) },
     alerts: all => groups.views(id => ruleSet.get(id), all),
     waitingForData () {
-      return ruleSet.all().filter(r => r.enabled && r.kind !== 'log_rate' && ![...groups.ofRule(r.id)].some((s: GroupState) => s.lastTs > 0 || (s.recent?.length ?? 0) > 0)).map(r => r.id)
+      return ruleSet.all().filter(r => r.enabled && r.kind !== 'log_rate' && r.kind !== 'gap' && ![...groups.ofRule(r.id)].some((s: GroupState) => s.lastTs > 0 || (s.recent?.length ?? 0) > 0)).map(r => r.id)
     },
     subscribe: fn => recorder.subscribe(fn)
   }

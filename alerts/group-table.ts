@@ -12,8 +12,9 @@ export interface AlertView {
 }
 
 export interface GroupTable {
-  /** the state of `rule` for `g`, created on first sight; null past the per-rule limit */
-  of (rule: Rule, g: Group): GroupState | null
+  /** the state of `rule` for `g` (under `key`, by default the group's), created on first sight;
+   *  null past the per-rule limit */
+  of (rule: Rule, g: Group, key?: string): GroupState | null
   get (ruleId: string, key: string): GroupState | undefined
   /** the states of one rule */
   ofRule (ruleId: string): Iterable<GroupState>
@@ -42,13 +43,12 @@ export function createGroupTable (maxGroupsPerRule: number, groupsDropped: Count
   }
 
   return {
-    of (rule, g) {
+    of (rule, g, key = groupKey(g)) {
       const byGroup = byGroupOf(rule.id)
-      const key = groupKey(g)
       let s = byGroup.get(key)
       if (s === undefined) {
         if (byGroup.size >= maxGroupsPerRule) { groupsDropped.inc(); return null }
-        s = newGroupState(rule.id, g)
+        s = { ...newGroupState(rule.id, g), key }
         byGroup.set(key, s)
       }
       return s

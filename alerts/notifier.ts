@@ -38,6 +38,8 @@ export interface NotificationPayload {
   message: string
   /** why, when not the value itself: 'stale' = the group sent no sample for the rule's stale_after */
   reason: 'stale' | null
+  /** gap rules: the lost byte range ([from, to) of the source's file at path) */
+  gap?: { source: string, path: string, from: number, to: number | null }
 }
 
 export interface Notification { payload: NotificationPayload, webhook: string | null }

@@ -35,7 +35,7 @@ const webhook: Check = v => {
 }
 const metricName = matching(/^[A-Za-z_][A-Za-z0-9_.]{0,127}$/, 'a metric name ([A-Za-z_][A-Za-z0-9_.]*, at most 128 characters)')
 
-export const kinds = ['threshold', 'increase', 'log_rate', 'no_data'] as const
+export const kinds = ['threshold', 'increase', 'log_rate', 'no_data', 'gap'] as const
 const fields: Record<string, { required?: true, check: Check }> = {
   id: { check: matching(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'an id of 1-64 characters a-z 0-9 _ . - starting with a letter or digit') },
   name: { required: true, check: text(1, 200) },

@@ -15,7 +15,7 @@ export const RuleBody = Type.Object({
   id: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9_.-]{0,63}$', description: 'stable id (default: generated)' })),
   name: Type.String({ minLength: 1, maxLength: 200 }),
   enabled: Type.Optional(Type.Boolean({ description: 'default true' })),
-  kind: Type.Union([Type.Literal('threshold'), Type.Literal('increase'), Type.Literal('log_rate'), Type.Literal('no_data')], { description: 'threshold: a stats metric (or ratio); increase: how much a metric grew over `window`; log_rate: matching lines per minute; no_data: a process that stops reporting' }),
+  kind: Type.Union([Type.Literal('threshold'), Type.Literal('increase'), Type.Literal('log_rate'), Type.Literal('no_data'), Type.Literal('gap')], { description: 'threshold: a stats metric (or ratio); increase: how much a metric grew over `window`; log_rate: matching lines per minute; no_data: a process that stops reporting; gap: a byte range of a source classed lost (GET /v1/gaps), once per range' }),
   metric: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]{0,127}$', description: 'stats metric (threshold, increase, no_data)' })),
   divide_by: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_.]{0,127}$', description: 'denominator metric: value = metric / divide_by (e.g. heap_used / heap_limit)' })),
   level: Type.Optional(Type.Union(levels.map(l => Type.Literal(l)), { description: 'log_rate: minimum level' })),
@@ -31,7 +31,7 @@ export const RuleBody = Type.Object({
   stale_after: Type.Optional(Type.String({ maxLength: 32, description: 'threshold, increase: a pending or firing group with no sample for this long resolves with reason stale (default 5m)' })),
   severity: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])),
   labels: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$' }), Type.String({ maxLength: 1024 }), { maxProperties: 32 })),
-  message: Type.Optional(Type.String({ maxLength: 2048, description: 'template: {{rule}} {{state}} {{host}} {{service}} {{pid}} {{value}} {{threshold}} {{severity}} {{reason}}' })),
+  message: Type.Optional(Type.String({ maxLength: 2048, description: 'template: {{rule}} {{state}} {{host}} {{service}} {{pid}} {{value}} {{threshold}} {{severity}} {{reason}}; gap rules also {{source}} {{path}} {{range}}' })),
   webhook: Type.Optional(Type.String({ maxLength: 2048, description: 'http(s) URL receiving a JSON POST per firing/resolved transition' }))
 }, { additionalProperties: false })
 export type RuleBody = Static<typeof RuleBody>
@@ -44,7 +44,7 @@ export interface Rule {
   id: string
   name: string
   enabled: boolean
-  kind: 'threshold' | 'increase' | 'log_rate' | 'no_data'
+  kind: 'threshold' | 'increase' | 'log_rate' | 'no_data' | 'gap'
   metric: string | null
   divideBy: string | null
   level: Level | null
@@ -91,6 +91,7 @@ export function checkRuleShape (body: unknown): RuleBody {
 }
 
 const defaultMessage = '{{rule}} {{state}} on {{host}} {{service}} pid {{pid}}: value {{value}} (threshold {{threshold}})'
+const defaultGapMessage = '{{rule}} {{state}}: {{value}} bytes of {{host}}:{{path}} lost (source {{source}}, bytes {{range}})'
 
 export const defaultStaleAfterMs = 5 * 60_000
 const maxWindowMs = 86_400_000
@@ -113,7 +114,7 @@ export function compileRule (body: RuleBody & { id: string }, origin: Origin): R
   if (kind !== 'threshold' && body.divide_by !== undefined) problems.push(['divide_by', "applies only to kind 'threshold'"])
   if (kind !== 'log_rate') for (const f of ['level', 'q'] as const) if (body[f] !== undefined) problems.push([f, "applies only to kind 'log_rate'"])
   if (kind === 'log_rate' && body.metric !== undefined) problems.push(['metric', "does not apply to kind 'log_rate' (it counts log lines)"])
-  if (kind !== 'no_data') for (const f of ['op', 'threshold'] as const) if (body[f] === undefined) problems.push([f, `is required when kind is '${kind}'`])
+  if (kind !== 'no_data' && kind !== 'gap') for (const f of ['op', 'threshold'] as const) if (body[f] === undefined) problems.push([f, `is required when kind is '${kind}'`])
   const forMs = duration(body, 'for', problems)
   const keepFiringForMs = duration(body, 'keep_firing_for', problems)
   const windowMs = duration(body, 'window', problems)
@@ -122,7 +123,7 @@ export function compileRule (body: RuleBody & { id: string }, origin: Origin): R
     if (body.window === undefined) problems.push(['window', "is required when kind is 'increase' (e.g. 5m: value = last sample − the sample 5m before)"])
     else if (windowMs < 1000 || windowMs > maxWindowMs) problems.push(['window', 'must be between 1s and 1d'])
   } else if (body.window !== undefined) problems.push(['window', "applies only to kind 'increase'"])
-  if (kind === 'log_rate' || kind === 'no_data') {
+  if (kind === 'log_rate' || kind === 'no_data' || kind === 'gap') {
     if (body.stale_after !== undefined) problems.push(['stale_after', "applies only to kinds 'threshold' and 'increase'"])
   } else if (body.stale_after !== undefined && staleAfterMs < 1000) problems.push(['stale_after', 'must be at least 1s'])
   if (kind === 'no_data') {
@@ -130,6 +131,11 @@ export function compileRule (body: RuleBody & { id: string }, origin: Origin): R
       if (body[f] !== undefined) problems.push([f, "does not apply to kind 'no_data' (it fires when no sample arrived for 'for')"])
     }
     if (forMs < 1000) problems.push(['for', "is required for kind 'no_data' and must be at least 1s"])
+  }
+  if (kind === 'gap') {
+    for (const f of ['metric', 'op', 'threshold', 'resolve_threshold', 'keep_firing_for', 'for'] as const) {
+      if (body[f] !== undefined) problems.push([f, "does not apply to kind 'gap' (it fires once when a byte range is classed lost)"])
+    }
   }
   const op: Op = body.op ?? '>'
   const threshold = body.threshold ?? 0
@@ -150,7 +156,7 @@ export function compileRule (body: RuleBody & { id: string }, origin: Origin): R
     name: body.name,
     enabled: body.enabled ?? true,
     kind,
-    metric: kind === 'log_rate' ? null : (body.metric ?? 'heap_used'),
+    metric: kind === 'log_rate' || kind === 'gap' ? null : (body.metric ?? 'heap_used'),
     divideBy: body.divide_by ?? null,
     level: body.level ?? null,
     q: body.q ?? null,
@@ -165,7 +171,7 @@ export function compileRule (body: RuleBody & { id: string }, origin: Origin): R
     staleAfterMs: body.stale_after !== undefined ? staleAfterMs : defaultStaleAfterMs,
     severity: body.severity ?? 'warning',
     labels: body.labels ?? {},
-    message: body.message ?? defaultMessage,
+    message: body.message ?? (kind === 'gap' ? defaultGapMessage : defaultMessage),
     webhook: body.webhook ?? null,
     origin,
     body

@@ -32,6 +32,8 @@ export interface GroupState extends Group {
   /** first sample of the current run of "clear" samples while firing (keep_firing_for) */
   clearSince: number | null
   transitionId: string | null
+  /** gap rules: the lost range this state stands for (memory only; the key names it too) */
+  gap?: GapRef
   /** data time of the last transition */
   changedAt: number
   /** increase rules: recent [time, value] samples in time order (memory only; refilled from
@@ -51,7 +53,12 @@ export interface Transition extends Group {
   threshold: number
   /** why, when not the value itself: 'stale' = the group stopped reporting */
   reason?: 'stale' | null
+  /** gap rules: the lost byte range */
+  gap?: GapRef
 }
+
+/** a lost byte range of a source (gap rules) */
+export interface GapRef { source: string, path: string, from: number, to: number | null }
 
 export function groupKey (g: Group): string {
   return `${g.service}\u0000${g.host}\u0000${g.pid}`
@@ -169,7 +176,8 @@ export function checkStale (rule: Rule, s: GroupState, now: number): Transition 
 export function renderMessage (template: string, rule: Rule, t: Transition): string {
   const vars: Record<string, string> = {
     rule: rule.name, state: t.to, host: t.host, service: t.service, pid: String(t.pid),
-    value: formatNumber(t.value), threshold: formatNumber(t.threshold), severity: rule.severity, reason: t.reason ?? ''
+    value: formatNumber(t.value), threshold: formatNumber(t.threshold), severity: rule.severity, reason: t.reason ?? '',
+    source: t.gap?.source ?? '', path: t.gap?.path ?? '', range: t.gap === undefined ? '' : `${t.gap.from}-${t.gap.to ?? '?'}`
   }
   return template.replace(/\{\{\s*([a-z_]+)\s*\}\}/g, (m, k: string) => vars[k] ?? m)
 }

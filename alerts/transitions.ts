@@ -35,7 +35,8 @@ export function payloadOf (rule: Rule | undefined, t: Transition, message: strin
     transition_id: t.id, rule_id: t.ruleId, rule: rule?.name ?? t.ruleId, kind: rule?.kind ?? '', state: t.to, previous_state: t.from,
     severity: rule?.severity ?? 'warning', labels: rule?.labels ?? {}, service: t.service, host: t.host, pid: t.pid,
     value: t.value, threshold: t.threshold, metric: rule?.divideBy != null ? `${rule.metric}/${rule.divideBy}` : rule?.kind === 'increase' ? `increase(${rule.metric}, ${rule.body.window})` : (rule?.metric ?? null),
-    since: new Date(t.since).toISOString(), ts: new Date(t.ts).toISOString(), for_ms: rule?.forMs ?? 0, message, reason: t.reason ?? null
+    since: new Date(t.since).toISOString(), ts: new Date(t.ts).toISOString(), for_ms: rule?.forMs ?? 0, message, reason: t.reason ?? null,
+      ...(t.gap !== undefined ? { gap: t.gap } : {})
   }
 }
 

@@ -7,6 +7,14 @@ import { loadAlertsConfig } from '../alerts/config.js'
 import { alertMetrics } from '../alerts/metrics.js'
 import { alertsFeature } from '../alerts/routes.js'
 import type { QueryApiOptions } from '../query-api/server.js'
+import { findGaps } from '../query-api/gaps-route.js'
+import type { GapFinder } from '../alerts/gap-rules.js'
+
+/** gap rules read the same pass as GET /v1/gaps (all time, no silence check) */
+const gapFinder: GapFinder = async ({ clickhouse, database }, f, now) => await findGaps(async <T>(sql: string, params: Record<string, unknown>) => {
+  const rs = await clickhouse.query({ query: sql, query_params: params, format: 'JSONEachRow' })
+  return await rs.json<T>()
+}, database, { ...f, source: null, since: null, until: null, silentAfterMs: Number.MAX_SAFE_INTEGER }, now)
 
 /** Query-API options enabling alerting from the environment (validated now), and its metrics registry. */
 export function alertsFromEnv (env: NodeJS.ProcessEnv = process.env): { registry: Registry, api: Partial<QueryApiOptions> } {
@@ -14,7 +22,7 @@ export function alertsFromEnv (env: NodeJS.ProcessEnv = process.env): { registry
   const cfg = loadAlertsConfig(env)
   // before the query API merges registries for /metrics
   if (cfg !== null) alertMetrics(registry)
-  return { registry, api: cfg === null ? {} : { plugins: [alertsFeature({ ...cfg, registry })] } }
+  return { registry, api: cfg === null ? {} : { plugins: [alertsFeature({ ...cfg, registry, findGaps: gapFinder })] } }
 }
 
 function baseUrl (): string {
@@ -32,6 +40,7 @@ function describeRule (r: RuleView): string {
   const series = `${r.metric ?? ''}${r.divide_by !== undefined ? '/' + r.divide_by : ''}`
   const what = r.kind === 'no_data' ? `no data from ${r.metric ?? 'heap_used'} for ${r.for ?? '?'}`
     : r.kind === 'log_rate' ? `log lines/min ${r.op ?? ''} ${r.threshold ?? ''}`
+      : r.kind === 'gap' ? 'a byte range lost (sluice gaps)'
       : `${r.kind === 'increase' ? `increase(${series}, ${r.window ?? '?'})` : series} ${r.op ?? ''} ${r.threshold ?? ''}${r.for !== undefined ? ' for ' + r.for : ''}`
   return `${r.id.padEnd(20)} ${(r.enabled ? 'on' : 'off').padEnd(4)} ${r.origin.padEnd(8)} ${(r.severity ?? 'warning').padEnd(9)} ${what}  (${r.name})`
 }
@@ -70,7 +79,7 @@ ${env}`,
 
   --id ID                 rule id (a-z 0-9 _ . -); also the name unless --name
   --name TEXT             what the alert is about
-  --kind KIND             threshold | increase | log_rate | no_data
+  --kind KIND             threshold | increase | log_rate | no_data | gap (a lost byte range)
   --metric M              stats metric (threshold, increase, no_data)
   --divide-by M           threshold: value = metric / M
   --window D              increase: value = last sample − the sample D before (e.g. 5m)

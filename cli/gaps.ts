@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util'
 import { fail } from '../platform/log.js'
 
-const help = `Usage: sluice gaps [--host H] [--service S] [--source FP] [--since T] [--until T] [--json]
+const help = `Usage: sluice gaps [--host H] [--service S] [--source FP] [--since T] [--until T] [--silent-after D] [--json]
 
 Missing byte ranges of every source (a tailed file), classified:
   lost           below what the shipper had acknowledged, or between stored lines, yet absent
@@ -15,6 +15,8 @@ Missing byte ranges of every source (a tailed file), classified:
   --source FP             one source (the \`source\` of its lines)
   --since T, --until T    relative (15m, 2h, 7d) or ISO-8601: holes between lines in that time
                           (default: every stored line; with --until, the tails are not looked at)
+  --silent-after D        a host without a progress report for longer than D (default 30s) is
+                          silent: its files get an open-ended in_flight range (host_silent)
   --json                  the API's JSON body
 Environment: SLUICE_URL (default http://127.0.0.1:$SLUICE_PORT), SLUICE_TOKEN (bearer token)
 Exit status: 0 if nothing is lost, 1 if some range is lost, 2 on error.`
@@ -25,7 +27,7 @@ interface Body {
   lost: boolean
   bytes: Record<string, number>
   sources: Array<{ source: string, host: string, service: string, path: string, state: string | null, acked: number | null, size: number | null, ranges: Range[] }>
-  hosts: Array<{ host: string, last_progress: string, age_seconds: number }>
+  hosts: Array<{ host: string, last_progress: string, age_seconds: number, silent?: boolean }>
 }
 
 function baseUrl (): string {
@@ -54,7 +56,7 @@ export function formatGaps (b: Body): string {
   }
   if (b.hosts.length > 0) {
     out.push('')
-    out.push(...pad([['HOST', 'LAST PROGRESS', 'AGE'], ...b.hosts.map(h => [h.host, h.last_progress, `${h.age_seconds}s`])]))
+    out.push(...pad([['HOST', 'LAST PROGRESS', 'AGE', 'STATUS'], ...b.hosts.map(h => [h.host, h.last_progress, `${h.age_seconds}s`, h.silent === true ? 'silent' : 'reporting'])]))
   }
   return out.join('\n')
 }
@@ -62,13 +64,14 @@ export function formatGaps (b: Body): string {
 export async function gapsCommand (argv: string[]): Promise<number> {
   let values
   try {
-    values = parseArgs({ args: argv, options: { host: { type: 'string', multiple: true }, service: { type: 'string', multiple: true }, source: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values
+    values = parseArgs({ args: argv, options: { host: { type: 'string', multiple: true }, service: { type: 'string', multiple: true }, source: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, 'silent-after': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values
   } catch (err) { fail(`${(err as Error).message}\n\n${help}`); return 2 }
   if (values.help === true) { console.log(help); return 0 }
   const q = new URLSearchParams()
   for (const h of values.host ?? []) q.append('host', h)
   for (const s of values.service ?? []) q.append('service', s)
   for (const k of ['source', 'since', 'until'] as const) if (values[k] !== undefined) q.set(k, values[k] as string)
+  if (values['silent-after'] !== undefined) q.set('silent_after', values['silent-after'])
   const headers: Record<string, string> = { accept: 'application/json' }
   if (process.env.SLUICE_TOKEN !== undefined) headers.authorization = `Bearer ${process.env.SLUICE_TOKEN}`
   let body: Body

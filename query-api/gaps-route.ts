@@ -10,7 +10,7 @@ import { utf8QueryHook } from './utf8.js'
 import { clientKey } from './client-key.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
 import { list, schemaError } from './stats-params.js'
-import { parseTime } from './time.js'
+import { parseDurationMs, parseTime } from './time.js'
 import { errors } from '../platform/errors.js'
 import { classifyGaps, type DeadRange, type Hole, type ProgressRow, type SourceSummary } from './gaps.js'
 
@@ -20,7 +20,8 @@ export const GapsQuerystring = Type.Object({
   service: Type.Optional(Names),
   source: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'one source (a file\'s fingerprint, the `source` of its lines)' })),
   since: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601: holes between lines from then on (default: all stored lines)' })),
-  until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601 (default now; given, the ranges after each source\'s last stored line are not looked at)' }))
+  until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601 (default now; given, the ranges after each source\'s last stored line are not looked at)' })),
+  silent_after: Type.Optional(Type.String({ maxLength: 32, description: 'a host whose last progress record is older than this is silent (default 30s: three of the shipper\'s default report intervals)' }))
 }, { additionalProperties: false })
 export type GapsQuerystring = Static<typeof GapsQuerystring>
 const accepted = Object.keys(GapsQuerystring.properties)
@@ -39,9 +40,12 @@ const GapsResponse = Type.Object({
   lost: Type.Boolean({ description: 'some range is classed lost' }),
   bytes: Type.Object({ lost: Type.Integer(), in_flight: Type.Integer(), dropped: Type.Integer(), dead_lettered: Type.Integer() }),
   sources: Type.Array(Type.Object({ source: Type.String(), host: Type.String(), service: Type.String(), path: Type.String(), state: Type.Union([Type.String(), Type.Null()]), acked: Type.Union([Type.Integer(), Type.Null()]), size: Type.Union([Type.Integer(), Type.Null()]), ranges: Type.Array(Range) })),
-  hosts: Type.Array(Type.Object({ host: Type.String(), last_progress: Type.String(), age_seconds: Type.Number() }))
+  hosts: Type.Array(Type.Object({ host: Type.String(), last_progress: Type.String(), age_seconds: Type.Number(), silent: Type.Boolean({ description: 'no progress record for longer than silent_after: its files have an open-ended in_flight range (reason host_silent)' }) }))
 })
 export type GapsResponse = Static<typeof GapsResponse>
+
+/** three of the shipper's default progress intervals (10 s) */
+const defaultSilentAfterMs = 30_000
 
 export interface GapsRouteOptions { clickhouse: ClickHouseClient, database: string, limits: ReadLimits, slots: QuerySlots }
 
@@ -67,60 +71,70 @@ export const gapsRoute = fp(async (app: FastifyInstance, opts: GapsRouteOptions)
     if (since === null && qs.since !== undefined) throw errors.BAD_PARAM('since', `expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms; got ${JSON.stringify(qs.since)}`)
     const until = qs.until === undefined ? null : parseTime(qs.until, now)
     if (until === null && qs.until !== undefined) throw errors.BAD_PARAM('until', `expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms; got ${JSON.stringify(qs.until)}`)
-    const params: Record<string, unknown> = {}
-    const who: string[] = []
-    const hosts = list(qs.host)
-    const services = list(qs.service)
-    if (hosts.length > 0) { who.push('host IN {hosts:Array(String)}'); params.hosts = hosts }
-    if (services.length > 0) { who.push('service IN {services:Array(String)}'); params.services = services }
-    if (qs.source !== undefined) { who.push('source = {source:String}'); params.source = qs.source }
-    const when: string[] = []
-    if (since !== null) { when.push("ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')"); params.since = since }
-    if (until !== null) { when.push("ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"); params.until = until }
-    const where = (c: string[]): string => c.length === 0 ? '' : `WHERE ${c.join(' AND ')}`
-    // every stored line of a source: log rows, and stats lines (one row per metric: one line)
-    const lines = (c: string[]): string => `SELECT source, offset, len, ts, host, service, path FROM ${db}.logs ${where(c)}
-UNION ALL SELECT source, offset, any(len), min(ts), any(host), any(service), '' FROM ${db}.stats ${where(c)} GROUP BY source, offset`
+    const silentAfter = qs.silent_after === undefined ? defaultSilentAfterMs : parseDurationMs(qs.silent_after)
+    if (silentAfter === null || silentAfter <= 0) throw errors.BAD_PARAM('silent_after', `expected a duration like 30s, 2m, 1h; got ${JSON.stringify(qs.silent_after)}`)
     const key = clientKey(req)
-    const holes = await query<Hole>(`SELECT source, prev_end AS from, offset AS to, toUnixTimestamp64Milli(prev_ts) AS before, toUnixTimestamp64Milli(ts) AS after
+    return await findGaps(async (sql, params) => await query(sql, params, key), db, { hosts: list(qs.host), services: list(qs.service), source: qs.source ?? null, since, until, silentAfterMs: silentAfter }, now)
+  })
+}, { name: 'sluice-gaps' })
+
+export interface GapFilters { hosts: string[], services: string[], source: string | null, since: number | null, until: number | null, silentAfterMs: number }
+export type GapQuery = <T>(sql: string, params: Record<string, unknown>) => Promise<T[]>
+
+/** the /v1/gaps body for these filters (also what the gap alert rule evaluates) */
+export async function findGaps (query: GapQuery, db: string, f: GapFilters, now: number): Promise<GapsResponse> {
+  const params: Record<string, unknown> = {}
+  const who: string[] = []
+  const { hosts, services } = f
+  if (hosts.length > 0) { who.push('host IN {hosts:Array(String)}'); params.hosts = hosts }
+  if (services.length > 0) { who.push('service IN {services:Array(String)}'); params.services = services }
+  if (f.source !== null) { who.push('source = {source:String}'); params.source = f.source }
+  const when: string[] = []
+  if (f.since !== null) { when.push("ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')"); params.since = f.since }
+  if (f.until !== null) { when.push("ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"); params.until = f.until }
+  const where = (c: string[]): string => c.length === 0 ? '' : `WHERE ${c.join(' AND ')}`
+  // every stored line of a source: log rows, and stats lines (one row per metric: one line)
+  const lines = (c: string[]): string => `SELECT source, offset, len, ts, host, service, path FROM ${db}.logs ${where(c)}
+UNION ALL SELECT source, offset, any(len), min(ts), any(host), any(service), '' FROM ${db}.stats ${where(c)} GROUP BY source, offset`
+  const holes = await query<Hole>(`SELECT source, prev_end AS from, offset AS to, toUnixTimestamp64Milli(prev_ts) AS before, toUnixTimestamp64Milli(ts) AS after
 FROM (
   SELECT source, offset, ts, lagInFrame(offset + len) OVER w AS prev_end, lagInFrame(len) OVER w AS prev_len, lagInFrame(ts) OVER w AS prev_ts, row_number() OVER w AS n
   FROM (${lines([...who, ...when])})
   WINDOW w AS (PARTITION BY source ORDER BY offset ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
 )
 WHERE n > 1 AND prev_len > 0 AND offset > prev_end
-ORDER BY source, from`, params, key)
-    const progress = await query<ProgressRow>(`SELECT host, source, service, path, size, acked, state, reason, dropped, toUnixTimestamp64Milli(ts) AS ts FROM ${db}.source_progress FINAL
-${where([...(hosts.length > 0 ? ['host IN {hosts:Array(String)}'] : []), ...(services.length > 0 ? ["(service IN {services:Array(String)} OR source = '')"] : []), ...(qs.source !== undefined ? ['source = {source:String}'] : [])])}`, params, key)
-    // the ranges after the last stored line: only when the window reaches the present
-    const tails = until === null
-    const tailSources = progress.filter(p => p.source !== '').map(p => p.source)
-    const summaries = !tails || tailSources.length === 0
-      ? []
-      : await query<SourceSummary>(`SELECT source, any(host) AS host, any(service) AS service, any(path) AS path, max(offset + len) AS end, argMax(len, offset) AS last_len, toUnixTimestamp64Milli(argMax(ts, offset)) AS last_ts
-FROM (${lines([...who, 'source IN {tailSources:Array(String)}'])}) GROUP BY source`, { ...params, tailSources }, key)
-    const gapSources = [...new Set([...holes.map(h => h.source), ...tailSources])]
-    const dead = gapSources.length === 0
-      ? []
-      : await query<DeadRange>(`SELECT source, offset AS from, offset + len AS to, any(reason) AS reason FROM ${db}.dead_letters WHERE source IN {gapSources:Array(String)} AND len > 0 GROUP BY source, offset, len`, { gapSources }, key)
-    // UInt64 and DateTime64 values come as strings in JSONEachRow
-    const sources = classifyGaps(
-      holes.map(h => ({ source: h.source, from: Number(h.from), to: Number(h.to), before: iso(h.before), after: iso(h.after) })),
-      summaries.map(s => ({ ...s, end: Number(s.end), last_len: Number(s.last_len), last_ts: iso(s.last_ts) })),
-      progress.map(p => ({ ...p, size: Number(p.size), acked: Number(p.acked), ts: Number(p.ts) })),
-      dead.map(d => ({ ...d, from: Number(d.from), to: Number(d.to) })),
-      { tails })
-    const bytes = { lost: 0, in_flight: 0, dropped: 0, dead_lettered: 0 }
-    for (const s of sources) for (const r of s.ranges) bytes[r.class] += r.bytes ?? 0
-    const lastByHost = new Map<string, number>()
-    for (const p of progress) lastByHost.set(p.host, Math.max(lastByHost.get(p.host) ?? 0, p.ts))
-    const body: GapsResponse = {
-      complete: sources.length === 0,
-      lost: sources.some(s => s.ranges.some(r => r.class === 'lost')),
-      bytes,
-      sources,
-      hosts: [...lastByHost].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([host, t]) => ({ host, last_progress: iso(t), age_seconds: Math.max(0, Math.round((now - t) / 100) / 10) }))
-    }
-    return body
-  })
-}, { name: 'sluice-gaps' })
+ORDER BY source, from`, params)
+  const progress = await query<ProgressRow>(`SELECT host, source, service, path, size, acked, state, reason, dropped, toUnixTimestamp64Milli(ts) AS ts FROM ${db}.source_progress FINAL
+${where([...(hosts.length > 0 ? ['host IN {hosts:Array(String)}'] : []), ...(services.length > 0 ? ["(service IN {services:Array(String)} OR source = '')"] : []), ...(f.source !== null ? ['source = {source:String}'] : [])])}`, params)
+  // the ranges after the last stored line: only when the window reaches the present
+  const tails = f.until === null
+  const tailSources = progress.filter(p => p.source !== '').map(p => p.source)
+  const summaries = !tails || tailSources.length === 0
+    ? []
+    : await query<SourceSummary>(`SELECT source, any(host) AS host, any(service) AS service, any(path) AS path, max(offset + len) AS end, argMax(len, offset) AS last_len, toUnixTimestamp64Milli(argMax(ts, offset)) AS last_ts
+FROM (${lines([...who, 'source IN {tailSources:Array(String)}'])}) GROUP BY source`, { ...params, tailSources })
+  const gapSources = [...new Set([...holes.map(h => h.source), ...tailSources])]
+  const dead = gapSources.length === 0
+    ? []
+    : await query<DeadRange>(`SELECT source, offset AS from, offset + len AS to, any(reason) AS reason FROM ${db}.dead_letters WHERE source IN {gapSources:Array(String)} AND len > 0 GROUP BY source, offset, len`, { gapSources })
+  const lastByHost = new Map<string, number>()
+  for (const p of progress) lastByHost.set(p.host, Math.max(lastByHost.get(p.host) ?? 0, Number(p.ts)))
+  const silentHosts = new Set([...lastByHost].filter(([, t]) => now - t > f.silentAfterMs).map(([h]) => h))
+  // UInt64 and DateTime64 values come as strings in JSONEachRow
+  const sources = classifyGaps(
+    holes.map(h => ({ source: h.source, from: Number(h.from), to: Number(h.to), before: iso(h.before), after: iso(h.after) })),
+    summaries.map(s => ({ ...s, end: Number(s.end), last_len: Number(s.last_len), last_ts: iso(s.last_ts) })),
+    progress.map(p => ({ ...p, size: Number(p.size), acked: Number(p.acked), ts: Number(p.ts) })),
+    dead.map(d => ({ ...d, from: Number(d.from), to: Number(d.to) })),
+    { tails, silentHosts })
+  const bytes = { lost: 0, in_flight: 0, dropped: 0, dead_lettered: 0 }
+  for (const s of sources) for (const r of s.ranges) bytes[r.class] += r.bytes ?? 0
+  const body: GapsResponse = {
+    complete: sources.length === 0,
+    lost: sources.some(s => s.ranges.some(r => r.class === 'lost')),
+    bytes,
+    sources,
+    hosts: [...lastByHost].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([host, t]) => ({ host, last_progress: iso(t), age_seconds: Math.max(0, Math.round((now - t) / 100) / 10), silent: silentHosts.has(host) }))
+  }
+  return body
+}

@@ -8,7 +8,8 @@
 // (dead_lettered), ranges the shipper reported dropped (dropped, with the reason); the rest is
 // lost when it lies below the stored progress record's acked offset (that record was stored
 // after every line below it: they reached ClickHouse or were dead-lettered) or when no progress
-// is known for the source, and in flight above it (still travelling, or not read yet).
+// is known for the source, and in flight above it (still travelling, or not read yet). A file of a
+// host whose progress reports stopped (silent) also has an open-ended in-flight range at its end.
 import type { DroppedRange } from '../schemas/records.js'
 
 export type GapClass = 'lost' | 'in_flight' | 'dropped' | 'dead_lettered'
@@ -65,7 +66,7 @@ function cut (from: number, to: number, covers: Cover[], base: (a: number, b: nu
 }
 
 /** classifies the missing ranges of every source (see the module comment) */
-export function classifyGaps (holes: Hole[], summaries: SourceSummary[], progress: ProgressRow[], dead: DeadRange[], opts: { tails: boolean }): SourceGaps[] {
+export function classifyGaps (holes: Hole[], summaries: SourceSummary[], progress: ProgressRow[], dead: DeadRange[], opts: { tails: boolean, silentHosts?: Set<string> }): SourceGaps[] {
   const bySource = new Map<string, SourceGaps>()
   const prog = new Map(progress.filter(p => p.source !== '').map(p => [p.source, p]))
   const summ = new Map(summaries.map(s => [s.source, s]))
@@ -102,16 +103,25 @@ export function classifyGaps (holes: Hole[], summaries: SourceSummary[], progres
   }
   for (const h of holes) entry(h.source).ranges.push(...cut(h.from, h.to, coversOf(h.source), baseOf(h.source), h.before, h.after))
   if (opts.tails) {
+    const silent = opts.silentHosts ?? new Set<string>()
     for (const p of prog.values()) {
       const s = summ.get(p.source)
       // the last stored line's length unknown (an over-long line): its end is not known either
       if (s !== undefined && Number(s.last_len) === 0) continue
       const end = s === undefined ? 0 : Number(s.end)
       const drops = droppedOf(p)
-      const top = Math.max(Number(p.acked), Number(p.size), ...drops.map(d => d.to ?? d.from))
-      const ranges = top > end ? cut(end, top, coversOf(p.source), baseOf(p.source), s?.last_ts ?? null, null) : []
-      // a drop whose end the shipper could not know (a lost file of unknown size)
-      for (const d of drops) if (d.to === null && d.from >= end) ranges.push({ from: d.from, to: null, bytes: null, class: 'dropped', reason: d.reason, before: s?.last_ts ?? null, after: null })
+      const before = s?.last_ts ?? null
+      // a drop whose end the shipper could not know (a deleted file may have grown after it was
+      // last seen; a compressed one of unknown size): one open range from where it starts
+      const open = drops.filter(d => d.to === null)
+      const openAt = open.length === 0 ? null : Math.max(end, Math.min(...open.map(d => d.from)))
+      let top = Math.max(Number(p.acked), Number(p.size), ...drops.map(d => d.to ?? d.from))
+      if (openAt !== null) top = Math.min(top, openAt)
+      const ranges = top > end ? cut(end, top, coversOf(p.source), baseOf(p.source), before, null) : []
+      if (openAt !== null) ranges.push({ from: openAt, to: null, bytes: null, class: 'dropped', reason: open.find(d => Math.max(end, d.from) === openAt)?.reason ?? open[0].reason, before, after: null })
+      // a file still tailed by a host that stopped reporting: whatever it wrote since is not
+      // here and may be on its way (in flight), of a size nobody knows
+      else if (silent.has(p.host) && (p.state === 'active' || p.state === 'rotated')) ranges.push({ from: Math.max(end, top), to: null, bytes: null, class: 'in_flight', reason: 'host_silent', before, after: null })
       if (ranges.length > 0) entry(p.source).ranges.push(...ranges)
     }
   }

@@ -141,8 +141,11 @@ export function createProgressReporter (o: ProgressOptions): ProgressReporter {
     lost (loss) {
       const k = known.get(loss.fp)
       known.delete(loss.fp)
-      const to = loss.bytes === null ? null : loss.offset + loss.bytes
-      const e: Known = { path: loss.path, size: to ?? k?.size ?? loss.offset, acked: loss.offset, state: loss.reason === 'deleted' ? 'deleted' : 'lost', reason: loss.reason, dropped: k?.dropped ?? [] }
+      // a deleted file may have grown after it was last seen: its end is unknown (size keeps
+      // what was seen); a compressed file's uncompressed size is its end
+      const seen = loss.bytes === null ? null : loss.offset + loss.bytes
+      const to = loss.reason === 'deleted' ? null : seen
+      const e: Known = { path: loss.path, size: seen ?? k?.size ?? loss.offset, acked: loss.offset, state: loss.reason === 'deleted' ? 'deleted' : 'lost', reason: loss.reason, dropped: k?.dropped ?? [] }
       addDrop(e, { from: loss.offset, to, reason: loss.reason })
       ended.set(loss.fp, e)
       reportSoon()

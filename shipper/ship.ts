@@ -38,7 +38,7 @@ function tailerEvents (m: ShipperMetrics, progress: () => ProgressReporter): Pic
       m.lostFiles.inc({ reason: loss.reason })
       if (loss.bytes !== null) m.lostBytes.inc({ reason: loss.reason }, loss.bytes)
       const how = loss.reason === 'compressed' ? 'was compressed' : 'is no longer in its directory (deleted, or compressed in a format whose content cannot be checked)'
-      warn(`ship: lost the unread end of a rotated file: ${loss.path} (source ${loss.fp}) was read up to byte ${loss.offset} and ${how} before the shipper could finish it; ${loss.bytes === null ? 'an unknown number of' : loss.bytes} bytes lost — use logrotate's delaycompress, and keep rotated files longer than the shipper can be down`)
+      warn(`ship: lost the unread end of a rotated file: ${loss.path} (source ${loss.fp}) was read up to byte ${loss.offset} and ${how} before the shipper could finish it; ${loss.bytes === null ? 'an unknown number of' : loss.reason === 'deleted' ? `at least ${loss.bytes}` : loss.bytes} bytes lost — use logrotate's delaycompress, and keep rotated files longer than the shipper can be down`)
     },
     onSkip (reason, p, format) {
       m.skippedFiles.inc({ reason })

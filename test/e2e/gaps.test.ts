@@ -2,13 +2,16 @@
 // API on embedded ClickHouse, the test's Kafka broker). A clean run with a SIGKILL and restart in
 // the middle (replays, duplicates) reports nothing; rows deleted behind Sluice's back are
 // reported as exactly that byte range, lost, between the neighbouring lines' timestamps; a line
-// the collector dead-letters is classed dead_lettered.
+// the collector dead-letters is classed dead_lettered. A `gap` alert rule fires once for the
+// deleted range (its webhook naming host, source and range) and never on the clean run.
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
-import { afterAll, describe, expect, inject, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { freePort } from '../../platform/kafka-launcher.js'
 import { openEngine } from '../helpers/collector.js'
 import { runCli, startUp, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
+import { startReceiver, type Receiver } from '../helpers/webhook.js'
 
 interface Gaps { complete: boolean, lost: boolean, sources: Array<{ source: string, path: string, ranges: Array<Record<string, unknown>> }>, hosts: Array<{ host: string }> }
 
@@ -39,9 +42,18 @@ describe('sluice gaps on the real stack', () => {
   const dataDir = tempDir('gaps')
   const prefix = uniquePrefix('gaps')
   let port = 0
-  const env = (): Record<string, string> => ({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(port), SLUICE_TOPIC_PREFIX: prefix, SLUICE_PROGRESS_INTERVAL_MS: '300' })
+  const rulesFile = path.join(dataDir, 'rules.json')
+  const env = (): Record<string, string> => ({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(port), SLUICE_TOPIC_PREFIX: prefix, SLUICE_PROGRESS_INTERVAL_MS: '300', SLUICE_ALERT_RULES: rulesFile, SLUICE_ALERT_EVAL_MS: '250', SLUICE_ALERT_WEBHOOK_ALLOW: '127.0.0.1' })
   let up: Awaited<ReturnType<typeof startUp>> | undefined
-  afterAll(async () => { if (up !== undefined) await stopChild(up, 'SIGKILL') })
+  let receiver: Receiver
+  beforeAll(async () => {
+    receiver = await startReceiver()
+    fs.writeFileSync(rulesFile, JSON.stringify([{ id: 'lost-bytes', name: 'gapsvc lost bytes', kind: 'gap', service: ['gapsvc'], severity: 'critical', webhook: receiver.url }]))
+  })
+  afterAll(async () => {
+    if (up !== undefined) await stopChild(up, 'SIGKILL')
+    await receiver?.stop()
+  })
   const spool = path.join(dataDir, 'spool', 'gapsvc')
   const file = path.join(spool, 'app.ndjson')
   const offsets: number[] = []
@@ -83,6 +95,14 @@ describe('sluice gaps on the real stack', () => {
     expect(cli.code).toBe(1)
     expect(cli.out).toMatch(new RegExp(`gapsvc +${file.replace(/[.]/g, '\\.')} +${source.slice(0, 12)} +${offsets[500]} +${offsets[510]} +${offsets[510] - offsets[500]} +lost +${iso(499)} \\.\\. ${iso(510)}\n`))
     expect(cli.out).toContain(`missing bytes: ${offsets[510] - offsets[500]} lost\n`)
+    // the gap rule fires for it; the clean run before did not make it fire
+    const hook = await waitFor('the gap alert webhook', async () => receiver.received.length > 0 ? receiver.received : false, 60_000)
+    const bytes = offsets[510] - offsets[500]
+    expect(hook.map(h => h.body)).toMatchObject([{
+      rule_id: 'lost-bytes', kind: 'gap', state: 'firing', previous_state: 'inactive', severity: 'critical', service: 'gapsvc', host: os.hostname(), pid: 0, value: bytes, threshold: 0, metric: null,
+      gap: { source, path: file, from: offsets[500], to: offsets[510] },
+      message: `gapsvc lost bytes firing: ${bytes} bytes of ${os.hostname()}:${file} lost (source ${source}, bytes ${offsets[500]}-${offsets[510]})`
+    }])
   })
 
   it('a line the collector dead-letters is classed dead_lettered', async () => {
@@ -97,5 +117,8 @@ describe('sluice gaps on the real stack', () => {
       { from: offsets[500], to: offsets[510], bytes: offsets[510] - offsets[500], class: 'lost', before: iso(499), after: iso(510) },
       { from: at, to: at + Buffer.byteLength(deep) + 1, bytes: Buffer.byteLength(deep) + 1, class: 'dead_lettered', reason: 'line nests objects/arrays deeper than 64 levels (limit maxJsonDepth)', before: iso(1999), after: iso(2000) }
     ])
+    // the gap alert fired once: later evaluations (every 10 s) see the same range, firing already
+    await new Promise(resolve => setTimeout(resolve, 11_000))
+    expect(receiver.received.map(h => [h.body.rule_id, h.body.state])).toEqual([['lost-bytes', 'firing']])
   })
 })

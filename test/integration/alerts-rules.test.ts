@@ -65,7 +65,7 @@ describe('alert rules API', () => {
   })
 
   it.each([
-    ['a missing kind', { name: 'x', metric: 'fds', op: '>', threshold: 1 }, "invalid alert rule: 'kind' is required: one of 'threshold', 'increase', 'log_rate', 'no_data'"],
+    ['a missing kind', { name: 'x', metric: 'fds', op: '>', threshold: 1 }, "invalid alert rule: 'kind' is required: one of 'threshold', 'increase', 'log_rate', 'no_data', 'gap'"],
     ['an unknown field', { ...base, thresold: 2 }, "invalid alert rule: 'thresold' is not a rule field"],
     ['a threshold that is not a number', { ...base, threshold: 'high' }, 'invalid alert rule: \'threshold\' must be a number, got "high"'],
     ['an unknown operator', { ...base, op: '!=' }, 'invalid alert rule: \'op\' must be one of \'>\', \'>=\', \'<\', \'<=\', got "!="'],

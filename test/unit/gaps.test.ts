@@ -4,6 +4,8 @@ import { classifyGaps, type ProgressRow } from '../../query-api/gaps.js'
 import { createProgressReporter } from '../../shipper/progress.js'
 import { validateRecord } from '../../schemas/records.js'
 import type { Source } from '../../shipper/tailer.js'
+import { compileRule } from '../../query-api/alerts/rules.js'
+import { newGroupState, renderMessage, type Transition } from '../../query-api/alerts/state.js'
 
 const prog = (p: Partial<ProgressRow>): ProgressRow => ({ host: 'h', source: 's1', service: 'svc', path: '/l/svc/app.log', size: 1000, acked: 1000, state: 'active', reason: '', dropped: '[]', ts: 0, ...p })
 const sum = { source: 's1', host: 'h', service: 'svc', path: '/l/svc/app.log', end: 1000, last_len: 10, last_ts: 'T9' }
@@ -42,6 +44,26 @@ describe('classifyGaps', () => {
     expect(got[0].ranges).toEqual([{ from: 1000, to: null, bytes: null, class: 'dropped', reason: 'compressed', before: 'T9', after: null }])
   })
 
+  it('a deleted file\'s unread end is one open range from the acknowledged offset: the size seen last is only a lower bound (it may have grown)', () => {
+    const got = classifyGaps([], [sum], [prog({ size: 1500, acked: 1000, state: 'deleted', reason: 'deleted', dropped: JSON.stringify([{ from: 1000, to: null, reason: 'deleted' }]) })], [], { tails: true })
+    expect(got[0].ranges).toEqual([{ from: 1000, to: null, bytes: null, class: 'dropped', reason: 'deleted', before: 'T9', after: null }])
+  })
+
+  it('an open drop starting below the last stored line\'s end starts at that end', () => {
+    const got = classifyGaps([], [{ ...sum, end: 1200 }], [prog({ size: 1200, acked: 1000, state: 'deleted', reason: 'deleted', dropped: JSON.stringify([{ from: 1000, to: null, reason: 'deleted' }]) })], [], { tails: true })
+    expect(got[0].ranges).toEqual([{ from: 1200, to: null, bytes: null, class: 'dropped', reason: 'deleted', before: 'T9', after: null }])
+  })
+
+  it('a silent host\'s tailed file has an open in-flight range after what it saw; an ended file and a reporting host have none', () => {
+    const rows = [prog({ size: 1100 }), prog({ source: 's2', host: 'h2', size: 1000 }), prog({ source: 's3', state: 'finished' })]
+    const sums = [sum, { ...sum, source: 's2', host: 'h2' }, { ...sum, source: 's3' }]
+    const got = classifyGaps([], sums, rows, [], { tails: true, silentHosts: new Set(['h']) })
+    expect(got.map(g => [g.source, g.ranges])).toEqual([['s1', [
+      { from: 1000, to: 1100, bytes: 100, class: 'in_flight', before: 'T9', after: null },
+      { from: 1100, to: null, bytes: null, class: 'in_flight', reason: 'host_silent', before: 'T9', after: null }
+    ]]])
+  })
+
   it('acknowledged bytes beyond the last stored line are lost (the progress record was stored after them)', () => {
     const got = classifyGaps([], [{ ...sum, end: 900 }], [prog({})], [], { tails: true })
     expect(got[0].ranges).toEqual([{ from: 900, to: 1000, bytes: 100, class: 'lost', before: 'T9', after: null }])
@@ -61,9 +83,23 @@ describe('progress records', () => {
     r.dropped('b', '/l/svc/b.log', 80, 90, 'partial_last_line')
     sources = [sources[0]]
     r.lost({ reason: 'deleted', path: '/l/svc/c.log', fp: 'c', offset: 100, bytes: 50 })
-    expect(brief(t0)).toEqual([['', 'host', 0, 0, []], ['a', 'active', 400, 500, []], ['c', 'deleted', 100, 150, [{ from: 100, to: 150, reason: 'deleted' }]], ['b', 'finished', 80, 90, [{ from: 80, to: 90, reason: 'partial_last_line' }]]])
+    expect(brief(t0)).toEqual([['', 'host', 0, 0, []], ['a', 'active', 400, 500, []], ['c', 'deleted', 100, 150, [{ from: 100, to: null, reason: 'deleted' }]], ['b', 'finished', 80, 90, [{ from: 80, to: 90, reason: 'partial_last_line' }]]])
     await r.stop() // the last report: ended files are then forgotten
     expect(sent.map(l => validateRecord(JSON.parse(l)))).toEqual([null, null, null, null])
     expect(brief(t0)).toEqual([['', 'host', 0, 0, []], ['a', 'active', 400, 500, []]])
+  })
+})
+
+describe('gap alert rules', () => {
+  it('compile with no metric, op or threshold; their message names host, path, source and range', () => {
+    const rule = compileRule({ id: 'g', name: 'lost', kind: 'gap' }, 'api')
+    expect([rule.metric, rule.op, rule.threshold, rule.forMs]).toEqual([null, '>', 0, 0])
+    const s = newGroupState('g', { service: 'svc', host: 'web-7', pid: 0 })
+    const t: Transition = { id: 'x', ruleId: 'g', key: s.key, service: 'svc', host: 'web-7', pid: 0, from: 'inactive', to: 'firing', ts: 0, since: 0, value: 2310, threshold: 0, gap: { source: 'abc', path: '/var/log/app.log', from: 100, to: 2410 } }
+    expect(renderMessage(rule.message, rule, t)).toBe('lost firing: 2310 bytes of web-7:/var/log/app.log lost (source abc, bytes 100-2410)')
+  })
+
+  it('refuse the fields that do not apply to them, each named', () => {
+    expect(() => compileRule({ id: 'g', name: 'lost', kind: 'gap', op: '>', threshold: 5, for: '1m' }, 'api')).toThrow("'op' does not apply to kind 'gap' (it fires once when a byte range is classed lost)")
   })
 })
