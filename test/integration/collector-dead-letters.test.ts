@@ -15,7 +15,7 @@ const withoutTs = Object.fromEntries(Object.entries(good).filter(([k]) => k !== 
 const bad: Array<{ line: Buffer | null, reason: string }> = [
   { line: Buffer.from('{"v":1,"kind":"log","ts":'), reason: 'invalid JSON: Unexpected end of JSON input' },
   { line: Buffer.from('[1,2,3]'), reason: 'schema v1: record is not a JSON object' },
-  { line: Buffer.from(JSON.stringify({ ...good, kind: 'trace' })), reason: 'schema v1: unknown record kind "trace" (expected "log" or "stats")' },
+  { line: Buffer.from(JSON.stringify({ ...good, kind: 'trace' })), reason: 'schema v1: unknown record kind "trace" (expected "log", "stats" or "progress")' },
   { line: Buffer.from(JSON.stringify({ ...good, v: 2 })), reason: 'schema v1: /v: Expected 1' },
   { line: Buffer.from(JSON.stringify(withoutTs)), reason: 'schema v1: /ts: Expected required property' },
   { line: Buffer.from(JSON.stringify({ ...good, ts: 'yesterday' })), reason: "schema v1: /ts: Expected string to match 'date-time' format" },

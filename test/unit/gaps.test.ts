@@ -4,8 +4,8 @@ import { classifyGaps, type ProgressRow } from '../../query-api/gaps.js'
 import { createProgressReporter } from '../../shipper/progress.js'
 import { validateRecord } from '../../schemas/records.js'
 import type { Source } from '../../shipper/tailer.js'
-import { compileRule } from '../../query-api/alerts/rules.js'
-import { newGroupState, renderMessage, type Transition } from '../../query-api/alerts/state.js'
+import { compileRule } from '../../alerts/rules.js'
+import { newGroupState, renderMessage, type Transition } from '../../alerts/state.js'
 
 const prog = (p: Partial<ProgressRow>): ProgressRow => ({ host: 'h', source: 's1', service: 'svc', path: '/l/svc/app.log', size: 1000, acked: 1000, state: 'active', reason: '', dropped: '[]', ts: 0, ...p })
 const sum = { source: 's1', host: 'h', service: 'svc', path: '/l/svc/app.log', end: 1000, last_len: 10, last_ts: 'T9' }
