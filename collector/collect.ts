@@ -92,17 +92,21 @@ function positive (name: string, v: number | undefined, dflt: number): number {
 /** the options checked once, defaults applied */
 function settingsOf (opts: CollectorOptions) {
   const topics = opts.topics ?? topicsFor()
-  const sessionTimeout = positive('sessionTimeoutMs', opts.sessionTimeoutMs, 30_000)
   const groupId = opts.groupId ?? `${topics.prefix}collector`
+  const maxBatchRows = positive('maxBatchRows', opts.maxBatchRows, 100_000)
+  const maxBatchBytes = positive('maxBatchBytes', opts.maxBatchBytes, 32 * 1024 * 1024)
+  const inFlightLimit = positive('maxInsertsInFlight', opts.maxInsertsInFlight, 2)
+  const maxBackoffMs = positive('maxBackoffMs', opts.maxBackoffMs, 5000)
+  const maxInsertAttempts = positive('maxInsertAttempts', opts.maxInsertAttempts, 10)
+  const sessionTimeout = positive('sessionTimeoutMs', opts.sessionTimeoutMs, 30_000)
   return {
     topics,
     groupId,
-    maxBatchRows: positive('maxBatchRows', opts.maxBatchRows, 100_000),
-    maxBatchBytes: positive('maxBatchBytes', opts.maxBatchBytes, 32 * 1024 * 1024),
-    inFlightLimit: positive('maxInsertsInFlight', opts.maxInsertsInFlight, 2),
-    maxBackoffMs: positive('maxBackoffMs', opts.maxBackoffMs, 5000),
-    maxInsertAttempts: positive('maxInsertAttempts', opts.maxInsertAttempts, 10),
-    sessionTimeout,
+    maxBatchRows,
+    maxBatchBytes,
+    inFlightLimit,
+    maxBackoffMs,
+    maxInsertAttempts,
     maxConcurrentInserts: positive('maxConcurrentInserts', opts.maxConcurrentInserts, 1),
     retentionDays: opts.retentionDays === undefined ? undefined : positive('retentionDays', opts.retentionDays, 30),
     maxRestartBackoffMs: positive('maxRestartBackoffMs', opts.maxRestartBackoffMs, 30_000),
