@@ -1,0 +1,132 @@
+// The kafkajs consumer's lifecycle: connect, subscribe, run; group joins; pausing every assigned
+// partition while ClickHouse fails. A consumer kafkajs will not restart (a non-retriable error)
+// is replaced by a new one after a backoff, forever: the collector never stops consuming on its
+// own (logged, counted in sluice_collector_consumer_restarts_total). The backoff starts over
+// once a consumer joins.
+import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from 'kafkajs'
+import { warn } from '../platform/log.js'
+import type { CollectorMetrics } from './metrics.js'
+
+type Assignment = Array<{ topic: string, partitions: number[] }>
+
+export interface ConsumerRunnerOptions {
+  kafka: Kafka
+  config: ConsumerConfig
+  topics: string[]
+  partitionsConsumedConcurrently: number
+  maxRestartBackoffMs: number
+  metrics: CollectorMetrics
+  eachBatch: (payload: EachBatchPayload) => Promise<void>
+  /** a new group generation (a join, or a replaced consumer): what was known per partition is void */
+  onNewGeneration: () => void
+}
+
+export type ConsumerRunner = ReturnType<typeof createConsumerRunner>
+
+export function createConsumerRunner (o: ConsumerRunnerOptions) {
+  const m = o.metrics
+  let consumer: Consumer | null = null
+  let running = false
+  let halted = false
+  let assignment: Assignment = []
+  let pausedForFailure: Assignment = []
+  let restartAttempt = 0
+  let restartTimer: NodeJS.Timeout | null = null
+
+  // pause/resume/seek throw while the consumer is between a crash and its restart (e.g. Kafka
+  // down): then there is nothing to steer — the rejoined member fetches from the committed
+  // offsets and GROUP_JOIN resets this member's state — so such a call is skipped, not thrown
+  // (regression: a seek during a Kafka outage became an unhandled rejection)
+  function steer (what: string, fn: () => void): void {
+    try { fn() } catch (err) {
+      if (!/not initialized|not running/i.test((err as Error).message)) warn(`collect: ${what} failed: ${(err as Error).message}`)
+    }
+  }
+
+  function pauseAll (): void {
+    if (pausedForFailure.length > 0 || consumer === null) return
+    pausedForFailure = assignment.map(a => ({ topic: a.topic, partitions: [...a.partitions] }))
+    if (pausedForFailure.length === 0) return
+    const paused = pausedForFailure
+    steer('pause', () => consumer?.pause(paused))
+    m.paused.set(pausedForFailure.reduce((n, a) => n + a.partitions.length, 0))
+  }
+
+  function resumeAll (): void {
+    if (pausedForFailure.length === 0 || consumer === null) return
+    const paused = pausedForFailure
+    steer('resume', () => consumer?.resume(paused))
+    pausedForFailure = []
+    m.paused.set(0)
+  }
+
+  async function run (): Promise<void> {
+    const c = o.kafka.consumer(o.config)
+    consumer = c
+    c.on(c.events.GROUP_JOIN, e => {
+      if (consumer !== c) return
+      restartAttempt = 0
+      o.onNewGeneration()
+      m.rebalances.inc()
+      assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))
+      // a batch abandoned by the rebalance may have left partitions paused
+      resumeAll()
+    })
+    c.on(c.events.CRASH, e => {
+      if (consumer !== c) return
+      if (e.payload.restart) warn(`collect: consumer error (${e.payload.error.message}); restarting from the committed offsets`)
+      else restart(c, e.payload.error)
+    })
+    await c.connect()
+    await c.subscribe({ topics: o.topics, fromBeginning: true })
+    running = true
+    await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: o.partitionsConsumedConcurrently, eachBatch: o.eachBatch })
+  }
+
+  function restart (old: Consumer, err: Error): void {
+    if (halted || restartTimer !== null) return
+    const delay = Math.min(o.maxRestartBackoffMs, 1000 * 2 ** Math.min(restartAttempt++, 15))
+    m.consumerRestarts.inc()
+    warn(`collect: consumer error (${err.message}); kafkajs gave up on this consumer: starting a new one in ${delay} ms (from the committed offsets)`)
+    restartTimer = setTimeout(() => {
+      restartTimer = null
+      void (async () => {
+        await old.disconnect().catch(() => {})
+        if (halted) return
+        assignment = []
+        o.onNewGeneration()
+        try { await run() } catch (e) { restart(consumer ?? old, e as Error) }
+      })()
+    }, delay)
+    restartTimer.unref()
+  }
+
+  return {
+    start: run,
+    pauseAll,
+    resumeAll,
+    /** false before the first consumer runs and once closing */
+    isRunning: (): boolean => running,
+    seek (topic: string, partition: number, offset: bigint): void {
+      steer('seek', () => consumer?.seek({ topic, partition, offset: offset.toString() }))
+    },
+    async commit (topic: string, partition: number, offset: bigint, metadata: string | null): Promise<void> {
+      try {
+        await consumer!.commitOffsets([{ topic, partition, offset: offset.toString(), metadata }])
+      } catch (err) {
+        m.commitFailures.inc()
+        throw err
+      }
+    },
+    /** no restarts, no new batches: the assigned partitions are paused */
+    halt (): void {
+      halted = true
+      if (restartTimer !== null) { clearTimeout(restartTimer); restartTimer = null }
+      if (consumer !== null && assignment.length > 0) steer('pause', () => consumer?.pause(assignment))
+    },
+    async close (): Promise<void> {
+      running = false
+      await consumer?.disconnect().catch(() => {})
+    }
+  }
+}
