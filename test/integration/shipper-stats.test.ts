@@ -1,6 +1,6 @@
 // sluice/stats end to end: a real child process with an http server is sampled by
 // monitorProcess; the records travel pino → sluice/transport → spool → the shipper → the
-// stats topic (never the logs topic) → the collector → one `stats` row per metric per sample.
+// stats topic (the logs topic gets only the shipper's progress records) → the collector → one `stats` row per metric per sample.
 import path from 'node:path'
 import { spawn, spawnSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
