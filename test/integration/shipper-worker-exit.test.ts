@@ -47,7 +47,8 @@ describe('shipper whose Kafka worker thread dies mid-stream', () => {
     const errors = await shipper.registry.getSingleMetricAsString('sluice_shipper_loop_errors_total')
     expect(errors).toMatch(/^sluice_shipper_loop_errors_total 1$/m)
 
-    // every message is a log segment: a header record, then `lines` raw lines of the file
+    // every message is a log segment (a header record, then `lines` raw lines of the file) or
+    // one of the shipper's progress records
     const out = spawnSync('kcat', ['-C', '-b', brokers, '-t', topics.logs, '-o', 'beginning', '-e', '-q'], { encoding: 'utf8', timeout: 60_000, maxBuffer: 64 << 20 })
     expect(out.status).toBe(0)
     const seen = new Array<number>(total).fill(0)
@@ -56,6 +57,7 @@ describe('shipper whose Kafka worker thread dies mid-stream', () => {
     for (let r = 0; r < rows.length;) {
       if (rows[r] === '') { r++; continue }
       const h = JSON.parse(rows[r]) as { kind: string, off: number, lines: number }
+      if (h.kind === 'progress') { r++; continue }
       expect(h.kind).toBe('lines')
       segments++
       let at = h.off
