@@ -7,11 +7,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { openLogsTable } from './lib/logs-table.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = (p) => path.join(root, 'dist', p)
-const { createClickHouse } = await import(dist('platform/clickhouse.js'))
-const { migrate } = await import(dist('schemas/migrations.js'))
 const { buildQueryApi } = await import(dist('query-api/server.js'))
 const { planHeatmap } = await import(dist('query-api/heatmap-route.js'))
 
@@ -23,34 +22,20 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const log = (s) => process.stderr.write(`bench: ${s}\n`)
 const loadSettings = { max_execution_time: 0, max_rows_to_read: 0, max_insert_threads: 2 }
 
-fs.mkdirSync(dataDir, { recursive: true })
-const ch = await createClickHouse({ database: 'sluice', dataDir })
-await migrate(ch.client, 'sluice', { retentionDays: 3650 })
-const count = async () => Number((await (await ch.client.query({ query: 'SELECT count() AS c FROM sluice.logs', format: 'JSONEachRow', clickhouse_settings: loadSettings })).json())[0].c)
-let loadNote = 'reused from an earlier run'
-if (await count() !== N) {
-  await ch.client.command({ query: 'TRUNCATE TABLE sluice.logs', clickhouse_settings: loadSettings })
-  const l0 = Date.now()
-  // the layout of bench/query-filters.bench.mjs (20 hosts, 4 services, reqId/responseTime/statusCode
-  // fields, every 997th line an error) with a heatmap's shape: responseTime 15.0–24.9 ms, and on
-  // every 20th line host-7 answering in 800.0–849.9 ms; every 499th line has no responseTime
-  await ch.client.command({
-    query: `INSERT INTO sluice.logs (ts, host, service, pid, level, level_num, msg, fields, source, path, offset, flags)
-SELECT fromUnixTimestamp64Milli(toInt64({t0:Int64} + intDiv(number * 86400000, {n:UInt64})), 'UTC'), if(number % 20 = 7, 'host-7', concat('host-', toString(number % 20))),
+// the layout of bench/query-filters.bench.mjs (20 hosts, 4 services, reqId/responseTime/statusCode
+// fields, every 997th line an error) with a heatmap's shape: responseTime 15.0–24.9 ms, and on
+// every 20th line host-7 answering in 800.0–849.9 ms; every 499th line has no responseTime
+const linesSelect = `SELECT fromUnixTimestamp64Milli(toInt64({t0:Int64} + intDiv(number * 86400000, {n:UInt64})), 'UTC'), if(number % 20 = 7, 'host-7', concat('host-', toString(number % 20))),
   ['api', 'checkout', 'search', 'auth'][number % 4 + 1], 1000 + number % 20, if(number % 997 = 0, 'error', 'info'), if(number % 997 = 0, 50, 30),
   if(number % 997 = 0, 'request failed', 'request completed'),
   concat('{"reqId":"', lower(hex(sipHash64(number))), '"',
     if(number % 499 = 0, '', concat(',"responseTime":', toString(if(number % 20 = 7, 800 + (sipHash64(number, 1) % 500) / 10, 15 + (sipHash64(number, 1) % 100) / 10)))),
     ',"statusCode":', if(number % 997 = 0, '502', '200'), '}'),
   lower(hex(160 + number % 20)), '/var/log/app.log', intDiv(number, 20) * 160, []
-FROM numbers({n:UInt64})`,
-    query_params: { t0, n: N },
-    clickhouse_settings: loadSettings
-  })
-  await ch.client.command({ query: 'OPTIMIZE TABLE sluice.logs FINAL', clickhouse_settings: loadSettings })
-  loadNote = `generated in ${((Date.now() - l0) / 1000).toFixed(1)} s`
-  log(`loaded ${N} lines: ${loadNote}`)
-}
+FROM numbers({n:UInt64})`
+const { ch, loadSeconds } = await openLogsTable({ dataDir, n: N, t0, select: linesSelect, settings: loadSettings })
+const loadNote = loadSeconds === null ? 'reused from an earlier run' : `generated in ${loadSeconds.toFixed(1)} s`
+if (loadSeconds !== null) log(`loaded ${N} lines: ${loadNote}`)
 
 const app = await buildQueryApi({ clickhouse: ch.client, database: 'sluice', tokens: [], registries: [], queryTimeoutSeconds: 300 })
 await app.listen({ port: 0, host: '127.0.0.1' })

@@ -11,11 +11,10 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { openLogsTable } from './lib/logs-table.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = (p) => path.join(root, 'dist', p)
-const { createClickHouse } = await import(dist('platform/clickhouse.js'))
-const { migrate } = await import(dist('schemas/migrations.js'))
 const { buildQueryApi } = await import(dist('query-api/server.js'))
 const { searchLogs } = await import(dist('query-api/search.js'))
 const { toLogQuery } = await import(dist('query-api/logs-route.js'))
@@ -29,28 +28,17 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const log = (s) => process.stderr.write(`bench: ${s}\n`)
 const loadSettings = { max_execution_time: 0, max_rows_to_read: 0, max_insert_threads: 2, output_format_json_escape_forward_slashes: 0 }
 
-fs.mkdirSync(dataDir, { recursive: true })
-const ch = await createClickHouse({ database: 'sluice', dataDir })
-await migrate(ch.client, 'sluice', { retentionDays: 3650 })
-const count = async () => Number((await (await ch.client.query({ query: 'SELECT count() AS c FROM sluice.logs', format: 'JSONEachRow', clickhouse_settings: loadSettings })).json())[0].c)
-if (await count() !== N) {
-  await ch.client.command({ query: 'TRUNCATE TABLE sluice.logs', clickhouse_settings: loadSettings })
-  const l0 = Date.now()
-  // request lines from 20 hosts: responseTime 0..599 ms (1/6 ≥ 500), every 997th an ECONNRESET error
-  await ch.client.command({
-    query: `INSERT INTO sluice.logs (ts, host, service, pid, level, level_num, msg, fields, source, path, offset, flags)
-SELECT fromUnixTimestamp64Milli(toInt64({t0:Int64} + intDiv(number * 86400000, {n:UInt64})), 'UTC'), concat('host-', toString(number % 20)),
+// request lines from 20 hosts: responseTime 0..599 ms (1/6 ≥ 500), every 997th an ECONNRESET error
+const linesSelect = `SELECT fromUnixTimestamp64Milli(toInt64({t0:Int64} + intDiv(number * 86400000, {n:UInt64})), 'UTC'), concat('host-', toString(number % 20)),
   ['api', 'checkout', 'search', 'auth'][number % 4 + 1], 1000 + number % 20, if(number % 997 = 0, 'error', 'info'), if(number % 997 = 0, 50, 30),
   if(number % 997 = 0, 'request failed', 'request completed'),
   concat('{"reqId":"', lower(hex(sipHash64(number))), '","responseTime":', toString(sipHash64(number, 1) % 600), ',"statusCode":', if(number % 997 = 0, '502', '200'),
     if(number % 997 = 0, ',"err":{"type":"Error","code":"ECONNRESET","message":"socket hang up"}', ''), '}'),
   lower(hex(160 + number % 20)), '/var/log/app.log', intDiv(number, 20) * 160, []
-FROM numbers({n:UInt64})`,
-    query_params: { t0, n: N },
-    clickhouse_settings: loadSettings
-  })
-  await ch.client.command({ query: 'OPTIMIZE TABLE sluice.logs FINAL', clickhouse_settings: loadSettings })
-  log(`loaded ${N} lines in ${((Date.now() - l0) / 1000).toFixed(1)} s`)
+FROM numbers({n:UInt64})`
+const { ch, loadSeconds } = await openLogsTable({ dataDir, n: N, t0, select: linesSelect, settings: loadSettings })
+if (loadSeconds !== null) {
+  log(`loaded ${N} lines in ${loadSeconds.toFixed(1)} s`)
   fs.rmSync(ndjson, { force: true })
 }
 if (!fs.existsSync(ndjson)) {

@@ -11,11 +11,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { chromium } from 'playwright-core'
+import { openLogsTable } from './lib/logs-table.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = (p) => path.join(root, 'dist', p)
-const { createClickHouse } = await import(dist('platform/clickhouse.js'))
-const { migrate } = await import(dist('schemas/migrations.js'))
 const { buildQueryApi } = await import(dist('query-api/server.js'))
 const { startLocalKafka, freePort } = await import(dist('platform/kafka-launcher.js'))
 const { createKafka, prepareKafka } = await import(dist('platform/kafka.js'))
@@ -36,27 +35,16 @@ const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--
 process.on('exit', () => { void browser.close() })
 
 // ---- 1. first lines over N stored lines --------------------------------------------------
-fs.mkdirSync(dataDir, { recursive: true })
-const ch = await createClickHouse({ database: 'sluice', dataDir })
-await migrate(ch.client, 'sluice', { retentionDays: 3650 })
-const count = async () => Number((await (await ch.client.query({ query: 'SELECT count() AS c FROM sluice.logs', format: 'JSONEachRow', clickhouse_settings: loadSettings })).json())[0].c)
-if (await count() !== N) {
-  await ch.client.command({ query: 'TRUNCATE TABLE sluice.logs', clickhouse_settings: loadSettings })
-  const l0 = Date.now()
-  // N lines over 24 h from 20 hosts, 2% errors, pino-http-like fields; a rare token every 1,000,003rd line
-  await ch.client.command({
-    query: `INSERT INTO sluice.logs (ts, host, service, pid, level, level_num, msg, fields, source, path, offset, flags)
-SELECT fromUnixTimestamp64Milli(toInt64({t0:Int64} + intDiv(number * 86400000, {n:UInt64})), 'UTC'), concat('host-', toString(number % 20)),
+// N lines over 24 h from 20 hosts, 2% errors, pino-http-like fields; a rare token every 1,000,003rd line
+const linesSelect = `SELECT fromUnixTimestamp64Milli(toInt64({t0:Int64} + intDiv(number * 86400000, {n:UInt64})), 'UTC'), concat('host-', toString(number % 20)),
   ['api', 'checkout', 'search', 'auth'][number % 4 + 1], 1000 + number % 20, if(number % 50 = 0, 'error', 'info'), if(number % 50 = 0, 50, 30),
   concat('request ', toString(number), ' user=u', toString(number % 9973), if(number % 1000003 = 7, ' zqrare7token', '')),
   concat('{"reqId":"', lower(hex(sipHash64(number))), '","responseTime":', toString(number % 500), ',"res":{"statusCode":', if(number % 50 = 0, '500', '200'), '}}'),
   lower(hex(160 + number % 20)), '/var/log/app.log', intDiv(number, 20) * 120, []
-FROM numbers({n:UInt64})`,
-    query_params: { t0, n: N },
-    clickhouse_settings: loadSettings
-  })
-  await ch.client.command({ query: 'OPTIMIZE TABLE sluice.logs FINAL', clickhouse_settings: loadSettings })
-  log(`loaded ${N} lines in ${((Date.now() - l0) / 1000).toFixed(1)} s`)
+FROM numbers({n:UInt64})`
+const { ch, loadSeconds } = await openLogsTable({ dataDir, n: N, t0, select: linesSelect, settings: loadSettings })
+if (loadSeconds !== null) {
+  log(`loaded ${N} lines in ${loadSeconds.toFixed(1)} s`)
 }
 const app = await buildQueryApi({ clickhouse: ch.client, database: 'sluice', tokens: [], registries: [] })
 await app.listen({ port: 0, host: '127.0.0.1' })

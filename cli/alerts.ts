@@ -2,6 +2,7 @@
 // one helper `sluice up` / `sluice serve` use to switch the evaluator on.
 import fs from 'node:fs'
 import { parseArgs } from 'node:util'
+import { baseUrl, jsonHeaders } from './http-client.js'
 import { Registry } from 'prom-client'
 import { loadAlertsConfig } from '../alerts/config.js'
 import { alertMetrics } from '../alerts/metrics.js'
@@ -25,9 +26,6 @@ export function alertsFromEnv (env: NodeJS.ProcessEnv = process.env): { registry
   return { registry, api: cfg === null ? {} : { plugins: [alertsFeature({ ...cfg, registry, findGaps: gapFinder })] } }
 }
 
-function baseUrl (): string {
-  return (process.env.SLUICE_URL ?? `http://127.0.0.1:${process.env.SLUICE_PORT ?? '7070'}`).replace(/\/$/, '')
-}
 
 interface RuleView { id: string, name: string, kind: string, enabled: boolean, origin: string, metric?: string, divide_by?: string, window?: string, op?: string, threshold?: number, for?: string, severity?: string }
 interface AlertView { rule_id: string, state: string, severity: string, service: string, host: string, pid: number, value: number, threshold: number, since: string }
@@ -49,9 +47,8 @@ function describeRule (r: RuleView): string {
 class ApiError extends Error {}
 
 async function call<T> (method: string, p: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' }
+  const headers = jsonHeaders()
   if (body !== undefined) headers['content-type'] = 'application/json'
-  if (process.env.SLUICE_TOKEN !== undefined) headers.authorization = `Bearer ${process.env.SLUICE_TOKEN}`
   let res: Response
   try { res = await fetch(`${baseUrl()}${p}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }) } catch (err) {
     throw new Error(`cannot reach ${baseUrl()} (${(err as Error).message}); is 'sluice up' running? set SLUICE_URL`)

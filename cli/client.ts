@@ -3,6 +3,7 @@
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import { escapeText, fieldsText, splitStacks, stackLines } from '../schemas/text-line.js'
+import { baseUrl, jsonHeaders } from './http-client.js'
 
 export const filterHelp = `Filters:
   --host H         repeatable or comma-separated; case-insensitive
@@ -43,15 +44,6 @@ export const timeOptions = {
 
 export interface Line { ts: string, host: string, service: string, level: string, msg: string, fields: Record<string, unknown>, context?: boolean }
 
-export function baseUrl (): string {
-  return (process.env.SLUICE_URL ?? `http://127.0.0.1:${process.env.SLUICE_PORT ?? '7070'}`).replace(/\/$/, '')
-}
-
-export function headers (): Record<string, string> {
-  const h: Record<string, string> = { accept: 'application/json' }
-  if (process.env.SLUICE_TOKEN !== undefined) h.authorization = `Bearer ${process.env.SLUICE_TOKEN}`
-  return h
-}
 
 const levelColour: Record<string, string> = { trace: '90', debug: '36', info: '32', warn: '33', error: '31', fatal: '35' }
 
@@ -92,7 +84,7 @@ export async function tailCommand (argv: string[]): Promise<number> {
   if (values['ignore-case'] === true) p.set('i', 'true')
   if (values['word-regexp'] === true) p.set('w', 'true')
   const colour = process.stdout.isTTY && values.json !== true
-  const h = { ...headers(), accept: 'text/event-stream' }
+  const h = { ...jsonHeaders(), accept: 'text/event-stream' }
   let lastId: string | undefined
   for (;;) {
     let res: Response

@@ -3,6 +3,7 @@
 // Exit 0 when nothing is lost, 1 when some range is lost, 2 on error.
 import { parseArgs } from 'node:util'
 import { fail } from '../platform/log.js'
+import { baseUrl, jsonHeaders } from './http-client.js'
 
 const help = `Usage: sluice gaps [--host H] [--service S] [--source FP] [--since T] [--until T] [--silent-after D] [--json]
 
@@ -30,9 +31,6 @@ interface Body {
   hosts: Array<{ host: string, last_progress: string, age_seconds: number, silent?: boolean }>
 }
 
-function baseUrl (): string {
-  return (process.env.SLUICE_URL ?? `http://127.0.0.1:${process.env.SLUICE_PORT ?? '7070'}`).replace(/\/$/, '')
-}
 
 const pad = (rows: string[][]): string[] => {
   const w = rows[0].map((_, i) => Math.max(...rows.map(r => r[i].length)))
@@ -72,8 +70,7 @@ export async function gapsCommand (argv: string[]): Promise<number> {
   for (const s of values.service ?? []) q.append('service', s)
   for (const k of ['source', 'since', 'until'] as const) if (values[k] !== undefined) q.set(k, values[k] as string)
   if (values['silent-after'] !== undefined) q.set('silent_after', values['silent-after'])
-  const headers: Record<string, string> = { accept: 'application/json' }
-  if (process.env.SLUICE_TOKEN !== undefined) headers.authorization = `Bearer ${process.env.SLUICE_TOKEN}`
+  const headers = jsonHeaders()
   let body: Body
   try {
     const res = await fetch(`${baseUrl()}/v1/gaps${q.size > 0 ? `?${q.toString()}` : ''}`, { headers })

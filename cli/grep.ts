@@ -4,7 +4,8 @@
 // Exit status: 0 a line matched, 1 none, 2 error, 3 the server stopped the listing part-way.
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import { apiError, baseUrl, filterHelp, filterOptions, filterParams, headers, renderLine, timeHelp, timeOptions, type Line } from './client.js'
+import { baseUrl, jsonHeaders } from './http-client.js'
+import { apiError, filterHelp, filterOptions, filterParams, renderLine, timeHelp, timeOptions, type Line } from './client.js'
 import { renderHistogram, type Histogram } from './histogram-chart.js'
 
 export const grepHelp = `Usage: sluice grep [PATTERN] [-E] [-i] [-w] [-v] [-C N] [-m N] [-c | --count-by D | --histogram] [filters]
@@ -38,7 +39,7 @@ const maxRetries = 3
 async function getJson (path: string, p: URLSearchParams): Promise<Fetched> {
   for (let attempt = 0; ; attempt++) {
     let res: Response
-    try { res = await fetch(`${baseUrl()}${path}?${p.toString()}`, { headers: headers() }) } catch (err) {
+    try { res = await fetch(`${baseUrl()}${path}?${p.toString()}`, { headers: jsonHeaders() }) } catch (err) {
       const cause = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message
       return { ok: false, message: `cannot reach ${baseUrl()} (${cause}); is 'sluice up' running? set SLUICE_URL` }
     }

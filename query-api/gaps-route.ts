@@ -9,7 +9,8 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import { utf8QueryHook } from './utf8.js'
 import { clientKey } from './client-key.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
-import { list, schemaError } from './stats-params.js'
+import { schemaError, statsRangeMessages } from './stats-params.js'
+import { paramValues } from '../schemas/log-filter.js'
 import { parseDurationMs, parseTime } from './time.js'
 import { errors } from '../platform/errors.js'
 import { classifyGaps, type DeadRange, type Hole, type ProgressRow, type SourceSummary } from './gaps.js'
@@ -68,13 +69,13 @@ export const gapsRoute = fp(async (app: FastifyInstance, opts: GapsRouteOptions)
     const qs = req.query
     const now = Date.now()
     const since = qs.since === undefined ? null : parseTime(qs.since, now)
-    if (since === null && qs.since !== undefined) throw errors.BAD_PARAM('since', `expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms; got ${JSON.stringify(qs.since)}`)
+    if (since === null && qs.since !== undefined) throw errors.BAD_PARAM('since', statsRangeMessages.badTime('since', qs.since))
     const until = qs.until === undefined ? null : parseTime(qs.until, now)
-    if (until === null && qs.until !== undefined) throw errors.BAD_PARAM('until', `expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms; got ${JSON.stringify(qs.until)}`)
+    if (until === null && qs.until !== undefined) throw errors.BAD_PARAM('until', statsRangeMessages.badTime('until', qs.until))
     const silentAfter = qs.silent_after === undefined ? defaultSilentAfterMs : parseDurationMs(qs.silent_after)
     if (silentAfter === null || silentAfter <= 0) throw errors.BAD_PARAM('silent_after', `expected a duration like 30s, 2m, 1h; got ${JSON.stringify(qs.silent_after)}`)
     const key = clientKey(req)
-    return await findGaps(async (sql, params) => await query(sql, params, key), db, { hosts: list(qs.host), services: list(qs.service), source: qs.source ?? null, since, until, silentAfterMs: silentAfter }, now)
+    return await findGaps(async (sql, params) => await query(sql, params, key), db, { hosts: paramValues(qs.host), services: paramValues(qs.service), source: qs.source ?? null, since, until, silentAfterMs: silentAfter }, now)
   })
 }, { name: 'sluice-gaps' })
 

@@ -24,7 +24,7 @@ export interface LogQuery {
 }
 
 export type { LogLine } from '../schemas/log-line.js'
-import type { LogLine } from '../schemas/log-line.js'
+import { toLogLine, type LogLine } from '../schemas/log-line.js'
 
 export interface RawRow { host: string, service: string, pid: number, level: string, msg: string, fields: string, source: string, path: string, offset: number, flags: string[], tsms: number }
 
@@ -146,7 +146,7 @@ export const lineColumns = 'toUnixTimestamp64Milli(ts) AS tsms, host, service, p
 export function toLine (r: RawRow): LogLine {
   let fields: Record<string, unknown> = {}
   try { fields = JSON.parse(r.fields) as Record<string, unknown> } catch { fields = { _raw: r.fields } }
-  return { ts: new Date(Number(r.tsms)).toISOString(), host: r.host, service: r.service, pid: Number(r.pid), level: r.level, msg: r.msg, fields, source: r.source, path: r.path, offset: Number(r.offset), flags: r.flags }
+  return toLogLine({ ...r, tsMs: Number(r.tsms), fields })
 }
 
 

@@ -7,7 +7,9 @@ import { metricUnits, unitOf } from '../schemas/metric-units.js'
 import { clientKey } from './client-key.js'
 import { readSettings } from './query-slots.js'
 import { utf8QueryHook } from './utf8.js'
-import { list, schemaError, timeRange } from './stats-params.js'
+import { schemaError, statsRangeMessages } from './stats-params.js'
+import { timeRange } from './time.js'
+import { paramValues } from '../schemas/log-filter.js'
 import type { StatsRouteOptions } from './stats-route.js'
 
 // repeatable or comma-separated; one value is coerced to a 1-item array
@@ -44,11 +46,11 @@ export async function statsMetricsRoute (app: FastifyInstance, opts: StatsRouteO
   }, async (req) => {
     const bad = schemaError(req, accepted)
     if (bad !== null) throw bad
-    const { since, until } = timeRange(req.query, 86_400_000, opts.maxRangeDays)
+    const { since, until } = timeRange(req.query, { defaultSinceMs: 86_400_000, maxRangeDays: opts.maxRangeDays, messages: statsRangeMessages })
     const params: Record<string, unknown> = { since, until, maxRows: maxPairs + 1 }
     const where = ["ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')", "ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"]
-    const hosts = list(req.query.host)
-    const services = list(req.query.service)
+    const hosts = paramValues(req.query.host)
+    const services = paramValues(req.query.service)
     if (hosts.length > 0) { where.push('host IN {hosts:Array(String)}'); params.hosts = hosts }
     if (services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = services }
     // duplicates (replays) change neither a distinct count nor a maximum: no FINAL needed

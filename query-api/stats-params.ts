@@ -3,7 +3,7 @@
 // generic handler), and "did you mean" suggestions for metric names.
 import type { FastifyRequest } from 'fastify'
 import { errors, type SluiceError } from '../platform/errors.js'
-import { parseTime } from './time.js'
+import type { RangeMessages } from './time.js'
 import { editDistance } from '../platform/edit-distance.js'
 
 interface AjvError { keyword: string, instancePath: string, params: Record<string, unknown>, message?: string }
@@ -35,22 +35,11 @@ export function schemaError (req: FastifyRequest, accepted: readonly string[], r
   return errors.BAD_PARAM(name, `${v.message ?? 'is invalid'}; got ${got(value)}`)
 }
 
-export function list (v: string | string[] | undefined): string[] {
-  if (v === undefined) return []
-  return (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).filter(s => s !== '')
-}
-
-const timeHelp = 'expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms'
-
-/** since/until as epoch ms, checked against each other and the maximum range. */
-export function timeRange (qs: { since?: string, until?: string }, defaultSinceMs: number, maxRangeDays: number, now = Date.now()): { since: number, until: number } {
-  const since = qs.since === undefined ? now - defaultSinceMs : parseTime(qs.since, now)
-  if (since === null) throw errors.BAD_PARAM('since', `${timeHelp}; got ${JSON.stringify(qs.since)}`)
-  const until = qs.until === undefined ? now : parseTime(qs.until, now)
-  if (until === null) throw errors.BAD_PARAM('until', `${timeHelp}; got ${JSON.stringify(qs.until)}`)
-  if (until < since) throw errors.BAD_PARAM('until', `must not be before since; got until ${new Date(until).toISOString()} and since ${new Date(since).toISOString()}`)
-  if (until - since > maxRangeDays * 86_400_000) throw errors.BAD_PARAM('since', `the range may span at most ${maxRangeDays} days; got ${((until - since) / 86_400_000).toFixed(1)} days`)
-  return { since, until }
+/** The stats routes' wording of a bad since/until (the range itself is checked by timeRange in time.ts). */
+export const statsRangeMessages: RangeMessages = {
+  badTime: (_, got) => `expected a duration ago like 15m, 2h, 7d, an ISO-8601 time or epoch ms; got ${JSON.stringify(got)}`,
+  reversed: (since, until) => `must not be before since; got until ${new Date(until).toISOString()} and since ${new Date(since).toISOString()}`,
+  tooLong: (max, spanMs) => `the range may span at most ${max} days; got ${(spanMs / 86_400_000).toFixed(1)} days`
 }
 
 

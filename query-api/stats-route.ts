@@ -9,11 +9,12 @@ import type { FastifyInstance } from 'fastify'
 import type { ClickHouseClient } from '@clickhouse/client'
 import { errors } from '../platform/errors.js'
 import { metricUnits, seriesUnit } from '../schemas/metric-units.js'
-import { parseDurationMs } from './time.js'
+import { parseDurationMs, timeRange } from './time.js'
 import { utf8QueryHook } from './utf8.js'
 import { clientKey } from './client-key.js'
 import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
-import { closestNames, list, schemaError, timeRange } from './stats-params.js'
+import { closestNames, schemaError, statsRangeMessages } from './stats-params.js'
+import { paramValues } from '../schemas/log-filter.js'
 import { statsMetricsRoute } from './stats-metrics-route.js'
 
 // per-bucket aggregates of `x` (the metric, or the ratio); fixed SQL keyed by a checked name
@@ -92,7 +93,7 @@ export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOption
     const bad = schemaError(req, accepted, { metric: 'the metric to plot, e.g. heap_used; GET /v1/stats/metrics lists the metrics reported' })
     if (bad !== null) throw bad
     const qs = req.query
-    const { since, until } = timeRange(qs, 6 * 3_600_000, opts.maxRangeDays)
+    const { since, until } = timeRange(qs, { defaultSinceMs: 6 * 3_600_000, maxRangeDays: opts.maxRangeDays, messages: statsRangeMessages })
     const stepMs = qs.step === undefined ? 60_000 : parseDurationMs(qs.step)
     if (stepMs === null || stepMs < 1000 || stepMs % 1000 !== 0) throw errors.BAD_PARAM('step', `must be whole seconds of at least 1s, e.g. 60s or 5m; got ${JSON.stringify(qs.step)}`)
     const buckets = Math.ceil((until - since) / stepMs)
@@ -110,8 +111,8 @@ export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOption
     const from = differenced ? since - stepMs : since
     const params: Record<string, unknown> = { metric: qs.metric, from, until, step: stepMs / 1000, maxRows: maxPoints + 1 }
     const where = ["ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')", "ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"]
-    const hosts = list(qs.host)
-    const services = list(qs.service)
+    const hosts = paramValues(qs.host)
+    const services = paramValues(qs.service)
     if (hosts.length > 0) { where.push('host IN {hosts:Array(String)}'); params.hosts = hosts }
     if (services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = services }
     if (pid !== undefined) { where.push('pid = {pid:UInt32}'); params.pid = pid }

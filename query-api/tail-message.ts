@@ -5,7 +5,7 @@ import { validateRecord, type LogRecordV1 } from '../schemas/records.js'
 import { forEachSegmentLine, isSegment, parseSegment, segmentLineRecord } from '../schemas/segment.js'
 import { maxJsonDepth, nestsDeeperThan } from '../schemas/limits.js'
 import { tooDeepFlag } from '../schemas/normalize.js'
-import type { LogLine } from './search.js'
+import { toLogLine, type LogLine } from '../schemas/log-line.js'
 import { encodePosition, type Pos, type TailPosition } from './tail-position.js'
 
 export interface TailEntry {
@@ -21,8 +21,7 @@ export interface TailEntry {
 }
 
 function toLine (r: LogRecordV1): LogLine {
-  const ms = Date.parse(r.ts)
-  return { ts: new Date(ms).toISOString(), host: r.host, service: r.service, pid: r.pid, level: r.level, msg: r.msg, fields: r.fields, source: r.src, path: r.path, offset: r.off, flags: r.flags }
+  return toLogLine({ ...r, tsMs: Date.parse(r.ts), source: r.src, offset: r.off })
 }
 
 export function sseFrame (id: string, line: LogLine): Buffer {

@@ -1,5 +1,6 @@
 // GET /v1/tail — live lines over Server-Sent Events, with the filters of /v1/logs.
-//   tailHub ──push (filter)──▶ per-client queue (≤ maxClientBytes) ──write/drain──▶ socket
+//   request ──admit (filter, limits, resume point)──▶ replay (ring or Kafka) ──▶ tailHub
+//   tailHub ──push (filter)──▶ per-client queue (≤ maxClientBytes, tail-stream.ts) ──▶ socket
 // Every `line` event carries an id (a Kafka position, see tail-position.ts). Reconnecting
 // with Last-Event-ID replays from the hub's ring, or from Kafka when older, then joins the
 // live stream in the same tick: no gap, no duplicate. A client that stops reading fills its
@@ -8,15 +9,17 @@
 // reconnect resumes exactly where it left off.
 import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
-import type { FastifyInstance } from 'fastify'
-import type { ServerResponse } from 'node:http'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { filterParams, parseLogFilter } from '../schemas/log-filter.js'
 import { errors } from '../platform/errors.js'
 import { utf8QueryHook } from './utf8.js'
 import { compileFilter } from './tail-filter.js'
 import { decodePosition, encodePosition, type TailPosition } from './tail-position.js'
-import type { TailEntry, TailHub, TailSubscriber } from './tail-hub.js'
+import type { TailHub } from './tail-hub.js'
+import type { LogLine } from '../schemas/log-line.js'
+import { openTailStream } from './tail-stream.js'
+import { replayThenFollow, resumeTurn, type ResumeTurn } from './tail-replay.js'
 import { clientKey, createClientCounts } from './client-key.js'
 import { halfOf } from './query-slots.js'
 
@@ -43,198 +46,107 @@ export interface TailRouteOptions {
   registry?: Registry
 }
 
-const replayChunk = 2000
+/** Shares one concatenation of the same frames between the clients of one flush. */
+function frameJoiner (): (frames: Buffer[]) => Buffer {
+  let last: { frames: Buffer[], out: Buffer } | null = null
+  return frames => {
+    const j = last
+    if (j !== null && j.frames.length === frames.length && j.frames.every((f, i) => f === frames[i])) return j.out
+    const out = Buffer.concat(frames)
+    last = { frames, out }
+    return out
+  }
+}
+
+function tailMetrics (regs: Registry[], active: () => number, clients: Set<{ queued: () => number }>): { dropped: Counter, slow: Counter, clientRefused: Counter } {
+  new Gauge({ name: 'sluice_tail_clients', help: 'Connected /v1/tail clients', registers: regs, collect () { this.set(active()) } })
+  new Gauge({ name: 'sluice_tail_queued_bytes', help: 'Bytes queued in Node for all /v1/tail clients (each bounded by maxClientBytes)', registers: regs, collect () { let n = 0; for (const c of clients) n += c.queued(); this.set(n) } })
+  return {
+    dropped: new Counter({ name: 'sluice_tail_dropped_lines_total', help: 'Lines not delivered because a client read too slowly (it was disconnected and may resume)', registers: regs }),
+    slow: new Counter({ name: 'sluice_tail_slow_disconnects_total', help: 'Tail clients disconnected because their queue was full', registers: regs }),
+    clientRefused: new Counter({ name: 'sluice_tail_client_limit_refused_total', help: 'Tails refused because their client already held its per-client share', registers: regs })
+  }
+}
+
+/** The Last-Event-ID a request resumes from, or null for a tail that starts now. */
+function resumePoint (req: FastifyRequest): TailPosition | null {
+  const lastId = req.headers['last-event-id']
+  return typeof lastId === 'string' && lastId !== '' ? decodePosition(lastId) : null
+}
 
 export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions) => {
   const maxTails = opts.maxTails ?? 256
   const maxTailsPerClient = opts.maxTailsPerClient ?? halfOf(maxTails)
   const byClient = createClientCounts()
   const maxClientBytes = opts.maxClientBytes ?? 1024 * 1024
-  const flushBytes = Math.min(64 * 1024, maxClientBytes / 4)
   const heartbeatMs = opts.heartbeatMs ?? 15_000
-  const regs = opts.registry !== undefined ? [opts.registry] : []
   const clients = new Set<{ queued: () => number }>()
   let active = 0
-  new Gauge({ name: 'sluice_tail_clients', help: 'Connected /v1/tail clients', registers: regs, collect () { this.set(active) } })
-  new Gauge({ name: 'sluice_tail_queued_bytes', help: 'Bytes queued in Node for all /v1/tail clients (each bounded by maxClientBytes)', registers: regs, collect () { let n = 0; for (const c of clients) n += c.queued(); this.set(n) } })
-  const dropped = new Counter({ name: 'sluice_tail_dropped_lines_total', help: 'Lines not delivered because a client read too slowly (it was disconnected and may resume)', registers: regs })
-  const slow = new Counter({ name: 'sluice_tail_slow_disconnects_total', help: 'Tail clients disconnected because their queue was full', registers: regs })
-  const clientRefused = new Counter({ name: 'sluice_tail_client_limit_refused_total', help: 'Tails refused because their client already held its per-client share', registers: regs })
+  const m = tailMetrics(opts.registry !== undefined ? [opts.registry] : [], () => active, clients)
+  // caught-up clients that share a filter get the same frames at each flush: joined once, not
+  // per client (why: docs/design/2026-12-01-tail-fanout.md). Holds one chunk (≤ maxClientBytes).
+  const joined = frameJoiner()
 
-  // Clients that are caught up and share a filter get the same frames at each flush: the
-  // concatenation is made once and shared (measured with 200 clients at 5,000 lines/s, the
-  // per-client copies were ~15% of the server's CPU). Holds one chunk (≤ maxClientBytes).
-  let lastJoin: { frames: Buffer[], out: Buffer } | null = null
-  const joined = (frames: Buffer[]): Buffer => {
-    const j = lastJoin
-    if (j !== null && j.frames.length === frames.length && j.frames.every((f, i) => f === frames[i])) return j.out
-    const out = Buffer.concat(frames)
-    lastJoin = { frames, out }
-    return out
+  /** The checks before a tail takes a slot: a bad filter is a 400 even when the tail could not run. */
+  const admit = (req: FastifyRequest<{ Querystring: TailQuerystring }>): { hub: TailHub, filter: (l: LogLine, fieldsJson: string) => boolean, who: string, from: TailPosition | null } => {
+    const qs = req.query
+    const filter = compileFilter({ q: qs.q, regex: qs.regex, i: qs.i === true, w: qs.w === true, filter: parseLogFilter(qs) })
+    const hub = opts.hub
+    if (hub === null || !hub.ready) throw errors.OVERLOADED(hub === null ? 'live tail needs Kafka: set KAFKA_BROKERS' : 'live tail is connecting to Kafka')
+    if (active >= maxTails) throw errors.TOO_MANY_TAILS(maxTails)
+    const who = clientKey(req)
+    if (byClient.held(who) >= maxTailsPerClient) { m.clientRefused.inc(); throw errors.CLIENT_LIMIT('live tails', maxTailsPerClient) }
+    return { hub, filter, who, from: resumePoint(req) }
+  }
+
+  /** A resume older than the ring waits for its turn to read Kafka before the stream opens, so a
+   *  refusal can still be a 503 (the waiter counts as a tail of its client meanwhile). False when
+   *  the client went away while waiting. */
+  const awaitResumeTurn = async (reply: FastifyReply, hub: TailHub, from: TailPosition, turn: ResumeTurn, ac: AbortController): Promise<boolean> => {
+    if (hub.after(from, 0) !== null) return true
+    const gone = (): void => ac.abort()
+    reply.raw.once('close', gone)
+    try { turn.held = await hub.acquireResume(ac.signal, true) } finally { reply.raw.off('close', gone) }
+    return !ac.signal.aborted
   }
 
   app.get<{ Querystring: TailQuerystring }>('/v1/tail', {
     preValidation: utf8QueryHook,
     schema: { summary: 'Follow new lines live (text/event-stream); event ids resume via Last-Event-ID', querystring: TailQuerystring, produces: ['text/event-stream'] }
   }, async (req, reply) => {
-    const qs = req.query
-    // a bad filter is a 400 even when the tail could not run
-    const filter = compileFilter({ q: qs.q, regex: qs.regex, i: qs.i === true, w: qs.w === true, filter: parseLogFilter(qs) })
-    const hub = opts.hub
-    if (hub === null || !hub.ready) throw errors.OVERLOADED(hub === null ? 'live tail needs Kafka: set KAFKA_BROKERS' : 'live tail is connecting to Kafka')
-    if (active >= maxTails) throw errors.TOO_MANY_TAILS(maxTails)
-    const who = clientKey(req)
-    if (byClient.held(who) >= maxTailsPerClient) { clientRefused.inc(); throw errors.CLIENT_LIMIT('live tails', maxTailsPerClient) }
-    const lastId = req.headers['last-event-id']
-    const from: TailPosition | null = typeof lastId === 'string' && lastId !== '' ? decodePosition(lastId) : null
-    if (from !== null) {
-      const floor = hub.resumeFloor(from)
-      if (floor !== null) {
-        const oldest = encodePosition(floor.oldest)
-        return await reply.code(410).send({ error: 'SLUICE_ERR_RESUME_TOO_OLD', message: errors.RESUME_TOO_OLD(oldest, floor.maxMessages).message, oldest })
-      }
+    const { hub, filter, who, from } = admit(req)
+    const floor = from === null ? null : hub.resumeFloor(from)
+    if (floor !== null) {
+      const oldest = encodePosition(floor.oldest)
+      const tooOld = errors.RESUME_TOO_OLD(oldest, floor.maxMessages)
+      return await reply.code(tooOld.statusCode).send({ error: tooOld.code, message: tooOld.message, oldest })
     }
 
     active++
     byClient.take(who)
+    const release = (): void => { active--; byClient.give(who) }
     const ac = new AbortController()
-    // a resume older than the ring waits for its turn to read Kafka before the stream opens,
-    // so a refusal can still be a 503 (the waiter counts as a tail of its client meanwhile)
-    let releaseResume: (() => void) | null = null
-    if (from !== null && hub.after(from, 0) === null) {
-      const gone = (): void => ac.abort()
-      reply.raw.once('close', gone)
-      try { releaseResume = await hub.acquireResume(ac.signal, true) } catch (err) {
-        active--
-        byClient.give(who)
-        throw err
-      } finally { reply.raw.off('close', gone) }
-      if (ac.signal.aborted) { releaseResume(); active--; byClient.give(who); reply.hijack(); return }
+    const turn = resumeTurn()
+    if (from !== null) {
+      let waited: boolean
+      try { waited = await awaitResumeTurn(reply, hub, from, turn, ac) } catch (err) { release(); throw err }
+      if (!waited) { turn.give(); release(); reply.hijack(); return }
     }
     reply.hijack()
-    const res: ServerResponse = reply.raw
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' })
-    // an id-only block: a client dropped before its first line can still resume from here
-    res.write(`id: ${encodePosition(from ?? hub.position())}\nretry: 1000\n\n`)
-
-    const queue: Buffer[] = []
-    let queued = 0
-    let blocked = false
-    let closed = false
-    let wroteSince = false
-    let unsubscribe = (): void => {}
-    const me = { queued: () => queued }
-    clients.add(me)
-
-    const finish = (): void => {
-      if (closed) return
-      closed = true
-      active--
-      byClient.give(who)
-      releaseResume?.()
-      releaseResume = null
-      clients.delete(me)
-      unsubscribe()
-      clearInterval(hb)
-      ac.abort()
-      queue.length = 0
-      queued = 0
-    }
-    // frames are shared Buffers; one write per flush (an HTTP chunk each) keeps the per-write
-    // cost of 200 clients low, and the concatenated copy lives only until the socket took it
-    const writeNow = (frames: Buffer[]): void => {
-      wroteSince = true
-      if (!res.write(frames.length === 1 ? frames[0] : joined(frames))) blocked = true
-    }
-    const flush = (): void => {
-      if (closed || blocked || queue.length === 0) return
-      const frames = queue.splice(0, queue.length)
-      queued = 0
-      writeNow(frames)
-    }
-    const overflow = (lost: number): void => {
-      dropped.inc(lost)
-      slow.inc()
-      finish()
-      // no id: the client's Last-Event-ID still names the last line it got, so a reconnect resumes there
-      res.end(`event: dropped\ndata: ${JSON.stringify({ count: lost, reason: 'client too slow; reconnect with Last-Event-ID to resume' })}\n\n`)
-      // a peer that never reads would hold the socket (and its buffer) forever
-      setTimeout(() => res.destroy(), 10_000).unref()
-    }
-    const sub: TailSubscriber = {
-      push (e: TailEntry) {
-        if (closed || !filter(e.line, e.fieldsJson)) return
-        // only a client whose socket is full can overflow; a big burst to a reader is written on
-        if (queued + e.frame.length > maxClientBytes) {
-          if (blocked) { overflow(queue.length + 1); return }
-          flush()
-        }
-        queue.push(e.frame)
-        queued += e.frame.length
-        // small chunks keep what sits in the socket's buffer small too: per client at most
-        // one chunk there plus maxClientBytes here
-        if (queued >= flushBytes && !blocked) flush()
-      },
-      flush,
-      close () { finish(); res.end() }
-    }
-    res.on('drain', () => { blocked = false; flush() })
-    res.on('close', finish)
-    const hb = setInterval(() => {
-      if (!wroteSince && !blocked) res.write(': heartbeat\n\n')
-      wroteSince = false
-    }, heartbeatMs)
-    hb.unref()
-
-    const drained = (): Promise<void> => new Promise(resolve => {
-      if (!blocked || closed) { resolve(); return }
-      const done = (): void => { res.off('drain', done); res.off('close', done); resolve() }
-      res.on('drain', done)
-      res.on('close', done)
+    const stream = openTailStream(reply.raw, encodePosition(from ?? hub.position()), {
+      filter,
+      maxClientBytes,
+      heartbeatMs,
+      joined,
+      onOverflow (lost) { m.dropped.inc(lost); m.slow.inc() },
+      onFinish () { release(); turn.give(); clients.delete(stream); ac.abort() }
     })
-    const writeEntries = async (es: TailEntry[]): Promise<void> => {
-      const frames: Buffer[] = []
-      for (const e of es) if (filter(e.line, e.fieldsJson)) frames.push(e.frame)
-      if (frames.length > 0 && !closed) writeNow(frames)
-      await drained()
-    }
-
+    clients.add(stream)
+    if (from === null) { stream.follow(hub); return }
     try {
-      if (from === null) {
-        unsubscribe = hub.subscribe(sub)
-        return
-      }
-      // replay: from the ring in chunks (waiting for the socket), from Kafka when older than
-      // the ring; the last small remainder is written and the subscription made in one tick
-      let pos = from
-      for (;;) {
-        if (closed) return
-        const es = hub.after(pos, replayChunk)
-        if (es === null) {
-          // the ring moved past a slow reader: it waits for a turn like any resume (never refused here)
-          releaseResume ??= await hub.acquireResume(ac.signal, false)
-          pos = await hub.catchUp(pos, writeEntries, ac.signal)
-          continue
-        }
-        releaseResume?.()
-        releaseResume = null
-        // the remainder joins the live stream in this tick, so it must fit the client's queue
-        if (es.length < replayChunk && es.reduce((n, e) => n + e.frame.length, 0) <= maxClientBytes / 2) {
-          for (const e of es) sub.push(e)
-          if (closed) return
-          unsubscribe = hub.subscribe(sub)
-          flush()
-          return
-        }
-        await writeEntries(es)
-        pos = new Map(pos)
-        for (const e of es) pos.set(e.partition, e.next)
-      }
+      await replayThenFollow(hub, from, stream, turn, ac.signal, maxClientBytes)
     } catch (err) {
-      if (!closed) {
-        finish()
-        res.end(`event: error\ndata: ${JSON.stringify({ error: 'SLUICE_ERR_INTERNAL', message: `resume failed: ${(err as Error).message.split('\n')[0]}` })}\n\n`)
-      }
+      stream.fail(errors.INTERNAL().code, `resume failed: ${(err as Error).message.split('\n')[0]}`)
     }
   })
 }, { name: 'sluice-tail' })

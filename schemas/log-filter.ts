@@ -41,7 +41,8 @@ export const filterParams = {
 
 export interface FilterQuery { host?: string | string[], not_host?: string | string[], service?: string | string[], not_service?: string | string[], level?: string, not_level?: string | string[], field?: string | string[], v?: string | string[] }
 
-function list (v: string | string[] | undefined): string[] {
+/** A repeated or comma-separated query parameter as its non-empty values. */
+export function paramValues (v: string | string[] | undefined): string[] {
   if (v === undefined) return []
   return (Array.isArray(v) ? v : [v]).flatMap(s => s.split(',')).filter(s => s !== '')
 }
@@ -92,12 +93,12 @@ export function parseLogFilter (qs: FilterQuery): LogFilter {
   const fieldTexts = qs.field === undefined ? [] : Array.isArray(qs.field) ? qs.field : [qs.field]
   if (fieldTexts.length > maxFieldFilters) throw errors.BAD_PARAM('field', `at most ${maxFieldFilters} field filters; got ${fieldTexts.length}`)
   return {
-    hosts: list(qs.host).map(h => h.toLowerCase()),
-    notHosts: list(qs.not_host).map(h => h.toLowerCase()),
-    services: list(qs.service),
-    notServices: list(qs.not_service),
+    hosts: paramValues(qs.host).map(h => h.toLowerCase()),
+    notHosts: paramValues(qs.not_host).map(h => h.toLowerCase()),
+    services: paramValues(qs.service),
+    notServices: paramValues(qs.not_service),
     level: qs.level === undefined || qs.level === '' ? undefined : parseLevel('level', qs.level),
-    notLevels: list(qs.not_level).map(l => parseLevel('not_level', l)),
+    notLevels: paramValues(qs.not_level).map(l => parseLevel('not_level', l)),
     fields: fieldTexts.map(parseFieldFilter),
     exclude: (qs.v === undefined ? [] : Array.isArray(qs.v) ? qs.v : [qs.v]).filter(s => s !== '')
   }

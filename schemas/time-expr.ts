@@ -45,16 +45,30 @@ export function parseTime (text: string, now: number): number | null {
 export const timeForms = 'a duration ago (15m, 1h30m, 7d), a time of day in UTC (15:48, 15:48:30), today, yesterday, now, or an ISO-8601 time (2026-12-05T15:48:30Z)'
 
 export interface TimeParams { since?: string, until?: string, around?: string, window?: string }
-export interface TimeRangeOptions { defaultSinceMs: number, maxRangeDays: number, now?: number }
+/** The wording of a range's 400s (the stats routes keep their own, see query-api/stats-params.ts). */
+export interface RangeMessages {
+  badTime: (name: keyof TimeParams, got: string) => string
+  reversed: (since: number, until: number) => string
+  tooLong: (maxRangeDays: number, spanMs: number) => string
+}
+export interface TimeRangeOptions { defaultSinceMs: number, maxRangeDays: number, now?: number, messages?: RangeMessages }
+
+const iso = (ms: number): string => new Date(ms).toISOString()
+const rangeMessages: RangeMessages = {
+  badTime: (_, got) => `expected ${timeForms}; got ${JSON.stringify(got)}`,
+  reversed: (since, until) => `is before since (${iso(until)} < ${iso(since)})`,
+  tooLong: (max) => `time range exceeds the maximum of ${max} days`
+}
 
 /** The [since, until] a request names, or a 400 naming the parameter, what it got and what is accepted. */
 export function timeRange (p: TimeParams, o: TimeRangeOptions): { since: number, until: number } {
   const now = o.now ?? Date.now()
+  const say = o.messages ?? rangeMessages
   const at = (name: keyof TimeParams): number | undefined => {
     const v = p[name]
     if (v === undefined) return undefined
     const ms = parseTime(v, now)
-    if (ms === null) throw errors.BAD_PARAM(name, `expected ${timeForms}; got ${JSON.stringify(v)}`)
+    if (ms === null) throw errors.BAD_PARAM(name, say.badTime(name, v))
     return ms
   }
   let since: number
@@ -71,8 +85,8 @@ export function timeRange (p: TimeParams, o: TimeRangeOptions): { since: number,
     since = at('since') ?? now - o.defaultSinceMs
     until = at('until') ?? now
   }
-  if (until < since) throw errors.BAD_PARAM('until', `is before since (${new Date(until).toISOString()} < ${new Date(since).toISOString()})`)
-  if (until - since > o.maxRangeDays * dayMs) throw errors.BAD_PARAM('since', `time range exceeds the maximum of ${o.maxRangeDays} days`)
+  if (until < since) throw errors.BAD_PARAM('until', say.reversed(since, until))
+  if (until - since > o.maxRangeDays * dayMs) throw errors.BAD_PARAM('since', say.tooLong(o.maxRangeDays, until - since))
   return { since, until }
 }
 
