@@ -5,16 +5,23 @@
 import type { Kafka } from 'kafkajs'
 import type { Counter, Gauge } from 'prom-client'
 import { errors } from '../platform/errors.js'
+import { gc } from '../platform/gc.js'
 import { parseMessage, sseFrame, type TailEntry } from './tail-message.js'
 import { comparePos, encodePosition, type Pos, type TailPosition } from './tail-position.js'
 
 /** main-thread time a resume may parse before it yields to the event loop */
 const sliceMs = 8
+/** quiet time after the last read-back (or the last tail that read back closing) before one
+ *  major GC frees what they held: V8 may not collect while the server idles, and the frames'
+ *  Buffers (outside its heap) stay allocated until it does */
+export const idleGcMs = 5000
 
 export interface ResumeSlots {
   /** a turn to read back from Kafka (call the result to give it back, once). `mayRefuse`: throws
    *  SLUICE_ERR_RESUME_BUSY when the waiting queue is full; otherwise waits. Rejects on abort. */
   acquire (signal: AbortSignal, mayRefuse: boolean): Promise<() => void>
+  /** a tail that read back from Kafka closed: what it held is garbage now (postpones the idle GC) */
+  closed (): void
 }
 
 export interface ResumeSlotMetrics {
@@ -22,12 +29,21 @@ export interface ResumeSlotMetrics {
   resumesPeak: Gauge
   resumesWaiting: Gauge
   resumesRefused: Counter
+  idleGcs?: Counter
 }
 
-export function createResumeSlots (maxResumes: number, maxResumeWaiters: number, m: ResumeSlotMetrics): ResumeSlots {
+export function createResumeSlots (maxResumes: number, maxResumeWaiters: number, m: ResumeSlotMetrics, gcAfterMs = idleGcMs): ResumeSlots {
   let resuming = 0
   let resumePeak = 0
   const resumeWaiters: Array<() => void> = []
+  // one GC once no resume has run for gcAfterMs (a new resume postpones it)
+  let idleGc: NodeJS.Timeout | null = null
+  const scheduleGc = (): void => {
+    if (resuming > 0) return
+    if (idleGc !== null) clearTimeout(idleGc)
+    idleGc = setTimeout(() => { idleGc = null; if (resuming === 0) { gc('major'); m.idleGcs?.inc() } }, gcAfterMs)
+    idleGc.unref()
+  }
   const resumeGauges = (): void => { m.resumesInFlight.set(resuming); m.resumesPeak.set(resumePeak); m.resumesWaiting.set(resumeWaiters.length) }
   resumeGauges()
   // a turn is handed straight to the next waiter, so `resuming` never exceeds maxResumes
@@ -40,9 +56,11 @@ export function createResumeSlots (maxResumes: number, maxResumeWaiters: number,
       if (next !== undefined) next()
       else resuming--
       resumeGauges()
+      scheduleGc()
     }
   }
   return {
+    closed: scheduleGc,
     async acquire (signal, mayRefuse) {
       if (signal.aborted) throw errors.CLOSED('the tail request')
       if (resuming < maxResumes) {

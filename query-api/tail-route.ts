@@ -101,10 +101,11 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     // a resume older than the ring waits for its turn to read Kafka before the stream opens,
     // so a refusal can still be a 503 (the waiter counts as a tail of its client meanwhile)
     let releaseResume: (() => void) | null = null
+    let readBack = false
     if (from !== null && hub.after(from, 0) === null) {
       const gone = (): void => ac.abort()
       reply.raw.once('close', gone)
-      try { releaseResume = await hub.acquireResume(ac.signal, true) } catch (err) {
+      try { releaseResume = await hub.acquireResume(ac.signal, true); readBack = true } catch (err) {
         active--
         byClient.give(who)
         throw err
@@ -133,6 +134,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
       byClient.give(who)
       releaseResume?.()
       releaseResume = null
+      if (readBack) hub.resumedTailClosed()
       clients.delete(me)
       unsubscribe()
       clearInterval(hb)
@@ -213,6 +215,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
         if (es === null) {
           // the ring moved past a slow reader: it waits for a turn like any resume (never refused here)
           releaseResume ??= await hub.acquireResume(ac.signal, false)
+          readBack = true
           pos = await hub.catchUp(pos, writeEntries, ac.signal)
           continue
         }
