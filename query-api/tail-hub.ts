@@ -17,7 +17,7 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import { createKafka } from '../platform/kafka.js'
 import { errors } from '../platform/errors.js'
 import { createSeenLines } from './tail-dedup.js'
-import { parseMessage, type Skip, type TailEntry } from './tail-message.js'
+import { parseMessage, type CatchUpEntry, type Skip, type TailEntry } from './tail-message.js'
 import { comparePos, type TailPosition } from './tail-position.js'
 import { createLiveConsumer, highWatermarks } from './tail-consumer.js'
 import { createTailRing } from './tail-ring.js'
@@ -66,7 +66,7 @@ export interface TailHub {
   /** a tail that had a resume turn closed (schedules the idle GC) */
   resumedTailClosed (): void
   /** reads lines from `from` up to the ring's start straight from Kafka, in partition order */
-  catchUp (from: TailPosition, onEntries: (es: TailEntry[]) => Promise<void>, signal: AbortSignal): Promise<TailPosition>
+  catchUp (from: TailPosition, onEntries: (es: CatchUpEntry[]) => Promise<void>, signal: AbortSignal): Promise<TailPosition>
 }
 
 function createTailHubMetrics (regs: Registry[]) {

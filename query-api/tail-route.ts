@@ -17,6 +17,7 @@ import { utf8QueryHook } from './utf8.js'
 import { compileFilter } from './tail-filter.js'
 import { decodePosition, encodePosition, type TailPosition } from './tail-position.js'
 import type { TailEntry, TailHub, TailSubscriber } from './tail-hub.js'
+import type { CatchUpEntry } from './tail-message.js'
 import { clientKey, createClientCounts } from './client-key.js'
 import { halfOf } from './query-slots.js'
 
@@ -200,6 +201,13 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
       if (frames.length > 0 && !closed) writeNow(frames)
       await drained()
     }
+    // read back from Kafka: one string per fetch, encoded by the socket write
+    const writeCaughtUp = async (es: CatchUpEntry[]): Promise<void> => {
+      let text = ''
+      for (const e of es) if (filter(e.line, e.fieldsJson)) text += e.frame
+      if (text !== '' && !closed) { wroteSince = true; if (!res.write(text)) blocked = true }
+      await drained()
+    }
 
     try {
       if (from === null) {
@@ -216,7 +224,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
           // the ring moved past a slow reader: it waits for a turn like any resume (never refused here)
           releaseResume ??= await hub.acquireResume(ac.signal, false)
           readBack = true
-          pos = await hub.catchUp(pos, writeEntries, ac.signal)
+          pos = await hub.catchUp(pos, writeCaughtUp, ac.signal)
           continue
         }
         releaseResume?.()

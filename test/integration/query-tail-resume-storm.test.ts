@@ -120,7 +120,7 @@ describe('tail resume storm: bounded catch-up from Kafka', () => {
       fs.writeFileSync(path.join(reportDir, `smaps-${label.replace(/ /g, '-')}`), fs.readFileSync(`/proc/${pid}/smaps`))
       const kb = (k: string): number => Math.round(Number(new RegExp(`^${k}:\\s+(\\d+) kB$`, 'm').exec(st)?.[1]) / 1024)
       const pm = await (await fetch(`${base}/metrics`)).text()
-      return `${label}: external ${mb(metric(pm, 'nodejs_external_memory_bytes'))} MB; anon ${kb('RssAnon')} file ${kb('RssFile')} threads ${/^Threads:\s+(\d+)/m.exec(st)?.[1]}; rss ${mb(Number(r.resourceUsage.rss ?? 0))} heap used ${mb(h.usedMemory)} of ${mb(h.totalMemory)} MB (${spaces})`
+      return `${label}: idle GCs ${metric(pm, 'sluice_tail_resume_idle_gcs_total')}, external ${mb(metric(pm, 'nodejs_external_memory_bytes'))} MB; anon ${kb('RssAnon')} file ${kb('RssFile')} threads ${/^Threads:\s+(\d+)/m.exec(st)?.[1]}; rss ${mb(Number(r.resourceUsage.rss ?? 0))} heap used ${mb(h.usedMemory)} of ${mb(h.totalMemory)} MB (${spaces})`
     }
     console.log(await heap('before'))
     console.log(`reports in ${reportDir}`)
