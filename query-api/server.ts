@@ -6,7 +6,7 @@ import underPressure from '@fastify/under-pressure'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { Registry } from 'prom-client'
+import { collectDefaultMetrics, Registry } from 'prom-client'
 import { errors } from '../platform/errors.js'
 import type { Topics } from '../schemas/topics.js'
 import { logsRoute } from './logs-route.js'
@@ -104,6 +104,8 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
 
   app.get('/healthz', { schema: { summary: 'Liveness: the process answers' } }, async () => ({ status: 'ok' }))
   const apiRegistry = new Registry()
+  // the process's own memory, heap, GC and event-loop figures (process_*, nodejs_*)
+  collectDefaultMetrics({ register: apiRegistry })
   // read at scrape time: the routes below register their metrics after this point
   const registries = [...opts.registries, apiRegistry]
   app.get('/metrics', { schema: { summary: 'Prometheus text: queue depths, consumer lag, drops, query slots' } }, async (_req, reply) => {

@@ -17,7 +17,7 @@ import { Counter, Gauge, type Registry } from 'prom-client'
 import { createKafka } from '../platform/kafka.js'
 import { errors } from '../platform/errors.js'
 import { createSeenLines } from './tail-dedup.js'
-import { parseMessage, type Skip, type TailEntry } from './tail-message.js'
+import { parseMessage, type CatchUpEntry, type Skip, type TailEntry } from './tail-message.js'
 import { comparePos, type TailPosition } from './tail-position.js'
 import { createLiveConsumer, highWatermarks } from './tail-consumer.js'
 import { createTailRing } from './tail-ring.js'
@@ -63,8 +63,10 @@ export interface TailHub {
   /** a turn to read back from Kafka (call the result to give it back, once). `mayRefuse`: throws
    *  SLUICE_ERR_RESUME_BUSY when the waiting queue is full; otherwise waits. Rejects on abort. */
   acquireResume (signal: AbortSignal, mayRefuse: boolean): Promise<() => void>
+  /** a tail that had a resume turn closed (schedules the idle GC) */
+  resumedTailClosed (): void
   /** reads lines from `from` up to the ring's start straight from Kafka, in partition order */
-  catchUp (from: TailPosition, onEntries: (es: TailEntry[]) => Promise<void>, signal: AbortSignal): Promise<TailPosition>
+  catchUp (from: TailPosition, onEntries: (es: CatchUpEntry[]) => Promise<void>, signal: AbortSignal): Promise<TailPosition>
 }
 
 function createTailHubMetrics (regs: Registry[]) {
@@ -78,6 +80,7 @@ function createTailHubMetrics (regs: Registry[]) {
   resumesPeak: new Gauge({ name: 'sluice_tail_resumes_in_flight_max', help: 'Most tails reading back from Kafka at once since the server started', registers: regs }),
   resumesWaiting: new Gauge({ name: 'sluice_tail_resumes_waiting', help: 'Tails waiting for a turn to read back from Kafka (at most maxResumeWaiters)', registers: regs }),
   resumesRefused: new Counter({ name: 'sluice_tail_resumes_refused_total', help: 'Resumes refused: busy (503, the waiting queue was full) or too_old (410, beyond resumeMaxMessages)', labelNames: ['reason'], registers: regs }),
+  idleGcs: new Counter({ name: 'sluice_tail_resume_idle_gcs_total', help: 'Garbage collections run once Kafka read-backs had stopped for a few seconds (frees what they read while the server idles)', registers: regs }),
   skipped: new Counter({ name: 'sluice_tail_skipped_lines_total', help: 'Lines the live tail could not render and skipped (too_deep: nested deeper than the limit; failed: any other error); the collector dead-letters them', labelNames: ['reason'], registers: regs })
 }
 }
@@ -156,6 +159,7 @@ export function createTailHub (opts: TailHubOptions): TailHub {
     },
 
     acquireResume: (signal, mayRefuse) => resumeSlots.acquire(signal, mayRefuse),
+    resumedTailClosed: () => resumeSlots.closed(),
 
     async catchUp (from, onEntries, signal) {
       m.catchUps.inc()

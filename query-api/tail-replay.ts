@@ -11,12 +11,15 @@ export const replayChunk = 2000
 /** A turn to read back from Kafka (hub.acquireResume), held at most once and given back once. */
 export interface ResumeTurn {
   held: (() => void) | null
+  /** this tail read back from Kafka (the hub then runs one GC after the last such tail ends) */
+  readBack: boolean
   give (): void
 }
 
 export function resumeTurn (held: (() => void) | null = null): ResumeTurn {
   const turn: ResumeTurn = {
     held,
+    readBack: false,
     give () { const g = turn.held; turn.held = null; g?.() }
   }
   return turn
@@ -32,7 +35,8 @@ export async function replayThenFollow (hub: TailHub, from: TailPosition, stream
     if (es === null) {
       // the ring moved past a slow reader: it waits for a turn like any resume (never refused here)
       turn.held ??= await hub.acquireResume(signal, false)
-      pos = await hub.catchUp(pos, es2 => stream.writeEntries(es2), signal)
+      turn.readBack = true
+      pos = await hub.catchUp(pos, es2 => stream.writeCaughtUp(es2), signal)
       continue
     }
     turn.give()

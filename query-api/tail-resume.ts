@@ -5,16 +5,23 @@
 import type { Kafka } from 'kafkajs'
 import type { Counter, Gauge } from 'prom-client'
 import { errors } from '../platform/errors.js'
-import { parseMessage, sseFrame, type TailEntry } from './tail-message.js'
+import { gc } from '../platform/gc.js'
+import { parseMessage, sseFrameText, type CatchUpEntry } from './tail-message.js'
 import { comparePos, encodePosition, type Pos, type TailPosition } from './tail-position.js'
 
 /** main-thread time a resume may parse before it yields to the event loop */
 const sliceMs = 8
+/** quiet time after the last read-back (or the last tail that read back closing) before one
+ *  major GC frees what they held: V8 may not collect while the server idles, and the frames'
+ *  Buffers (outside its heap) stay allocated until it does */
+export const idleGcMs = 5000
 
 export interface ResumeSlots {
   /** a turn to read back from Kafka (call the result to give it back, once). `mayRefuse`: throws
    *  SLUICE_ERR_RESUME_BUSY when the waiting queue is full; otherwise waits. Rejects on abort. */
   acquire (signal: AbortSignal, mayRefuse: boolean): Promise<() => void>
+  /** a tail that read back from Kafka closed: what it held is garbage now (postpones the idle GC) */
+  closed (): void
 }
 
 export interface ResumeSlotMetrics {
@@ -22,12 +29,21 @@ export interface ResumeSlotMetrics {
   resumesPeak: Gauge
   resumesWaiting: Gauge
   resumesRefused: Counter
+  idleGcs?: Counter
 }
 
-export function createResumeSlots (maxResumes: number, maxResumeWaiters: number, m: ResumeSlotMetrics): ResumeSlots {
+export function createResumeSlots (maxResumes: number, maxResumeWaiters: number, m: ResumeSlotMetrics, gcAfterMs = idleGcMs): ResumeSlots {
   let resuming = 0
   let resumePeak = 0
   const resumeWaiters: Array<() => void> = []
+  // one GC once no resume has run for gcAfterMs (a new resume postpones it)
+  let idleGc: NodeJS.Timeout | null = null
+  const scheduleGc = (): void => {
+    if (resuming > 0) return
+    if (idleGc !== null) clearTimeout(idleGc)
+    idleGc = setTimeout(() => { idleGc = null; if (resuming === 0) { gc('major'); m.idleGcs?.inc() } }, gcAfterMs)
+    idleGc.unref()
+  }
   const resumeGauges = (): void => { m.resumesInFlight.set(resuming); m.resumesPeak.set(resumePeak); m.resumesWaiting.set(resumeWaiters.length) }
   resumeGauges()
   // a turn is handed straight to the next waiter, so `resuming` never exceeds maxResumes
@@ -40,9 +56,11 @@ export function createResumeSlots (maxResumes: number, maxResumeWaiters: number,
       if (next !== undefined) next()
       else resuming--
       resumeGauges()
+      scheduleGc()
     }
   }
   return {
+    closed: scheduleGc,
     async acquire (signal, mayRefuse) {
       if (signal.aborted) throw errors.CLOSED('the tail request')
       if (resuming < maxResumes) {
@@ -75,7 +93,7 @@ export function createResumeSlots (maxResumes: number, maxResumeWaiters: number,
 /** Reads lines from `from` up to `ring.low` (the ring's first position per partition) straight
  *  from Kafka with a consumer of its own group, in partition order; returns the position after
  *  the last line handed to `onEntries`. */
-export async function readBackFromKafka (kafka: Kafka, topic: string, groupId: string, from: TailPosition, ring: { low: TailPosition }, onEntries: (es: TailEntry[]) => Promise<void>, signal: AbortSignal): Promise<TailPosition> {
+export async function readBackFromKafka (kafka: Kafka, topic: string, groupId: string, from: TailPosition, ring: { low: TailPosition }, onEntries: (es: CatchUpEntry[]) => Promise<void>, signal: AbortSignal): Promise<TailPosition> {
   // what to read: every partition whose resume point is below the ring's low mark
   const until = new Map(ring.low)
   const todo = new Map<number, Pos>()
@@ -100,17 +118,17 @@ export async function readBackFromKafka (kafka: Kafka, topic: string, groupId: s
           const want = todo.get(batch.partition)
           if (want === undefined || signal.aborted) return
           const stop = until.get(batch.partition)!
-          const out: TailEntry[] = []
+          const out: CatchUpEntry[] = []
           const scratch: TailPosition = new Map(pos)
           let sliceStart = performance.now()
           for (const msg of batch.messages) {
             // parsing a fetch of up to 1 MiB per partition: let other requests run between slices
             if (performance.now() - sliceStart > sliceMs) { await new Promise(resolve => setImmediate(resolve)); sliceStart = performance.now(); if (signal.aborted) break }
             if (Number(msg.offset) >= stop[0] && stop[1] === 0) { todo.delete(batch.partition); break }
-            for (const e of parseMessage(batch.partition, msg, scratch)) {
+            for (const e of parseMessage(batch.partition, msg, scratch, undefined, false)) {
               if (comparePos(e.pos, want) >= 0 && comparePos(e.pos, stop) < 0) {
                 pos.set(e.partition, e.next)
-                out.push({ ...e, frame: sseFrame(encodePosition(pos), e.line) })
+                out.push({ ...e, frame: sseFrameText(encodePosition(pos), e.line) })
               }
             }
             if (comparePos([Number(msg.offset) + 1, 0], stop) >= 0) { todo.delete(batch.partition); pos.set(batch.partition, stop); break }

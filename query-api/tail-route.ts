@@ -106,7 +106,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
     if (hub.after(from, 0) !== null) return true
     const gone = (): void => ac.abort()
     reply.raw.once('close', gone)
-    try { turn.held = await hub.acquireResume(ac.signal, true) } finally { reply.raw.off('close', gone) }
+    try { turn.held = await hub.acquireResume(ac.signal, true); turn.readBack = true } finally { reply.raw.off('close', gone) }
     return !ac.signal.aborted
   }
 
@@ -139,7 +139,7 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
       heartbeatMs,
       joined,
       onOverflow (lost) { m.dropped.inc(lost); m.slow.inc() },
-      onFinish () { release(); turn.give(); clients.delete(stream); ac.abort() }
+      onFinish () { release(); turn.give(); if (turn.readBack) hub.resumedTailClosed(); clients.delete(stream); ac.abort() }
     })
     clients.add(stream)
     if (from === null) { stream.follow(hub); return }

@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http'
 import type { LogLine } from './search.js'
 import type { TailEntry, TailHub, TailSubscriber } from './tail-hub.js'
+import type { CatchUpEntry } from './tail-message.js'
 
 export interface TailStreamOptions {
   filter: (l: LogLine, fieldsJson: string) => boolean
@@ -28,6 +29,8 @@ export interface TailStream {
   flush (): void
   /** writes a replayed chunk (filtered) and waits until the socket took it */
   writeEntries (es: TailEntry[]): Promise<void>
+  /** lines read back from Kafka: one string per fetch, encoded by the socket write */
+  writeCaughtUp (es: CatchUpEntry[]): Promise<void>
   /** joins the live stream of the hub */
   follow (hub: TailHub): void
   /** ends the stream with an error event */
@@ -117,6 +120,12 @@ export function openTailStream (res: ServerResponse, startId: string, o: TailStr
       const frames: Buffer[] = []
       for (const e of es) if (o.filter(e.line, e.fieldsJson)) frames.push(e.frame)
       if (frames.length > 0 && !closed) writeNow(frames)
+      await drained()
+    },
+    async writeCaughtUp (es) {
+      let text = ''
+      for (const e of es) if (o.filter(e.line, e.fieldsJson)) text += e.frame
+      if (text !== '' && !closed) { wroteSince = true; if (!res.write(text)) blocked = true }
       await drained()
     },
     follow (hub) { unsubscribe = hub.subscribe(sub) },

@@ -5,7 +5,7 @@
 // those Buffers died young), a major one only if that was not enough.
 // Why and how it was chosen: docs/design/2026-12-02-memory-while-catching-up.md.
 import v8 from 'node:v8'
-import { gc } from './gc.js'
+import { gc } from '../platform/gc.js'
 
 export type GcType = 'minor' | 'major'
 export type GcCounts = Record<GcType, number>

@@ -10,7 +10,7 @@ import { parentPort } from 'node:worker_threads'
 import { type Producer } from 'kafkajs'
 import { createKafka } from '../platform/kafka.js'
 import { compressionType, type Compression } from '../platform/kafka-codecs.js'
-import { gc } from './gc.js'
+import { gc } from '../platform/gc.js'
 import { collectIfOver } from './memory-bound.js'
 import type { ToWorker, FromWorker, WireTopicMessages } from './sender.js'
 

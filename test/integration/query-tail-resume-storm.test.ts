@@ -2,9 +2,13 @@
 // used to open 40 Kafka consumers and parse the whole topic on the main thread at once.
 // Now at most maxResumes (2) read back from Kafka at a time, 16 more wait, the rest get 503
 // + Retry-After; every served client gets every line exactly once; /v1/logs keeps answering
-// (its p99 is reported); a resume further back than resumeMaxMessages is a 410 naming the
-// oldest position offered, and resuming from that position works.
+// (its p99 is reported); the server (`sluice serve`, a child process) reports its RSS, V8 heap
+// and external memory before, at the end of and a minute after the storm, and its memory maps
+// go to a temp dir (smaps-*) to see which mappings grew; a resume further back than
+// resumeMaxMessages is a 410 naming the oldest position offered, and resuming from it works.
+import fs from 'node:fs'
 import http from 'node:http'
+import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import type { FastifyInstance } from 'fastify'
@@ -14,7 +18,7 @@ import { createKafka, prepareKafka } from '../../platform/kafka.js'
 import { topicsFor } from '../../schemas/topics.js'
 import { migrate } from '../../schemas/migrations.js'
 import { buildQueryApi } from '../../query-api/server.js'
-import { tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
+import { runCli, stopChild, tempDir, uniquePrefix, waitFor, type Running } from '../helpers/env.js'
 
 const lines = 20_000
 const perMessage = 50
@@ -61,10 +65,12 @@ describe('tail resume storm: bounded catch-up from Kafka', () => {
   const brokers = [inject('kafkaBrokers')]
   const topics = topicsFor(uniquePrefix('storm'))
   let ch: ClickHouse
-  let app: FastifyInstance
+  // the storm's server is `sluice serve` in a child process, so its memory is measured alone
+  let server: Running
   let shallow: FastifyInstance
   let base: string
   let shallowBase: string
+  let reportDir: string
   let producer: Producer
 
   beforeAll(async () => {
@@ -83,22 +89,42 @@ describe('tail resume storm: bounded catch-up from Kafka', () => {
     }
     ch = await createClickHouse({ database: 'sluice', dataDir: tempDir('qstorm') })
     await migrate(ch.client, 'sluice', { retentionDays: 30 })
-    app = await buildQueryApi({ clickhouse: ch.client, database: 'sluice', tokens: [], registries: [], tail: { brokers, topics, maxTails: 64, maxTailsPerClient: 64, ringLines: 500 } })
-    await app.listen({ port: 0, host: '127.0.0.1' })
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    reportDir = tempDir('qstorm-report')
+    server = runCli(['serve'], { KAFKA_BROKERS: brokers.join(','), SLUICE_DATA_DIR: tempDir('qstorm-serve'), SLUICE_PORT: '0', SLUICE_TOPIC_PREFIX: topics.prefix, NODE_OPTIONS: `--report-on-signal --report-signal=SIGUSR2 --report-directory=${reportDir}` })
+    base = await waitFor('sluice serve to print its URL', async () => {
+      if (server.child.exitCode !== null) throw new Error(`sluice serve exited ${server.child.exitCode}: ${server.stderr()}`)
+      return /Sluice query API: (\S+)/.exec(server.stdout())?.[1]
+    }, 120_000)
     shallow = await buildQueryApi({ clickhouse: ch.client, database: 'sluice', tokens: [], registries: [], tail: { brokers, topics, resumeMaxMessages: 100 } })
     await shallow.listen({ port: 0, host: '127.0.0.1' })
     shallowBase = `http://127.0.0.1:${(shallow.server.address() as AddressInfo).port}`
   })
   afterAll(async () => {
     await producer?.disconnect()
-    await app?.close()
+    if (server !== undefined) await stopChild(server)
     await shallow?.close()
     await ch?.close()
   })
 
   it(`${clients} concurrent resumes from the oldest position: 2 read Kafka at once, 16 wait, 22 get 503; each served client gets all ${lines} lines once; /v1/logs keeps answering`, async () => {
-    const rss = (): number => Math.round(process.memoryUsage().rss / 1048576)
+    const pid = server.child.pid!
+    const rss = (): number => Math.round(Number(/^VmRSS:\s+(\d+) kB$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024)
+    // a Node diagnostic report of the server (SIGUSR2): its V8 heap next to its RSS
+    const heap = async (label: string): Promise<string> => {
+      const before = new Set(fs.readdirSync(reportDir))
+      server.child.kill('SIGUSR2')
+      const f = await waitFor('the report', async () => fs.readdirSync(reportDir).find(n => !before.has(n) && n.endsWith('.json')), 30_000)
+      const r = await waitFor('the report to be written', async () => { try { return JSON.parse(fs.readFileSync(path.join(reportDir, f), 'utf8')) } catch { return null } }, 30_000)
+      const mb = (n: number): number => Math.round(n / 1048576)
+      const h = r.javascriptHeap
+      const spaces = Object.entries(h.heapSpaces as Record<string, { used: number }>).map(([k, v]) => `${k}=${mb(v.used)}`).join(' ')
+      const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
+      fs.writeFileSync(path.join(reportDir, `smaps-${label.replace(/ /g, '-')}`), fs.readFileSync(`/proc/${pid}/smaps`))
+      const kb = (k: string): number => Math.round(Number(new RegExp(`^${k}:\\s+(\\d+) kB$`, 'm').exec(st)?.[1]) / 1024)
+      const pm = await (await fetch(`${base}/metrics`)).text()
+      return `${label}: idle GCs ${metric(pm, 'sluice_tail_resume_idle_gcs_total')}, external ${mb(metric(pm, 'nodejs_external_memory_bytes'))} MB; anon ${kb('RssAnon')} file ${kb('RssFile')} threads ${/^Threads:\s+(\d+)/m.exec(st)?.[1]}; rss ${mb(Number(r.resourceUsage.rss ?? 0))} heap used ${mb(h.usedMemory)} of ${mb(h.totalMemory)} MB (${spaces})`
+    }
+    console.log(await heap('before'))
     const rssBefore = rss()
     const probe = async (): Promise<number> => await new Promise<number>((resolve, reject) => http.get(`${base}/v1/logs?since=1h&limit=10`, { localAddress: '127.0.0.2' }, res => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)) }).on('error', reject))
     const quiet: number[] = []
@@ -155,10 +181,14 @@ describe('tail resume storm: bounded catch-up from Kafka', () => {
     const p = (q: number, xs = sorted): number => Math.round(xs[Math.min(xs.length - 1, Math.floor(q * xs.length))])
     quiet.sort((a, b) => a - b)
     const rssPeak = rss()
+    console.log(await heap('end of storm'))
     for (const c of cs) c.close()
     await waitFor('the tails to close', async () => /^sluice_tail_clients 0$/m.test(await (await fetch(`${base}/metrics`)).text()), 30_000)
     await new Promise(resolve => setTimeout(resolve, 60_000))
-    console.log(`resume storm: /v1/logs before it p50 ${p(0.5, quiet)} ms, max ${p(1, quiet)} ms; during it ${latencies.length} requests, p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms; RSS of the test process (server + 40 clients) ${rssBefore} MB before, ${rssPeak} MB at the end of the storm, ${rss()} MB a minute after`)
+    console.log(await heap('a minute after'))
+    // one GC ran once the read-back tails had closed (the server was idle after that)
+    expect(metric(await (await fetch(`${base}/metrics`)).text(), 'sluice_tail_resume_idle_gcs_total')).toBeGreaterThanOrEqual(1)
+    console.log(`resume storm: /v1/logs before it p50 ${p(0.5, quiet)} ms, max ${p(1, quiet)} ms; during it ${latencies.length} requests, p50 ${p(0.5)} ms, p99 ${p(0.99)} ms, max ${p(1)} ms; RSS of the server (sluice serve) ${rssBefore} MB before, ${rssPeak} MB at the end of the storm, ${rss()} MB a minute after`)
   }, 420_000)
 
   it('a resume further back than resumeMaxMessages is a 410 naming the oldest position offered; resuming from it replays from there', async () => {

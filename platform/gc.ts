@@ -1,5 +1,6 @@
-// A GC on demand, for the shipper's memory bound (ship.ts, send-worker.ts): each thread calls
-// it on its own heap when its Buffer memory passes the bound.
+// A GC on demand: the shipper's memory bound (memory-bound.ts, send-worker.ts) calls it on its
+// own thread's heap when its Buffer memory passes the bound; the query API once after a resume
+// storm (tail-resume.ts), so the Buffers it read back are freed while the server is idle.
 import v8 from 'node:v8'
 import vm from 'node:vm'
 
