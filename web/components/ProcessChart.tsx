@@ -1,0 +1,103 @@
+// One small multiple of the Processes page: uPlot, one line per top process, a min–max band for
+// the rest, a dashed limit, restart markers. Every chart shares the x scale (the page's range)
+// and the cursor (uPlot's sync key), so a hover shows the same instant on all of them.
+import { useEffect, useRef, useState } from 'preact/hooks'
+import uPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import { formatValue, type ChartData, type Restart } from '../lib/process-series.js'
+
+export const palette = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#9333ea', '#0891b2', '#db2777', '#65a30d', '#7c3aed', '#ea580c']
+
+interface Props {
+  id: string
+  title: string
+  unit: string
+  data: ChartData
+  colours: Map<string, string>
+  range: [number, number]
+  restarts: Restart[]
+  width: number
+}
+
+const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888'
+
+export function ProcessChart ({ id, title, unit, data, colours, range, restarts, width }: Props) {
+  const box = useRef<HTMLDivElement>(null)
+  const [idx, setIdx] = useState<number | null>(null)
+
+  useEffect(() => {
+    if (box.current === null) return
+    const fg = cssVar('--dim')
+    const grid = cssVar('--line')
+    const series: uPlot.Series[] = [{}]
+    const cols: Array<Array<number | null>> = []
+    for (const l of data.lines) {
+      series.push({ label: l.key, stroke: colours.get(l.key), width: 1.5, dash: l.dashed === true ? [4, 3] : undefined, spanGaps: true, points: { show: false } })
+      cols.push(l.values)
+    }
+    const bands: uPlot.Band[] = []
+    if (data.band !== null) {
+      series.push({ label: 'others max', stroke: 'rgba(128,128,128,.5)', width: 1, spanGaps: true, points: { show: false } })
+      series.push({ label: 'others min', stroke: 'rgba(128,128,128,.5)', width: 1, spanGaps: true, points: { show: false } })
+      cols.push(data.band.max, data.band.min)
+      bands.push({ series: [series.length - 2, series.length - 1], fill: 'rgba(128,128,128,.18)' })
+    }
+    if (data.limit !== null) {
+      series.push({ label: 'limit', stroke: cssVar('--error'), width: 1, dash: [6, 4], spanGaps: true, points: { show: false } })
+      cols.push(data.limit)
+    }
+    const axisValues = (_u: uPlot, vals: number[]): string[] => vals.map(v => formatValue(v, unit))
+    const plot = new uPlot({
+      width,
+      height: 150,
+      legend: { show: false },
+      cursor: { sync: { key: 'sluice-processes' }, points: { size: 5 } },
+      scales: { x: { time: true, range: () => range } },
+      axes: [
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: axisValues, size: 70 }
+      ],
+      series,
+      bands,
+      hooks: {
+        setCursor: [u => { setIdx(u.cursor.idx ?? null) }],
+        draw: [u => {
+          const ctx = u.ctx
+          ctx.save()
+          ctx.strokeStyle = cssVar('--warn')
+          ctx.lineWidth = 1.5 * devicePixelRatio
+          ctx.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio])
+          for (const r of restarts) {
+            const px = Math.round(u.valToPos(r.t / 1000, 'x', true))
+            if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue
+            ctx.beginPath(); ctx.moveTo(px, u.bbox.top); ctx.lineTo(px, u.bbox.top + u.bbox.height); ctx.stroke()
+          }
+          ctx.restore()
+        }]
+      }
+    }, [data.x, ...cols] as uPlot.AlignedData, box.current)
+    return () => { plot.destroy() }
+  }, [data, width, range[0], range[1], restarts])
+
+  const t = idx !== null ? data.x[idx] : undefined
+  return (
+    <section class="pchart" data-chart={id} data-min={range[0]} data-max={range[1]}>
+      <h3>{title}</h3>
+      <div ref={box} class="pchart-plot" />
+      <div class="readout" data-t={t === undefined ? '' : new Date(t * 1000).toISOString()}>
+        {t === undefined
+          ? <span class="dim">hover a chart: the same instant shows on every chart</span>
+          : <>
+            <span class="ts">{new Date(t * 1000).toISOString().replace('T', ' ').replace('.000Z', 'Z')}</span>
+            {data.lines.map(l => (
+              <span key={`${l.key}${l.dashed === true ? '-2' : ''}`} class="rv" data-key={l.key} data-value={l.values[idx!] ?? ''} data-dashed={l.dashed === true ? '1' : undefined}>
+                <i style={{ background: colours.get(l.key) }} />{formatValue(l.values[idx!], unit)}
+              </span>
+            ))}
+            {data.band !== null && <span class="rv dim">others {formatValue(data.band.min[idx!], unit)} – {formatValue(data.band.max[idx!], unit)}</span>}
+            {data.limit !== null && <span class="rv dim">limit {formatValue(data.limit[idx!], unit)}</span>}
+          </>}
+      </div>
+    </section>
+  )
+}
