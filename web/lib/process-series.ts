@@ -20,7 +20,11 @@ export function restartsOf (series: StatsSeries[]): Restart[] {
     if (s.points.length === 0) continue
     const k = `${s.host}/${s.service}`
     const list = by.get(k) ?? []
-    list.push({ pid: s.pid, first: Date.parse(s.points[0][0]) })
+    const first = Date.parse(s.points[0][0])
+    // the same process appears once per metric: keep its earliest sample
+    const known = list.find(p => p.pid === s.pid)
+    if (known !== undefined) known.first = Math.min(known.first, first)
+    else list.push({ pid: s.pid, first })
     by.set(k, list)
   }
   const out: Restart[] = []

@@ -193,7 +193,7 @@ export function HeatmapPage () {
           <div class="heat-wrap">
             <canvas
               ref={canvasRef} class="heatmap" aria-label={`heatmap of ${field}`}
-              data-left={margin.left} data-top={margin.top} data-col-w={geo.colW} data-row-h={geo.rowH} data-row0={geo.row0} data-row1={geo.row1} data-columns={body.columns}
+              data-left={margin.left} data-top={margin.top} data-col-w={geo.colW} data-row-h={geo.rowH} data-row0={geo.row0} data-row1={geo.row1} data-columns={body.columns} data-query={apiParams.toString()} data-since={body.since} data-until={body.until}
               onMouseMove={e => setHover(cellAt(e))} onMouseLeave={() => setHover(null)}
               onClick={e => { const c = cellAt(e); if (c !== null && cellOf(c.i, c.j) !== undefined) location.href = explorerUrl(c.i, c.j) }}
             />

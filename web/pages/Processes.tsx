@@ -26,7 +26,7 @@ export const rankMetrics = ['heap_used', 'rss', 'heap_total', 'external', 'conne
 const topN = 10
 const presets = ['15m', '1h', '6h', '24h', '7d']
 
-/** Runs at most `n` requests at once (the API sheds load beyond a few queries in flight). */
+/** Runs at most `n` requests at once (the API allows a client 2 queries in flight). */
 async function limited<T> (jobs: Array<() => Promise<T>>, n: number): Promise<T[]> {
   const out: T[] = new Array(jobs.length)
   let next = 0
@@ -74,7 +74,7 @@ export function ProcessesPage () {
       return [m, await getJson<StatsBody>('/v1/stats', p, ctl.signal)]
     })
     setError(null)
-    limited(jobs, 3).then(rs => setBodies(new Map(rs)), (err: unknown) => {
+    limited(jobs, 2).then(rs => setBodies(new Map(rs)), (err: unknown) => {
       if (err instanceof ApiError && err.status === 401) setNeedLogin(true)
       else if (err instanceof ApiError) setError(err)
     })
