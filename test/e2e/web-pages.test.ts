@@ -32,11 +32,11 @@ describe('web pages: processes, heatmap, alerts', () => {
     up = await startUp({ KAFKA_BROKERS: inject('kafkaBrokers'), SLUICE_DATA_DIR: dataDir, SLUICE_PORT: String(port), SLUICE_TOPIC_PREFIX: uniquePrefix('webpages') })
     const writer = await runNode(path.join(root, 'test', 'fixtures', 'fleet-writer.mjs'), [path.join(dataDir, 'spool'), String(statsBase), String(reqBase)])
     expect(writer).toEqual({ code: 0, stderr: '' })
-    const samples = (statsSamples(statsBase) as unknown[]).length
+    const samples = (statsSamples(statsBase) as Array<{ stats: Record<string, number> }>).filter(s => s.stats.heap_used !== undefined).length
     await waitFor('stats and request lines to be queryable', async () => {
       const s = await (await fetch(`${up.url}/v1/stats?metric=heap_used&since=1h&step=1m`)).json() as StatsBody
       const f = await (await fetch(`${up.url}/v1/facets?service=shop&since=1h`)).json() as { total: number }
-      return s.series.reduce((n, x) => n + x.points.length, 0) === samples / 1 && f.total === requests.length
+      return s.series.reduce((n, x) => n + x.points.length, 0) === samples && f.total === requests.length
     }, 90_000, 500)
     browser = await launchBrowser()
     page = (await newPage(browser)).page
@@ -77,6 +77,26 @@ describe('web pages: processes, heatmap, alerts', () => {
     expect(Number(new Map(shown).get('web-1/api/111'))).toBe((20 + 5) * 1024 * 1024)
     expect(await page.locator('.pchart').count()).toBe(9)
     await screenshot(page, 'web-10-processes')
+  })
+
+  it('with 12 processes draws the top 10 by heap and the other two as a min–max band', async () => {
+    await page.goto(`${up.url}/processes?service=batch&since=1h&metric=heap_used`)
+    const legend = page.locator('.proc-legend')
+    await legend.waitFor({ timeout: 30_000 })
+    expect(await legend.getAttribute('data-processes')).toBe('12')
+    const keys = await page.locator('.proc-legend .proc').evaluateAll(els => els.map(e => e.getAttribute('data-key')))
+    expect(keys).toEqual(Array.from({ length: 10 }, (_, i) => `b-${String(12 - i).padStart(2, '0')}/batch/${512 - i}`))
+    expect(await legend.textContent()).toContain('12 processes: top 10 by heap_used, the other 2 as a grey min–max band')
+    const heap = page.locator('.pchart[data-chart="heap"]')
+    const min = Number(await heap.getAttribute('data-min'))
+    const max = Number(await heap.getAttribute('data-max'))
+    const over = (await heap.locator('.u-over').boundingBox())!
+    const at = statsBase + 10 * minute
+    await page.mouse.move(over.x + (at / 1000 - min) / (max - min) * over.width, over.y + over.height / 2)
+    await page.waitForFunction((t) => document.querySelector('.pchart[data-chart="heap"] .readout')?.getAttribute('data-t') === t, new Date(at).toISOString(), { timeout: 10_000 })
+    // b-01 and b-02 at minute 10: 25 and 30 MiB
+    expect(await heap.locator('.readout .band').textContent()).toBe('others 25.0 MiB – 30.0 MiB')
+    await screenshot(page, 'web-10b-processes-band')
   })
 
   it('shows the fast and the slow band, isolates the slow host in its hue, and a slow cell opens exactly its lines', async () => {

@@ -46,7 +46,8 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
       series.push({ label: 'limit', stroke: cssVar('--error'), width: 1, dash: [6, 4], spanGaps: true, points: { show: false } })
       cols.push(data.limit)
     }
-    const axisValues = (_u: uPlot, vals: number[]): string[] => vals.map(v => formatValue(v, unit))
+    const axisValues = (_u: uPlot, vals: number[]): string[] => vals.map(v => formatValue(v, unit, true))
+    // bytes: ticks at powers of two (16 MiB, 32 MiB …), which read as round numbers
     const plot = new uPlot({
       width,
       height: 150,
@@ -55,7 +56,7 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
       scales: { x: { time: true, range: () => range } },
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
-        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: axisValues, size: 70 }
+        { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: axisValues, size: 72, incrs: unit === 'bytes' ? Array.from({ length: 40 }, (_, k) => 2 ** (k + 4)) : undefined }
       ],
       series,
       bands,
@@ -81,7 +82,7 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
 
   const t = idx !== null ? data.x[idx] : undefined
   return (
-    <section class="pchart" data-chart={id} data-min={range[0]} data-max={range[1]}>
+    <section class="pchart" style={{ width: `${width + 14}px` }} data-chart={id} data-min={range[0]} data-max={range[1]}>
       <h3>{title}</h3>
       <div ref={box} class="pchart-plot" />
       <div class="readout" data-t={t === undefined ? '' : new Date(t * 1000).toISOString()}>
@@ -94,7 +95,7 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
                 <i style={{ background: colours.get(l.key) }} />{formatValue(l.values[idx!], unit)}
               </span>
             ))}
-            {data.band !== null && <span class="rv dim">others {formatValue(data.band.min[idx!], unit)} – {formatValue(data.band.max[idx!], unit)}</span>}
+            {data.band !== null && <span class="rv dim band">others {formatValue(data.band.min[idx!], unit)} – {formatValue(data.band.max[idx!], unit)}</span>}
             {data.limit !== null && <span class="rv dim">limit {formatValue(data.limit[idx!], unit)}</span>}
           </>}
       </div>

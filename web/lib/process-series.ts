@@ -81,13 +81,13 @@ export function chartData (main: StatsSeries[], top: Set<string>, opts: { second
   return { x, lines, band, limit }
 }
 
-export function formatValue (v: number | null | undefined, unit: string): string {
+export function formatValue (v: number | null | undefined, unit: string, short = false): string {
   if (v === null || v === undefined) return '–'
   if (unit === 'bytes') {
     const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
     let n = v; let i = 0
     while (Math.abs(n) >= 1024 && i < u.length - 1) { n /= 1024; i++ }
-    return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`
+    return `${n.toFixed(i === 0 || (short && Number.isInteger(n)) ? 0 : 1)} ${u[i]}`
   }
   if (unit === 'ms') return `${v.toFixed(v < 10 ? 2 : 1)} ms`
   if (unit === 'ratio') return v.toFixed(3)

@@ -39,7 +39,7 @@ export function HeatmapPage () {
   const [hover, setHover] = useState<{ i: number, j: number, x: number, y: number } | null>(null)
 
   useEffect(() => {
-    const measure = (): void => setWidth(Math.max(400, (wrapRef.current?.clientWidth ?? 800) - 4))
+    const measure = (): void => setWidth(Math.max(400, (wrapRef.current?.clientWidth ?? 800) - 28))
     measure()
     addEventListener('resize', measure)
     return () => removeEventListener('resize', measure)
@@ -80,7 +80,7 @@ export function HeatmapPage () {
     let row1 = hi; while (row1 < body.y.length - 1 && decadeOf(row1 + 1) === decadeOf(hi)) row1++
     const rows = row1 - row0 + 1
     const plotW = width - margin.left - margin.right
-    const rowH = Math.max(4, Math.min(14, Math.floor(440 / rows)))
+    const rowH = Math.max(4, Math.min(14, Math.floor(Math.max(300, innerHeight - 190) / rows)))
     const colW = plotW / body.columns
     return { row0, row1, rows, rowH, colW, plotW, plotH: rows * rowH, max }
   }, [body, width])
@@ -101,11 +101,17 @@ export function HeatmapPage () {
     const scale = Math.log(1 + geo.max)
     for (const [i, j, count, iso] of body.cells) {
       if (j < geo.row0 || j > geo.row1) continue
+      // with isolate, the isolated lines' share of the cell is drawn in their own hue (right part)
       const share = iso === undefined || count === 0 ? 0 : iso / count
-      const rgb = restHue.map((c, k) => Math.round(c + (isoHue[k] - c) * share))
-      const a = 0.15 + 0.85 * Math.log(1 + count) / scale
-      ctx.fillStyle = `rgba(${rgb[0]},${rgb[1]},${rgb[2]},${a.toFixed(3)})`
-      ctx.fillRect(margin.left + i * geo.colW, margin.top + (geo.row1 - j) * geo.rowH, Math.max(1, geo.colW - 0.5), geo.rowH - 0.5)
+      const a = (0.15 + 0.85 * Math.log(1 + count) / scale).toFixed(3)
+      const x = margin.left + i * geo.colW
+      const y = margin.top + (geo.row1 - j) * geo.rowH
+      const w = Math.max(1, geo.colW - 0.5)
+      const restW = w * (1 - share)
+      ctx.fillStyle = `rgba(${restHue.join(',')},${a})`
+      if (restW > 0) ctx.fillRect(x, y, restW, geo.rowH - 0.5)
+      ctx.fillStyle = `rgba(${isoHue.join(',')},${a})`
+      if (share > 0) ctx.fillRect(x + restW, y, w - restW, geo.rowH - 0.5)
     }
     // y labels: each decade's start and its midpoint; x labels: a few times
     ctx.fillStyle = css.getPropertyValue('--dim').trim() || '#666'
@@ -114,7 +120,7 @@ export function HeatmapPage () {
     for (let j = geo.row0; j <= geo.row1; j++) {
       const lo = body.y[j].lo
       const m = lo / 10 ** Math.floor(Math.log10(lo) + 1e-9)
-      if (Math.abs(m - 1) < 1e-9 || Math.abs(m - 5) < 1e-9) ctx.fillText(`${formatCount(lo)}`, margin.left - 6, margin.top + (geo.row1 - j + 1) * geo.rowH)
+      if ([1, 2, 5].some(k => Math.abs(m - k) < 1e-9)) ctx.fillText(`${formatCount(lo)}`, margin.left - 6, margin.top + (geo.row1 - j + 1) * geo.rowH)
     }
     ctx.textAlign = 'center'; ctx.textBaseline = 'top'
     const start = Date.parse(body.start)
@@ -122,6 +128,7 @@ export function HeatmapPage () {
     for (let i = 0; i < body.columns; i += every) {
       ctx.fillText(new Date(start + i * body.step * 1000).toISOString().slice(11, 16), margin.left + i * geo.colW, margin.top + geo.plotH + 4)
     }
+    ctx.save(); ctx.translate(12, margin.top + geo.plotH / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = 'center'; ctx.fillText(body.field, 0, 0); ctx.restore()
   }, [body, geo, width])
 
   const cellAt = (e: MouseEvent): { i: number, j: number, x: number, y: number } | null => {
