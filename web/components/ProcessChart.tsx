@@ -19,6 +19,15 @@ interface Props {
   width: number
 }
 
+/** A limit far above every line (a 2 GiB heap limit over 60 MiB heaps) would flatten them: the
+ *  scale then ends above the lines, and the readout still gives the limit. */
+function yMaxOf (data: ChartData): number {
+  let top = 0
+  for (const c of [...data.lines.map(l => l.values), ...(data.band !== null ? [data.band.max] : [])]) for (const v of c) if (v !== null && v > top) top = v
+  const limitTop = data.limit?.reduce<number>((m, v) => Math.max(m, v ?? 0), 0) ?? 0
+  return limitTop > 0 && top >= limitTop / 4 ? limitTop * 1.05 : top * 1.1 || 1
+}
+
 const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888'
 
 export function ProcessChart ({ id, title, unit, data, colours, range, restarts, width }: Props) {
@@ -48,12 +57,13 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
     }
     const axisValues = (_u: uPlot, vals: number[]): string[] => vals.map(v => formatValue(v, unit, true))
     // bytes: ticks at powers of two (16 MiB, 32 MiB …), which read as round numbers
+    const yMax = yMaxOf(data)
     const plot = new uPlot({
-      width,
+      width: width - 14,
       height: 150,
       legend: { show: false },
       cursor: { sync: { key: 'sluice-processes' }, points: { size: 5 } },
-      scales: { x: { time: true, range: () => range } },
+      scales: { x: { time: true, range: () => range }, y: { range: () => [0, yMax] } },
       axes: [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: axisValues, size: 72, incrs: unit === 'bytes' ? Array.from({ length: 40 }, (_, k) => 2 ** (k + 4)) : undefined }
@@ -82,7 +92,7 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
 
   const t = idx !== null ? data.x[idx] : undefined
   return (
-    <section class="pchart" style={{ width: `${width + 14}px` }} data-chart={id} data-min={range[0]} data-max={range[1]}>
+    <section class="pchart" style={{ width: `${width}px` }} data-chart={id} data-min={range[0]} data-max={range[1]}>
       <h3>{title}</h3>
       <div ref={box} class="pchart-plot" />
       <div class="readout" data-t={t === undefined ? '' : new Date(t * 1000).toISOString()}>
@@ -96,7 +106,7 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
               </span>
             ))}
             {data.band !== null && <span class="rv dim band">others {formatValue(data.band.min[idx!], unit)} – {formatValue(data.band.max[idx!], unit)}</span>}
-            {data.limit !== null && <span class="rv dim">limit {formatValue(data.limit[idx!], unit)}</span>}
+            {data.limit !== null && <span class="rv dim">limit {formatValue(data.limit[idx!], unit)}{data.limit[idx!] !== null && data.limit[idx!]! > yMaxOf(data) ? ' (above the scale)' : ''}</span>}
           </>}
       </div>
     </section>

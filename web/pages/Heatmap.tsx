@@ -21,7 +21,7 @@ const isPath = (v: string): boolean => /^[A-Za-z_$][\w$-]*(\.[\w$-]+)*$/.test(v)
 const viewOnly = new Set(['buckets', 'step', 'min', 'max', 'decade_steps', 'by', 'isolate'])
 const restHue = [37, 99, 235]
 const isoHue = [234, 88, 12]
-const margin = { left: 64, right: 8, top: 8, bottom: 22 }
+const margin = { left: 64, right: 8, top: 10, bottom: 26 }
 const presets = ['15m', '1h', '6h', '24h', '7d']
 
 export function HeatmapPage () {
@@ -122,11 +122,12 @@ export function HeatmapPage () {
       const m = lo / 10 ** Math.floor(Math.log10(lo) + 1e-9)
       if ([1, 2, 5].some(k => Math.abs(m - k) < 1e-9)) ctx.fillText(`${formatCount(lo)}`, margin.left - 6, margin.top + (geo.row1 - j + 1) * geo.rowH)
     }
+    ctx.fillText(formatCount(body.y[geo.row1].hi), margin.left - 6, margin.top)
     ctx.textAlign = 'center'; ctx.textBaseline = 'top'
     const start = Date.parse(body.start)
     const every = Math.max(1, Math.ceil(body.columns / 8))
     for (let i = 0; i < body.columns; i += every) {
-      ctx.fillText(new Date(start + i * body.step * 1000).toISOString().slice(11, 16), margin.left + i * geo.colW, margin.top + geo.plotH + 4)
+      ctx.fillText(new Date(start + i * body.step * 1000).toISOString().slice(11, 16), margin.left + i * geo.colW, margin.top + geo.plotH + 9)
     }
     ctx.save(); ctx.translate(12, margin.top + geo.plotH / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = 'center'; ctx.fillText(body.field, 0, 0); ctx.restore()
   }, [body, geo, width])

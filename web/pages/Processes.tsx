@@ -51,7 +51,11 @@ export function ProcessesPage () {
   const [query, setQuery] = useState('')
 
   useEffect(() => {
-    const measure = (): void => { const w = gridRef.current?.clientWidth ?? 0; setWidth(Math.max(280, Math.floor((w - 24) / (w > 1100 ? 3 : w > 700 ? 2 : 1)) - 2)) }
+    const measure = (): void => {
+      const w = (gridRef.current?.clientWidth ?? 0) - 24
+      const n = w > 1100 ? 3 : w > 700 ? 2 : 1
+      setWidth(Math.max(280, Math.floor((w - 12 * (n - 1)) / n) - 1))
+    }
     measure()
     addEventListener('resize', measure)
     return () => removeEventListener('resize', measure)
@@ -91,7 +95,8 @@ export function ProcessesPage () {
     for (const b of bodies.values()) for (const s of b.series) every.add(procKey(s))
     const restarts = restartsOf([...bodies.values()].flatMap(b => b.series))
     const data = charts.map(c => chartData(bodies.get(c.metric)?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.get(c.second)?.series, limit: c.limit === undefined ? undefined : bodies.get(c.limit)?.series }))
-    return { top: [...top], colours, total: every.size, restarts, data }
+    const missing = charts.filter((_c, i) => data[i].lines.length === 0 && data[i].band === null).map(c => c.metric)
+    return { top: [...top], colours, total: every.size, restarts, data, missing }
   }, [bodies, rankBy, query])
 
   if (needLogin) return <LoginForm onDone={() => { setNeedLogin(false); update({}, true) }} />
@@ -127,8 +132,9 @@ export function ProcessesPage () {
               {view.restarts.map(r => <span key={`${r.host}/${r.service}/${r.to}`} class="restart" data-t={new Date(r.t).toISOString()}>↻ {r.host}/{r.service} restarted {new Date(r.t).toISOString().slice(11, 19)}Z: pid {r.from} → {r.to}</span>)}
             </div>
           )}
+          {view.missing.length > 0 && <div class="dim not-reported">not reported by these processes: {view.missing.join(', ')}</div>}
           <div class="pcharts">
-            {charts.map((c, i) => <ProcessChart key={c.id} id={c.id} title={c.title} unit={c.unit} data={view.data[i]} colours={view.colours} range={range} restarts={view.restarts} width={width} />)}
+            {charts.map((c, i) => view.data[i].lines.length === 0 && view.data[i].band === null ? null : <ProcessChart key={c.id} id={c.id} title={c.title} unit={c.unit} data={view.data[i]} colours={view.colours} range={range} restarts={view.restarts} width={width} />)}
           </div>
         </>}
       </div>
