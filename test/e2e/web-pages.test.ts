@@ -36,7 +36,8 @@ describe('web pages: processes, heatmap, alerts', () => {
     await waitFor('stats and request lines to be queryable', async () => {
       const s = await (await fetch(`${up.url}/v1/stats?metric=heap_used&since=1h&step=1m`)).json() as StatsBody
       const f = await (await fetch(`${up.url}/v1/facets?service=shop&since=1h`)).json() as { total: number }
-      return s.series.reduce((n, x) => n + x.points.length, 0) === samples && f.total === requests.length
+      const alive = await (await fetch(`${up.url}/v1/facets?service=api&since=1h&q=alive`)).json() as { total: number }
+      return s.series.reduce((n, x) => n + x.points.length, 0) === samples && f.total === requests.length && alive.total === 90
     }, 90_000, 500)
     browser = await launchBrowser()
     page = (await newPage(browser)).page
@@ -77,6 +78,14 @@ describe('web pages: processes, heatmap, alerts', () => {
     expect(Number(new Map(shown).get('web-1/api/111'))).toBe((20 + 5) * 1024 * 1024)
     expect(await page.locator('.pchart').count()).toBe(9)
     await screenshot(page, 'web-10-processes')
+
+    // a click on the graph opens the Explorer at that minute, filtered like the page
+    await page.mouse.click(over.x + (at / 1000 - min) / (max - min) * over.width, over.y + over.height / 2)
+    await page.waitForURL(u => u.pathname === '/', { timeout: 10_000 })
+    const url = new URL(page.url())
+    expect([url.searchParams.get('service'), url.searchParams.get('since'), url.searchParams.get('until')]).toEqual(['api', new Date(at).toISOString().replace('.000Z', 'Z'), new Date(at + 59_999).toISOString()])
+    await page.waitForFunction(() => document.querySelectorAll('.results .row').length === 3, undefined, { timeout: 20_000 })
+    expect((await page.locator('.results .row .msg').allTextContents()).sort()).toEqual(['api pid 111 alive', 'api pid 202 alive', 'api pid 303 alive'])
   })
 
   it('with 12 processes draws the top 10 by heap and the other two as a min–max band', async () => {

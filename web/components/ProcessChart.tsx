@@ -17,6 +17,8 @@ interface Props {
   range: [number, number]
   restarts: Restart[]
   width: number
+  /** a click on the plot: the hovered instant (epoch ms) */
+  onPick?: (ms: number) => void
 }
 
 /** A limit far above every line (a 2 GiB heap limit over 60 MiB heaps) would flatten them: the
@@ -30,7 +32,7 @@ function yMaxOf (data: ChartData): number {
 
 const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888'
 
-export function ProcessChart ({ id, title, unit, data, colours, range, restarts, width }: Props) {
+export function ProcessChart ({ id, title, unit, data, colours, range, restarts, width, onPick }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const [idx, setIdx] = useState<number | null>(null)
 
@@ -87,7 +89,10 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
         }]
       }
     }, [data.x, ...cols] as uPlot.AlignedData, box.current)
-    return () => { plot.destroy() }
+    // the instant the readout shows (the nearest sample), not the raw pixel
+    const onClick = (): void => { const i = plot.cursor.idx; if (i !== null && i !== undefined) onPick?.(data.x[i] * 1000) }
+    plot.over.addEventListener('click', onClick)
+    return () => { plot.over.removeEventListener('click', onClick); plot.destroy() }
   }, [data, width, range[0], range[1], restarts])
 
   const t = idx !== null ? data.x[idx] : undefined

@@ -99,6 +99,17 @@ export function ProcessesPage () {
     return { top: [...top], colours, total: every.size, restarts, data, missing }
   }, [bodies, rankBy, query])
 
+  // a click on a graph opens the Explorer at that minute, with the page's host/service filters
+  const openLogs = (ms: number): void => {
+    const p = new URLSearchParams()
+    for (const s of services) p.append('service', s)
+    for (const h of hosts) p.append('host', h)
+    const m = Math.floor(ms / 60_000) * 60_000
+    p.set('since', new Date(m).toISOString().replace('.000Z', 'Z'))
+    p.set('until', new Date(m + 59_999).toISOString())
+    location.href = `/?${p.toString()}`
+  }
+
   if (needLogin) return <LoginForm onDone={() => { setNeedLogin(false); update({}, true) }} />
   const range: [number, number] = [from / 1000, to / 1000]
   const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
@@ -134,7 +145,7 @@ export function ProcessesPage () {
           )}
           {view.missing.length > 0 && <div class="dim not-reported">not reported by these processes: {view.missing.join(', ')}</div>}
           <div class="pcharts">
-            {charts.map((c, i) => view.data[i].lines.length === 0 && view.data[i].band === null ? null : <ProcessChart key={c.id} id={c.id} title={c.title} unit={c.unit} data={view.data[i]} colours={view.colours} range={range} restarts={view.restarts} width={width} />)}
+            {charts.map((c, i) => view.data[i].lines.length === 0 && view.data[i].band === null ? null : <ProcessChart key={c.id} id={c.id} title={c.title} unit={c.unit} data={view.data[i]} colours={view.colours} range={range} restarts={view.restarts} width={width} onPick={openLogs} />)}
           </div>
         </>}
       </div>
