@@ -7,6 +7,7 @@ import type { Browser, Page } from 'playwright-core'
 import { freePort } from '../../platform/kafka-launcher.js'
 import { root, runNode, startUp, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
 import { launchBrowser, newPage, screenshot } from '../helpers/browser.js'
+import { spawnFixture } from '../helpers/alerts.js'
 // @ts-expect-error a plain .mjs fixture shared with the writer child process
 import { requestLines, statsSamples } from '../fixtures/fleet-data.mjs'
 
@@ -179,7 +180,7 @@ describe('web pages: processes, heatmap, alerts', () => {
     await screenshot(page, 'web-13-heatmap-click-through')
   })
 
-  it('creates a threshold rule through the form, lists it, toggles it, and shows the API\'s exact 400 for a bad one', async () => {
+  it('creates threshold rules through the form: listed, one firing on a growing heap (page and graph marker), toggled; a bad one shows the API\'s exact 400', async () => {
     await page.goto(`${up.url}/alerts`)
     await page.getByText('No rules yet').waitFor({ timeout: 20_000 })
     await page.getByLabel('name', { exact: true }).fill('heap above half its limit')
@@ -195,6 +196,33 @@ describe('web pages: processes, heatmap, alerts', () => {
     expect(await page.locator('.notice').textContent()).toBe('created heap-half')
     const listed = await (await fetch(`${up.url}/v1/alerts/rules`)).json() as { rules: Array<Record<string, unknown>> }
     expect(listed.rules.find(r => r.id === 'heap-half')).toMatchObject({ name: 'heap above half its limit', kind: 'threshold', metric: 'heap_used', divide_by: 'heap_limit', op: '>', threshold: 0.5, for: '1m', enabled: true, origin: 'api' })
+
+    // a second rule, on a growing heap of service grow: it fires, on the Alerts page and as a marker on the heap graph
+    await page.getByLabel('name', { exact: true }).fill('grow heap above 100 MB')
+    await page.getByLabel('id', { exact: true }).fill('grow-heap')
+    await page.getByLabel('metric', { exact: true }).fill('heap_used')
+    await page.getByLabel('threshold', { exact: true }).fill('100000000')
+    await page.getByLabel('for', { exact: true }).fill('3s')
+    await page.getByLabel('services').fill('grow')
+    await page.getByRole('button', { name: 'create rule' }).click()
+    await page.locator('table.rules tr[data-rule="grow-heap"]').waitFor({ timeout: 10_000 })
+    const grower = spawnFixture('stats-series.mjs', ['series', path.join(dataDir, 'spool'), 'grow', 'grow-1', 'heap_used', '50000000,80000000,120000000,140000000,160000000,180000000,200000000,220000000', '1000', '4242'])
+    expect(await grower.exited).toBe(0)
+    const firing = page.locator('table.alerts-now tr.st-firing[data-rule="grow-heap"]')
+    await firing.waitFor({ timeout: 30_000 })
+    expect(await firing.locator('td').nth(2).textContent()).toBe('grow-1/grow pid 4242')
+    await page.locator('table.history td', { hasText: 'grow heap above 100 MB' }).first().waitFor({ timeout: 10_000 })
+    await screenshot(page, 'web-14a-alerts-firing')
+    const history = await (await fetch(`${up.url}/v1/alerts/history?rule=grow-heap`)).json() as { transitions: Array<{ to_state: string, ts: string }> }
+    const fired = history.transitions.find(t => t.to_state === 'firing')!
+    await page.goto(`${up.url}/processes?service=grow&since=15m`)
+    const mark = page.locator('.alert-mark.firing[data-rule="grow-heap"]')
+    await mark.waitFor({ timeout: 20_000 })
+    expect(await mark.getAttribute('data-t')).toBe(fired.ts)
+    expect(await mark.textContent()).toBe(`▲ grow heap above 100 MB firing on grow-1/grow/4242 at ${fired.ts.slice(11, 19)}Z`)
+    await screenshot(page, 'web-14b-processes-alert-marker')
+    await page.goto(`${up.url}/alerts`)
+    await page.locator('table.rules tr[data-rule="heap-half"]').waitFor({ timeout: 10_000 })
 
     // disable it from the list
     await page.getByLabel('enable heap-half').uncheck()
@@ -215,7 +243,7 @@ describe('web pages: processes, heatmap, alerts', () => {
     const api = await res.json() as { error: string, message: string }
     expect(api.error).toBe('SLUICE_ERR_BAD_RULE')
     expect(await err.textContent()).toBe(api.message)
-    expect(((await (await fetch(`${up.url}/v1/alerts/rules`)).json()) as { rules: unknown[] }).rules.length).toBe(1)
+    expect(((await (await fetch(`${up.url}/v1/alerts/rules`)).json()) as { rules: unknown[] }).rules.length).toBe(2)
     await screenshot(page, 'web-15-alerts-bad-rule')
   })
 })

@@ -4,7 +4,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import { formatValue, type ChartData, type Restart } from '../lib/process-series.js'
+import { formatValue, type ChartData } from '../lib/process-series.js'
+
+export interface Mark { t: number, colour: string, dashed: boolean }
 
 export const palette = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#9333ea', '#0891b2', '#db2777', '#65a30d', '#7c3aed', '#ea580c']
 
@@ -15,7 +17,8 @@ interface Props {
   data: ChartData
   colours: Map<string, string>
   range: [number, number]
-  restarts: Restart[]
+  /** vertical markers: restarts (dashed) and alert transitions (solid) */
+  marks: Mark[]
   width: number
   /** a click on the plot: the hovered instant (epoch ms) */
   onPick?: (ms: number) => void
@@ -32,7 +35,7 @@ function yMaxOf (data: ChartData): number {
 
 const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888'
 
-export function ProcessChart ({ id, title, unit, data, colours, range, restarts, width, onPick }: Props) {
+export function ProcessChart ({ id, title, unit, data, colours, range, marks, width, onPick }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const [idx, setIdx] = useState<number | null>(null)
 
@@ -77,12 +80,12 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
         draw: [u => {
           const ctx = u.ctx
           ctx.save()
-          ctx.strokeStyle = cssVar('--warn')
           ctx.lineWidth = 1.5 * devicePixelRatio
-          ctx.setLineDash([3 * devicePixelRatio, 3 * devicePixelRatio])
-          for (const r of restarts) {
-            const px = Math.round(u.valToPos(r.t / 1000, 'x', true))
+          for (const m of marks) {
+            const px = Math.round(u.valToPos(m.t / 1000, 'x', true))
             if (px < u.bbox.left || px > u.bbox.left + u.bbox.width) continue
+            ctx.strokeStyle = cssVar(m.colour)
+            ctx.setLineDash(m.dashed ? [3 * devicePixelRatio, 3 * devicePixelRatio] : [])
             ctx.beginPath(); ctx.moveTo(px, u.bbox.top); ctx.lineTo(px, u.bbox.top + u.bbox.height); ctx.stroke()
           }
           ctx.restore()
@@ -93,7 +96,7 @@ export function ProcessChart ({ id, title, unit, data, colours, range, restarts,
     const onClick = (): void => { const i = plot.cursor.idx; if (i !== null && i !== undefined) onPick?.(data.x[i] * 1000) }
     plot.over.addEventListener('click', onClick)
     return () => { plot.over.removeEventListener('click', onClick); plot.destroy() }
-  }, [data, width, range[0], range[1], restarts])
+  }, [data, width, range[0], range[1], marks])
 
   const t = idx !== null ? data.x[idx] : undefined
   return (

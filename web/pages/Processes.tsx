@@ -5,10 +5,12 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { getJson, ApiError } from '../lib/api.js'
 import { stepFor, timeOf, usePageParams } from '../lib/page-state.js'
 import { chartData, procKey, rankProcesses, restartsOf, type StatsBody } from '../lib/process-series.js'
-import { ProcessChart, palette } from '../components/ProcessChart.js'
+import { ProcessChart, palette, type Mark } from '../components/ProcessChart.js'
 import { PageNav } from '../components/PageNav.js'
 import { ThemeToggle } from '../components/ThemeToggle.js'
 import { LoginForm } from '../components/LoginForm.js'
+
+interface Transition { rule_id: string, rule_name: string, host: string, service: string, pid: number, to_state: string, ts: string }
 
 interface ChartSpec { id: string, title: string, metric: string, unit: string, second?: string, limit?: string, agg?: string }
 const charts: ChartSpec[] = [
@@ -49,6 +51,7 @@ export function ProcessesPage () {
   const [error, setError] = useState<ApiError | null>(null)
   const [needLogin, setNeedLogin] = useState(false)
   const [query, setQuery] = useState('')
+  const [transitions, setTransitions] = useState<Transition[]>([])
 
   useEffect(() => {
     const measure = (): void => {
@@ -78,7 +81,15 @@ export function ProcessesPage () {
       return [m, await getJson<StatsBody>('/v1/stats', p, ctl.signal)]
     })
     setError(null)
-    limited(jobs, 2).then(rs => setBodies(new Map(rs)), (err: unknown) => {
+    // alert transitions (firing, resolved) of the range, for markers; none when alerting is off
+    jobs.push(async () => {
+      try {
+        const h = await getJson<{ transitions: Transition[] }>('/v1/alerts/history', new URLSearchParams({ since: new Date(from).toISOString(), limit: '500' }), ctl.signal)
+        setTransitions(h.transitions.filter(t => (t.to_state === 'firing' || t.to_state === 'resolved') && Date.parse(t.ts) <= to))
+      } catch {}
+      return ['', { metric: '', unit: '', step, since: '', until: '', series: [] }]
+    })
+    limited(jobs, 2).then(rs => setBodies(new Map(rs.filter(r => r[0] !== ''))), (err: unknown) => {
       if (err instanceof ApiError && err.status === 401) setNeedLogin(true)
       else if (err instanceof ApiError) setError(err)
     })
@@ -95,9 +106,14 @@ export function ProcessesPage () {
     for (const b of bodies.values()) for (const s of b.series) every.add(procKey(s))
     const restarts = restartsOf([...bodies.values()].flatMap(b => b.series))
     const data = charts.map(c => chartData(bodies.get(c.metric)?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.get(c.second)?.series, limit: c.limit === undefined ? undefined : bodies.get(c.limit)?.series }))
+    const alerts = transitions.filter(t => every.has(procKey(t)))
+    const marks: Mark[] = [
+      ...restarts.map(r => ({ t: r.t, colour: '--warn', dashed: true })),
+      ...alerts.map(a => ({ t: Date.parse(a.ts), colour: a.to_state === 'firing' ? '--error' : '--info', dashed: false }))
+    ]
     const missing = charts.filter((_c, i) => data[i].lines.length === 0 && data[i].band === null).map(c => c.metric)
-    return { top: [...top], colours, total: every.size, restarts, data, missing }
-  }, [bodies, rankBy, query])
+    return { top: [...top], colours, total: every.size, restarts, alerts, marks, data, missing }
+  }, [bodies, rankBy, query, transitions])
 
   // a click on a graph opens the Explorer at that minute, with the page's host/service filters
   const openLogs = (ms: number): void => {
@@ -138,14 +154,15 @@ export function ProcessesPage () {
             <input type="search" aria-label="pin a host" placeholder="pin host/service/pid…" value={query} onInput={e => setQuery((e.target as HTMLInputElement).value)} />
             {view.top.map(k => <span key={k} class="proc" data-key={k}><i style={{ background: view.colours.get(k) }} />{k}</span>)}
           </div>
-          {view.restarts.length > 0 && (
+          {(view.restarts.length > 0 || view.alerts.length > 0) && (
             <div class="restarts">
               {view.restarts.map(r => <span key={`${r.host}/${r.service}/${r.to}`} class="restart" data-t={new Date(r.t).toISOString()}>↻ {r.host}/{r.service} restarted {new Date(r.t).toISOString().slice(11, 19)}Z: pid {r.from} → {r.to}</span>)}
+              {view.alerts.map(a => <a key={`${a.rule_id}/${procKey(a)}/${a.ts}`} href="/alerts" class={`alert-mark ${a.to_state}`} data-t={a.ts} data-rule={a.rule_id}>{a.to_state === 'firing' ? '▲' : '▽'} {a.rule_name} {a.to_state} on {procKey(a)} at {a.ts.slice(11, 19)}Z</a>)}
             </div>
           )}
           {view.missing.length > 0 && <div class="dim not-reported">not reported by these processes: {view.missing.join(', ')}</div>}
           <div class="pcharts">
-            {charts.map((c, i) => view.data[i].lines.length === 0 && view.data[i].band === null ? null : <ProcessChart key={c.id} id={c.id} title={c.title} unit={c.unit} data={view.data[i]} colours={view.colours} range={range} restarts={view.restarts} width={width} onPick={openLogs} />)}
+            {charts.map((c, i) => view.data[i].lines.length === 0 && view.data[i].band === null ? null : <ProcessChart key={c.id} id={c.id} title={c.title} unit={c.unit} data={view.data[i]} colours={view.colours} range={range} marks={view.marks} width={width} onPick={openLogs} />)}
           </div>
         </>}
       </div>
