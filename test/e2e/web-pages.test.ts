@@ -206,6 +206,7 @@ describe('web pages: processes, heatmap, alerts', () => {
     await page.getByLabel('services').fill('grow')
     await page.getByRole('button', { name: 'create rule' }).click()
     await page.locator('table.rules tr[data-rule="grow-heap"]').waitFor({ timeout: 10_000 })
+    expect(await page.locator('table.rules tr[data-rule="grow-heap"] .cond').textContent()).toBe('heap_used > 100000000 for 3s · service grow')
     const grower = spawnFixture('stats-series.mjs', ['series', path.join(dataDir, 'spool'), 'grow', 'grow-1', 'heap_used', '50000000,80000000,120000000,140000000,160000000,180000000,200000000,220000000', '1000', '4242'])
     expect(await grower.exited).toBe(0)
     const firing = page.locator('table.alerts-now tr.st-firing[data-rule="grow-heap"]')

@@ -29,6 +29,11 @@ function bodyOf (d: Draft): Record<string, unknown> {
 }
 
 function condition (r: Record<string, unknown>): string {
+  const scope = [['service', r.service], ['host', r.host]].filter(([, v]) => Array.isArray(v) && v.length > 0).map(([k, v]) => ` · ${String(k)} ${(v as string[]).join(', ')}`).join('')
+  return whenOf(r) + scope
+}
+
+function whenOf (r: Record<string, unknown>): string {
   const m = r.divide_by !== undefined ? `${String(r.metric)} / ${String(r.divide_by)}` : r.kind === 'log_rate' ? `lines/min${r.level !== undefined ? ` ≥ ${String(r.level)}` : ''}${r.q !== undefined ? ` containing "${String(r.q)}"` : ''}` : String(r.metric ?? '')
   const w = r.kind === 'increase' ? `increase over ${String(r.window)} of ` : ''
   if (r.kind === 'no_data') return `no ${String(r.metric)} sample for ${String(r.for)}`

@@ -14,12 +14,12 @@ interface Transition { rule_id: string, rule_name: string, host: string, service
 
 interface ChartSpec { id: string, title: string, metric: string, unit: string, second?: string, limit?: string, agg?: string }
 const charts: ChartSpec[] = [
-  { id: 'heap', title: 'heap used (dashed red: heap limit)', metric: 'heap_used', limit: 'heap_limit', unit: 'bytes' },
+  { id: 'heap', title: 'heap used', metric: 'heap_used', limit: 'heap_limit', unit: 'bytes' },
   { id: 'heap_total', title: 'heap total', metric: 'heap_total', unit: 'bytes' },
   { id: 'rss', title: 'RSS', metric: 'rss', unit: 'bytes' },
-  { id: 'external', title: 'external (dashed: arrayBuffers)', metric: 'external', second: 'array_buffers', unit: 'bytes' },
+  { id: 'external', title: 'external', metric: 'external', second: 'array_buffers', unit: 'bytes' },
   { id: 'connections', title: 'server connections', metric: 'connections', unit: 'count' },
-  { id: 'fds', title: 'open fds (dashed red: fd limit)', metric: 'fds', limit: 'fd_limit', unit: 'count' },
+  { id: 'fds', title: 'open fds', metric: 'fds', limit: 'fd_limit', unit: 'count' },
   { id: 'eld', title: 'event-loop delay p99', metric: 'eventloop_delay_p99_ms', unit: 'ms', agg: 'max' },
   { id: 'elu', title: 'event-loop utilization', metric: 'eventloop_utilization', unit: 'ratio' },
   { id: 'gc', title: 'GC time per step', metric: 'gc_ms', unit: 'ms', agg: 'sum' }
@@ -162,7 +162,7 @@ export function ProcessesPage () {
           )}
           {view.missing.length > 0 && <div class="dim not-reported">not reported by these processes: {view.missing.join(', ')}</div>}
           <div class="pcharts">
-            {charts.map((c, i) => view.data[i].lines.length === 0 && view.data[i].band === null ? null : <ProcessChart key={c.id} id={c.id} title={c.title} unit={c.unit} data={view.data[i]} colours={view.colours} range={range} marks={view.marks} width={width} onPick={openLogs} />)}
+            {charts.map((c, i) => view.data[i].lines.length === 0 && view.data[i].band === null ? null : <ProcessChart key={c.id} id={c.id} title={`${c.title}${view.data[i].limit !== null ? ` (dashed red: ${c.limit!.replace('_', ' ')})` : ''}${c.second !== undefined && view.data[i].lines.some(l => l.dashed === true) ? ' (dashed: arrayBuffers)' : ''}`} unit={c.unit} data={view.data[i]} colours={view.colours} range={range} marks={view.marks} width={width} onPick={openLogs} />)}
           </div>
         </>}
       </div>
