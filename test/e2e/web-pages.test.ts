@@ -89,14 +89,16 @@ describe('web pages: processes, heatmap, alerts', () => {
     expect((await page.locator('.results .row .msg').allTextContents()).sort()).toEqual(['api pid 111 alive', 'api pid 202 alive', 'api pid 303 alive'])
   })
 
-  it('with 12 processes draws the top 10 by heap and the other two as a min–max band', async () => {
+  it('with 200 processes draws the top 10 by heap and the other 190 as a min–max band', async () => {
     await page.goto(`${up.url}/processes?service=batch&since=1h&metric=heap_used`)
     const legend = page.locator('.proc-legend')
     await legend.waitFor({ timeout: 30_000 })
-    expect(await legend.getAttribute('data-processes')).toBe('12')
+    expect(await legend.getAttribute('data-processes')).toBe('200')
     const keys = await page.locator('.proc-legend .proc').evaluateAll(els => els.map(e => e.getAttribute('data-key')))
-    expect(keys).toEqual(Array.from({ length: 10 }, (_, i) => `b-${String(12 - i).padStart(2, '0')}/batch/${512 - i}`))
-    expect(await legend.textContent()).toContain('12 processes: top 10 by heap_used, the other 2 as a grey min–max band')
+    expect(keys).toEqual(Array.from({ length: 10 }, (_, i) => `b-10/batch/${700 - i}`))
+    expect(await legend.textContent()).toContain('200 processes: top 10 by heap_used, the other 190 as a grey min–max band')
+    // 20 pids side by side on each host are workers, not restarts of each other
+    expect(await page.locator('.restart').count()).toBe(0)
     const heap = page.locator('.pchart[data-chart="heap"]')
     const min = Number(await heap.getAttribute('data-min'))
     const max = Number(await heap.getAttribute('data-max'))
@@ -104,8 +106,12 @@ describe('web pages: processes, heatmap, alerts', () => {
     const at = statsBase + 10 * minute
     await page.mouse.move(over.x + (at / 1000 - min) / (max - min) * over.width, over.y + over.height / 2)
     await page.waitForFunction((t) => document.querySelector('.pchart[data-chart="heap"] .readout')?.getAttribute('data-t') === t, new Date(at).toISOString(), { timeout: 10_000 })
-    // b-01 and b-02 at minute 10: 25 and 30 MiB
-    expect(await heap.locator('.readout .band').textContent()).toBe('others 25.0 MiB – 30.0 MiB')
+    // at minute 10 the band runs from n = 1 (20.5 MiB) to n = 190 (115 MiB)
+    expect(await heap.locator('.readout .band').textContent()).toBe('others 20.5 MiB – 115.0 MiB')
+    expect(await heap.locator('.readout .rv[data-key]').count()).toBe(10)
+    const stats = await page.evaluate(() => (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter(e => e.name.includes('/v1/stats?')))
+    const bytes = stats.reduce((n, e) => n + e.encodedBodySize, 0)
+    process.stderr.write(`processes page: 200 processes × 1 h, ${stats.length} /v1/stats requests, ${bytes} bytes of JSON bodies\n`)
     await screenshot(page, 'web-10b-processes-band')
   })
 

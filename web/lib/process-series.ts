@@ -13,25 +13,34 @@ export function rankProcesses (series: StatsSeries[]): string[] {
 
 export interface Restart { t: number, host: string, service: string, from: number, to: number }
 
-/** Where a host/service's pid changes: the first sample of each later pid. */
+/** Where a host/service's pid was replaced: a pid whose first sample comes after another pid of
+ *  the same host/service stopped reporting (the latest such one, each replaced once). Pids that
+ *  run side by side (cluster workers) are not restarts of each other. */
 export function restartsOf (series: StatsSeries[]): Restart[] {
-  const by = new Map<string, Array<{ pid: number, first: number }>>()
+  const by = new Map<string, Map<number, { pid: number, first: number, last: number }>>()
   for (const s of series) {
     if (s.points.length === 0) continue
     const k = `${s.host}/${s.service}`
-    const list = by.get(k) ?? []
+    const pids = by.get(k) ?? new Map<number, { pid: number, first: number, last: number }>()
+    // the same process appears once per metric: keep its first and last sample over all of them
     const first = Date.parse(s.points[0][0])
-    // the same process appears once per metric: keep its earliest sample
-    const known = list.find(p => p.pid === s.pid)
-    if (known !== undefined) known.first = Math.min(known.first, first)
-    else list.push({ pid: s.pid, first })
-    by.set(k, list)
+    const last = Date.parse(s.points[s.points.length - 1][0])
+    const known = pids.get(s.pid)
+    if (known !== undefined) { known.first = Math.min(known.first, first); known.last = Math.max(known.last, last) } else pids.set(s.pid, { pid: s.pid, first, last })
+    by.set(k, pids)
   }
   const out: Restart[] = []
-  for (const [k, list] of by) {
-    list.sort((a, b) => a.first - b.first)
+  for (const [k, pids] of by) {
+    const list = [...pids.values()].sort((a, b) => a.first - b.first)
+    const replaced = new Set<number>()
     const [host, service] = k.split('/')
-    for (let i = 1; i < list.length; i++) out.push({ t: list[i].first, host, service, from: list[i - 1].pid, to: list[i].pid })
+    for (const p of list) {
+      let prev: { pid: number, last: number } | undefined
+      for (const q of list) if (q.last < p.first && !replaced.has(q.pid) && (prev === undefined || q.last > prev.last)) prev = q
+      if (prev === undefined) continue
+      replaced.add(prev.pid)
+      out.push({ t: p.first, host, service, from: prev.pid, to: p.pid })
+    }
   }
   return out.sort((a, b) => a.t - b.t)
 }

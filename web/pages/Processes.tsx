@@ -26,6 +26,8 @@ const charts: ChartSpec[] = [
 ]
 export const rankMetrics = ['heap_used', 'rss', 'heap_total', 'external', 'connections', 'fds', 'eventloop_delay_p99_ms', 'eventloop_utilization', 'gc_ms']
 const topN = 10
+/** restarts listed by name above the charts; all are drawn */
+const maxListed = 8
 const presets = ['15m', '1h', '6h', '24h', '7d']
 
 /** Runs at most `n` requests at once (the API allows a client 2 queries in flight). */
@@ -156,7 +158,8 @@ export function ProcessesPage () {
           </div>
           {(view.restarts.length > 0 || view.alerts.length > 0) && (
             <div class="restarts">
-              {view.restarts.map(r => <span key={`${r.host}/${r.service}/${r.to}`} class="restart" data-t={new Date(r.t).toISOString()}>↻ {r.host}/{r.service} restarted {new Date(r.t).toISOString().slice(11, 19)}Z: pid {r.from} → {r.to}</span>)}
+              {view.restarts.length > maxListed && <span class="restart-count">↻ {view.restarts.length} restarts (dashed orange lines); the last {maxListed}:</span>}
+              {view.restarts.slice(-maxListed).map(r => <span key={`${r.host}/${r.service}/${r.to}`} class="restart" data-t={new Date(r.t).toISOString()}>↻ {r.host}/{r.service} restarted {new Date(r.t).toISOString().slice(11, 19)}Z: pid {r.from} → {r.to}</span>)}
               {view.alerts.map(a => <a key={`${a.rule_id}/${procKey(a)}/${a.ts}`} href="/alerts" class={`alert-mark ${a.to_state}`} data-t={a.ts} data-rule={a.rule_id}>{a.to_state === 'firing' ? '▲' : '▽'} {a.rule_name} {a.to_state} on {procKey(a)} at {a.ts.slice(11, 19)}Z</a>)}
             </div>
           )}
