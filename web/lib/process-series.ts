@@ -69,6 +69,9 @@ export function chartData (main: StatsSeries[], top: Set<string>, opts: { second
   const rest: StatsSeries[] = []
   for (const s of main) { if (top.has(procKey(s))) lines.push({ key: procKey(s), values: valuesOf(s) }); else rest.push(s) }
   for (const s of opts.second ?? []) if (top.has(procKey(s))) lines.push({ key: procKey(s), values: valuesOf(s), dashed: true })
+  // in the legend's order (top first), each process's dashed second metric after its lines
+  const order = [...top]
+  lines.sort((a, b) => Number(a.dashed === true) - Number(b.dashed === true) || order.indexOf(a.key) - order.indexOf(b.key))
   let band: ChartData['band'] = null
   if (rest.length > 0) {
     const min: Array<number | null> = new Array(x.length).fill(null)
