@@ -113,6 +113,11 @@ describe('web pages: processes, heatmap, alerts', () => {
     const bytes = stats.reduce((n, e) => n + e.encodedBodySize, 0)
     process.stderr.write(`processes page: 200 processes × 1 h, ${stats.length} /v1/stats requests, ${bytes} bytes of JSON bodies\n`)
     await screenshot(page, 'web-10b-processes-band')
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.goto(`${up.url}/processes?service=api&since=1h`)
+    await page.locator('.pchart[data-chart="gc"]').waitFor({ timeout: 20_000 })
+    await screenshot(page, 'web-10c-processes-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
   })
 
   it('shows the fast and the slow band, isolates the slow host in its hue, and a slow cell opens exactly its lines', async () => {
@@ -166,6 +171,14 @@ describe('web pages: processes, heatmap, alerts', () => {
     const [fr2, , fb2] = await pixel(fast[0], fast[1])
     expect(fb2).toBeGreaterThan(fr2)
     await screenshot(page, 'web-12-heatmap-isolate')
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.reload()
+    await canvas.waitFor({ timeout: 20_000 })
+    await page.waitForFunction(() => document.querySelector('.heat-summary')?.textContent?.includes('host h-3') === true, undefined, { timeout: 20_000 })
+    await screenshot(page, 'web-12b-heatmap-isolate-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
+    await page.reload()
+    await page.waitForFunction(() => document.querySelector('.heat-summary')?.textContent?.includes('host h-3') === true, undefined, { timeout: 20_000 })
 
     // click the fullest slow cell: the Explorer lists exactly that bucket's slow lines
     const g = await geometry()

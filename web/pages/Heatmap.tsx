@@ -103,7 +103,7 @@ export function HeatmapPage () {
       if (j < geo.row0 || j > geo.row1) continue
       // with isolate, the isolated lines' share of the cell is drawn in their own hue (right part)
       const share = iso === undefined || count === 0 ? 0 : iso / count
-      const a = (0.15 + 0.85 * Math.log(1 + count) / scale).toFixed(3)
+      const a = (0.3 + 0.7 * Math.log(1 + count) / scale).toFixed(3)
       const x = margin.left + i * geo.colW
       const y = margin.top + (geo.row1 - j) * geo.rowH
       const w = Math.max(1, geo.colW - 0.5)
