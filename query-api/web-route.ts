@@ -1,5 +1,6 @@
 // The Explorer (web/, built into dist/web) served at `/`, and its login route.
 //   GET /            index.html (no cache; a strict Content-Security-Policy: nothing from elsewhere)
+//   GET /processes, /heatmap, /alerts   the same index.html (the page routes by path)
 //   GET /ui/*        the bundle (main.js, main.css)
 //   POST /v1/session {token} → session cookie (see web-session.ts); DELETE /v1/session logs out
 import path from 'node:path'
@@ -10,7 +11,7 @@ import fastifyStatic from '@fastify/static'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../platform/errors.js'
-import { clearSessionHeader, issueSession } from './web-session.js'
+import { clearSessionHeader, issueSession, webPages } from './web-session.js'
 
 /** dist/web: beside dist/query-api when built, under the repository when run from source (tests) */
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -26,12 +27,14 @@ export async function webRoute (app: FastifyInstance, opts: WebRouteOptions): Pr
   const built = fs.existsSync(path.join(webRoot, 'index.html'))
   if (built) {
     await app.register(fastifyStatic, { root: webRoot, prefix: '/ui/', index: false, cacheControl: true, maxAge: 0 })
-    app.get('/', { schema: { hide: true } }, async (_req, reply) => {
-      reply.header('content-security-policy', csp).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer')
-      return reply.sendFile('index.html', { maxAge: 0 })
-    })
+    for (const page of webPages) {
+      app.get(page, { schema: { hide: true } }, async (_req, reply) => {
+        reply.header('content-security-policy', csp).header('x-content-type-options', 'nosniff').header('referrer-policy', 'no-referrer')
+        return reply.sendFile('index.html', { maxAge: 0 })
+      })
+    }
   } else {
-    app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.code(503).type('text/plain').send('the Explorer is not built: run `npm run build`\n'))
+    for (const page of webPages) app.get(page, { schema: { hide: true } }, async (_req, reply) => reply.code(503).type('text/plain').send('the Explorer is not built: run `npm run build`\n'))
   }
 
   app.post<{ Body: Static<typeof SessionBody> }>('/v1/session', {

@@ -51,10 +51,13 @@ export function validSession (value: string | null, tokens: Iterable<string>, no
   return ok
 }
 
+/** The page's own paths (it routes by path): each serves index.html. */
+export const webPages = ['/', '/processes', '/heatmap', '/alerts'] as const
+
 /** Paths anyone may load: the page itself and its assets hold no data (the page asks for a token). */
 export function isPublicWebPath (method: string, url: string): boolean {
   const p = url.split('?')[0]
-  if (method === 'GET' || method === 'HEAD') return p === '/' || p.startsWith('/ui/')
+  if (method === 'GET' || method === 'HEAD') return (webPages as readonly string[]).includes(p) || p.startsWith('/ui/')
   return method === 'POST' && p === '/v1/session'
 }
 

@@ -19,6 +19,7 @@ import { HelpOverlay } from './components/HelpOverlay.js'
 import { LoginForm } from './components/LoginForm.js'
 import { FirstRun } from './components/FirstRun.js'
 import { ThemeToggle } from './components/ThemeToggle.js'
+import { PageNav } from './components/PageNav.js'
 
 function stored (k: string, dflt: string): string {
   try { return localStorage.getItem(k) ?? dflt } catch { return dflt }
@@ -109,6 +110,7 @@ export function App () {
     <div class="app">
       <header class="top">
         <a class="brand" href="/" title="Sluice Explorer: reset the search">sluice</a>
+        <PageNav />
         <SearchBar state={state} error={state.tail ? null : timeline.error} onChange={navigate} inputRef={searchRef} />
         <div class="top-actions">
           <button type="button" class={`toggle tail-toggle${state.tail ? ' on' : ''}`} aria-pressed={state.tail} title="live tail (t)" onClick={() => navigate({ tail: !state.tail })}>{state.tail ? '● live' : '▶ live tail'}</button>
