@@ -15,6 +15,8 @@ export interface ConsumerRunnerOptions {
   topics: string[]
   partitionsConsumedConcurrently: number
   maxRestartBackoffMs: number
+  /** a new consumer not joined by then is replaced (default 60 000 ms) */
+  joinWaitMs?: number
   metrics: CollectorMetrics
   eachBatch: (payload: EachBatchPayload) => Promise<void>
   /** a new group generation (a join, or a replaced consumer): what was known per partition is void */
@@ -63,7 +65,14 @@ export function createConsumerRunner (o: ConsumerRunnerOptions) {
   async function run (): Promise<void> {
     const c = o.kafka.consumer(o.config)
     consumer = c
+    // a consumer whose first join never completes (seen when the group's previous member was
+    // leaving while it joined) would consume nothing, silently: it is replaced like a crashed one
+    const joinWatch = setTimeout(() => {
+      if (consumer === c && !halted) restart(c, new Error(`no group join within ${joinWaitMs / 1000} s`))
+    }, joinWaitMs)
+    joinWatch.unref()
     c.on(c.events.GROUP_JOIN, e => {
+      clearTimeout(joinWatch)
       if (consumer !== c) return
       restartAttempt = 0
       o.onNewGeneration()
@@ -83,6 +92,11 @@ export function createConsumerRunner (o: ConsumerRunnerOptions) {
     await c.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: o.partitionsConsumedConcurrently, eachBatch: o.eachBatch })
   }
 
+  /** how long a restart waits for the crashed consumer to disconnect */
+  const disconnectWaitMs = 5000
+  /** a new consumer that has not joined its group by then is replaced (kafkajs' rebalance timeout) */
+  const joinWaitMs = o.joinWaitMs ?? 60_000
+
   function restart (old: Consumer, err: Error): void {
     if (halted || restartTimer !== null) return
     const delay = Math.min(o.maxRestartBackoffMs, 1000 * 2 ** Math.min(restartAttempt++, 15))
@@ -91,7 +105,8 @@ export function createConsumerRunner (o: ConsumerRunnerOptions) {
     restartTimer = setTimeout(() => {
       restartTimer = null
       void (async () => {
-        await old.disconnect().catch(() => {})
+        // a crashed consumer's disconnect can hang (kafkajs mid-join): bounded, it must not stall the restart
+        await Promise.race([old.disconnect().catch(() => {}), new Promise(resolve => setTimeout(resolve, disconnectWaitMs).unref())])
         if (halted) return
         assignment = []
         o.onNewGeneration()

@@ -26,7 +26,7 @@ describe('sluice collect when kafkajs gives up on its consumer', () => {
   it('starts a new consumer with backoff, never exits, and consumes once the group lets it in', async () => {
     await prepareKafka([brokers], topics)
     let kerr = ''
-    kcat = spawn('kcat', ['-b', brokers, '-G', group, '-X', 'partition.assignment.strategy=range', '-X', 'session.timeout.ms=6000', topics.logs], { stdio: ['ignore', 'ignore', 'pipe'] })
+    kcat = spawn('kcat', ['-b', brokers, '-G', group, '-X', 'partition.assignment.strategy=range', '-X', 'session.timeout.ms=6000', '-X', 'enable.auto.commit=false', topics.logs], { stdio: ['ignore', 'ignore', 'pipe'] })
     kcat.stderr!.on('data', d => { kerr += String(d) })
     // kcat owns the group once it has been assigned its partitions
     await waitFor('kcat to join the group', async () => /assigned|Assign/i.test(kerr), 60_000, 250, () => kerr.slice(-300))
@@ -40,7 +40,10 @@ describe('sluice collect when kafkajs gives up on its consumer', () => {
     expect(c.child.exitCode).toBe(null)
 
     // kcat leaves the group: the next consumer joins and consumes
+    // (gone before the lines are produced: a kcat still in the group would read and hold the first)
+    const kcatGone = new Promise(resolve => kcat!.once('exit', resolve))
     kcat.kill('SIGTERM')
+    await kcatGone
     await produceStream(brokers, topics, { hosts: ['h-restart'], perHost: 100, perMessage: 10 })
     await waitFor('100 rows', async () => (await childLogRows(c!)) === 100, 120_000, 250, () => c!.stderr().slice(-1000))
     expect(c.child.exitCode).toBe(null)
