@@ -103,7 +103,7 @@ describe('alert rules API', () => {
     ['resolve_threshold "0.5"', { ...base, resolve_threshold: '0.5' }, '\'resolve_threshold\' must be a number, got "0.5"'],
     ['enabled null', { ...base, enabled: null }, "'enabled' must be true or false, got null"],
     ['enabled "false"', { ...base, enabled: 'false' }, '\'enabled\' must be true or false, got "false"'],
-    ['kind ["no_data"]', { ...base, kind: ['no_data'] }, '\'kind\' must be one of \'threshold\', \'increase\', \'log_rate\', \'no_data\', got ["no_data"]'],
+    ['kind ["no_data"]', { ...base, kind: ['no_data'] }, '\'kind\' must be one of \'threshold\', \'increase\', \'log_rate\', \'no_data\', \'gap\', got ["no_data"]'],
     ['service "api"', { ...base, service: 'api' }, '\'service\' must be an array of at most 100 names (strings of 1-255 characters), got "api"'],
     ['op "=>"', { ...base, op: '=>' }, '\'op\' must be one of \'>\', \'>=\', \'<\', \'<=\', got "=>"'],
     ['missing name with other errors', { kind: 'threshold', metric: 'fds', op: '=>', threshold: null, for: 5, colour: 'red' },
