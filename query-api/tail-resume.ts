@@ -15,6 +15,8 @@ const sliceMs = 8
  *  major GC frees what they held: V8 may not collect while the server idles, and the frames'
  *  Buffers (outside its heap) stay allocated until it does */
 export const idleGcMs = 5000
+/** the second idle GC comes this many idleGcMs after the first */
+const settleGcs = 5
 
 export interface ResumeSlots {
   /** a turn to read back from Kafka (call the result to give it back, once). `mayRefuse`: throws
@@ -36,12 +38,20 @@ export function createResumeSlots (maxResumes: number, maxResumeWaiters: number,
   let resuming = 0
   let resumePeak = 0
   const resumeWaiters: Array<() => void> = []
-  // one GC once no resume has run for gcAfterMs (a new resume postpones it)
+  // a GC once no resume has run for gcAfterMs and a second one settleGcs × later (a new resume
+  // postpones both): what a read-back held may still be referenced at the first one (a consumer
+  // still disconnecting, a socket still draining), and an idle server may not collect on its own
   let idleGc: NodeJS.Timeout | null = null
-  const scheduleGc = (): void => {
+  const scheduleGc = (round = 0): void => {
     if (resuming > 0) return
     if (idleGc !== null) clearTimeout(idleGc)
-    idleGc = setTimeout(() => { idleGc = null; if (resuming === 0) { gc('major'); m.idleGcs?.inc() } }, gcAfterMs)
+    idleGc = setTimeout(() => {
+      idleGc = null
+      if (resuming > 0) return
+      gc('major')
+      m.idleGcs?.inc()
+      if (round === 0) scheduleGc(1)
+    }, round === 0 ? gcAfterMs : gcAfterMs * settleGcs)
     idleGc.unref()
   }
   const resumeGauges = (): void => { m.resumesInFlight.set(resuming); m.resumesPeak.set(resumePeak); m.resumesWaiting.set(resumeWaiters.length) }
@@ -60,7 +70,7 @@ export function createResumeSlots (maxResumes: number, maxResumeWaiters: number,
     }
   }
   return {
-    closed: scheduleGc,
+    closed: () => scheduleGc(),
     async acquire (signal, mayRefuse) {
       if (signal.aborted) throw errors.CLOSED('the tail request')
       if (resuming < maxResumes) {

@@ -83,4 +83,28 @@ describe('resume turns', () => {
     const again = await slots.acquire(new AbortController().signal, false)
     again()
   })
+
+  it('idle GCs: one gcAfterMs after the last turn or closed tail, a second 5 × later; a new turn postpones them', async () => {
+    const m = { ...metrics(), idleGcs: new Counter({ name: 'idle_gcs', help: 'h', registers: [new Registry()] }) }
+    const slots = createResumeSlots(1, 1, m, 20)
+    const gcs = async (): Promise<number> => (await m.idleGcs.get()).values[0]?.value ?? 0
+    const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
+    const give = await slots.acquire(new AbortController().signal, true)
+    await sleep(60)
+    expect(await gcs()).toBe(0) // a resume is running
+    give()
+    slots.closed()
+    await sleep(60)
+    expect(await gcs()).toBe(1)
+    const again = await slots.acquire(new AbortController().signal, true)
+    await sleep(150)
+    expect(await gcs()).toBe(1) // the second one waits for the new resume to end
+    again()
+    await sleep(60)
+    expect(await gcs()).toBe(2)
+    await sleep(200)
+    expect(await gcs()).toBe(3)
+    await sleep(200)
+    expect(await gcs()).toBe(3) // and no more until the next resume
+  })
 })
