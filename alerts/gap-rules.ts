@@ -13,13 +13,22 @@ export interface GapsView {
 }
 export type GapFinder = (ch: { clickhouse: ClickHouseClient, database: string }, filter: { hosts: string[], services: string[] }, now: number) => Promise<GapsView>
 
-/** how often the gaps are computed (a pass over every stored line's identity) */
+/** how often the gaps are computed (one pass over every stored line's identity, for all gap rules) */
 const gapEveryMs = 10_000
 
 /** the range a persisted gap state stands for, from its key (service, host, source, start) */
 function gapOfKey (key: string): GapRef {
   const p = key.split('\u0000')
   return { source: p[3] ?? '', path: '', from: Number(p[4] ?? 0), to: null }
+}
+
+/** an empty list matches everything */
+const matches = (list: string[], v: string): boolean => list.length === 0 || list.includes(v)
+
+/** the filter one pass needs to serve every rule: empty (all) as soon as one rule is unfiltered */
+export function unionFilter (rules: Array<Pick<Rule, 'hosts' | 'services'>>): { hosts: string[], services: string[] } {
+  const union = (lists: string[][]): string[] => lists.some(l => l.length === 0) ? [] : [...new Set(lists.flat())].sort()
+  return { hosts: union(rules.map(r => r.hosts)), services: union(rules.map(r => r.services)) }
 }
 
 export function createGapRules (find: GapFinder | undefined, ch: { clickhouse: ClickHouseClient, database: string }, groups: GroupTable): { evaluate: (rules: Rule[], now: number, out: Transition[]) => Promise<void> } {
@@ -29,10 +38,13 @@ export function createGapRules (find: GapFinder | undefined, ch: { clickhouse: C
       if (rules.length === 0 || now - lastCheck < gapEveryMs) return
       if (find === undefined) throw new Error('gap rules need a gap finder (the query API wires it in); they are not evaluated')
       lastCheck = now
+      // one pass for every gap rule of the round: the union of their filters, each rule then
+      // keeps its own hosts/services (so the cost does not grow with the number of rules)
+      const body = await find(ch, unionFilter(rules), now)
       for (const rule of rules) {
-        const body = await find(ch, { hosts: rule.hosts, services: rule.services }, now)
         const seen = new Set<string>()
         for (const src of body.sources) {
+          if (!matches(rule.hosts, src.host) || !matches(rule.services, src.service)) continue
           for (const r of src.ranges) {
             if (r.class !== 'lost') continue
             const g: Group = { service: src.service, host: src.host, pid: 0 }

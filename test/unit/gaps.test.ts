@@ -6,6 +6,9 @@ import { validateRecord } from '../../schemas/records.js'
 import type { Source } from '../../shipper/tailer.js'
 import { compileRule } from '../../alerts/rules.js'
 import { newGroupState, renderMessage, type Transition } from '../../alerts/state.js'
+import { createGapRules, unionFilter, type GapsView } from '../../alerts/gap-rules.js'
+import { createGroupTable } from '../../alerts/group-table.js'
+import { Counter } from 'prom-client'
 
 const prog = (p: Partial<ProgressRow>): ProgressRow => ({ host: 'h', source: 's1', service: 'svc', path: '/l/svc/app.log', size: 1000, acked: 1000, state: 'active', reason: '', dropped: '[]', ts: 0, ...p })
 const sum = { source: 's1', host: 'h', service: 'svc', path: '/l/svc/app.log', end: 1000, last_len: 10, last_ts: 'T9' }
@@ -101,5 +104,27 @@ describe('gap alert rules', () => {
 
   it('refuse the fields that do not apply to them, each named', () => {
     expect(() => compileRule({ id: 'g', name: 'lost', kind: 'gap', op: '>', threshold: 5, for: '1m' }, 'api')).toThrow("'op' does not apply to kind 'gap' (it fires once when a byte range is classed lost)")
+  })
+
+  it('are evaluated with one gap pass per round for all of them, each keeping its own hosts and services', async () => {
+    const rules = [
+      compileRule({ id: 'a', name: 'web', kind: 'gap', host: ['web-7'] }, 'api'),
+      compileRule({ id: 'b', name: 'db', kind: 'gap', host: ['db-1'], service: ['pg'] }, 'api'),
+      compileRule({ id: 'c', name: 'api', kind: 'gap', service: ['api'] }, 'api')
+    ]
+    expect(unionFilter(rules)).toEqual({ hosts: [], services: [] })
+    expect(unionFilter(rules.slice(0, 2))).toEqual({ hosts: ['db-1', 'web-7'], services: [] })
+    const passes: unknown[] = []
+    const range = { class: 'lost', from: 100, to: 2410, bytes: 2310 }
+    const find = async (_ch: unknown, f: unknown): Promise<GapsView> => {
+      passes.push(f)
+      return { sources: [{ service: 'api', host: 'web-7', source: 's1', path: '/a.log', ranges: [range] }, { service: 'pg', host: 'db-1', source: 's2', path: '/b.log', ranges: [range, { ...range, class: 'in_flight' }] }] }
+    }
+    const gaps = createGapRules(find, { clickhouse: {} as never, database: 'x' }, createGroupTable(100, new Counter({ name: 'dropped', help: 'h', registers: [] })))
+    const out: Transition[] = []
+    await gaps.evaluate(rules, 20_000, out)
+    await gaps.evaluate(rules, 25_000, out) // within 10 s of the last pass: none
+    expect(passes).toEqual([{ hosts: [], services: [] }])
+    expect(out.map(t => [t.ruleId, t.host, t.gap?.source, t.to])).toEqual([['a', 'web-7', 's1', 'firing'], ['b', 'db-1', 's2', 'firing'], ['c', 'web-7', 's1', 'firing']])
   })
 })
