@@ -3,7 +3,7 @@
 // Every control changes the URL; the URL drives every request, so links and back/forward work.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, logout } from './lib/api.js'
-import { countOf, formatCount, formatTime, isoOf } from './lib/format.js'
+import { countOf, formatCount, isoOf } from './lib/format.js'
 import { matcherOf } from './lib/highlight.js'
 import { filterParams, parseState, toSearch, type ViewState } from './lib/url-state.js'
 import { useTimeline, maxLines } from './lib/use-timeline.js'
@@ -21,9 +21,8 @@ import { FirstRun } from './components/FirstRun.js'
 import { ThemeToggle } from './components/ThemeToggle.js'
 import { PageNav } from './components/PageNav.js'
 import { ProcessStrip } from './components/ProcessStrip.js'
-import type { Mark } from './components/ProcessChart.js'
-import { createTimeCursor, type TimeAxis, type TimeMark } from './lib/time-scale.js'
-import { concerns, markOf, useAlertTransitions } from './lib/alert-marks.js'
+import { AtBar } from './components/AtBar.js'
+import { useTimeAxis } from './lib/use-time-axis.js'
 
 function stored (k: string, dflt: string): string {
   try { return localStorage.getItem(k) ?? dflt } catch { return dflt }
@@ -44,9 +43,6 @@ export function App () {
   const [atTop, setAtTop] = useState(true)
   const [toTop, setToTop] = useState(0)
   const searchRef = useRef<HTMLInputElement | null>(null)
-  const [axis, setAxis] = useState<TimeAxis | null>(null)
-  const [stripOpen, setStripOpen] = useState(() => stored('sluice.strip', '1') === '1')
-  const cursor = useMemo(createTimeCursor, [])
 
   // a new view starts unselected and at the top (set with the state, before any key is handled)
   const show = useCallback((next: ViewState, prev: ViewState) => {
@@ -82,21 +78,7 @@ export function App () {
   useEffect(() => { if (tail.status === 'unauthorized') setNeedLogin(true) }, [tail.status])
 
   const lines = state.tail ? tail.lines : timeline.lines
-  const transitions = useAlertTransitions(state, state.tail ? null : axis)
-  const alerts = useMemo(() => transitions.filter(t => concerns(state, t)), [transitions, state.host, state.service, state.notHost, state.notService])
-  const at = state.at === '' ? NaN : Date.parse(state.at)
-  const axisMarks = useMemo<TimeMark[]>(() => [
-    ...alerts.map(markOf),
-    ...(Number.isNaN(at) ? [] : [{ t: at, kind: 'at', label: 'the list starts at this minute' }])
-  ], [alerts, at])
-  const stripMarks = useMemo<Mark[]>(() => alerts.map(a => ({ t: Date.parse(a.ts), colour: a.to_state === 'firing' ? '--error' : '--info', dashed: false })), [alerts])
-  // a hovered log line shows its instant on the histogram and the graphs
-  const onListHover = (e: MouseEvent): void => {
-    const i = Number((e.target as HTMLElement).closest('.vrow')?.getAttribute('data-index') ?? NaN)
-    const l = Number.isNaN(i) ? undefined : lines[i]
-    cursor.set(l === undefined ? null : Date.parse(l.ts))
-  }
-  const jumpTo = (ms: number): void => { navigate({ at: isoOf(Math.floor(ms / 60_000) * 60_000) }) }
+  const { axis, setAxis, cursor, at, axisMarks, stripMarks, hoverLine } = useTimeAxis(state)
   const sideReady = state.tail || timeline.settled === `${filterParams(state).toString()}&order=${state.order}`
   const matcher = useMemo(() => matcherOf(state), [state.q, state.regex, state.i, state.w])
   const toggle = (l: LogLine): void => setExpanded(cur => { const n = new Set(cur); const k = lineKey(l); if (n.has(k)) n.delete(k); else n.add(k); return n })
@@ -145,22 +127,14 @@ export function App () {
           {loggedIn && <button type="button" class="link" onClick={() => { void logout().then(() => setNeedLogin(true)) }}>log out</button>}
         </div>
       </header>
-      {!state.tail && timeline.empty !== 'no-logs' && <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} marks={axisMarks} cursor={cursor} onAxis={setAxis} />}
-      {!state.tail && timeline.empty !== 'no-logs' && axis !== null && (
-        <ProcessStrip
-          state={state} axis={axis} cursor={cursor} marks={stripMarks} onPick={jumpTo} onAuth={onAuth}
-          open={stripOpen} onToggle={() => { store('sluice.strip', stripOpen ? '0' : '1'); setStripOpen(!stripOpen) }}
-        />
-      )}
+      {!state.tail && timeline.empty !== 'no-logs' && <>
+        <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} marks={axisMarks} cursor={cursor} onAxis={setAxis} />
+        {axis !== null && <ProcessStrip state={state} axis={axis} cursor={cursor} marks={stripMarks} onAuth={onAuth} onPick={ms => navigate({ at: isoOf(Math.floor(ms / 60_000) * 60_000) })} />}
+      </>}
       <div class="body">
         {timeline.empty !== 'no-logs' && <Facets state={state} ready={sideReady} onChange={navigate} onAuth={onAuth} />}
-        <main class="main" onMouseOver={onListHover} onMouseLeave={() => cursor.set(null)}>
-          {!state.tail && !Number.isNaN(at) && (
-            <div class="at-bar" data-at={state.at}>
-              {state.order === 'asc' ? `lines from ${formatTime(new Date(at).toISOString(), utc).slice(0, 16)}:00` : `lines up to ${formatTime(new Date(at).toISOString(), utc).slice(0, 16)}:59`} (the minute picked on a graph)
-              <button type="button" class="link" onClick={() => navigate({ at: '' })}>{state.order === 'asc' ? 'back to the oldest' : 'back to the newest'}</button>
-            </div>
-          )}
+        <main class="main" onMouseOver={e => hoverLine(e, lines)} onMouseLeave={() => cursor.set(null)}>
+          {!state.tail && !Number.isNaN(at) && <AtBar at={at} iso={state.at} order={state.order} utc={utc} onClear={() => navigate({ at: '' })} />}
           {state.tail && <TailBar tail={tail} paused={!atTop} onResume={resume} onStop={() => navigate({ tail: false })} />}
           {!state.tail && timeline.empty === 'no-logs' && <FirstRun />}
           {!state.tail && timeline.empty === 'no-match' && timeline.error === null && <div class="no-match">No lines match in this range. Widen the time range or remove a filter.</div>}

@@ -98,6 +98,10 @@ describe('web: the Explorer\'s graph strip and alert marks', () => {
     const heapShown = new Map(await heap.locator('.readout .rv[data-key]').evaluateAll(els => els.map(e => [e.getAttribute('data-key'), e.getAttribute('data-value')])))
     expect(heapShown.get('web-1/api/111')).toBe(String((20 - 15 + 20) * 1024 * 1024))
     expect(heapShown.get('web-1/api/101')).toBe('')
+    // the histogram shows the hovered instant too, where its bar is
+    const ruleAt = page.locator('.histogram .time-rule')
+    expect(await ruleAt.getAttribute('data-t')).toBe(new Date(at + axis.step / 2).toISOString())
+    expect(Math.abs((await ruleAt.boundingBox())!.x - x)).toBeLessThanOrEqual(1)
     await screenshot(page, 'web-20-strip-hover')
 
     // a click on the graph: the list starts at that minute, the histogram keeps its range
@@ -137,6 +141,16 @@ describe('web: the Explorer\'s graph strip and alert marks', () => {
     await screenshot(page, 'web-22-strip-collapsed')
     await page.locator('.strip-toggle').click()
     await heap.waitFor({ timeout: 20_000 })
+
+    // 200 processes: the top 5 by heap as lines, the other 195 as a band
+    await page.emulateMedia({ colorScheme: 'dark' })
+    await page.goto(`${up.url}/?service=batch&since=1h`)
+    await heap.waitFor({ timeout: 30_000 })
+    expect(await page.locator('.strip-legend').getAttribute('data-processes')).toBe('200')
+    expect(await page.locator('.strip-legend .proc').evaluateAll(els => els.map(e => e.getAttribute('data-key')))).toEqual(Array.from({ length: 5 }, (_, i) => `b-10/batch/${700 - i}`))
+    expect(await page.locator('.strip-legend').textContent()).toContain('+ 195 more as a grey band')
+    await screenshot(page, 'web-22b-strip-band-dark')
+    await page.emulateMedia({ colorScheme: 'light' })
   })
 
   it('shows a rule firing on a growing heap as a marker on the histogram, its tooltip naming the rule, value and state', async () => {

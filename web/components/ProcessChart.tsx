@@ -29,6 +29,8 @@ interface Props {
   syncKey?: string
   /** seconds added to each x when drawn: a step's value sits mid-step, over its histogram bar */
   offset?: number
+  /** compact: the hovered instant as drawn (epoch ms; null when the pointer leaves), in place of uPlot's own cursor lines */
+  onHover?: (ms: number | null) => void
 }
 
 /** A limit far above every line (a 2 GiB heap limit over 60 MiB heaps) would flatten them: the
@@ -42,7 +44,7 @@ function yMaxOf (data: ChartData): number {
 
 const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888'
 
-export function ProcessChart ({ id, title, unit, data, colours, range, marks, width, onPick, compact = false, height = 150, syncKey = 'sluice-processes', offset = 0 }: Props) {
+export function ProcessChart ({ id, title, unit, data, colours, range, marks, width, onPick, compact = false, height = 150, syncKey = 'sluice-processes', offset = 0, onHover }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const [idx, setIdx] = useState<number | null>(null)
 
@@ -53,7 +55,8 @@ export function ProcessChart ({ id, title, unit, data, colours, range, marks, wi
     const series: uPlot.Series[] = [{}]
     const cols: Array<Array<number | null>> = []
     for (const l of data.lines) {
-      series.push({ label: l.key, stroke: colours.get(l.key), width: 1.5, dash: l.dashed === true ? [4, 3] : undefined, spanGaps: true, points: { show: false } })
+      // compact: uPlot's default shows the points only where they are sparse (a lone sample would be invisible)
+      series.push({ label: l.key, stroke: colours.get(l.key), width: 1.5, dash: l.dashed === true ? [4, 3] : undefined, spanGaps: true, points: compact ? { size: 4 } : { show: false } })
       cols.push(l.values)
     }
     const bands: uPlot.Band[] = []
@@ -74,7 +77,7 @@ export function ProcessChart ({ id, title, unit, data, colours, range, marks, wi
       width: compact ? width : width - 14,
       height,
       legend: { show: false },
-      cursor: { sync: { key: syncKey }, points: { size: 5 } },
+      cursor: { sync: { key: syncKey }, points: { size: 5 }, ...(compact ? { x: false, y: false } : {}) },
       scales: { x: { time: true, range: () => range }, y: { range: () => [0, yMax] } },
       ...(compact ? { padding: [3, 0, 1, 0] as uPlot.Padding } : {}),
       axes: compact ? [{ show: false }, { show: false }] : [
@@ -84,7 +87,11 @@ export function ProcessChart ({ id, title, unit, data, colours, range, marks, wi
       series,
       bands,
       hooks: {
-        setCursor: [u => { setIdx(u.cursor.idx ?? null) }],
+        setCursor: [u => {
+          const i = u.cursor.idx ?? null
+          setIdx(i)
+          onHover?.(i === null ? null : (data.x[i] + offset) * 1000)
+        }],
         draw: [u => {
           const ctx = u.ctx
           ctx.save()

@@ -17,7 +17,7 @@ export const stripCharts = [
   { id: 'strip-eld', title: 'event-loop delay p99', metric: 'eventloop_delay_p99_ms', unit: 'ms', agg: 'max' }
 ] as const
 const topN = 5
-const plotHeight = 40
+const plotHeight = 42
 
 interface Props {
   state: ViewState
@@ -25,14 +25,22 @@ interface Props {
   cursor: TimeCursor
   /** alert transitions of these processes, drawn as lines on the graphs */
   marks: Mark[]
-  open: boolean
-  onToggle: () => void
   /** a click on a graph: the instant of the nearest step (epoch ms) */
   onPick: (ms: number) => void
   onAuth: (err: unknown) => void
 }
 
-export function ProcessStrip ({ state, axis, cursor, marks, open, onToggle, onPick, onAuth }: Props) {
+function storedOpen (): boolean {
+  try { return localStorage.getItem('sluice.strip') !== '0' } catch { return true }
+}
+
+export function ProcessStrip ({ state, axis, cursor, marks, onPick, onAuth }: Props) {
+  // open or closed is remembered in this browser (localStorage), not in the URL: it is a screen layout, not a view
+  const [open, setOpen] = useState(storedOpen)
+  const onToggle = (): void => {
+    try { localStorage.setItem('sluice.strip', open ? '0' : '1') } catch {}
+    setOpen(!open)
+  }
   const [box, setBox] = useState<HTMLDivElement | null>(null)
   const [width, setWidth] = useState(0)
   const [series, setSeries] = useState<Map<string, StatsSeries[]> | null>(null)
@@ -98,7 +106,7 @@ export function ProcessStrip ({ state, axis, cursor, marks, open, onToggle, onPi
           <ProcessChart
             key={c.id} id={c.id} title={c.title} unit={c.unit} data={data} colours={view.colours}
             range={[axis.start / 1000, axis.end / 1000]} marks={marks} width={width} onPick={onPick}
-            compact height={plotHeight} syncKey="sluice-strip" offset={axis.stepMs / 2000}
+            compact height={plotHeight} syncKey="sluice-strip" offset={axis.stepMs / 2000} onHover={cursor.set}
           />
         ))}
         {open && axis !== null && view !== null && shown.length > 0 && <TimeRule axis={axis} cursor={cursor} />}

@@ -99,7 +99,8 @@ export function listParams (s: ViewState): URLSearchParams {
   const at = Date.parse(s.at)
   if (s.at === '' || Number.isNaN(at)) return p
   const minute = Math.floor(at / 60_000) * 60_000
+  const until = Date.parse(s.until)
   if (s.order === 'asc') p.set('since', new Date(minute).toISOString())
-  else p.set('until', new Date(minute + 59_999).toISOString())
+  else if (Number.isNaN(until) || until > minute + 59_999) p.set('until', new Date(minute + 59_999).toISOString())
   return p
 }
