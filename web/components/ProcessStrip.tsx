@@ -90,6 +90,7 @@ export function ProcessStrip ({ state, axis, cursor, marks, onPick, onAuth }: Pr
     <div class={`strip${open ? '' : ' closed'}`} aria-label="process graphs">
       <div class="strip-head">
         <button type="button" class="link strip-toggle" aria-expanded={open} onClick={onToggle} title="heap and event-loop delay of the processes in this view, on the histogram's time axis">{open ? '▾' : '▸'} process graphs</button>
+        {!open && <span class="dim">heap used, event-loop delay p99</span>}
         {open && error !== null && <span class="dim">unavailable: {error}</span>}
         {open && error === null && view === null && <span class="dim">loading…</span>}
         {open && view !== null && view.total === 0 && <span class="dim">no process stats from these hosts/services in this range</span>}

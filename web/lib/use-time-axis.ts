@@ -29,7 +29,7 @@ export function useTimeAxis (state: ViewState): TimeAxisView {
   const at = state.at === '' ? NaN : Date.parse(state.at)
   const axisMarks = useMemo<TimeMark[]>(() => [
     ...alerts.map(markOf),
-    ...(Number.isNaN(at) ? [] : [{ t: at, kind: 'at', label: 'the list starts at this minute' }])
+    ...(Number.isNaN(at) ? [] : [{ t: at, kind: 'at', label: 'the minute the list starts at (picked on a graph)' }])
   ], [alerts, at])
   const stripMarks = useMemo<Mark[]>(() => alerts.map(a => ({ t: Date.parse(a.ts), colour: a.to_state === 'firing' ? '--error' : '--info', dashed: false })), [alerts])
   const hoverLine = (e: MouseEvent, lines: LogLine[]): void => {
