@@ -3,7 +3,7 @@
 // Every control changes the URL; the URL drives every request, so links and back/forward work.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, logout } from './lib/api.js'
-import { countOf, formatCount } from './lib/format.js'
+import { countOf, formatCount, isoOf } from './lib/format.js'
 import { matcherOf } from './lib/highlight.js'
 import { filterParams, parseState, toSearch, type ViewState } from './lib/url-state.js'
 import { useTimeline, maxLines } from './lib/use-timeline.js'
@@ -20,6 +20,9 @@ import { LoginForm } from './components/LoginForm.js'
 import { FirstRun } from './components/FirstRun.js'
 import { ThemeToggle } from './components/ThemeToggle.js'
 import { PageNav } from './components/PageNav.js'
+import { ProcessStrip } from './components/ProcessStrip.js'
+import { AtBar } from './components/AtBar.js'
+import { useTimeAxis } from './lib/use-time-axis.js'
 
 function stored (k: string, dflt: string): string {
   try { return localStorage.getItem(k) ?? dflt } catch { return dflt }
@@ -55,6 +58,8 @@ export function App () {
   const navigate = useCallback((next: Partial<ViewState>, replace = false) => {
     setState(cur => {
       const s = { ...cur, ...next }
+      // a new range drops the minute the list started at
+      if ((next.since !== undefined || next.until !== undefined) && next.at === undefined) s.at = ''
       show(s, cur)
       const url = toSearch(s)
       if (url !== location.pathname + location.search) {
@@ -73,6 +78,7 @@ export function App () {
   useEffect(() => { if (tail.status === 'unauthorized') setNeedLogin(true) }, [tail.status])
 
   const lines = state.tail ? tail.lines : timeline.lines
+  const { axis, setAxis, cursor, at, axisMarks, stripMarks, hoverLine } = useTimeAxis(state)
   const sideReady = state.tail || timeline.settled === `${filterParams(state).toString()}&order=${state.order}`
   const matcher = useMemo(() => matcherOf(state), [state.q, state.regex, state.i, state.w])
   const toggle = (l: LogLine): void => setExpanded(cur => { const n = new Set(cur); const k = lineKey(l); if (n.has(k)) n.delete(k); else n.add(k); return n })
@@ -121,10 +127,14 @@ export function App () {
           {loggedIn && <button type="button" class="link" onClick={() => { void logout().then(() => setNeedLogin(true)) }}>log out</button>}
         </div>
       </header>
-      {!state.tail && timeline.empty !== 'no-logs' && <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} />}
+      {!state.tail && timeline.empty !== 'no-logs' && <>
+        <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} marks={axisMarks} cursor={cursor} onAxis={setAxis} />
+        {axis !== null && <ProcessStrip state={state} axis={axis} cursor={cursor} marks={stripMarks} onAuth={onAuth} onPick={ms => navigate({ at: isoOf(Math.floor(ms / 60_000) * 60_000) })} />}
+      </>}
       <div class="body">
         {timeline.empty !== 'no-logs' && <Facets state={state} ready={sideReady} onChange={navigate} onAuth={onAuth} />}
-        <main class="main">
+        <main class="main" onMouseOver={e => hoverLine(e, lines)} onMouseLeave={() => cursor.set(null)}>
+          {!state.tail && !Number.isNaN(at) && <AtBar at={at} iso={state.at} order={state.order} utc={utc} onClear={() => navigate({ at: '' })} />}
           {state.tail && <TailBar tail={tail} paused={!atTop} onResume={resume} onStop={() => navigate({ tail: false })} />}
           {!state.tail && timeline.empty === 'no-logs' && <FirstRun />}
           {!state.tail && timeline.empty === 'no-match' && timeline.error === null && <div class="no-match">No lines match in this range. Widen the time range or remove a filter.</div>}

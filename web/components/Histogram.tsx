@@ -1,16 +1,28 @@
 // Volume over the range, ~100 bars stacked by level (GET /v1/histogram). Click a bar to zoom
-// into it, or drag across bars to zoom into that stretch.
+// into it, or drag across bars to zoom into that stretch. Marks (alert transitions, the list's
+// minute) sit under the bars, and a hovered log line's instant is a rule across them.
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { ApiError, fetchHistogram } from '../lib/api.js'
 import { countOf, formatCount, formatTime, isoOf } from '../lib/format.js'
 import { filterParams, type ViewState } from '../lib/url-state.js'
 import { levels, type Histogram as HistogramData } from '../lib/types.js'
+import type { TimeAxis, TimeCursor, TimeMark } from '../lib/time-scale.js'
+import { HistogramMarks, MarkLines, TimeRule } from './TimeMarks.js'
+import '../time-axis.css'
 
-interface Props { state: ViewState, ready: boolean, utc: boolean, onZoom: (since: string, until: string) => void, onAuth: (err: unknown) => void }
+interface Props {
+  state: ViewState, ready: boolean, utc: boolean, onZoom: (since: string, until: string) => void, onAuth: (err: unknown) => void
+  /** glyphs on the time axis, e.g. alert transitions */
+  marks?: TimeMark[]
+  /** an instant to draw as a rule across the bars (a hovered log line) */
+  cursor?: TimeCursor
+  /** the axis of the bars shown (null while there are none), for what is drawn on the same axis */
+  onAxis?: (axis: TimeAxis | null) => void
+}
 
 export const bucketCount = 100
 
-export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
+export function Histogram ({ state, ready, utc, onZoom, onAuth, marks, cursor, onAxis }: Props) {
   const [data, setData] = useState<HistogramData | null | 'absent'>(null)
   const [error, setError] = useState<string | null>(null)
   const [drag, setDrag] = useState<[number, number] | null>(null)
@@ -31,6 +43,9 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
     })
     return () => ac.abort()
   }, [key, ready])
+  const bars = data !== null && data !== 'absent' ? data.bars : []
+  const axis: TimeAxis | null = bars.length === 0 ? null : { start: bars[0].start, end: bars[bars.length - 1].end, stepMs: bars[0].end - bars[0].start }
+  useEffect(() => { onAxis?.(axis) }, [axis?.start, axis?.end, axis?.stepMs])
   if (data === 'absent') return null
   if (error !== null) return <div class="histogram empty dim">{error === '' ? '' : `histogram unavailable: ${error}`}</div>
   if (data === null) return <div class="histogram empty dim">loading histogram…</div>
@@ -50,7 +65,7 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
   const lastBar = data.bars[data.bars.length - 1]
   return (
     <div class="histogram" aria-label="volume histogram" data-total={data.total} data-for={shownFor}>
-      <div class="bars" onMouseLeave={() => { if (dragging.current) finish() }} onMouseUp={finish}>
+      <div class="bars" data-start={axis?.start} data-end={axis?.end} onMouseLeave={() => { if (dragging.current) finish() }} onMouseUp={finish}>
         {data.bars.map((b, i) => {
           const total = Object.values(b.counts).reduce((a, c) => a + c, 0)
           const inDrag = drag !== null && i >= Math.min(...drag) && i <= Math.max(...drag)
@@ -67,7 +82,10 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth }: Props) {
             </div>
           )
         })}
+        {axis !== null && marks !== undefined && <MarkLines axis={axis} marks={marks} />}
+        {axis !== null && cursor !== undefined && <TimeRule axis={axis} cursor={cursor} />}
       </div>
+      {axis !== null && marks !== undefined && marks.length > 0 && <HistogramMarks axis={axis} marks={marks} utc={utc} />}
       <div class="axis dim">
         <span>{first !== undefined ? formatTime(new Date(first.start).toISOString(), utc).slice(0, 19) : ''}</span>
         <span class="legend">

@@ -22,6 +22,15 @@ interface Props {
   width: number
   /** a click on the plot: the hovered instant (epoch ms) */
   onPick?: (ms: number) => void
+  /** the Explorer's strip: no axes (the plot spans `width` exactly), title and readout on one line above */
+  compact?: boolean
+  height?: number
+  /** charts with the same key show the same hovered instant */
+  syncKey?: string
+  /** seconds added to each x when drawn: a step's value sits mid-step, over its histogram bar */
+  offset?: number
+  /** compact: the hovered instant as drawn (epoch ms; null when the pointer leaves), in place of uPlot's own cursor lines */
+  onHover?: (ms: number | null) => void
 }
 
 /** A limit far above every line (a 2 GiB heap limit over 60 MiB heaps) would flatten them: the
@@ -35,7 +44,7 @@ function yMaxOf (data: ChartData): number {
 
 const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888'
 
-export function ProcessChart ({ id, title, unit, data, colours, range, marks, width, onPick }: Props) {
+export function ProcessChart ({ id, title, unit, data, colours, range, marks, width, onPick, compact = false, height = 150, syncKey = 'sluice-processes', offset = 0, onHover }: Props) {
   const box = useRef<HTMLDivElement>(null)
   const [idx, setIdx] = useState<number | null>(null)
 
@@ -46,7 +55,8 @@ export function ProcessChart ({ id, title, unit, data, colours, range, marks, wi
     const series: uPlot.Series[] = [{}]
     const cols: Array<Array<number | null>> = []
     for (const l of data.lines) {
-      series.push({ label: l.key, stroke: colours.get(l.key), width: 1.5, dash: l.dashed === true ? [4, 3] : undefined, spanGaps: true, points: { show: false } })
+      // compact: uPlot's default shows the points only where they are sparse (a lone sample would be invisible)
+      series.push({ label: l.key, stroke: colours.get(l.key), width: 1.5, dash: l.dashed === true ? [4, 3] : undefined, spanGaps: true, points: compact ? { size: 4 } : { show: false } })
       cols.push(l.values)
     }
     const bands: uPlot.Band[] = []
@@ -64,19 +74,24 @@ export function ProcessChart ({ id, title, unit, data, colours, range, marks, wi
     // bytes: ticks at powers of two (16 MiB, 32 MiB …), which read as round numbers
     const yMax = yMaxOf(data)
     const plot = new uPlot({
-      width: width - 14,
-      height: 150,
+      width: compact ? width : width - 14,
+      height,
       legend: { show: false },
-      cursor: { sync: { key: 'sluice-processes' }, points: { size: 5 } },
+      cursor: { sync: { key: syncKey }, points: { size: 5 }, ...(compact ? { x: false, y: false } : {}) },
       scales: { x: { time: true, range: () => range }, y: { range: () => [0, yMax] } },
-      axes: [
+      ...(compact ? { padding: [3, 0, 1, 0] as uPlot.Padding } : {}),
+      axes: compact ? [{ show: false }, { show: false }] : [
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
         { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, values: axisValues, size: 72, incrs: unit === 'bytes' ? Array.from({ length: 40 }, (_, k) => 2 ** (k + 4)) : undefined }
       ],
       series,
       bands,
       hooks: {
-        setCursor: [u => { setIdx(u.cursor.idx ?? null) }],
+        setCursor: [u => {
+          const i = u.cursor.idx ?? null
+          setIdx(i)
+          onHover?.(i === null ? null : (data.x[i] + offset) * 1000)
+        }],
         draw: [u => {
           const ctx = u.ctx
           ctx.save()
@@ -91,32 +106,36 @@ export function ProcessChart ({ id, title, unit, data, colours, range, marks, wi
           ctx.restore()
         }]
       }
-    }, [data.x, ...cols] as uPlot.AlignedData, box.current)
+    }, [offset === 0 ? data.x : data.x.map(x => x + offset), ...cols] as uPlot.AlignedData, box.current)
     // the instant the readout shows (the nearest sample), not the raw pixel
     const onClick = (): void => { const i = plot.cursor.idx; if (i !== null && i !== undefined) onPick?.(data.x[i] * 1000) }
     plot.over.addEventListener('click', onClick)
     return () => { plot.over.removeEventListener('click', onClick); plot.destroy() }
-  }, [data, width, range[0], range[1], marks])
+  }, [data, width, range[0], range[1], marks, height, compact, offset])
 
   const t = idx !== null ? data.x[idx] : undefined
+  const readout = (
+    <div class="readout" data-t={t === undefined ? '' : new Date(t * 1000).toISOString()}>
+      {compact && <h3>{title}</h3>}
+      {t === undefined
+        ? <span class="dim">{compact ? `up to ${formatValue(yMaxOf(data) / 1.1, unit)}` : 'hover a chart: the same instant shows on every chart'}</span>
+        : <>
+          <span class="ts">{new Date(t * 1000).toISOString().replace('T', ' ').replace('.000Z', 'Z')}</span>
+          {data.lines.map(l => (
+            <span key={`${l.key}${l.dashed === true ? '-2' : ''}`} class="rv" data-key={l.key} data-value={l.values[idx!] ?? ''} data-dashed={l.dashed === true ? '1' : undefined}>
+              <i style={{ background: colours.get(l.key) }} />{formatValue(l.values[idx!], unit)}
+            </span>
+          ))}
+          {data.band !== null && <span class="rv dim band">others {formatValue(data.band.min[idx!], unit)} – {formatValue(data.band.max[idx!], unit)}</span>}
+          {data.limit !== null && <span class="rv dim">limit {formatValue(data.limit[idx!], unit)}{data.limit[idx!] !== null && data.limit[idx!]! > yMaxOf(data) ? ' (above the scale)' : ''}</span>}
+        </>}
+    </div>
+  )
   return (
-    <section class="pchart" style={{ width: `${width}px` }} data-chart={id} data-min={range[0]} data-max={range[1]}>
-      <h3>{title}</h3>
+    <section class={`pchart${compact ? ' compact' : ''}`} style={{ width: `${width}px` }} data-chart={id} data-min={range[0]} data-max={range[1]}>
+      {compact ? readout : <h3>{title}</h3>}
       <div ref={box} class="pchart-plot" />
-      <div class="readout" data-t={t === undefined ? '' : new Date(t * 1000).toISOString()}>
-        {t === undefined
-          ? <span class="dim">hover a chart: the same instant shows on every chart</span>
-          : <>
-            <span class="ts">{new Date(t * 1000).toISOString().replace('T', ' ').replace('.000Z', 'Z')}</span>
-            {data.lines.map(l => (
-              <span key={`${l.key}${l.dashed === true ? '-2' : ''}`} class="rv" data-key={l.key} data-value={l.values[idx!] ?? ''} data-dashed={l.dashed === true ? '1' : undefined}>
-                <i style={{ background: colours.get(l.key) }} />{formatValue(l.values[idx!], unit)}
-              </span>
-            ))}
-            {data.band !== null && <span class="rv dim band">others {formatValue(data.band.min[idx!], unit)} – {formatValue(data.band.max[idx!], unit)}</span>}
-            {data.limit !== null && <span class="rv dim">limit {formatValue(data.limit[idx!], unit)}{data.limit[idx!] !== null && data.limit[idx!]! > yMaxOf(data) ? ' (above the scale)' : ''}</span>}
-          </>}
-      </div>
+      {!compact && readout}
     </section>
   )
 }

@@ -23,6 +23,9 @@ export interface ViewState {
   tail: boolean
   /** the list's order: newest first (desc, default) or oldest first (asc) */
   order: 'desc' | 'asc'
+  /** a minute the list starts at (ISO, a click on a process graph); the histogram, facets and
+   *  graphs keep the whole range */
+  at: string
 }
 
 export const defaultSince = '1h'
@@ -49,7 +52,8 @@ export function parseState (search: string): ViewState {
     since: p.get('since') ?? defaultSince,
     until: p.get('until') ?? '',
     tail: flag('tail'),
-    order: p.get('order') === 'asc' ? 'asc' : 'desc'
+    order: p.get('order') === 'asc' ? 'asc' : 'desc',
+    at: p.get('at') ?? ''
   }
 }
 
@@ -79,10 +83,24 @@ export function toSearch (s: ViewState): string {
   if (s.since === defaultSince && s.until === '') p.delete('since')
   if (s.order === 'asc') p.set('order', 'asc')
   if (s.tail) p.set('tail', '1')
+  if (s.at !== '') p.set('at', s.at)
   const text = p.toString()
   return text === '' ? '/' : `/?${text}`
 }
 
 export function sameState (a: ViewState, b: ViewState): boolean {
   return toSearch(a) === toSearch(b)
+}
+
+/** The list's own parameters: the view's filter, and from `at` on (newest first: up to the end
+ *  of that minute; oldest first: from its start) when the view has one within its range. */
+export function listParams (s: ViewState): URLSearchParams {
+  const p = filterParams(s)
+  const at = Date.parse(s.at)
+  if (s.at === '' || Number.isNaN(at)) return p
+  const minute = Math.floor(at / 60_000) * 60_000
+  const until = Date.parse(s.until)
+  if (s.order === 'asc') p.set('since', new Date(minute).toISOString())
+  else if (Number.isNaN(until) || until > minute + 59_999) p.set('until', new Date(minute + 59_999).toISOString())
+  return p
 }

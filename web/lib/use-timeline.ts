@@ -2,7 +2,7 @@
 // scrolls down. A new view aborts the requests of the previous one.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks'
 import { ApiError, fetchLogs } from './api.js'
-import { filterParams, type ViewState } from './url-state.js'
+import { filterParams, listParams, type ViewState } from './url-state.js'
 import type { LogLine } from './types.js'
 
 export const firstPage = 200
@@ -17,7 +17,9 @@ export interface Timeline {
   lines: LogLine[], loading: boolean, error: ApiError | null, more: boolean, empty: 'none' | 'no-match' | 'no-logs', loadMore: () => void }
 
 export function useTimeline (state: ViewState, enabled: boolean): Timeline {
+  // settled names the view without `at`: a jump within the range reloads only the list
   const key = `${filterParams(state).toString()}&order=${state.order}`
+  const loadKey = `${listParams(state).toString()}&order=${state.order}`
   const [lines, setLines] = useState<LogLine[]>([])
   const [loading, setLoading] = useState(false)
   const [error, setError] = useState<ApiError | null>(null)
@@ -34,7 +36,7 @@ export function useTimeline (state: ViewState, enabled: boolean): Timeline {
     ac.current = ctl
     busy.current = true
     setLoading(true)
-    const p = filterParams(state)
+    const p = listParams(state)
     p.set('order', state.order)
     p.set('limit', String(first ? firstPage : nextPage))
     if (!first && cursor.current !== null) p.set('cursor', cursor.current)
@@ -62,14 +64,14 @@ export function useTimeline (state: ViewState, enabled: boolean): Timeline {
     } finally {
       if (ac.current === ctl) { busy.current = false; setLoading(false) }
     }
-  }, [key])
+  }, [loadKey])
 
   useEffect(() => {
     if (!enabled) return
     cursor.current = null
     void load(true)
     return () => { ac.current?.abort() }
-  }, [key, enabled])
+  }, [loadKey, enabled])
 
   // first run: the page comes alive by itself once the first lines arrive (e.g. from sluice demo)
   useEffect(() => {
