@@ -8,6 +8,8 @@ import { matcherOf } from './lib/highlight.js'
 import { filterParams, parseState, toSearch, type ViewState } from './lib/url-state.js'
 import { useTimeline, maxLines } from './lib/use-timeline.js'
 import { useTail } from './lib/use-tail.js'
+import { useGaps } from './lib/use-gaps.js'
+import { gapMarks } from './lib/gap-rows.js'
 import type { LogLine } from './lib/types.js'
 import { SearchBar } from './components/SearchBar.js'
 import { Histogram } from './components/Histogram.js'
@@ -20,6 +22,7 @@ import { LoginForm } from './components/LoginForm.js'
 import { FirstRun } from './components/FirstRun.js'
 import { ThemeToggle } from './components/ThemeToggle.js'
 import { PageNav } from './components/PageNav.js'
+import { GapNotice } from './components/GapNotice.js'
 
 function stored (k: string, dflt: string): string {
   try { return localStorage.getItem(k) ?? dflt } catch { return dflt }
@@ -74,6 +77,9 @@ export function App () {
 
   const lines = state.tail ? tail.lines : timeline.lines
   const sideReady = state.tail || timeline.settled === `${filterParams(state).toString()}&order=${state.order}`
+  // missing ranges: asked for once the lines are in, like the histogram and facets
+  const gaps = useGaps(state, !needLogin && !state.tail && sideReady && timeline.empty !== 'no-logs', onAuth)
+  const marks = useMemo(() => gapMarks(gaps.gaps), [gaps])
   const matcher = useMemo(() => matcherOf(state), [state.q, state.regex, state.i, state.w])
   const toggle = (l: LogLine): void => setExpanded(cur => { const n = new Set(cur); const k = lineKey(l); if (n.has(k)) n.delete(k); else n.add(k); return n })
   const resume = (): void => { tail.resume(); setAtTop(true); setToTop(n => n + 1) }
@@ -121,7 +127,8 @@ export function App () {
           {loggedIn && <button type="button" class="link" onClick={() => { void logout().then(() => setNeedLogin(true)) }}>log out</button>}
         </div>
       </header>
-      {!state.tail && timeline.empty !== 'no-logs' && <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} />}
+      {!state.tail && timeline.empty !== 'no-logs' && <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} marks={marks} />}
+      {!state.tail && <GapNotice gaps={gaps} />}
       <div class="body">
         {timeline.empty !== 'no-logs' && <Facets state={state} ready={sideReady} onChange={navigate} onAuth={onAuth} />}
         <main class="main">
@@ -135,6 +142,7 @@ export function App () {
               onNearEnd={() => { if (!state.tail) timeline.loadMore() }}
               onAtTop={state.tail ? setAtTop : undefined}
               scrollToTopSignal={toTop}
+              gaps={state.tail ? undefined : gaps.gaps} order={state.order} more={timeline.more}
               footer={state.tail && lines.length === 0 ? 'waiting for new lines…' : footer}
             />
           )}
