@@ -31,7 +31,8 @@ export function shownGaps (g: Gaps, notHost: string[], notService: string[]): Sh
   for (const s of g.sources) {
     if (notHost.includes(s.host) || notService.includes(s.service)) continue
     for (const r of s.ranges) {
-      const lines = r.bytes !== null && s.line_bytes !== null && s.line_bytes > 0 ? Math.max(1, Math.round(r.bytes / s.line_bytes)) : null
+      // dead letters are lines the collector refused, often for their size: the average says nothing of them
+      const lines = r.bytes !== null && r.class !== 'dead_lettered' && s.line_bytes !== null && s.line_bytes > 0 ? Math.max(1, Math.round(r.bytes / s.line_bytes)) : null
       out.push({ key: `gap:${s.source}:${r.from}`, source: s.source, host: s.host, service: s.service, path: s.path, cls: r.class, reason: r.reason ?? null, from: r.from, to: r.to, bytes: r.bytes, lines, before: ms(r.before), after: ms(r.after) })
     }
   }
