@@ -71,6 +71,8 @@ describe('Explorer: missing ranges marked on the histogram and listed between th
     await stopChild(up, 'SIGINT')
     const ch = await openEngine(dataDir)
     await ch.client.command({ query: `ALTER TABLE sluice.logs DELETE WHERE source = '${source}' AND offset BETWEEN ${offsets[500]} AND ${offsets[509]} SETTINGS mutations_sync = 2` })
+    // and a host whose last heartbeat is 10 minutes old: silent
+    await ch.client.command({ query: "INSERT INTO sluice.source_progress (host, source, service, path, size, acked, state, reason, dropped, ts) VALUES ('web-7', '', '', '', 0, 0, 'host', '', '', now64(3) - INTERVAL 10 MINUTE)" })
     await ch.close()
     up = await startUp(env())
     await waitFor('the deleted range reported', async () => (await gaps({})).sources.some(s => s.ranges.some(r => r.class === 'lost')), 60_000)
@@ -133,11 +135,20 @@ describe('Explorer: missing ranges marked on the histogram and listed between th
       ['lost', `${lostBytes.toLocaleString('en-US')} bytes lost (1 range)`],
       ['dead_lettered', `${Buffer.byteLength(deep) + 1} bytes dead-lettered (1 range)`]
     ])
+    // web-7 tails no file of gapsvc: its silence is not this view's
     expect(await page.locator('.gap-notice .silent').count()).toBe(0)
     await screenshot(page, 'web-16-explorer-gaps')
     await page.emulateMedia({ colorScheme: 'dark' })
     await screenshot(page, 'web-16b-explorer-gaps-dark')
     await page.emulateMedia({ colorScheme: 'light' })
+
+    // every service: the silent host is named above the list
+    await page.goto(`${up!.url}/?since=${since}&until=${until}`)
+    const silent = page.locator('.gap-notice .silent[data-host="web-7"]')
+    await silent.waitFor({ timeout: 30_000 })
+    expect(await silent.textContent()).toMatch(/^⚠ web-7 has not reported for 1[0-9]m [0-9]+s: its newest lines may not have arrived$/)
+    expect(await page.locator('.results .gap-row').count()).toBe(2)
+    await screenshot(page, 'web-16c-explorer-silent-host')
   })
 
   it('edits a rule through the form: the new threshold saved, the rest kept; a bad edit shows the API\'s exact 400 next to the field', async () => {

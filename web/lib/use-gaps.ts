@@ -46,7 +46,9 @@ export function useGaps (state: ViewState, ready: boolean, onAuth: (err: unknown
       fetchGaps(gapParams(state), ac.signal).then(g => {
         answered.current = `${key}|${excluded}`
         if (g === null) { setShown({ ...none, for: key }); return }
-        const silent = g.hosts.filter(h => h.silent && !state.notHost.includes(h.host))
+        // heartbeats carry no service: in a view of some services, a silent host counts when it
+        // tails one of their files (each such file then has a host_silent range)
+        const silent = g.hosts.filter(h => h.silent && !state.notHost.includes(h.host) && (state.service.length === 0 || g.sources.some(s => s.host === h.host)))
         setShown({ for: key, gaps: shownGaps(g, state.notHost, state.notService), silent, skipped: '' })
       }, err => {
         if (ac.signal.aborted) return
