@@ -53,9 +53,10 @@ function editedBody (r: RuleView, d: Draft): Record<string, unknown> {
   return { ...kept, ...typed }
 }
 
-/** the form field a 400 names first ('threshold' in "invalid alert rule: 'threshold' must be …") */
-function fieldOf (message: string): string | null {
-  return /^invalid alert rule: '([a-z_]+)'/.exec(message)?.[1] ?? null
+/** the fields a 400 names, in its order ("invalid alert rule: 'name' must be …; 'threshold' must be …") */
+function fieldsNamed (message: string): string[] {
+  if (!message.startsWith('invalid alert rule: ')) return []
+  return [...message.matchAll(/(?:^invalid alert rule: |; )'([a-z_]+)'/g)].map(m => m[1])
 }
 
 interface Props { editing: RuleView | null, onSaved: () => Promise<void>, onCancel: () => void, onUnauthorized: () => void }
@@ -88,15 +89,16 @@ export function RuleForm ({ editing, onSaved, onCancel, onUnauthorized }: Props)
     }
   }
   // the 400 goes next to the field it names when the form shows that field, else under the form
-  const named = formError === null ? null : fieldOf(formError)
+  // (every field it names is outlined)
   const shown = fieldsOf(draft.kind)
-  const errorAt = named !== null && shown.has(named) ? named : null
+  const named = new Set(formError === null ? [] : fieldsNamed(formError).filter(f => shown.has(f)))
+  const errorAt = named.size > 0 ? [...named][0] : null
   const fieldError = (k: keyof Draft) => errorAt === k && <div class="field-error form-error af-error" role="alert">{formError}</div>
   const input = (k: keyof Draft, label: string, placeholder = '', size = 10) => (
-    <label class={`af${errorAt === k ? ' invalid' : ''}`}><span>{label}</span><input aria-label={label} aria-invalid={errorAt === k} size={size} placeholder={placeholder} value={draft[k]} disabled={k === 'id' && editing !== null} onInput={e => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value })} />{fieldError(k)}</label>
+    <label class={`af${named.has(k) ? ' invalid' : ''}`}><span>{label}</span><input aria-label={label} aria-invalid={named.has(k)} size={size} placeholder={placeholder} value={draft[k]} disabled={k === 'id' && editing !== null} onInput={e => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value })} />{fieldError(k)}</label>
   )
   const select = (k: keyof Draft, label: string, options: string[]) => (
-    <label class={`af${errorAt === k ? ' invalid' : ''}`}><span>{label}</span><select aria-label={label} value={draft[k]} onChange={e => setDraft({ ...draft, [k]: (e.target as HTMLSelectElement).value })}>{options.map(o => <option key={o} value={o}>{o === '' ? '—' : o}</option>)}</select>{fieldError(k)}</label>
+    <label class={`af${named.has(k) ? ' invalid' : ''}`}><span>{label}</span><select aria-label={label} value={draft[k]} onChange={e => setDraft({ ...draft, [k]: (e.target as HTMLSelectElement).value })}>{options.map(o => <option key={o} value={o}>{o === '' ? '—' : o}</option>)}</select>{fieldError(k)}</label>
   )
   const cancel = (): void => { setDraft(blank); setFormError(null); onCancel() }
   return (
