@@ -42,9 +42,9 @@ describe('web gap rows', () => {
     expect(rows(interleave(newer, gaps, 'desc', false))).toEqual(['b@300', 'b@200', 'gap 200'])
   })
 
-  it('marks the histogram from the line before to the line after; an open end runs on', () => {
+  it('marks the histogram from the line before to the line after; a missing end at the last line', () => {
     const gaps = shownGaps(answer([lost, { from: 9000, to: null, bytes: null, class: 'in_flight', reason: 'host_silent', before: iso(40), after: null }]), [], [])
-    expect(gapMarks(gaps).map(m => [m.kind, m.t0, m.t1])).toEqual([['gap-lost', t0 + 10_000, t0 + 20_000], ['gap-in_flight', t0 + 40_000, Number.POSITIVE_INFINITY]])
+    expect(gapMarks(gaps).map(m => [m.kind, m.t0, m.t1])).toEqual([['gap-lost', t0 + 10_000, t0 + 20_000], ['gap-in_flight', t0 + 40_000, t0 + 40_000]])
   })
 
   it('measures the view\'s range from durations and ISO times', () => {

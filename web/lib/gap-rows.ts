@@ -56,14 +56,15 @@ export function gapText (g: ShownGap): string {
 
 const countWord = (n: number, w: string): string => `${formatCount(n)} ${w}${n === 1 ? '' : 's'}`
 
-/** one histogram mark per range: [t0, t1] spans the neighbouring lines; open-ended runs to the range's end */
+/** one histogram mark per range: [t0, t1] spans the neighbouring lines; a range with no line after it
+ *  (a missing end, of unknown length) is marked at the last stored line */
 
 export function gapMarks (gaps: ShownGap[]): HistogramMark[] {
   const out: HistogramMark[] = []
   for (const g of gaps) {
     const t0 = g.before ?? g.after
     if (t0 === null) continue
-    out.push({ t0, t1: g.after ?? Number.POSITIVE_INFINITY, kind: `gap-${g.cls}`, label: gapText(g) })
+    out.push({ t0, t1: g.after ?? t0, kind: `gap-${g.cls}`, label: gapText(g) })
   }
   return out
 }
