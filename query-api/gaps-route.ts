@@ -40,7 +40,7 @@ const GapsResponse = Type.Object({
   complete: Type.Boolean({ description: 'no range is missing' }),
   lost: Type.Boolean({ description: 'some range is classed lost' }),
   bytes: Type.Object({ lost: Type.Integer(), in_flight: Type.Integer(), dropped: Type.Integer(), dead_lettered: Type.Integer() }),
-  sources: Type.Array(Type.Object({ source: Type.String(), host: Type.String(), service: Type.String(), path: Type.String(), state: Type.Union([Type.String(), Type.Null()]), acked: Type.Union([Type.Integer(), Type.Null()]), size: Type.Union([Type.Integer(), Type.Null()]), ranges: Type.Array(Range) })),
+  sources: Type.Array(Type.Object({ source: Type.String(), host: Type.String(), service: Type.String(), path: Type.String(), state: Type.Union([Type.String(), Type.Null()]), acked: Type.Union([Type.Integer(), Type.Null()]), size: Type.Union([Type.Integer(), Type.Null()]), line_bytes: Type.Union([Type.Integer(), Type.Null()], { description: 'average bytes per stored line of the source in the window (null: none of known length): turns a range\'s bytes into an estimate of lines' }), ranges: Type.Array(Range) })),
   hosts: Type.Array(Type.Object({ host: Type.String(), last_progress: Type.String(), age_seconds: Type.Number(), silent: Type.Boolean({ description: 'no progress record for longer than silent_after: its files have an open-ended in_flight range (reason host_silent)' }) }))
 })
 export type GapsResponse = Static<typeof GapsResponse>
@@ -75,11 +75,15 @@ export const gapsRoute = fp(async (app: FastifyInstance, opts: GapsRouteOptions)
     const silentAfter = qs.silent_after === undefined ? defaultSilentAfterMs : parseDurationMs(qs.silent_after)
     if (silentAfter === null || silentAfter <= 0) throw errors.BAD_PARAM('silent_after', `expected a duration like 30s, 2m, 1h; got ${JSON.stringify(qs.silent_after)}`)
     const key = clientKey(req)
-    return await findGaps(async (sql, params) => await query(sql, params, key), db, { hosts: paramValues(qs.host), services: paramValues(qs.service), source: qs.source ?? null, since, until, silentAfterMs: silentAfter }, now)
+    return await findGaps(async (sql, params) => await query(sql, params, key), db, { hosts: paramValues(qs.host), services: paramValues(qs.service), source: qs.source ?? null, since, until, silentAfterMs: silentAfter, lineBytes: true }, now)
   })
 }, { name: 'sluice-gaps' })
 
-export interface GapFilters { hosts: string[], services: string[], source: string | null, since: number | null, until: number | null, silentAfterMs: number }
+export interface GapFilters {
+  hosts: string[], services: string[], source: string | null, since: number | null, until: number | null, silentAfterMs: number
+  /** also each gapped source's average line length (one more query; the alert rules skip it) */
+  lineBytes?: boolean
+}
 export type GapQuery = <T>(sql: string, params: Record<string, unknown>) => Promise<T[]>
 
 /** the /v1/gaps body for these filters (also what the gap alert rule evaluates) */
@@ -128,13 +132,18 @@ FROM (${lines([...who, 'source IN {tailSources:Array(String)}'])}) GROUP BY sour
     progress.map(p => ({ ...p, size: Number(p.size), acked: Number(p.acked), ts: Number(p.ts) })),
     dead.map(d => ({ ...d, from: Number(d.from), to: Number(d.to) })),
     { tails, silentHosts })
+  // only when something is missing: the average line of each such source, to estimate lines
+  const avg = sources.length === 0 || f.lineBytes !== true
+    ? []
+    : await query<{ source: string, line_bytes: number | string }>(`SELECT source, toUInt64(round(avg(len))) AS line_bytes FROM (${lines([...who, ...when, 'source IN {gapped:Array(String)}', 'len > 0'])}) GROUP BY source`, { ...params, gapped: sources.map(s => s.source) })
+  const lineBytes = new Map(avg.map(a => [a.source, Number(a.line_bytes)]))
   const bytes = { lost: 0, in_flight: 0, dropped: 0, dead_lettered: 0 }
   for (const s of sources) for (const r of s.ranges) bytes[r.class] += r.bytes ?? 0
   const body: GapsResponse = {
     complete: sources.length === 0,
     lost: sources.some(s => s.ranges.some(r => r.class === 'lost')),
     bytes,
-    sources,
+    sources: sources.map(s => ({ ...s, line_bytes: lineBytes.get(s.source) ?? null })),
     hosts: [...lastByHost].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([host, t]) => ({ host, last_progress: iso(t), age_seconds: Math.max(0, Math.round((now - t) / 100) / 10), silent: silentHosts.has(host) }))
   }
   return body

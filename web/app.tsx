@@ -8,6 +8,8 @@ import { matcherOf } from './lib/highlight.js'
 import { filterParams, parseState, toSearch, type ViewState } from './lib/url-state.js'
 import { useTimeline, maxLines } from './lib/use-timeline.js'
 import { useTail } from './lib/use-tail.js'
+import { useGaps } from './lib/use-gaps.js'
+import { gapMarks } from './lib/gap-rows.js'
 import type { LogLine } from './lib/types.js'
 import { SearchBar } from './components/SearchBar.js'
 import { Histogram } from './components/Histogram.js'
@@ -23,6 +25,7 @@ import { PageNav } from './components/PageNav.js'
 import { ProcessStrip } from './components/ProcessStrip.js'
 import { AtBar } from './components/AtBar.js'
 import { useTimeAxis } from './lib/use-time-axis.js'
+import { GapNotice } from './components/GapNotice.js'
 
 function stored (k: string, dflt: string): string {
   try { return localStorage.getItem(k) ?? dflt } catch { return dflt }
@@ -80,6 +83,9 @@ export function App () {
   const lines = state.tail ? tail.lines : timeline.lines
   const { axis, setAxis, cursor, at, axisMarks, stripMarks, hoverLine } = useTimeAxis(state)
   const sideReady = state.tail || timeline.settled === `${filterParams(state).toString()}&order=${state.order}`
+  // missing ranges: asked for once the lines are in, like the histogram and facets
+  const gaps = useGaps(state, !needLogin && !state.tail && sideReady && timeline.empty !== 'no-logs', onAuth)
+  const marks = useMemo(() => gapMarks(gaps.gaps), [gaps])
   const matcher = useMemo(() => matcherOf(state), [state.q, state.regex, state.i, state.w])
   const toggle = (l: LogLine): void => setExpanded(cur => { const n = new Set(cur); const k = lineKey(l); if (n.has(k)) n.delete(k); else n.add(k); return n })
   const resume = (): void => { tail.resume(); setAtTop(true); setToTop(n => n + 1) }
@@ -128,7 +134,8 @@ export function App () {
         </div>
       </header>
       {!state.tail && timeline.empty !== 'no-logs' && <>
-        <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} marks={axisMarks} cursor={cursor} onAxis={setAxis} />
+        <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} marks={axisMarks} ranges={marks} cursor={cursor} onAxis={setAxis} />
+        {!state.tail && <GapNotice gaps={gaps} />}
         {axis !== null && <ProcessStrip state={state} axis={axis} cursor={cursor} marks={stripMarks} onAuth={onAuth} onPick={ms => navigate({ at: isoOf(Math.floor(ms / 60_000) * 60_000) })} />}
       </>}
       <div class="body">
@@ -145,6 +152,7 @@ export function App () {
               onNearEnd={() => { if (!state.tail) timeline.loadMore() }}
               onAtTop={state.tail ? setAtTop : undefined}
               scrollToTopSignal={toTop}
+              gaps={state.tail ? undefined : gaps.gaps} order={state.order} more={timeline.more}
               footer={state.tail && lines.length === 0 ? 'waiting for new lines…' : footer}
             />
           )}

@@ -86,7 +86,7 @@ describe('gaps when a shipper stops (SIGSTOP, then SIGKILL and its rotated file 
     append(300, 400) // written while the shipper is stopped
     const silent = await waitFor('the host reported silent', async () => { const g = await gaps(); return gapHost(g)?.silent === true ? g : false }, 30_000)
     expect(silent).toMatchObject({ complete: false, lost: false })
-    expect(silent.sources).toEqual([{ source: fp, host, service, path: file, state: 'active', acked, size: acked, ranges: [{ from: acked, to: null, bytes: null, class: 'in_flight', reason: 'host_silent', before: iso(299), after: null }] }])
+    expect(silent.sources).toEqual([{ source: fp, host, service, path: file, state: 'active', acked, size: acked, line_bytes: Math.round(acked / 300), ranges: [{ from: acked, to: null, bytes: null, class: 'in_flight', reason: 'host_silent', before: iso(299), after: null }] }])
     // its age keeps growing: no report arrives while it is stopped
     const age = gapHost(silent)!.age_seconds
     const later = await waitFor('the age to grow', async () => { const g = await gaps(); return gapHost(g)!.age_seconds > age ? g : false }, 10_000)
@@ -106,7 +106,7 @@ describe('gaps when a shipper stops (SIGSTOP, then SIGKILL and its rotated file 
     ship = startShip()
     const body = await waitFor('the deleted tail reported', async () => { const g = await gaps(); return g.sources.some(s => s.state === 'deleted') && gapHost(g)?.silent === false ? g : false }, 60_000)
     expect(body).toMatchObject({ complete: false, lost: false })
-    expect(body.sources).toEqual([{ source: fp, host, service, path: file, state: 'deleted', acked, size: acked, ranges: [{ from: acked, to: null, bytes: null, class: 'dropped', reason: 'deleted', before: iso(299), after: null }] }])
+    expect(body.sources).toEqual([{ source: fp, host, service, path: file, state: 'deleted', acked, size: acked, line_bytes: Math.round(acked / 300), ranges: [{ from: acked, to: null, bytes: null, class: 'dropped', reason: 'deleted', before: iso(299), after: null }] }])
     expect(await count()).toBe(300)
     const cli = await cliGaps()
     expect(cli.code).toBe(0)

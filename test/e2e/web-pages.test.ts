@@ -263,6 +263,9 @@ describe('web pages: processes, heatmap, alerts', () => {
     const api = await res.json() as { error: string, message: string }
     expect(api.error).toBe('SLUICE_ERR_BAD_RULE')
     expect(await err.textContent()).toBe(api.message)
+    // under the first field it names, every field it names outlined
+    expect(await page.locator('label.af:has(input[aria-label="name"]) .form-error').count()).toBe(1)
+    expect(await page.locator('label.af.invalid input').evaluateAll(els => els.map(e => e.getAttribute('aria-label')))).toEqual(['name', 'threshold'])
     expect(((await (await fetch(`${up.url}/v1/alerts/rules`)).json()) as { rules: unknown[] }).rules.length).toBe(2)
     await screenshot(page, 'web-15-alerts-bad-rule')
   })

@@ -1,6 +1,7 @@
 // Volume over the range, ~100 bars stacked by level (GET /v1/histogram). Click a bar to zoom
 // into it, or drag across bars to zoom into that stretch. Marks (alert transitions, the list's
-// minute) sit under the bars, and a hovered log line's instant is a rule across them.
+// minute) sit under the bars, a hovered log line's instant is a rule across them, and ranges
+// (missing bytes) are tinted stretches over the bars with a flag on top that names them.
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { ApiError, fetchHistogram } from '../lib/api.js'
 import { countOf, formatCount, formatTime, isoOf } from '../lib/format.js'
@@ -10,10 +11,16 @@ import type { TimeAxis, TimeCursor, TimeMark } from '../lib/time-scale.js'
 import { HistogramMarks, MarkLines, TimeRule } from './TimeMarks.js'
 import '../time-axis.css'
 
+/** something that happened over [t0, t1] (epoch ms; t1 = t0 for an instant, Infinity for "until now");
+ *  `kind` picks the colour (class `hmark-<kind>`), `label` is its hover text */
+export interface HistogramMark { t0: number, t1: number, kind: string, label: string }
+
 interface Props {
   state: ViewState, ready: boolean, utc: boolean, onZoom: (since: string, until: string) => void, onAuth: (err: unknown) => void
   /** glyphs on the time axis, e.g. alert transitions */
   marks?: TimeMark[]
+  /** stretches drawn over the bars, e.g. missing byte ranges */
+  ranges?: HistogramMark[]
   /** an instant to draw as a rule across the bars (a hovered log line) */
   cursor?: TimeCursor
   /** the axis of the bars shown (null while there are none), for what is drawn on the same axis */
@@ -22,7 +29,7 @@ interface Props {
 
 export const bucketCount = 100
 
-export function Histogram ({ state, ready, utc, onZoom, onAuth, marks, cursor, onAxis }: Props) {
+export function Histogram ({ state, ready, utc, onZoom, onAuth, marks, ranges = [], cursor, onAxis }: Props) {
   const [data, setData] = useState<HistogramData | null | 'absent'>(null)
   const [error, setError] = useState<string | null>(null)
   const [drag, setDrag] = useState<[number, number] | null>(null)
@@ -84,6 +91,7 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth, marks, cursor, o
         })}
         {axis !== null && marks !== undefined && <MarkLines axis={axis} marks={marks} />}
         {axis !== null && cursor !== undefined && <TimeRule axis={axis} cursor={cursor} />}
+        {ranges.length > 0 && <Marks marks={ranges} bars={data.bars} />}
       </div>
       {axis !== null && marks !== undefined && marks.length > 0 && <HistogramMarks axis={axis} marks={marks} utc={utc} />}
       <div class="axis dim">
@@ -94,6 +102,28 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth, marks, cursor, o
         </span>
         <span>{lastBar !== undefined ? formatTime(new Date(lastBar.end).toISOString(), utc).slice(0, 19) : ''}</span>
       </div>
+    </div>
+  )
+}
+
+/** the marks over the bars, each placed by time on the bars' axis; data-bucket: the bar it starts in */
+function Marks ({ marks, bars }: { marks: HistogramMark[], bars: HistogramData['bars'] }) {
+  const first = bars[0]
+  const last = bars[bars.length - 1]
+  if (first === undefined || last === undefined) return null
+  const span = last.end - first.start
+  const pct = (t: number): number => 100 * (Math.min(Math.max(t, first.start), last.end) - first.start) / span
+  return (
+    <div class="hmarks">
+      {marks.filter(m => m.t1 >= first.start && m.t0 <= last.end).map((m, i) => {
+        const left = pct(m.t0)
+        const bucket = Math.min(bars.length - 1, Math.floor(bars.length * (Math.max(m.t0, first.start) - first.start) / span))
+        return (
+          <div key={`${m.kind}:${m.t0}:${i}`} class={`hmark hmark-${m.kind}`} data-kind={m.kind} data-t0={m.t0} data-t1={Number.isFinite(m.t1) ? m.t1 : ''} data-bucket={bucket} style={{ left: `${left.toFixed(3)}%`, width: `${(pct(m.t1) - left).toFixed(3)}%` }}>
+            <span class="hmark-flag" title={m.label} aria-label={m.label} />
+          </div>
+        )
+      })}
     </div>
   )
 }

@@ -1,6 +1,6 @@
 // The page's only way to the server: HTTP requests to the query API. Errors keep the API's
 // own message and, for a 400, the parameter it names, so the page can show it by the field.
-import type { Bar, Facets, Histogram, LogsPage } from './types.js'
+import type { Bar, Facets, Gaps, Histogram, LogsPage } from './types.js'
 
 export class ApiError extends Error {
   constructor (readonly status: number, readonly code: string, message: string, readonly param: string | null) { super(message) }
@@ -59,6 +59,16 @@ export async function fetchHistogram (params: URLSearchParams, signal?: AbortSig
   const stepMs = body.step * 1000
   const bars: Bar[] = body.buckets.map(b => { const start = Date.parse(b.t); return { start, end: start + stepMs, counts: b.counts } })
   return { bars, total: body.total }
+}
+
+/** GET /v1/gaps; null when the server has no such route */
+export async function fetchGaps (params: URLSearchParams, signal?: AbortSignal): Promise<Gaps | null> {
+  try {
+    return await getJson<Gaps>('/v1/gaps', params, signal)
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return null
+    throw err
+  }
 }
 
 export async function login (token: string): Promise<void> {

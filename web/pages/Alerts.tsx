@@ -1,32 +1,14 @@
 // Alerts: what fires now (GET /v1/alerts), what changed (GET /v1/alerts/history), the rules with
-// enable/disable and a form to create one. The form sends what was typed, nothing coerced or
-// pre-checked: the API's 400 message is shown in place, as the API wrote it.
+// enable/disable, and the form (RuleForm) to create one or edit the one clicked.
 import { useCallback, useEffect, useState } from 'preact/hooks'
 import { getJson, sendJson, ApiError } from '../lib/api.js'
 import { PageNav } from '../components/PageNav.js'
 import { ThemeToggle } from '../components/ThemeToggle.js'
 import { LoginForm } from '../components/LoginForm.js'
+import { RuleForm, type RuleView } from '../components/RuleForm.js'
 
 interface AlertView { rule_id: string, rule: string, severity: string, state: string, service: string, host: string, pid: number, value: number, threshold: number, since: string }
 interface HistoryRow { transition_id: string, rule_id: string, rule_name: string, severity: string, service: string, host: string, pid: number, from_state: string, to_state: string, ts: string, value: number, reason: string | null }
-type RuleView = Record<string, unknown> & { id: string, name: string, enabled: boolean, origin: string, kind: string }
-
-const blank = { id: '', name: '', kind: 'threshold', metric: '', divide_by: '', op: '>', threshold: '', for: '', window: '', level: '', q: '', severity: 'warning', service: '', host: '' }
-type Draft = typeof blank
-
-/** The rule body as typed: empty inputs left out; a number where one was typed, else the text (the API says what is wrong). */
-function bodyOf (d: Draft): Record<string, unknown> {
-  const b: Record<string, unknown> = {}
-  for (const [k, v] of Object.entries(d)) {
-    const t = v.trim()
-    if (t === '') continue
-    if (k === 'threshold') b[k] = t !== '' && Number.isFinite(Number(t)) ? Number(t) : t
-    else if (k === 'service' || k === 'host') b[k] = t.split(',').map(s => s.trim()).filter(s => s !== '')
-    else b[k] = t
-  }
-  if (b.name === undefined) b.name = ''
-  return b
-}
 
 function condition (r: Record<string, unknown>): string {
   const scope = [['service', r.service], ['host', r.host]].filter(([, v]) => Array.isArray(v) && v.length > 0).map(([k, v]) => ` · ${String(k)} ${(v as string[]).join(', ')}`).join('')
@@ -36,6 +18,7 @@ function condition (r: Record<string, unknown>): string {
 function whenOf (r: Record<string, unknown>): string {
   const m = r.divide_by !== undefined ? `${String(r.metric)} / ${String(r.divide_by)}` : r.kind === 'log_rate' ? `lines/min${r.level !== undefined ? ` ≥ ${String(r.level)}` : ''}${r.q !== undefined ? ` containing "${String(r.q)}"` : ''}` : String(r.metric ?? '')
   const w = r.kind === 'increase' ? `increase over ${String(r.window)} of ` : ''
+  if (r.kind === 'gap') return 'a byte range classed lost'
   if (r.kind === 'no_data') return `no ${String(r.metric)} sample for ${String(r.for)}`
   return `${w}${m} ${String(r.op)} ${String(r.threshold)}${r.for !== undefined ? ` for ${String(r.for)}` : ''}`
 }
@@ -45,9 +28,8 @@ export function AlertsPage () {
   const [history, setHistory] = useState<HistoryRow[]>([])
   const [rules, setRules] = useState<RuleView[]>([])
   const [waiting, setWaiting] = useState<string[]>([])
-  const [draft, setDraft] = useState<Draft>(blank)
-  const [formError, setFormError] = useState<string | null>(null)
-  const [notice, setNotice] = useState<string | null>(null)
+  /** the rule the form edits (null: the form creates one) */
+  const [editing, setEditing] = useState<RuleView | null>(null)
   const [pageError, setPageError] = useState<string | null>(null)
   const [needLogin, setNeedLogin] = useState(false)
 
@@ -70,34 +52,19 @@ export function AlertsPage () {
     return () => clearInterval(t)
   }, [])
 
-  const create = async (e: Event): Promise<void> => {
-    e.preventDefault()
-    setFormError(null); setNotice(null)
-    try {
-      const res = await sendJson<{ rule: RuleView, warnings?: Array<{ message: string }> }>('POST', '/v1/alerts/rules', bodyOf(draft))
-      setNotice(`created ${res.rule.id}${res.warnings !== undefined && res.warnings.length > 0 ? ` — ${res.warnings.map(w => w.message).join('; ')}` : ''}`)
-      setDraft(blank)
-      await load()
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) setNeedLogin(true)
-      else setFormError(err instanceof ApiError ? err.message : String(err))
-    }
-  }
   const toggle = async (r: RuleView): Promise<void> => {
     const { origin: _o, id, ...body } = r
     try { await sendJson('PUT', `/v1/alerts/rules/${encodeURIComponent(id)}`, { ...body, enabled: !r.enabled }); await load() } catch (err) { setPageError(err instanceof ApiError ? err.message : String(err)) }
+  }
+  const edit = (r: RuleView): void => {
+    setEditing(r)
+    document.querySelector('.alert-form')?.scrollIntoView({ block: 'nearest' })
   }
   const remove = async (r: RuleView): Promise<void> => {
     try { await sendJson('DELETE', `/v1/alerts/rules/${encodeURIComponent(r.id)}`); await load() } catch (err) { setPageError(err instanceof ApiError ? err.message : String(err)) }
   }
 
   if (needLogin) return <LoginForm onDone={() => { setNeedLogin(false); void load() }} />
-  const input = (k: keyof Draft, label: string, placeholder = '', size = 10) => (
-    <label class="af"><span>{label}</span><input aria-label={label} size={size} placeholder={placeholder} value={draft[k]} onInput={e => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value })} /></label>
-  )
-  const select = (k: keyof Draft, label: string, options: string[]) => (
-    <label class="af"><span>{label}</span><select aria-label={label} value={draft[k]} onChange={e => setDraft({ ...draft, [k]: (e.target as HTMLSelectElement).value })}>{options.map(o => <option key={o} value={o}>{o === '' ? '—' : o}</option>)}</select></label>
-  )
   const own = rules.filter(r => r.origin !== 'builtin')
   const builtins = rules.filter(r => r.origin === 'builtin')
   return (
@@ -129,41 +96,16 @@ export function AlertsPage () {
             <table class="grid rules">
               <thead><tr><th>on</th><th>id</th><th>name</th><th>condition</th><th>severity</th><th>source</th><th /></tr></thead>
               <tbody>{own.map(r => (
-                <tr key={r.id} data-rule={r.id} class={r.enabled ? '' : 'off'}>
+                <tr key={r.id} data-rule={r.id} class={`${r.enabled ? '' : 'off'}${editing?.id === r.id ? ' editing' : ''}`}>
                   <td><input type="checkbox" aria-label={`enable ${r.id}`} checked={r.enabled} disabled={r.origin !== 'api'} onChange={() => { void toggle(r) }} /></td>
-                  <td class="mono">{r.id}</td><td>{r.name}{waiting.includes(r.id) && <span class="dim"> · no data yet</span>}</td><td class="mono cond">{condition(r)}</td><td>{String(r.severity ?? 'warning')}</td><td class="dim">{r.origin}</td>
-                  <td>{r.origin === 'api' && <button type="button" class="link" onClick={() => { void remove(r) }}>delete</button>}</td>
+                  <td class="mono">{r.id}</td><td>{r.origin === 'api' ? <button type="button" class="link rule-name" title="edit this rule" onClick={() => edit(r)}>{r.name}</button> : r.name}{waiting.includes(r.id) && <span class="dim"> · no data yet</span>}</td><td class="mono cond">{condition(r)}</td><td>{String(r.severity ?? 'warning')}</td><td class="dim">{r.origin}</td>
+                  <td>{r.origin === 'api' && <><button type="button" class="link" aria-label={`edit ${r.id}`} onClick={() => edit(r)}>edit</button><button type="button" class="link" onClick={() => { void remove(r) }}>delete</button></>}</td>
                 </tr>
               ))}</tbody>
             </table>
           )}
         </section>
-        <section>
-          <h2>New rule</h2>
-          <form class="alert-form" onSubmit={e => { void create(e) }}>
-            <div class="af-row">
-              {input('name', 'name', 'heap near its limit', 22)}
-              {input('id', 'id', 'optional', 12)}
-              {select('kind', 'kind', ['threshold', 'increase', 'log_rate', 'no_data'])}
-              {select('severity', 'severity', ['info', 'warning', 'critical'])}
-            </div>
-            <div class="af-row">
-              {draft.kind !== 'log_rate' && input('metric', 'metric', 'heap_used', 14)}
-              {draft.kind === 'threshold' && input('divide_by', 'divide by', 'heap_limit', 12)}
-              {draft.kind === 'log_rate' && select('level', 'level', ['', 'trace', 'debug', 'info', 'warn', 'error', 'fatal'])}
-              {draft.kind === 'log_rate' && input('q', 'message contains', 'timeout', 14)}
-              {draft.kind === 'increase' && input('window', 'window', '5m', 5)}
-              {draft.kind !== 'no_data' && select('op', 'op', ['>', '>=', '<', '<='])}
-              {draft.kind !== 'no_data' && input('threshold', 'threshold', '0.9', 8)}
-              {input('for', 'for', '5m', 5)}
-              {input('service', 'services', 'any', 10)}
-              {input('host', 'hosts', 'any', 10)}
-              <button type="submit" class="primary">create rule</button>
-            </div>
-            {formError !== null && <div class="field-error form-error" role="alert">{formError}</div>}
-            {notice !== null && <div class="notice">{notice}</div>}
-          </form>
-        </section>
+        <RuleForm editing={editing} onSaved={async () => { setEditing(null); await load() }} onCancel={() => setEditing(null)} onUnauthorized={() => setNeedLogin(true)} />
         <section>
           <h2>Recent transitions <span class="dim">(24 h)</span></h2>
           {history.length === 0 ? <div class="dim quiet">No transitions in the last 24 hours.</div> : (
