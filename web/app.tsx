@@ -26,6 +26,7 @@ import { ProcessStrip } from './components/ProcessStrip.js'
 import { AtBar } from './components/AtBar.js'
 import { useTimeAxis } from './lib/use-time-axis.js'
 import { GapNotice } from './components/GapNotice.js'
+import { useKeys } from './lib/use-keys.js'
 
 function stored (k: string, dflt: string): string {
   try { return localStorage.getItem(k) ?? dflt } catch { return dflt }
@@ -46,33 +47,12 @@ export function App () {
   const [atTop, setAtTop] = useState(true)
   const [toTop, setToTop] = useState(0)
   const searchRef = useRef<HTMLInputElement | null>(null)
-
   // a new view starts unselected and at the top (set with the state, before any key is handled)
   const show = useCallback((next: ViewState, prev: ViewState) => {
     if (toSearch(next) !== toSearch(prev)) { setSelected(-1); setExpanded(new Set()); setAtTop(true) }
   }, [])
 
-  useEffect(() => {
-    const onPop = (): void => { setState(cur => { const s = parseState(location.search); show(s, cur); return s }) }
-    addEventListener('popstate', onPop)
-    return () => removeEventListener('popstate', onPop)
-  }, [])
-
-  const navigate = useCallback((next: Partial<ViewState>, replace = false) => {
-    setState(cur => {
-      const s = { ...cur, ...next }
-      // a new range drops the minute the list started at
-      if ((next.since !== undefined || next.until !== undefined) && next.at === undefined) s.at = ''
-      show(s, cur)
-      const url = toSearch(s)
-      if (url !== location.pathname + location.search) {
-        if (replace) history.replaceState(null, '', url)
-        else history.pushState(null, '', url)
-      }
-      return s
-    })
-  }, [])
-
+  const navigate = useViewState(setState, show)
 
   const timeline = useTimeline(state, !needLogin && !state.tail)
   const tail = useTail(state, !needLogin && state.tail, !atTop)
@@ -90,48 +70,18 @@ export function App () {
   const toggle = (l: LogLine): void => setExpanded(cur => { const n = new Set(cur); const k = lineKey(l); if (n.has(k)) n.delete(k); else n.add(k); return n })
   const resume = (): void => { tail.resume(); setAtTop(true); setToTop(n => n + 1) }
 
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent): void => {
-      const t = e.target as HTMLElement
-      const typing = t.tagName === 'INPUT' || t.tagName === 'TEXTAREA'
-      if (e.key === 'Escape') { if (help) setHelp(false); else if (contextOf !== null) setContextOf(null); return }
-      if (typing || e.ctrlKey || e.metaKey || e.altKey) return
-      const cur = lines[selected]
-      if (e.key === '/') { e.preventDefault(); searchRef.current?.focus(); searchRef.current?.select() }
-      else if (e.key === 'j') setSelected(i => Math.min(lines.length - 1, i + 1))
-      else if (e.key === 'k') setSelected(i => Math.max(0, i - 1))
-      else if (e.key === 'Enter' && cur !== undefined && t.tagName !== 'BUTTON' && t.tagName !== 'A') toggle(cur)
-      else if (e.key === 'c' && cur !== undefined) setContextOf(cur)
-      else if (e.key === 't') navigate({ tail: !state.tail })
-      else if (e.key === 'u') { setUtc(u => { store('sluice.utc', u ? '0' : '1'); return !u }) }
-      else if (e.key === '?') setHelp(h => !h)
-    }
-    addEventListener('keydown', onKey)
-    return () => removeEventListener('keydown', onKey)
-  }, [lines, selected, help, contextOf, state.tail])
+  useKeys({ lines, selected, help, contextOf, tail: state.tail, searchRef, setHelp, setContextOf, setSelected, toggle, toggleTail: () => navigate({ tail: !state.tail }), toggleUtc: () => setUtc(u => { store('sluice.utc', u ? '0' : '1'); return !u }) })
 
   if (needLogin) return <LoginForm onDone={() => { setNeedLogin(false); setLoggedIn(true); setState(parseState(location.search)) }} />
 
-  const footer = state.tail
-    ? ''
-    : timeline.loading ? 'loading…'
-      : timeline.more ? 'scroll for more'
-        : timeline.lines.length >= maxLines ? `showing the first ${formatCount(maxLines)} lines; narrow the search to see the rest`
-          : timeline.lines.length > 0 ? `end of results · ${countOf(timeline.lines.length, 'line')}` : ''
+  const footer = state.tail ? '' : footerOf(timeline)
   return (
     <div class="app">
       <header class="top">
         <a class="brand" href="/" title="Sluice Explorer: reset the search">sluice</a>
         <PageNav />
         <SearchBar state={state} error={state.tail ? null : timeline.error} onChange={navigate} inputRef={searchRef} />
-        <div class="top-actions">
-          <button type="button" class={`toggle tail-toggle${state.tail ? ' on' : ''}`} aria-pressed={state.tail} title="live tail (t)" onClick={() => navigate({ tail: !state.tail })}>{state.tail ? '● live' : '▶ live tail'}</button>
-          {!state.tail && <button type="button" class="toggle" title="order of the list" onClick={() => navigate({ order: state.order === 'desc' ? 'asc' : 'desc' })}>{state.order === 'desc' ? '↓ newest first' : '↑ oldest first'}</button>}
-          <button type="button" class="toggle" aria-pressed={utc} title="times in UTC or local time (u)" onClick={() => { store('sluice.utc', utc ? '0' : '1'); setUtc(!utc) }}>{utc ? 'UTC' : 'local'}</button>
-          <ThemeToggle />
-          <button type="button" class="toggle" title="keyboard shortcuts (?)" onClick={() => setHelp(true)}>?</button>
-          {loggedIn && <button type="button" class="link" onClick={() => { void logout().then(() => setNeedLogin(true)) }}>log out</button>}
-        </div>
+        <TopActions state={state} utc={utc} loggedIn={loggedIn} onChange={navigate} onUtc={() => { store('sluice.utc', utc ? '0' : '1'); setUtc(!utc) }} onHelp={() => setHelp(true)} onLogout={() => { void logout().then(() => setNeedLogin(true)) }} />
       </header>
       {!state.tail && timeline.empty !== 'no-logs' && <>
         <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} marks={axisMarks} ranges={marks} cursor={cursor} onAxis={setAxis} />
@@ -160,6 +110,52 @@ export function App () {
       </div>
       {contextOf !== null && <ContextView line={contextOf} utc={utc} onClose={() => setContextOf(null)} />}
       {help && <HelpOverlay onClose={() => setHelp(false)} />}
+    </div>
+  )
+}
+
+/** the state from the URL; navigating pushes (or replaces) the URL, back/forward restore it */
+function useViewState (setState: (f: (cur: ViewState) => ViewState) => void, show: (next: ViewState, prev: ViewState) => void): (next: Partial<ViewState>, replace?: boolean) => void {
+  useEffect(() => {
+    const onPop = (): void => { setState(cur => { const s = parseState(location.search); show(s, cur); return s }) }
+    addEventListener('popstate', onPop)
+    return () => removeEventListener('popstate', onPop)
+  }, [])
+  return useCallback((next: Partial<ViewState>, replace = false) => {
+    setState(cur => {
+      const s = { ...cur, ...next }
+      // a new range drops the minute the list started at
+      if ((next.since !== undefined || next.until !== undefined) && next.at === undefined) s.at = ''
+      show(s, cur)
+      const url = toSearch(s)
+      if (url !== location.pathname + location.search) {
+        if (replace) history.replaceState(null, '', url)
+        else history.pushState(null, '', url)
+      }
+      return s
+    })
+  }, [])
+}
+
+/** the line under the list: loading, more to scroll, the cap, or the end */
+function footerOf (timeline: { loading: boolean, more: boolean, lines: LogLine[] }): string {
+  return timeline.loading ? 'loading…'
+    : timeline.more ? 'scroll for more'
+      : timeline.lines.length >= maxLines ? `showing the first ${formatCount(maxLines)} lines; narrow the search to see the rest`
+        : timeline.lines.length > 0 ? `end of results · ${countOf(timeline.lines.length, 'line')}` : ''
+}
+
+interface TopActionsProps { state: ViewState, utc: boolean, loggedIn: boolean, onChange: (next: Partial<ViewState>) => void, onUtc: () => void, onHelp: () => void, onLogout: () => void }
+
+function TopActions ({ state, utc, loggedIn, onChange, onUtc, onHelp, onLogout }: TopActionsProps) {
+  return (
+    <div class="top-actions">
+      <button type="button" class={`toggle tail-toggle${state.tail ? ' on' : ''}`} aria-pressed={state.tail} title="live tail (t)" onClick={() => onChange({ tail: !state.tail })}>{state.tail ? '● live' : '▶ live tail'}</button>
+      {!state.tail && <button type="button" class="toggle" title="order of the list" onClick={() => onChange({ order: state.order === 'desc' ? 'asc' : 'desc' })}>{state.order === 'desc' ? '↓ newest first' : '↑ oldest first'}</button>}
+      <button type="button" class="toggle" aria-pressed={utc} title="times in UTC or local time (u)" onClick={onUtc}>{utc ? 'UTC' : 'local'}</button>
+      <ThemeToggle />
+      <button type="button" class="toggle" title="keyboard shortcuts (?)" onClick={onHelp}>?</button>
+      {loggedIn && <button type="button" class="link" onClick={onLogout}>log out</button>}
     </div>
   )
 }

@@ -99,10 +99,10 @@ describe('Explorer: missing ranges marked on the histogram and listed between th
     }])
 
     await page.goto(`${up!.url}/?service=gapsvc&since=${since}&until=${until}`)
-    const lostMark = page.locator('.histogram .hmark[data-kind="gap-lost"]')
+    const lostMark = page.locator('.histogram .hrange[data-kind="gap-lost"]')
     await lostMark.waitFor({ timeout: 30_000 })
-    const deadMark = page.locator('.histogram .hmark[data-kind="gap-dead_lettered"]')
-    expect(await page.locator('.histogram .hmark').count()).toBe(2)
+    const deadMark = page.locator('.histogram .hrange[data-kind="gap-dead_lettered"]')
+    expect(await page.locator('.histogram .hrange').count()).toBe(2)
 
     // the bucket each mark starts in is the one /v1/histogram puts the line before the range in
     const hist = await (await fetch(`${up!.url}/v1/histogram?${new URLSearchParams({ service: 'gapsvc', since, until, buckets: '100' }).toString()}`)).json() as { step: number, buckets: Array<{ t: string }> }
@@ -116,7 +116,7 @@ describe('Explorer: missing ranges marked on the histogram and listed between th
     const mark = (await lostMark.boundingBox())!
     expect(mark.x).toBeGreaterThanOrEqual(bar.x - 2)
     expect(mark.x).toBeLessThanOrEqual(bar.x + bar.width + 1)
-    expect(await lostMark.locator('.hmark-flag').getAttribute('title')).toBe(`${lostBytes.toLocaleString('en-US')} bytes (~10 lines) of ${os.hostname()}:${file} missing here — lost`)
+    expect(await lostMark.locator('.hrange-flag').getAttribute('title')).toBe(`${lostBytes.toLocaleString('en-US')} bytes (~10 lines) of ${os.hostname()}:${file} missing here — lost`)
 
     // the list: newest first, each gap row on the older side of the line after its range
     const lostRow = page.locator('.results .gap-row[data-class="lost"]')

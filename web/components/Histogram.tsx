@@ -12,7 +12,7 @@ import { HistogramMarks, MarkLines, TimeRule } from './TimeMarks.js'
 import '../time-axis.css'
 
 /** something that happened over [t0, t1] (epoch ms; t1 = t0 for an instant, Infinity for "until now");
- *  `kind` picks the colour (class `hmark-<kind>`), `label` is its hover text */
+ *  `kind` picks the colour (class `hrange-<kind>`), `label` is its hover text */
 export interface HistogramMark { t0: number, t1: number, kind: string, label: string }
 
 interface Props {
@@ -114,13 +114,13 @@ function Marks ({ marks, bars }: { marks: HistogramMark[], bars: HistogramData['
   const span = last.end - first.start
   const pct = (t: number): number => 100 * (Math.min(Math.max(t, first.start), last.end) - first.start) / span
   return (
-    <div class="hmarks">
+    <div class="hranges">
       {marks.filter(m => m.t1 >= first.start && m.t0 <= last.end).map((m, i) => {
         const left = pct(m.t0)
         const bucket = Math.min(bars.length - 1, Math.floor(bars.length * (Math.max(m.t0, first.start) - first.start) / span))
         return (
-          <div key={`${m.kind}:${m.t0}:${i}`} class={`hmark hmark-${m.kind}`} data-kind={m.kind} data-t0={m.t0} data-t1={Number.isFinite(m.t1) ? m.t1 : ''} data-bucket={bucket} style={{ left: `${left.toFixed(3)}%`, width: `${(pct(m.t1) - left).toFixed(3)}%` }}>
-            <span class="hmark-flag" title={m.label} aria-label={m.label} />
+          <div key={`${m.kind}:${m.t0}:${i}`} class={`hrange hrange-${m.kind}`} data-kind={m.kind} data-t0={m.t0} data-t1={Number.isFinite(m.t1) ? m.t1 : ''} data-bucket={bucket} style={{ left: `${left.toFixed(3)}%`, width: `${(pct(m.t1) - left).toFixed(3)}%` }}>
+            <span class="hrange-flag" title={m.label} aria-label={m.label} />
           </div>
         )
       })}
