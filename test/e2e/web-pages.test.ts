@@ -80,13 +80,18 @@ describe('web pages: processes, heatmap, alerts', () => {
     expect(await page.locator('.pchart').count()).toBe(9)
     await screenshot(page, 'web-10-processes')
 
-    // a click on the graph opens the Explorer at that minute, filtered like the page
+    // a click on the graph opens the Explorer on the page's range and filter, its list at that minute
     await page.mouse.click(over.x + (at / 1000 - min) / (max - min) * over.width, over.y + over.height / 2)
     await page.waitForURL(u => u.pathname === '/', { timeout: 10_000 })
     const url = new URL(page.url())
-    expect([url.searchParams.get('service'), url.searchParams.get('since'), url.searchParams.get('until')]).toEqual(['api', new Date(at).toISOString().replace('.000Z', 'Z'), new Date(at + 59_999).toISOString()])
-    await page.waitForFunction(() => document.querySelectorAll('.results .row').length === 3, undefined, { timeout: 20_000 })
-    expect((await page.locator('.results .row .msg').allTextContents()).sort()).toEqual(['api pid 111 alive', 'api pid 202 alive', 'api pid 303 alive'])
+    const minuteIso = new Date(at).toISOString().replace('.000Z', 'Z')
+    expect([url.searchParams.get('service'), url.searchParams.get('since'), url.searchParams.get('until'), url.searchParams.get('at')]).toEqual(['api', '1h', null, minuteIso])
+    const minuteText = minuteIso.replace('T', ' ').slice(0, 16)
+    await page.waitForFunction((m) => document.querySelector('.results .row .ts')?.textContent?.startsWith(m) === true, minuteText, { timeout: 20_000 })
+    // newest first up to the end of that minute: its 3 lines first, then the minute before
+    const ts = await page.locator('.results .row .ts').allTextContents()
+    expect(ts.slice(0, 4).map(t => t.slice(0, 16))).toEqual([minuteText, minuteText, minuteText, new Date(at - 60_000).toISOString().replace('T', ' ').slice(0, 16)])
+    expect((await page.locator('.results .row .msg').allTextContents()).slice(0, 3).sort()).toEqual(['api pid 111 alive', 'api pid 202 alive', 'api pid 303 alive'])
   })
 
   it('with 200 processes draws the top 10 by heap and the other 190 as a min–max band', async () => {

@@ -117,14 +117,15 @@ export function ProcessesPage () {
     return { top: [...top], colours, total: every.size, restarts, alerts, marks, data, missing }
   }, [bodies, rankBy, query, transitions])
 
-  // a click on a graph opens the Explorer at that minute, with the page's host/service filters
+  // a click on a graph opens the Explorer on the page's range and host/service filters, its list
+  // at that minute (`at`): the lines around it stay a scroll away
   const openLogs = (ms: number): void => {
     const p = new URLSearchParams()
     for (const s of services) p.append('service', s)
     for (const h of hosts) p.append('host', h)
-    const m = Math.floor(ms / 60_000) * 60_000
-    p.set('since', new Date(m).toISOString().replace('.000Z', 'Z'))
-    p.set('until', new Date(m + 59_999).toISOString())
+    p.set('since', since)
+    if (until !== '') p.set('until', until)
+    p.set('at', new Date(Math.floor(ms / 60_000) * 60_000).toISOString().replace('.000Z', 'Z'))
     location.href = `/?${p.toString()}`
   }
 
