@@ -1,7 +1,7 @@
 // GET /v1/gaps — per source, the byte ranges ClickHouse does not hold, classified (gaps.ts), and
-// per host the age of its last progress record. Holes come from one pass over logs ∪ stats in
-// primary-key order (lagInFrame over (source, offset)); duplicates (replays not merged yet) need
-// no FINAL: a repeat starts where its twin does, inside the previous line, so it never opens a hole.
+// per host the age of its last progress record. One aggregation over logs ∪ stats in primary-key
+// order finds the sources whose line lengths do not add up to their span; only those are read again
+// with lagInFrame over (source, offset) to locate the holes (docs/gaps.md, "How it is computed").
 import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
