@@ -30,6 +30,20 @@ export const benches = {
     tools: ['rg'],
     usage: '[lines] (default 10,000,000)'
   },
+  gaps: {
+    file: 'gaps.bench.mjs',
+    what: 'GET /v1/gaps over 24 h at 1M, 3M, 10M rows (120 sources, 6 induced holes checked exactly) vs the same statements straight to ClickHouse',
+    needs: 'chDB; disk for bench/data (~1 GB)',
+    tools: [],
+    usage: '[rows…] (default 1000000 3000000 10000000); env RUNS'
+  },
+  processes: {
+    file: 'processes.bench.mjs',
+    what: 'Processes page, 200 processes × 24 h of 1-minute stats: navigation → charts drawn, bytes and requests, vs the same /v1/stats SQL straight to ClickHouse',
+    needs: 'Chromium (/usr/bin/chromium); chDB',
+    tools: [],
+    usage: '[processes] (default 200); env RUNS, SCREENSHOT=<png path>'
+  },
   'alerts-eval': {
     file: 'alerts-eval.bench.mjs',
     what: 'one alert evaluation round with the rule cap filled',

@@ -1,7 +1,7 @@
 // GET /v1/gaps — per source, the byte ranges ClickHouse does not hold, classified (gaps.ts), and
-// per host the age of its last progress record. Holes come from one pass over logs ∪ stats in
-// primary-key order (lagInFrame over (source, offset)); duplicates (replays not merged yet) need
-// no FINAL: a repeat starts where its twin does, inside the previous line, so it never opens a hole.
+// per host the age of its last progress record. One aggregation over logs ∪ stats in primary-key
+// order finds the sources whose line lengths do not add up to their span; only those are read again
+// with lagInFrame over (source, offset) to locate the holes (docs/gaps.md, "How it is computed").
 import fp from 'fastify-plugin'
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
@@ -98,26 +98,34 @@ export async function findGaps (query: GapQuery, db: string, f: GapFilters, now:
   if (f.since !== null) { when.push("ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')"); params.since = f.since }
   if (f.until !== null) { when.push("ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"); params.until = f.until }
   const where = (c: string[]): string => c.length === 0 ? '' : `WHERE ${c.join(' AND ')}`
+  const inWindow = when.length === 0 ? '1' : when.join(' AND ')
+  // the ranges after the last stored line: only when the window reaches the present
+  const tails = f.until === null
   // every stored line of a source: log rows, and stats lines (one row per metric: one line)
-  const lines = (c: string[]): string => `SELECT source, offset, len, ts, host, service, path FROM ${db}.logs ${where(c)}
+  const lines = (c: string[], final = ''): string => `SELECT source, offset, len, ts, host, service, path FROM ${db}.logs${final} ${where(c)}
 UNION ALL SELECT source, offset, any(len), min(ts), any(host), any(service), '' FROM ${db}.stats ${where(c)} GROUP BY source, offset`
-  const holes = await query<Hole>(`SELECT source, prev_end AS from, offset AS to, toUnixTimestamp64Milli(prev_ts) AS before, toUnixTimestamp64Milli(ts) AS after
+  // one pass in primary-key order, per source: do the lengths of the lines in the window add up to
+  // the span from the first to the end of the last? Then it has no hole (lines never overlap; FINAL:
+  // a replayed copy counted twice would make up for a hole of its size). With tails, the same pass
+  // gives each source's last stored line, whatever its time.
+  const summaries = (await query<SourceSummary & { covered: number, first_offset: number, reach: number, unknown: number, inside: number }>(`SELECT source, any(host) AS host, any(service) AS service, any(path) AS path,
+  max(offset + len) AS end, argMax(len, offset) AS last_len, toUnixTimestamp64Milli(argMax(ts, offset)) AS last_ts,
+  sumIf(len, ${inWindow}) AS covered, minIf(offset, ${inWindow}) AS first_offset, maxIf(offset + len, ${inWindow}) AS reach, countIf(${inWindow} AND len = 0) AS unknown, countIf(${inWindow}) AS inside
+FROM (${lines(tails ? who : [...who, ...when], ' FINAL')}) GROUP BY source`, params)).map(s => ({ ...s, covered: Number(s.covered), first_offset: Number(s.first_offset), reach: Number(s.reach), unknown: Number(s.unknown), inside: Number(s.inside) }))
+  // only the sources that fail that check are read again, in offset order, to find their holes
+  const broken = summaries.filter(s => s.inside > 1 && (s.unknown > 0 || s.covered !== s.reach - s.first_offset)).map(s => s.source)
+  const holes = broken.length === 0 ? [] : await query<Hole>(`SELECT source, prev_end AS from, offset AS to, toUnixTimestamp64Milli(prev_ts) AS before, toUnixTimestamp64Milli(ts) AS after
 FROM (
   SELECT source, offset, ts, lagInFrame(offset + len) OVER w AS prev_end, lagInFrame(len) OVER w AS prev_len, lagInFrame(ts) OVER w AS prev_ts, row_number() OVER w AS n
-  FROM (${lines([...who, ...when])})
+  FROM (${lines([...who, ...when, 'source IN {broken:Array(String)}'])})
   WINDOW w AS (PARTITION BY source ORDER BY offset ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
 )
 WHERE n > 1 AND prev_len > 0 AND offset > prev_end
-ORDER BY source, from`, params)
+ORDER BY source, from`, { ...params, broken })
   const progress = await query<ProgressRow>(`SELECT host, source, service, path, size, acked, state, reason, dropped, toUnixTimestamp64Milli(ts) AS ts FROM ${db}.source_progress FINAL
 ${where([...(hosts.length > 0 ? ['host IN {hosts:Array(String)}'] : []), ...(services.length > 0 ? ["(service IN {services:Array(String)} OR source = '')"] : []), ...(f.source !== null ? ['source = {source:String}'] : [])])}`, params)
-  // the ranges after the last stored line: only when the window reaches the present
-  const tails = f.until === null
   const tailSources = progress.filter(p => p.source !== '').map(p => p.source)
-  const summaries = !tails || tailSources.length === 0
-    ? []
-    : await query<SourceSummary>(`SELECT source, any(host) AS host, any(service) AS service, any(path) AS path, max(offset + len) AS end, argMax(len, offset) AS last_len, toUnixTimestamp64Milli(argMax(ts, offset)) AS last_ts
-FROM (${lines([...who, 'source IN {tailSources:Array(String)}'])}) GROUP BY source`, { ...params, tailSources })
+  const tailSet = new Set(tailSources)
   const gapSources = [...new Set([...holes.map(h => h.source), ...tailSources])]
   const dead = gapSources.length === 0
     ? []
@@ -128,7 +136,7 @@ FROM (${lines([...who, 'source IN {tailSources:Array(String)}'])}) GROUP BY sour
   // UInt64 and DateTime64 values come as strings in JSONEachRow
   const sources = classifyGaps(
     holes.map(h => ({ source: h.source, from: Number(h.from), to: Number(h.to), before: iso(h.before), after: iso(h.after) })),
-    summaries.map(s => ({ ...s, end: Number(s.end), last_len: Number(s.last_len), last_ts: iso(s.last_ts) })),
+    tails ? summaries.filter(s => tailSet.has(s.source)).map(s => ({ source: s.source, host: s.host, service: s.service, path: s.path, end: Number(s.end), last_len: Number(s.last_len), last_ts: iso(s.last_ts) })) : [],
     progress.map(p => ({ ...p, size: Number(p.size), acked: Number(p.acked), ts: Number(p.ts) })),
     dead.map(d => ({ ...d, from: Number(d.from), to: Number(d.to) })),
     { tails, silentHosts })
