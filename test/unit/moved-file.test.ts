@@ -71,6 +71,11 @@ describe('finding a moved file', () => {
     expect(compressionOf('app.log.1.xz', Buffer.from('{"a":1}\n'))).toBe('xz')
     expect(compressionOf('app.log.1', Buffer.from('{"a":1}\n'))).toBeNull()
   })
+
+  it('regression (issue 21, lines lost in logrotate\'s .backup file): with `create`, a file the application recreated before logrotate could is moved aside as app.log-YYYYMMDDHH.backup: a rotated name', () => {
+    expect(['app.log-2026120519.backup', 'app.log.1.backup', 'app.log.backup', 'app.log.1.gz.backup', 'other.log-2026120519.backup']
+      .map(n => isRotatedName(n, 'app.log'))).toEqual([true, true, false, false, false])
+  })
 })
 
 /** scan + read everything, ack it; "basename:offset:text" per line */
