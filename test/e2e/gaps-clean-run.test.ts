@@ -50,7 +50,9 @@ describe('sluice gaps after a clean run with SIGKILLs, replays and rotation (iss
   let port = 0
   let up: (Running & { url: string }) | undefined
   const shippers: Array<Running | undefined> = hosts.map(() => undefined)
-  const incarnations: string[] = []
+  /** every shipper started, for a failure message: what each said on stderr */
+  const incarnations: Array<{ host: string, r: Running }> = []
+  const shipperLogs = (): string => incarnations.map(({ host, r }) => `--- ${host} (${r.child.exitCode ?? r.child.signalCode ?? 'running'})\n${r.stderr()}`).join('\n').slice(-8000)
   afterAll(async () => {
     for (const s of shippers) if (s !== undefined) await stopChild(s, 'SIGKILL')
     if (up !== undefined) await stopChild(up, 'SIGKILL')
@@ -65,7 +67,7 @@ describe('sluice gaps after a clean run with SIGKILLs, replays and rotation (iss
   const startShip = (h: number): Running => {
     const r = runCli(['ship', '--path', logFile(h), '--host', hosts[h], '--service', service], { KAFKA_BROKERS: brokers, SLUICE_DATA_DIR: shipData(h), SLUICE_TOPIC_PREFIX: prefix, SLUICE_PROGRESS_INTERVAL_MS: '1000' })
     shippers[h] = r
-    void r.exited.then(code => { incarnations.push(`--- ${hosts[h]} (exit ${String(code ?? r.child.signalCode)})\n${r.stderr()}`) })
+    incarnations.push({ host: hosts[h], r })
     return r
   }
   const api = async <T>(route: string, q: Record<string, string>): Promise<T> => {
@@ -110,6 +112,9 @@ describe('sluice gaps after a clean run with SIGKILLs, replays and rotation (iss
     const written = Promise.all(writers).then(codes => { writing = false; return codes })
     const rotateErrors: string[] = []
     const rotating = (async () => {
+      // a shipper's first scan finds what is already rotated as history, not to ship: rotate
+      // only once every shipper has been seen reading its first file
+      await waitFor('lines of every host stored', async () => { const n = await storedByHost(); return hosts.every(h => (n[h] ?? 0) > 0) }, 120_000, 250)
       while (writing) {
         await sleep(rotateEveryMs)
         if (!writing) break
@@ -155,7 +160,7 @@ describe('sluice gaps after a clean run with SIGKILLs, replays and rotation (iss
     // drained: every file acknowledged to its end, then a progress report of each host stored
     // after that (it lands behind the host's lines: everything below its acked is stored), then
     // the count no longer moving
-    await waitFor('every shipper acknowledged every file to its end', async () => hosts.every((_, h) => behind(h).length === 0), 240_000, 500, () => `files not acknowledged to their end: ${hosts.map((h, i) => `${h}: ${behind(i).join(',')}`).join('; ')}; logrotate errors: ${rotateErrors.slice(0, 3).join(' | ')}`)
+    await waitFor('every shipper acknowledged every file to its end', async () => hosts.every((_, h) => behind(h).length === 0), 120_000, 500, () => `files not acknowledged to their end: ${hosts.map((h, i) => `${h}: ${behind(i).join(',')}`).join('; ')}; logrotate errors: ${rotateErrors.slice(0, 3).join(' | ')}\n${shipperLogs()}`)
     const ackedAt = Date.now()
     await waitFor('a progress report of every host stored after that', async () => {
       const g = await gaps()
@@ -173,7 +178,7 @@ describe('sluice gaps after a clean run with SIGKILLs, replays and rotation (iss
     const jsonCode = await json.exited
     const files = hosts.map((_, h) => fs.readdirSync(logDir(h)).length)
     console.log(`[gaps-clean-run] faults: ${done.join('; ')}; rotations per host (files): ${files.join(',')}; logrotate errors: ${rotateErrors.length}; written in ${Math.round((writtenAt - t0) / 1000)} s, drained in ${Math.round((drainedAt - writtenAt) / 1000)} s`)
-    if (!body.complete) console.log(`[gaps-clean-run] /v1/gaps: ${JSON.stringify(body.sources).slice(0, 4000)}\n${incarnations.join('\n').slice(-8000)}`)
+    if (!body.complete) console.log(`[gaps-clean-run] /v1/gaps: ${JSON.stringify(body.sources).slice(0, 4000)}\n${shipperLogs()}`)
 
     expect(byHost).toEqual(Object.fromEntries(hosts.map(h => [h, perHost])))
     expect(body).toMatchObject({ complete: true, lost: false, bytes: { lost: 0, in_flight: 0, dropped: 0, dead_lettered: 0 }, sources: [] })
