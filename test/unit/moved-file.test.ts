@@ -144,6 +144,20 @@ describe('tailer: finishing rotated files after a restart', () => {
     expect(fourth.losses).toEqual([])
   })
 
+  it('regression (issue 21, lines lost in logrotate\'s .backup file): logrotate `create` racing an application that recreated app.log between two scans: the file moved aside as app.log-YYYYMMDDHH.backup is read, once', () => {
+    const { file, start } = setup()
+    fs.writeFileSync(file, 'a0\n')
+    const { tailer } = start()
+    expect(drain(tailer)).toEqual(['app.log:0:a0'])
+    fs.renameSync(file, `${file}.1`) // logrotate renames
+    fs.writeFileSync(file, 'b0\nb1\n') // the application reopens first, creating app.log
+    fs.renameSync(file, `${file}-2026120519.backup`) // logrotate finds it there and moves it aside
+    fs.writeFileSync(file, 'c0\n') // logrotate's own app.log, then the application's next line
+    expect(drain(tailer).sort()).toEqual(['app.log-2026120519.backup:0:b0', 'app.log-2026120519.backup:3:b1', 'app.log:0:c0'])
+    tailer.close()
+    expect(drain(start().tailer)).toEqual([])
+  })
+
   it('killed again while finishing a rotated file: the next start resumes it where the last ack left it, under the same name', () => {
     const { file, start } = setup()
     fs.writeFileSync(file, 'a0\n')
