@@ -1,29 +1,51 @@
 // `sluice gaps` — a thin client of GET /v1/gaps (SLUICE_URL, like grep): one row per missing
 // byte range of a source, with its class, and each host's last progress report.
-// Exit 0 when nothing is lost, 1 when some range is lost, 2 on error.
+// Exit 0 when no range of a --fail-on class (default: lost) exists, 1 when one does, 2 on error.
+// Why lost alone by default, and dropped printed first: docs/design/2026-12-05-gap-classes.md.
 import { parseArgs } from 'node:util'
 import { fail } from '../platform/log.js'
 import { baseUrl, jsonHeaders } from './http-client.js'
 
-const help = `Usage: sluice gaps [--host H] [--service S] [--source FP] [--since T] [--until T] [--silent-after D] [--json]
+const help = `Usage: sluice gaps [--host H] [--service S] [--source FP] [--since T] [--until T] [--silent-after D] [--fail-on CLASSES] [--json]
 
 Missing byte ranges of every source (a tailed file), classified:
   lost           below what the shipper had acknowledged, or between stored lines, yet absent
-  in_flight      not in ClickHouse yet, beyond what the shipper had acknowledged (lag)
-  dropped        never sent, by policy (reason: partial_last_line, compressed, deleted)
+  dropped        never sent, by policy or because the file went first (reason: deleted,
+                 compressed, partial_last_line): those lines are not in Sluice and never will be
   dead_lettered  rejected by the collector: see the dead_letters table
+  in_flight      not in ClickHouse yet, beyond what the shipper had acknowledged (lag)
+Each class present gets a summary line first (lost and dropped in capitals).
   --host H, --service S   repeatable
   --source FP             one source (the \`source\` of its lines)
   --since T, --until T    relative (15m, 2h, 7d) or ISO-8601: holes between lines in that time
                           (default: every stored line; with --until, the tails are not looked at)
   --silent-after D        a host without a progress report for longer than D (default 30s) is
                           silent: its files get an open-ended in_flight range (host_silent)
+  --fail-on CLASSES       comma list of lost, dropped, dead-lettered, in-flight, or all: the
+                          classes that make the exit status 1 (default: lost)
   --json                  the API's JSON body
 Environment: SLUICE_URL (default http://127.0.0.1:$SLUICE_PORT), SLUICE_TOKEN (bearer token)
-Exit status: 0 if nothing is lost, 1 if some range is lost, 2 on error.`
+Exit status: 0 if no range of a --fail-on class is missing, 1 if one is, 2 on error.`
 
-interface Range { from: number, to: number | null, bytes: number | null, class: string, reason?: string, before: string | null, after: string | null }
-interface Body {
+export type GapClass = 'lost' | 'dropped' | 'dead_lettered' | 'in_flight'
+/** in the order a reader should see them: what is gone for good first */
+const classes: GapClass[] = ['lost', 'dropped', 'dead_lettered', 'in_flight']
+
+/** --fail-on's value: the classes, or an error message naming the bad one */
+export function parseFailOn (value: string): GapClass[] | string {
+  const out = new Set<GapClass>()
+  for (const raw of value.split(',').map(v => v.trim().toLowerCase()).filter(v => v !== '')) {
+    if (raw === 'all') { for (const c of classes) out.add(c); continue }
+    const c = raw.replace(/-/g, '_') as GapClass
+    if (!classes.includes(c)) return `--fail-on: unknown class ${JSON.stringify(raw)}; expected a comma list of lost, dropped, dead-lettered, in-flight, or all`
+    out.add(c)
+  }
+  if (out.size === 0) return '--fail-on: expected a comma list of lost, dropped, dead-lettered, in-flight, or all; got nothing'
+  return classes.filter(c => out.has(c))
+}
+
+export interface Range { from: number, to: number | null, bytes: number | null, class: string, reason?: string, before: string | null, after: string | null }
+export interface Body {
   complete: boolean
   lost: boolean
   bytes: Record<string, number>
@@ -37,11 +59,36 @@ const pad = (rows: string[][]): string[] => {
   return rows.map(r => r.map((c, i) => i === r.length - 1 ? c : c.padEnd(w[i])).join('  ').trimEnd())
 }
 
+const meaning: Record<GapClass, string> = {
+  lost: 'sent, yet absent from ClickHouse (below what the shipper had acknowledged, or between stored lines)',
+  dropped: 'never sent by the shipper: not in Sluice and never will be',
+  dead_lettered: 'rejected by the collector: in the dead_letters table',
+  in_flight: 'not stored yet: still travelling or not read yet'
+}
+
+/** one line per class present: how many ranges, how many bytes (or that some size is unknown),
+ *  the reasons, what it means; lost and dropped in capitals, since those lines are gone */
+export function gapSummary (b: Body): string[] {
+  const out: string[] = []
+  for (const c of classes) {
+    const rs = b.sources.flatMap(s => s.ranges.filter(r => r.class === c))
+    if (rs.length === 0) continue
+    const known = rs.reduce((a, r) => a + (r.bytes ?? 0), 0)
+    const unknown = rs.some(r => r.bytes === null)
+    const size = unknown ? (known > 0 ? `at least ${known} bytes` : 'size unknown') : `${known} bytes`
+    const reasons = [...new Set(rs.map(r => r.reason).filter((r): r is string => r !== undefined))]
+    const label = c === 'lost' || c === 'dropped' ? c.toUpperCase() : c
+    out.push(`${label}: ${rs.length} range${rs.length === 1 ? '' : 's'}, ${size}${reasons.length > 0 && c !== 'dead_lettered' ? ` (${reasons.join(', ')})` : ''} — ${meaning[c]}`)
+  }
+  return out
+}
+
 /** the human-readable report of a /v1/gaps body */
 export function formatGaps (b: Body): string {
   const out: string[] = []
   if (b.sources.length === 0) out.push('complete: no byte range missing')
   else {
+    out.push(...gapSummary(b), '')
     const rows = [['HOST', 'SERVICE', 'PATH', 'SOURCE', 'FROM', 'TO', 'BYTES', 'CLASS', 'BETWEEN']]
     for (const s of b.sources) {
       for (const r of s.ranges) {
@@ -59,12 +106,19 @@ export function formatGaps (b: Body): string {
   return out.join('\n')
 }
 
+/** the exit status of a /v1/gaps body: 1 when some range is of a failing class */
+export function gapsExitCode (b: Body, failOn: GapClass[]): 0 | 1 {
+  return b.sources.some(s => s.ranges.some(r => failOn.includes(r.class as GapClass))) ? 1 : 0
+}
+
 export async function gapsCommand (argv: string[]): Promise<number> {
   let values
   try {
-    values = parseArgs({ args: argv, options: { host: { type: 'string', multiple: true }, service: { type: 'string', multiple: true }, source: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, 'silent-after': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values
+    values = parseArgs({ args: argv, options: { host: { type: 'string', multiple: true }, service: { type: 'string', multiple: true }, source: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, 'silent-after': { type: 'string' }, 'fail-on': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false }).values
   } catch (err) { fail(`${(err as Error).message}\n\n${help}`); return 2 }
   if (values.help === true) { console.log(help); return 0 }
+  const failOn = parseFailOn(values['fail-on'] ?? 'lost')
+  if (typeof failOn === 'string') { fail(failOn); return 2 }
   const q = new URLSearchParams()
   for (const h of values.host ?? []) q.append('host', h)
   for (const s of values.service ?? []) q.append('service', s)
@@ -83,5 +137,5 @@ export async function gapsCommand (argv: string[]): Promise<number> {
     return 2
   }
   console.log(values.json === true ? JSON.stringify(body, null, 2) : formatGaps(body))
-  return body.lost ? 1 : 0
+  return gapsExitCode(body, failOn)
 }

@@ -29,6 +29,7 @@ export function fingerprintOf (fd: number, size: number, host: string): string |
   return fingerprintHead(readHead(fd, size), host)
 }
 
+const logrotateBackup = '.backup'
 const compressedNames = /\.(gz|zst|bz2|xz|lz4|zip)$/i
 const magics: Array<[string, number[]]> = [['gzip', [0x1f, 0x8b]], ['zstd', [0x28, 0xb5, 0x2f, 0xfd]], ['bzip2', [0x42, 0x5a, 0x68]], ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]], ['lz4', [0x04, 0x22, 0x4d, 0x18]]]
 
@@ -40,8 +41,11 @@ export function compressionOf (name: string, head: Buffer): string | null {
 }
 
 /** A rotated name of `live`: the live name with a rotation token (a number or a date) inserted
- *  before an extension or appended — app.log → app.log.1, app.log-20261205, app.1.log */
+ *  before an extension or appended — app.log → app.log.1, app.log-20261205, app.1.log — or
+ *  logrotate's backup of it (app.log-2026120519.backup: with `create`, a file the application
+ *  recreated at the live path before logrotate could, moved aside so logrotate can create its own) */
 export function isRotatedName (name: string, live: string): boolean {
+  if (name.endsWith(logrotateBackup) && !live.endsWith(logrotateBackup)) name = name.slice(0, -logrotateBackup.length)
   if (name.length <= live.length || compressedNames.test(name)) return false
   for (let i = 0; i <= live.length; i++) {
     const a = live.slice(0, i)

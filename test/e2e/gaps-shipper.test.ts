@@ -6,7 +6,8 @@
 // (a) that shipper is then killed with unshipped bytes in the file, the file is rotated and the
 //     rotated file deleted before it returns: the source's missing tail is reported from the
 //     acknowledged offset, open-ended (the shipper cannot know how far the file grew), dropped
-//     with reason deleted, with its path.
+//     with reason deleted, with its path; said first (DROPPED: …), exit 0, and exit 1 with
+//     --fail-on lost,dropped.
 import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, describe, expect, inject, it } from 'vitest'
@@ -54,8 +55,8 @@ describe('gaps when a shipper stops (SIGSTOP, then SIGKILL and its rotated file 
     if (res.status !== 200) throw new Error(`/v1/gaps: ${res.status} ${await res.text()}`)
     return await res.json() as Gaps
   }
-  const cliGaps = async (): Promise<{ code: number | null, out: string }> => {
-    const r = runCli(['gaps', '--service', service, '--silent-after', '3s'], { SLUICE_URL: up!.url })
+  const cliGaps = async (extra: string[] = []): Promise<{ code: number | null, out: string }> => {
+    const r = runCli(['gaps', '--service', service, '--silent-after', '3s', ...extra], { SLUICE_URL: up!.url })
     const code = await r.exited
     return { code, out: r.stdout() }
   }
@@ -111,6 +112,12 @@ describe('gaps when a shipper stops (SIGSTOP, then SIGKILL and its rotated file 
     const cli = await cliGaps()
     expect(cli.code).toBe(0)
     expect(cli.out).toMatch(new RegExp(`\n${host} +${service} +${file.replace(/[.]/g, '\\.')} +${fp.slice(0, 12)} +${acked} +\\? +\\? +dropped \\(deleted\\) +${iso(299)} \\.\\. -\n`))
+    // dropped is said first, whatever the exit status; --fail-on dropped makes it exit 1
+    expect(cli.out.split('\n')[0]).toBe('DROPPED: 1 range, size unknown (deleted) — never sent by the shipper: not in Sluice and never will be')
+    const strict = await cliGaps(['--fail-on', 'lost,dropped'])
+    expect(strict.code).toBe(1)
+    // the same report (summary, ranges; the hosts' ages move on)
+    expect(strict.out.split('\n\n').slice(0, 2)).toEqual(cli.out.split('\n\n').slice(0, 2))
     expect(ship.stderr()).toContain(`ship: lost the unread end of a rotated file: ${file} (source ${fp}) was read up to byte ${acked} and is no longer in its directory`)
   })
 })

@@ -4,21 +4,16 @@
 // is measured and printed.
 import fs from 'node:fs'
 import path from 'node:path'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { topicsFor } from '../../schemas/topics.js'
 import { createShipper } from '../../shipper/ship.js'
+import { logrotate } from '../helpers/logrotate.js'
 import { root, tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
 import { lineCounts, startSink, type Sink } from '../helpers/sink.js'
 
 const total = 50_000
 const rate = 4_000 // lines/s: ~12 s of writing, ~12 rotations per mode
-
-function logrotate (conf: string, state: string): Promise<string> {
-  return new Promise(resolve => {
-    execFile('logrotate', ['-f', '-s', state, conf], (err, stdout, stderr) => resolve(err === null ? '' : `${err.message} ${stderr}`))
-  })
-}
 
 /** line numbers present in any file of the directory: what rotation itself left on disk */
 function onDisk (dir: string): Set<number> {

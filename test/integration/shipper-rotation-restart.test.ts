@@ -6,20 +6,15 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import zlib from 'node:zlib'
-import { execFile, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { topicsFor } from '../../schemas/topics.js'
+import { logrotate } from '../helpers/logrotate.js'
 import { root, runCli, stopChild, tempDir, uniquePrefix, waitFor, type Running } from '../helpers/env.js'
 import { startSink, type Sink } from '../helpers/sink.js'
 
 const total = 50_000
 const rate = 2_000 // lines/s: ~25 s of writing, a rotation every second
-
-function logrotate (conf: string, state: string): Promise<string> {
-  return new Promise(resolve => {
-    execFile('logrotate', ['-f', '-s', state, conf], (err, _out, stderr) => resolve(err === null ? '' : `${err.message} ${stderr}`))
-  })
-}
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 

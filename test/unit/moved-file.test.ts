@@ -71,6 +71,11 @@ describe('finding a moved file', () => {
     expect(compressionOf('app.log.1.xz', Buffer.from('{"a":1}\n'))).toBe('xz')
     expect(compressionOf('app.log.1', Buffer.from('{"a":1}\n'))).toBeNull()
   })
+
+  it('regression (issue 21, lines lost in logrotate\'s .backup file): with `create`, a file the application recreated before logrotate could is moved aside as app.log-YYYYMMDDHH.backup: a rotated name', () => {
+    expect(['app.log-2026120519.backup', 'app.log.1.backup', 'app.log.backup', 'app.log.1.gz.backup', 'other.log-2026120519.backup']
+      .map(n => isRotatedName(n, 'app.log'))).toEqual([true, true, false, false, false])
+  })
 })
 
 /** scan + read everything, ack it; "basename:offset:text" per line */
@@ -137,6 +142,20 @@ describe('tailer: finishing rotated files after a restart', () => {
     const cp = JSON.parse(fs.readFileSync(setupCp(file), 'utf8')) as { sources: Record<string, { path: string }> }
     expect(Object.values(cp.sources).map(s => path.basename(s.path))).toEqual(['app.log'])
     expect(fourth.losses).toEqual([])
+  })
+
+  it('regression (issue 21, lines lost in logrotate\'s .backup file): logrotate `create` racing an application that recreated app.log between two scans: the file moved aside as app.log-YYYYMMDDHH.backup is read, once', () => {
+    const { file, start } = setup()
+    fs.writeFileSync(file, 'a0\n')
+    const { tailer } = start()
+    expect(drain(tailer)).toEqual(['app.log:0:a0'])
+    fs.renameSync(file, `${file}.1`) // logrotate renames
+    fs.writeFileSync(file, 'b0\nb1\n') // the application reopens first, creating app.log
+    fs.renameSync(file, `${file}-2026120519.backup`) // logrotate finds it there and moves it aside
+    fs.writeFileSync(file, 'c0\n') // logrotate's own app.log, then the application's next line
+    expect(drain(tailer).sort()).toEqual(['app.log-2026120519.backup:0:b0', 'app.log-2026120519.backup:3:b1', 'app.log:0:c0'])
+    tailer.close()
+    expect(drain(start().tailer)).toEqual([])
   })
 
   it('killed again while finishing a rotated file: the next start resumes it where the last ack left it, under the same name', () => {
