@@ -34,7 +34,7 @@ import { createPartitionQueue, Semaphore } from './partition-queue.js'
 import { createPartitionReader } from './partition-reader.js'
 import type { OffsetRange } from './plan.js'
 import { createRangeWriter } from './range-writer.js'
-import type { Rows } from './rows.js'
+import type { Rows } from './row-types.js'
 
 export interface CollectorOptions {
   brokers: string[]

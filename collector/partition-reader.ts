@@ -7,7 +7,8 @@ import { warn } from '../platform/log.js'
 import type { Batcher, OpenBatch } from './batcher.js'
 import type { CollectorMetrics } from './metrics.js'
 import { loadStarts, type OffsetRange, type PartitionStart } from './plan.js'
-import { addMessage, emptyRows, type Meta, type Rows } from './rows.js'
+import { addMessage } from './rows.js'
+import { emptyRows, type Meta, type Rows } from './row-types.js'
 
 export interface PartitionReaderOptions {
   admin: () => Admin
