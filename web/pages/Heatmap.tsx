@@ -6,8 +6,7 @@ import { getJson, fetchFacets, ApiError } from '../lib/api.js'
 import { usePageParams } from '../lib/page-state.js'
 import { formatCount } from '../lib/format.js'
 import type { Facets } from '../lib/types.js'
-import { PageNav } from '../components/PageNav.js'
-import { ThemeToggle } from '../components/ThemeToggle.js'
+import { PageHeader } from '../components/PageHeader.js'
 import { LoginForm } from '../components/LoginForm.js'
 
 interface HeatmapBody {
@@ -22,7 +21,6 @@ const viewOnly = new Set(['buckets', 'step', 'min', 'max', 'decade_steps', 'by',
 const restHue = [37, 99, 235]
 const isoHue = [234, 88, 12]
 const margin = { left: 64, right: 8, top: 10, bottom: 26 }
-const presets = ['15m', '1h', '6h', '24h', '7d']
 
 export function HeatmapPage () {
   const [params, update] = usePageParams()
@@ -159,33 +157,26 @@ export function HeatmapPage () {
   }
 
   if (needLogin) return <LoginForm onDone={() => { setNeedLogin(false); update({}, true) }} />
-  const since = params.get('since') ?? '1h'
   const hv = hover === null ? undefined : cellOf(hover.i, hover.j)
   const choices = by === 'service' ? facets?.service : by === 'host' ? facets?.host : undefined
   const fieldChoices = (facets?.fields ?? []).map(f => f.value)
   return (
     <div class="app page">
-      <header class="top">
-        <a class="brand" href="/">sluice</a>
-        <PageNav />
-        <div class="page-filters">
+      <PageHeader
+        params={params} update={update}
+        lead={<>
           <label class="dim">field <input aria-label="field" list="heatmap-fields" value={field} onChange={e => { const v = (e.target as HTMLInputElement).value.trim(); update({ field: [v, ...params.getAll('field').filter(f => !isPath(f))] }) }} /></label>
           <datalist id="heatmap-fields">{fieldChoices.map(f => <option key={f} value={f} />)}</datalist>
-          <input aria-label="service" placeholder="service" value={params.getAll('service').join(',')} onChange={e => update({ service: (e.target as HTMLInputElement).value.split(',').map(s => s.trim()) })} />
-          <input aria-label="host" placeholder="host" value={params.getAll('host').join(',')} onChange={e => update({ host: (e.target as HTMLInputElement).value.split(',').map(s => s.trim()) })} />
-          <div class="time-range" role="group" aria-label="time range">
-            {presets.map(p => <button type="button" key={p} class={`preset${!params.has('until') && since === p ? ' on' : ''}`} onClick={() => update({ since: p, until: null })}>{p}</button>)}
-          </div>
-          <label class="dim">isolate <select aria-label="isolate by" value={by} onChange={e => { const v = (e.target as HTMLSelectElement).value; update({ by: v === '' ? null : v, isolate: null }) }}>
-            <option value="">—</option><option value="host">host</option><option value="service">service</option>
-          </select></label>
-          {by !== '' && <select aria-label="isolate" value={isolate} onChange={e => update({ isolate: (e.target as HTMLSelectElement).value || null })}>
-            <option value="">pick a {by}…</option>
-            {(choices ?? []).map(f => <option key={f.value} value={f.value}>{f.value} ({formatCount(f.count)})</option>)}
-          </select>}
-        </div>
-        <div class="top-actions"><ThemeToggle /></div>
-      </header>
+        </>}
+      >
+        <label class="dim">isolate <select aria-label="isolate by" value={by} onChange={e => { const v = (e.target as HTMLSelectElement).value; update({ by: v === '' ? null : v, isolate: null }) }}>
+          <option value="">—</option><option value="host">host</option><option value="service">service</option>
+        </select></label>
+        {by !== '' && <select aria-label="isolate" value={isolate} onChange={e => update({ isolate: (e.target as HTMLSelectElement).value || null })}>
+          <option value="">pick a {by}…</option>
+          {(choices ?? []).map(f => <option key={f.value} value={f.value}>{f.value} ({formatCount(f.count)})</option>)}
+        </select>}
+      </PageHeader>
       <div class="page-body" ref={wrapRef}>
         {error !== null && <div class="field-error" data-param={error.param ?? ''}>{error.message}</div>}
         {body !== null && geo !== null && <>

@@ -6,8 +6,7 @@ import { getJson, ApiError } from '../lib/api.js'
 import { stepFor, timeOf, usePageParams } from '../lib/page-state.js'
 import { chartData, procKey, rankProcesses, restartsOf, type StatsBody } from '../lib/process-series.js'
 import { ProcessChart, palette, type Mark } from '../components/ProcessChart.js'
-import { PageNav } from '../components/PageNav.js'
-import { ThemeToggle } from '../components/ThemeToggle.js'
+import { PageHeader } from '../components/PageHeader.js'
 import { LoginForm } from '../components/LoginForm.js'
 
 interface Transition { rule_id: string, rule_name: string, host: string, service: string, pid: number, to_state: string, ts: string }
@@ -28,7 +27,6 @@ export const rankMetrics = ['heap_used', 'rss', 'heap_total', 'external', 'conne
 const topN = 10
 /** restarts listed by name above the charts; all are drawn */
 const maxListed = 8
-const presets = ['15m', '1h', '6h', '24h', '7d']
 
 /** Runs at most `n` requests at once (the API allows a client 2 queries in flight). */
 async function limited<T> (jobs: Array<() => Promise<T>>, n: number): Promise<T[]> {
@@ -130,22 +128,11 @@ export function ProcessesPage () {
 
   if (needLogin) return <LoginForm onDone={() => { setNeedLogin(false); update({}, true) }} />
   const range: [number, number] = [from / 1000, to / 1000]
-  const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
   return (
     <div class="app page">
-      <header class="top">
-        <a class="brand" href="/">sluice</a>
-        <PageNav />
-        <div class="page-filters">
-          <input aria-label="service" placeholder="service, …" value={services.join(',')} onChange={e => update({ service: list((e.target as HTMLInputElement).value) })} />
-          <input aria-label="host" placeholder="host, …" value={hosts.join(',')} onChange={e => update({ host: list((e.target as HTMLInputElement).value) })} />
-          <div class="time-range" role="group" aria-label="time range">
-            {presets.map(p => <button type="button" key={p} class={`preset${until === '' && since === p ? ' on' : ''}`} onClick={() => update({ since: p, until: null })}>{p}</button>)}
-          </div>
-          <label class="dim">top {topN} by <select aria-label="rank by" value={rankBy} onChange={e => update({ metric: (e.target as HTMLSelectElement).value })}>{rankMetrics.map(m => <option key={m} value={m}>{m}</option>)}</select></label>
-        </div>
-        <div class="top-actions"><ThemeToggle /></div>
-      </header>
+      <PageHeader params={params} update={update}>
+        <label class="dim">top {topN} by <select aria-label="rank by" value={rankBy} onChange={e => update({ metric: (e.target as HTMLSelectElement).value })}>{rankMetrics.map(m => <option key={m} value={m}>{m}</option>)}</select></label>
+      </PageHeader>
       <div class="page-body" ref={gridRef}>
         {error !== null && <div class="field-error" data-param={error.param ?? ''}>{error.message}</div>}
         {view === null && error === null && <div class="dim pad">loading…</div>}
