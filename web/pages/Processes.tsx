@@ -38,6 +38,26 @@ async function limited<T> (jobs: Array<() => Promise<T>>, n: number): Promise<T[
   return out
 }
 
+/** what the page shows of the stats bodies: the top processes (pinned first) and their colours,
+ *  every chart's data, restarts and alert markers, the metrics nobody reported */
+function viewOf (bodies: Map<string, StatsBody>, rankBy: string, query: string, transitions: Transition[]) {
+  const ranked = rankProcesses(bodies.get(rankBy)?.series ?? bodies.get('heap_used')?.series ?? [])
+  const pinned = query === '' ? [] : ranked.filter(k => k.toLowerCase().includes(query.toLowerCase()))
+  const top = new Set([...pinned, ...ranked].slice(0, topN))
+  const colours = new Map([...top].map((k, i) => [k, palette[i % palette.length]]))
+  const every = new Set<string>()
+  for (const b of bodies.values()) for (const s of b.series) every.add(procKey(s))
+  const restarts = restartsOf([...bodies.values()].flatMap(b => b.series))
+  const data = charts.map(c => chartData(bodies.get(c.metric)?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.get(c.second)?.series, limit: c.limit === undefined ? undefined : bodies.get(c.limit)?.series }))
+  const alerts = transitions.filter(t => every.has(procKey(t)))
+  const marks: Mark[] = [
+    ...restarts.map(r => ({ t: r.t, colour: '--warn', dashed: true })),
+    ...alerts.map(a => ({ t: Date.parse(a.ts), colour: a.to_state === 'firing' ? '--error' : '--info', dashed: false }))
+  ]
+  const missing = charts.filter((_c, i) => data[i].lines.length === 0 && data[i].band === null).map(c => c.metric)
+  return { top: [...top], colours, total: every.size, restarts, alerts, marks, data, missing }
+}
+
 export function ProcessesPage () {
   const [params, update] = usePageParams()
   const since = params.get('since') ?? '1h'
@@ -96,24 +116,7 @@ export function ProcessesPage () {
     return () => ctl.abort()
   }, [params, width])
 
-  const view = useMemo(() => {
-    if (bodies === null) return null
-    const ranked = rankProcesses(bodies.get(rankBy)?.series ?? bodies.get('heap_used')?.series ?? [])
-    const pinned = query === '' ? [] : ranked.filter(k => k.toLowerCase().includes(query.toLowerCase()))
-    const top = new Set([...pinned, ...ranked].slice(0, topN))
-    const colours = new Map([...top].map((k, i) => [k, palette[i % palette.length]]))
-    const every = new Set<string>()
-    for (const b of bodies.values()) for (const s of b.series) every.add(procKey(s))
-    const restarts = restartsOf([...bodies.values()].flatMap(b => b.series))
-    const data = charts.map(c => chartData(bodies.get(c.metric)?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.get(c.second)?.series, limit: c.limit === undefined ? undefined : bodies.get(c.limit)?.series }))
-    const alerts = transitions.filter(t => every.has(procKey(t)))
-    const marks: Mark[] = [
-      ...restarts.map(r => ({ t: r.t, colour: '--warn', dashed: true })),
-      ...alerts.map(a => ({ t: Date.parse(a.ts), colour: a.to_state === 'firing' ? '--error' : '--info', dashed: false }))
-    ]
-    const missing = charts.filter((_c, i) => data[i].lines.length === 0 && data[i].band === null).map(c => c.metric)
-    return { top: [...top], colours, total: every.size, restarts, alerts, marks, data, missing }
-  }, [bodies, rankBy, query, transitions])
+  const view = useMemo(() => bodies === null ? null : viewOf(bodies, rankBy, query, transitions), [bodies, rankBy, query, transitions])
 
   // a click on a graph opens the Explorer at that minute, with the page's host/service filters
   const openLogs = (ms: number): void => {
