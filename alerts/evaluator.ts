@@ -14,7 +14,7 @@ import { applyPresence, applySample, checkSilence, checkStale, recordIncrease, t
 import { createAlertStore, type AlertStore } from './store.js'
 import { createNotifier, type Notifier, type NotifierOptions } from './notifier.js'
 import { createGroupTable, matches, type AlertView, type GroupTable } from './group-table.js'
-import { createStatsReader, overlapMs, type Sample } from './stats-reader.js'
+import { createStatsReader, overlapMs, type Sample, type StatsReader } from './stats-reader.js'
 import { createLogRateCounter } from './log-rate.js'
 import { createTransitionRecorder, type TransitionEvent } from './transitions.js'
 import { createGapRules, type GapFinder } from './gap-rules.js'
@@ -110,6 +110,25 @@ function clockTransitions (rules: Rule[], groups: GroupTable, now: number, runni
   }
 }
 
+/** the transitions the new stats samples of `rules`' metrics make */
+async function evaluateStats (stats: StatsReader, groups: GroupTable, rules: Rule[], out: Transition[]): Promise<void> {
+  const metrics = [...new Set(rules.flatMap(r => [r.metric, r.divideBy]).filter((x): x is string => x !== null))]
+  if (metrics.length === 0) return
+  await stats.read(metrics, samples => {
+    for (const sample of samples) {
+      for (const rule of rules) {
+        const t = sampleTransition(rule, sample, groups)
+        if (t !== null) out.push(t)
+      }
+    }
+  })
+}
+
+/** the enabled sample-driven rules none of whose groups has seen a sample yet */
+function waitingForData (rules: Rule[], groups: GroupTable): string[] {
+  return rules.filter(r => r.enabled && r.kind !== 'log_rate' && r.kind !== 'gap' && ![...groups.ofRule(r.id)].some((s: GroupState) => s.lastTs > 0 || (s.recent?.length ?? 0) > 0)).map(r => r.id)
+}
+
 /** a warning logged at most once a minute per distinct first line */
 function createReporter (): (err: unknown) => void {
   let last = ''
@@ -159,19 +178,6 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     info(`alerts: evaluating ${ruleSet.all().filter(r => r.enabled).length} rule(s) every ${evalMs} ms (notifier ${notifier.owner})`)
   }
 
-  async function evaluateStats (rules: Rule[], out: Transition[]): Promise<void> {
-    const metrics = [...new Set(rules.flatMap(r => [r.metric, r.divideBy]).filter((x): x is string => x !== null))]
-    if (metrics.length === 0) return
-    await stats.read(metrics, samples => {
-      for (const sample of samples) {
-        for (const rule of rules) {
-          const t = sampleTransition(rule, sample, groups)
-          if (t !== null) out.push(t)
-        }
-      }
-    })
-  }
-
   async function round (): Promise<Transition[]> {
     const end = m.seconds.startTimer()
     const out: Transition[] = []
@@ -179,7 +185,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
       await prepare()
       if (Date.now() - ruleSet.loadedAt() > rulesReloadMs) await ruleSet.reload()
       const enabled = ruleSet.all().filter(r => r.enabled)
-      await evaluateStats(enabled.filter(r => r.kind !== 'log_rate' && r.kind !== 'gap'), out)
+      await evaluateStats(stats, groups, enabled.filter(r => r.kind !== 'log_rate' && r.kind !== 'gap'), out)
       const now = Date.now()
       await logRates.evaluate(enabled.filter(r => r.kind === 'log_rate'), now, out)
       // its own failure (a slow or failing pass over the lines) must not hold the other kinds
@@ -233,9 +239,7 @@ export function createAlertEvaluator (opts: EvaluatorOptions): AlertEvaluator {
     replaceRule: async (id, body, strict) => await ruleSet.replace(id, body, strict),
     deleteRule: async id => { await ruleSet.remove(id) },
     alerts: all => groups.views(id => ruleSet.get(id), all),
-    waitingForData () {
-      return ruleSet.all().filter(r => r.enabled && r.kind !== 'log_rate' && r.kind !== 'gap' && ![...groups.ofRule(r.id)].some((s: GroupState) => s.lastTs > 0 || (s.recent?.length ?? 0) > 0)).map(r => r.id)
-    },
+    waitingForData: () => waitingForData(ruleSet.all(), groups),
     subscribe: fn => recorder.subscribe(fn)
   }
   return evaluator

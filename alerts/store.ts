@@ -29,16 +29,29 @@ function historyRow ({ ts_ms: ts, since_ms: since, ...h }: HistoryRow & { ts_ms:
   return { ...h, pid: Number(h.pid), ts: iso(Number(ts)), since: iso(Number(since)), reason: h.reason === '' || h.reason === null ? null : h.reason }
 }
 
-export function createAlertStore (ch: ClickHouseClient, db: string) {
-  async function rows<T> (query: string, params: Record<string, unknown> = {}): Promise<T[]> {
-    const rs = await ch.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: readSettings })
-    return await rs.json<T>()
-  }
-  async function insert (table: string, values: object[], token: string): Promise<void> {
-    if (values.length === 0) return
-    await ch.insert({ table: `${db}.${table}`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplicate: 1, insert_deduplication_token: token, max_execution_time: 30 } })
-  }
+/** the two ways the store talks to ClickHouse, every statement with its own settings */
+interface StoreIo {
+  db: string
+  rows: <T>(query: string, params?: Record<string, unknown>) => Promise<T[]>
+  insert: (table: string, values: object[], token: string) => Promise<void>
+}
 
+function storeIo (ch: ClickHouseClient, db: string): StoreIo {
+  return {
+    db,
+    async rows<T> (query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+      const rs = await ch.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: readSettings })
+      return await rs.json<T>()
+    },
+    async insert (table: string, values: object[], token: string): Promise<void> {
+      if (values.length === 0) return
+      await ch.insert({ table: `${db}.${table}`, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplicate: 1, insert_deduplication_token: token, max_execution_time: 30 } })
+    }
+  }
+}
+
+/** rules and the groups' states: what an evaluator loads at start and writes as it goes */
+function ruleStateStore ({ db, rows, insert }: StoreIo) {
   return {
     async listRules (): Promise<StoredRule[]> {
       const r = await rows<{ id: string, deleted: number, body: string }>(`SELECT id, deleted, body FROM ${db}.alert_rules FINAL ORDER BY id`)
@@ -54,8 +67,13 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
                 toUnixTimestamp64Milli(changed_at) AS changed_at, value, transition_id
          FROM ${db}.alert_state FINAL`)
       return r.map(x => ({ ruleId: x.rule_id, key: x.group_key, service: x.service, host: x.host, pid: Number(x.pid), state: x.state as AlertState, since: Number(x.since), lastTs: Number(x.last_ts), changedAt: Number(x.changed_at), value: x.value, clearSince: null, transitionId: x.transition_id }))
-    },
+    }
+  }
+}
 
+/** transitions, the claims on them and their deliveries: who notified what, once */
+function transitionStore ({ db, rows, insert }: StoreIo) {
+  return {
     /** States and history of one evaluation round, written before anyone is notified. */
     async recordTransitions (ts: Transition[], states: GroupState[], rules: Map<string, Rule>, messages: Map<string, string>): Promise<void> {
       if (ts.length === 0) return
@@ -97,16 +115,22 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
          FROM ${db}.alert_history FINAL ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
          ORDER BY ts DESC, transition_id LIMIT {limit:UInt32}`, { limit, rule: ruleId ?? '', since: sinceMs ?? 0 })).map(historyRow)
     },
-    /** Every metric name the stats table holds (at most `limit`): what processes have reported. */
-    async reportedMetrics (limit: number): Promise<string[]> {
-      const r = await rows<{ metric: string }>(`SELECT DISTINCT metric FROM ${db}.stats ORDER BY metric LIMIT {limit:UInt32}`, { limit })
-      return r.map(x => x.metric)
-    },
     async deliveries (limit: number, transitionId?: string): Promise<DeliveryRow[]> {
       return (await rows<DeliveryRow & { at_ms: number }>(
         `SELECT transition_id, rule_id, channel, target, owner, attempt, status, http_status, error, toUnixTimestamp64Milli(at) AS at_ms
          FROM ${db}.alert_deliveries ${transitionId !== undefined ? 'WHERE transition_id = {tid:String}' : ''}
          ORDER BY at DESC, attempt DESC LIMIT {limit:UInt32}`, { limit, tid: transitionId ?? '' })).map(({ at_ms: at, ...d }) => ({ ...d, attempt: Number(d.attempt), http_status: Number(d.http_status), at: iso(Number(at)) }))
+    }
+  }
+}
+
+/** the data alerts are evaluated on: stats samples, log-line counts, metric names */
+function alertDataReads ({ db, rows }: StoreIo) {
+  return {
+    /** Every metric name the stats table holds (at most `limit`): what processes have reported. */
+    async reportedMetrics (limit: number): Promise<string[]> {
+      const r = await rows<{ metric: string }>(`SELECT DISTINCT metric FROM ${db}.stats ORDER BY metric LIMIT {limit:UInt32}`, { limit })
+      return r.map(x => x.metric)
     },
 
     /** Stats rows ingested since `fromIngestMs`, oldest ingest first. */
@@ -149,6 +173,11 @@ export function createAlertStore (ch: ClickHouseClient, db: string) {
       return Number(r[0].n)
     }
   }
+}
+
+export function createAlertStore (ch: ClickHouseClient, db: string) {
+  const io = storeIo(ch, db)
+  return { ...ruleStateStore(io), ...transitionStore(io), ...alertDataReads(io) }
 }
 
 export type AlertStore = ReturnType<typeof createAlertStore>

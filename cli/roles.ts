@@ -23,10 +23,11 @@ export async function checkKafka (brokers: string[], cfg: Config): Promise<void>
   await prepareKafka(brokers, topicsFor(cfg.topicPrefix), { partitions: cfg.partitions })
 }
 
-export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>, extra: Partial<QueryApiOptions> = {}, tailBrokers?: string[] | null): Promise<FastifyInstance> {
+/** The query API's options from a validated Config: what `sluice serve` and `sluice up` build. */
+export function queryApiOptions (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>, extra: Partial<QueryApiOptions> = {}, tailBrokers?: string[] | null): QueryApiOptions {
   // the live tail reads the logs topic itself; without brokers /v1/tail answers 503
   const tail = tailBrokers !== undefined && tailBrokers !== null ? { brokers: tailBrokers, topics: topicsFor(cfg.topicPrefix), maxTailsPerClient: cfg.maxTailsPerClient, maxResumes: cfg.tailMaxResumes, resumeMaxMessages: cfg.tailResumeMaxMessages } : undefined
-  const app = await buildQueryApi({
+  return {
     clickhouse: ch.client,
     database: ch.database,
     tokens: cfg.tokens,
@@ -38,7 +39,11 @@ export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: R
     requestTimeoutMs: cfg.requestTimeoutMs,
     maxQueriesPerClient: cfg.maxQueriesPerClient,
     ...extra
-  })
+  }
+}
+
+export async function listenQueryApi (cfg: Config, ch: ClickHouse, registries: Registry[], ready?: () => Promise<string | null>, extra: Partial<QueryApiOptions> = {}, tailBrokers?: string[] | null): Promise<FastifyInstance> {
+  const app = await buildQueryApi(queryApiOptions(cfg, ch, registries, ready, extra, tailBrokers))
   try {
     await app.listen({ port: cfg.port, host: cfg.bind })
   } catch (err) {

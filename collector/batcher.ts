@@ -3,7 +3,8 @@
 // range. A trickle is sealed at once; under a backlog the rows gather while ClickHouse is busy,
 // so inserts grow towards maxBatchRows (small inserts cost ClickHouse far more per row, in
 // merging the small parts and rebuilding their ngram indexes: docs/design/2026-12-01-collector-inserts.md).
-import { addMessage, emptyRows, rowCount, type Meta, type Rows } from './rows.js'
+import { addMessage } from './rows.js'
+import { emptyRows, rowCount, type Meta, type Rows } from './row-types.js'
 
 /** P is the fetch the batch's last rows came from (kept for heartbeats and the high watermark) */
 export interface OpenBatch<P> { payload: P, gen: number, epoch: number, rows: Rows, bytes: number, from: bigint, to: bigint, since: number, caughtUp: boolean }

@@ -25,16 +25,16 @@ import { createKafka } from '../platform/kafka.js'
 import { info, warn } from '../platform/log.js'
 import { topicsFor, type Topics } from '../schemas/topics.js'
 import { createBatcher, type OpenBatch } from './batcher.js'
-import { createConsumerRunner } from './consumer-runner.js'
+import { createConsumerRunner, type ConsumerRunner } from './consumer-runner.js'
 import { createDeadLetterTopic } from './dead-letter-topic.js'
 import { faultsFromEnv, type Faults } from './faults.js'
 import { insertFilesDirOf, removeStaleInsertFiles } from './insert.js'
 import { createCollectorMetrics } from './metrics.js'
 import { createPartitionQueue, Semaphore } from './partition-queue.js'
-import { createPartitionReader } from './partition-reader.js'
+import { createPartitionReader, type PartitionReader } from './partition-reader.js'
 import type { OffsetRange } from './plan.js'
 import { createRangeWriter } from './range-writer.js'
-import type { Rows } from './rows.js'
+import type { Rows } from './row-types.js'
 
 export interface CollectorOptions {
   brokers: string[]
@@ -131,6 +131,29 @@ function removeRowFilesOfDeadCollectors (clickhouse: ClickHouseClient): void {
   if (n > 0) info(`collect: removed ${n} row file${n === 1 ? '' : 's'} left by a collector that stopped mid-insert`)
 }
 
+/** a stop: no restarts, no new batches; those in flight (`busy`) get 30 s to finish their insert
+ *  and commit (or give up if ClickHouse is failing — the range stays in Kafka with its plan) */
+async function drainAndClose (runner: ConsumerRunner, busy: () => boolean, close: () => Promise<void>): Promise<void> {
+  runner.halt()
+  const deadline = Date.now() + 30_000
+  while (busy() && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+  await runner.close()
+  await close()
+}
+
+/** reads one kafkajs batch into its partition's open batch; when that fails, the partition goes
+ *  back to its committed offset: the plan (if one was committed) is reloaded and replayed, so
+ *  boundaries never drift */
+async function readBatch (payload: EachBatchPayload, gen: number, reader: PartitionReader, rewind: (topic: string, partition: number, from: bigint) => void): Promise<void> {
+  const { batch } = payload
+  try {
+    await reader.consume(payload, gen, `${batch.topic}:${batch.partition}`)
+  } catch (err) {
+    rewind(batch.topic, batch.partition, BigInt(batch.firstOffset() ?? '0'))
+    throw err
+  }
+}
+
 export function createCollector (opts: CollectorOptions): Collector {
   const registry = opts.registry ?? new Registry()
   const s = settingsOf(opts)
@@ -146,7 +169,9 @@ export function createCollector (opts: CollectorOptions): Collector {
   // bumped by each group generation: a rebalance resets fetch positions to the committed offsets,
   // so it also resets what this member knows about each partition
   let generation = 0
-  const current = (gen: number, key: string, epoch: number): boolean => !stopping && gen === generation && queue.epochOf(key) === epoch
+  /** a batch or range of this generation and of the partition's current epoch (not rewound since) */
+  const live = (gen: number, key: string, epoch: number): boolean => gen === generation && queue.epochOf(key) === epoch
+  const current = (gen: number, key: string, epoch: number): boolean => !stopping && live(gen, key, epoch)
 
   const batcher = createBatcher<EachBatchPayload>({ maxBatchRows: s.maxBatchRows, maxBatchBytes: s.maxBatchBytes, maxWaitMs: opts.maxWaitMs ?? 500 })
   const queue = createPartitionQueue({ maxInFlight: s.inFlightLimit, metrics: m, onSlotFreed: kick })
@@ -169,13 +194,13 @@ export function createCollector (opts: CollectorOptions): Collector {
   function kick (): void {
     // (no free slot: a batch sealed now would only wait for one, out of the open-bytes bound)
     if (!queue.idle() || stopping || !queue.hasFreeSlot()) return
-    const oldest = batcher.takeOldestReady((key, ob) => ob.gen === generation && queue.epochOf(key) === ob.epoch)
+    const oldest = batcher.takeOldestReady((key, ob) => live(ob.gen, key, ob.epoch))
     if (oldest === null) return
     seal(oldest.key, oldest.ob).catch(err => warn(`collect: ${oldest.key}: ${(err as Error).message}`))
   }
 
   async function seal (key: string, ob: OpenBatch<EachBatchPayload>): Promise<void> {
-    if (ob.gen !== generation || queue.epochOf(key) !== ob.epoch) return
+    if (!live(ob.gen, key, ob.epoch)) return
     await enqueue(ob.payload, ob.gen, ob.epoch, key, ob.rows, ob.bytes, { from: ob.from, to: ob.to }, false)
   }
 
@@ -183,7 +208,7 @@ export function createCollector (opts: CollectorOptions): Collector {
   async function enqueue (payload: EachBatchPayload, gen: number, epoch: number, key: string, rows: Rows, bytes: number, range: OffsetRange, replay: boolean): Promise<void> {
     const { topic, partition } = payload.batch
     await queue.enqueue(key, bytes, async slot => {
-      if (gen !== generation || queue.epochOf(key) !== epoch) { slot.inserted(); slot.release(); return }
+      if (!live(gen, key, epoch)) { slot.inserted(); slot.release(); return }
       let ok = false
       try {
         const ours = (): boolean => runner.isRunning() && !stopping && gen === generation && payload.isRunning()
@@ -205,17 +230,11 @@ export function createCollector (opts: CollectorOptions): Collector {
   }
 
   async function eachBatch (payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload
-    if (batch.messages.length === 0 || stopping) return
+    if (payload.batch.messages.length === 0 || stopping) return
     const gen = generation
     activeBatches++
     try {
-      await reader.consume(payload, gen, `${batch.topic}:${batch.partition}`)
-    } catch (err) {
-      // Forget what we knew about the partition and go back to its committed offset: the plan
-      // (if one was committed) is reloaded and replayed, so boundaries never drift.
-      if (gen === generation) rewind(batch.topic, batch.partition, BigInt(batch.firstOffset() ?? '0'))
-      throw err
+      await readBatch(payload, gen, reader, (topic, partition, from) => { if (gen === generation) rewind(topic, partition, from) })
     } finally {
       activeBatches--
     }
@@ -237,14 +256,10 @@ export function createCollector (opts: CollectorOptions): Collector {
       stopped ??= (async () => {
         stopping = true
         if (kickTimer !== null) clearInterval(kickTimer)
-        // no restarts, no new batches; those in flight finish their insert and commit (or give
-        // up if ClickHouse is failing — the range stays in Kafka with its plan)
-        runner.halt()
-        const deadline = Date.now() + 30_000
-        while ((activeBatches > 0 || queue.pending > 0) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
-        await runner.close()
-        await admin?.disconnect().catch(() => {})
-        await deadLetterTopic.close()
+        await drainAndClose(runner, () => activeBatches > 0 || queue.pending > 0, async () => {
+          await admin?.disconnect().catch(() => {})
+          await deadLetterTopic.close()
+        })
       })()
       return stopped
     }

@@ -25,42 +25,58 @@ export interface ConsumerRunnerOptions {
 
 export type ConsumerRunner = ReturnType<typeof createConsumerRunner>
 
-export function createConsumerRunner (o: ConsumerRunnerOptions) {
-  const m = o.metrics
-  let consumer: Consumer | null = null
-  let running = false
-  let halted = false
+/** The assigned partitions and the steering of them: pause all while ClickHouse fails, resume,
+ *  seek. `consumer()` is the live consumer, which a restart replaces. */
+function partitionSteering (consumer: () => Consumer | null, m: CollectorMetrics) {
   let assignment: Assignment = []
   let pausedForFailure: Assignment = []
-  let restartAttempt = 0
-  let restartTimer: NodeJS.Timeout | null = null
 
   // pause/resume/seek throw while the consumer is between a crash and its restart (e.g. Kafka
   // down): then there is nothing to steer — the rejoined member fetches from the committed
   // offsets and GROUP_JOIN resets this member's state — so such a call is skipped, not thrown
   // (regression: a seek during a Kafka outage became an unhandled rejection)
-  function steer (what: string, fn: () => void): void {
-    try { fn() } catch (err) {
+  function steer (what: string, fn: (c: Consumer) => void): void {
+    const c = consumer()
+    if (c === null) return
+    try { fn(c) } catch (err) {
       if (!/not initialized|not running/i.test((err as Error).message)) warn(`collect: ${what} failed: ${(err as Error).message}`)
     }
   }
 
-  function pauseAll (): void {
-    if (pausedForFailure.length > 0 || consumer === null) return
-    pausedForFailure = assignment.map(a => ({ topic: a.topic, partitions: [...a.partitions] }))
-    if (pausedForFailure.length === 0) return
-    const paused = pausedForFailure
-    steer('pause', () => consumer?.pause(paused))
-    m.paused.set(pausedForFailure.reduce((n, a) => n + a.partitions.length, 0))
-  }
-
   function resumeAll (): void {
-    if (pausedForFailure.length === 0 || consumer === null) return
+    if (pausedForFailure.length === 0 || consumer() === null) return
     const paused = pausedForFailure
-    steer('resume', () => consumer?.resume(paused))
+    steer('resume', c => c.resume(paused))
     pausedForFailure = []
     m.paused.set(0)
   }
+
+  return {
+    steer,
+    resumeAll,
+    pauseAll (): void {
+      if (pausedForFailure.length > 0 || consumer() === null) return
+      pausedForFailure = assignment.map(a => ({ topic: a.topic, partitions: [...a.partitions] }))
+      if (pausedForFailure.length === 0) return
+      const paused = pausedForFailure
+      steer('pause', c => c.pause(paused))
+      m.paused.set(pausedForFailure.reduce((n, a) => n + a.partitions.length, 0))
+    },
+    /** a join's (or a new consumer's: empty) assignment */
+    assigned (a: Assignment): void { assignment = a },
+    /** pauses what is assigned now (a halt) */
+    pauseAssigned (): void { if (assignment.length > 0) steer('pause', c => c.pause(assignment)) }
+  }
+}
+
+export function createConsumerRunner (o: ConsumerRunnerOptions) {
+  const m = o.metrics
+  let consumer: Consumer | null = null
+  let running = false
+  let halted = false
+  let restartAttempt = 0
+  let restartTimer: NodeJS.Timeout | null = null
+  const partitions = partitionSteering(() => consumer, m)
 
   async function run (): Promise<void> {
     const c = o.kafka.consumer(o.config)
@@ -77,9 +93,9 @@ export function createConsumerRunner (o: ConsumerRunnerOptions) {
       restartAttempt = 0
       o.onNewGeneration()
       m.rebalances.inc()
-      assignment = Object.entries(e.payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))
+      partitions.assigned(Object.entries(e.payload.memberAssignment).map(([topic, ps]) => ({ topic, partitions: ps })))
       // a batch abandoned by the rebalance may have left partitions paused
-      resumeAll()
+      partitions.resumeAll()
     })
     c.on(c.events.CRASH, e => {
       if (consumer !== c) return
@@ -108,7 +124,7 @@ export function createConsumerRunner (o: ConsumerRunnerOptions) {
         // a crashed consumer's disconnect can hang (kafkajs mid-join): bounded, it must not stall the restart
         await Promise.race([old.disconnect().catch(() => {}), new Promise(resolve => setTimeout(resolve, disconnectWaitMs).unref())])
         if (halted) return
-        assignment = []
+        partitions.assigned([])
         o.onNewGeneration()
         try { await run() } catch (e) { restart(consumer ?? old, e as Error) }
       })()
@@ -118,12 +134,12 @@ export function createConsumerRunner (o: ConsumerRunnerOptions) {
 
   return {
     start: run,
-    pauseAll,
-    resumeAll,
+    pauseAll: partitions.pauseAll,
+    resumeAll: partitions.resumeAll,
     /** false before the first consumer runs and once closing */
     isRunning: (): boolean => running,
     seek (topic: string, partition: number, offset: bigint): void {
-      steer('seek', () => consumer?.seek({ topic, partition, offset: offset.toString() }))
+      partitions.steer('seek', c => c.seek({ topic, partition, offset: offset.toString() }))
     },
     async commit (topic: string, partition: number, offset: bigint, metadata: string | null): Promise<void> {
       try {
@@ -137,7 +153,7 @@ export function createConsumerRunner (o: ConsumerRunnerOptions) {
     halt (): void {
       halted = true
       if (restartTimer !== null) { clearTimeout(restartTimer); restartTimer = null }
-      if (consumer !== null && assignment.length > 0) steer('pause', () => consumer?.pause(assignment))
+      partitions.pauseAssigned()
     },
     async close (): Promise<void> {
       running = false

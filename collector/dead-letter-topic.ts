@@ -3,7 +3,7 @@
 // the same keys, which lets a consumer drop the repeats (the topic is at-least-once; the
 // dead_letters table is exactly-once through the insert token).
 import type { Kafka, Producer } from 'kafkajs'
-import type { DeadLetterRow } from './rows.js'
+import type { DeadLetterRow } from './row-types.js'
 
 export interface DeadLetterTopic {
   send (rows: DeadLetterRow[]): Promise<void>

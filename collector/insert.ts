@@ -11,8 +11,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client'
 import { dedupToken, type OffsetRange } from './plan.js'
-import { logBody, logColumns, logRowsOf, type Rows } from './rows.js'
-import { rowBinaryStructure } from './row-binary.js'
+import { logColumns, rowBinaryStructure } from '../schemas/log-table.js'
+import { logBody, logRowsOf, type Rows } from './row-types.js'
 import { checkInsertFault, type Faults } from './faults.js'
 
 export interface InsertTarget { client: ClickHouseClient, database: string, faults: Faults }

@@ -7,7 +7,8 @@ import { warn } from '../platform/log.js'
 import type { Batcher, OpenBatch } from './batcher.js'
 import type { CollectorMetrics } from './metrics.js'
 import { loadStarts, type OffsetRange, type PartitionStart } from './plan.js'
-import { addMessage, emptyRows, type Meta, type Rows } from './rows.js'
+import { addMessage } from './rows.js'
+import { emptyRows, type Meta, type Rows } from './row-types.js'
 
 export interface PartitionReaderOptions {
   admin: () => Admin
@@ -45,10 +46,52 @@ function rowsOf (messages: KafkaMessage[], topic: string, partition: number, ret
 
 export type PartitionReader = ReturnType<typeof createPartitionReader>
 
+/** Ranges planned (and committed with their plan) before a restart or rewind, replayed with the
+ *  same boundaries before anything else of their partition, so the insert token is the same. */
+function createPlanReplays (o: PartitionReaderOptions) {
+  const replays = new Map<string, { range: OffsetRange, messages: KafkaMessage[] }>()
+  return {
+    /** replays the persisted plan of `start`, if any; the messages after it, or null when the
+     *  plan goes on in the next fetch */
+    async replay (payload: EachBatchPayload, gen: number, epoch: number, key: string, start: PartitionStart | null | undefined, messages: KafkaMessage[]): Promise<KafkaMessage[] | null> {
+      const { batch } = payload
+      if (start?.plan != null && !replays.has(key)) {
+        replays.set(key, { range: start.plan, messages: [] })
+        start.plan = null
+      }
+      const replay = replays.get(key)
+      if (replay === undefined) return messages
+      const { range } = replay
+      if (replay.messages.length === 0 && BigInt(messages[0].offset) > range.from) {
+        // the start of the range left the log (retention) before it was replayed: the token cannot
+        // be rebuilt; what remains is inserted with fresh boundaries (README: not guaranteed)
+        warn(`collect: planned range ${batch.topic}[${batch.partition}] ${range.from}-${range.to} is no longer in the log; not replaying it`)
+        replays.delete(key)
+        return messages
+      }
+      let i = 0
+      while (i < messages.length && BigInt(messages[i].offset) <= range.to) replay.messages.push(messages[i++])
+      if (i === messages.length && BigInt(batch.lastOffset()) < range.to) {
+        // the range goes on in the next fetch; it was at most one batch, so this stays bounded
+        payload.resolveOffset(batch.lastOffset())
+        return null
+      }
+      const { rows, bytes } = rowsOf(replay.messages, batch.topic, batch.partition, o.retentionDays)
+      o.metrics.replays.inc()
+      replays.delete(key)
+      await o.enqueue(payload, gen, epoch, key, rows, bytes, range, true)
+      payload.resolveOffset(range.to.toString())
+      return messages.slice(i)
+    },
+    forget (key: string): void { replays.delete(key) },
+    clear (): void { replays.clear() }
+  }
+}
+
 export function createPartitionReader (o: PartitionReaderOptions) {
   const startsByTopic = new Map<string, Promise<Map<number, PartitionStart>>>()
   const checked = new Map<string, PartitionStart | null>() // partition key → its start in this generation
-  const replays = new Map<string, { range: OffsetRange, messages: KafkaMessage[] }>()
+  const replays = createPlanReplays(o)
   const committedNext = new Map<string, bigint>() // partition key → the offset the group resumes at
   // partition key → last offset of a range whose insert was given up on: up to there, each
   // message is a range of its own, so the one ClickHouse rejects is found and skipped alone
@@ -79,40 +122,6 @@ export function createPartitionReader (o: PartitionReaderOptions) {
     return batch.messages
   }
 
-  /** replays the persisted plan, if any; the messages after it, or null when the plan goes on
-   *  in the next fetch */
-  async function replayPlan (payload: EachBatchPayload, gen: number, epoch: number, key: string, messages: KafkaMessage[]): Promise<KafkaMessage[] | null> {
-    const { batch } = payload
-    const start = checked.get(key)
-    if (start?.plan != null && !replays.has(key)) {
-      replays.set(key, { range: start.plan, messages: [] })
-      start.plan = null
-    }
-    const replay = replays.get(key)
-    if (replay === undefined) return messages
-    const { range } = replay
-    if (replay.messages.length === 0 && BigInt(messages[0].offset) > range.from) {
-      // the start of the range left the log (retention) before it was replayed: the token cannot
-      // be rebuilt; what remains is inserted with fresh boundaries (README: not guaranteed)
-      warn(`collect: planned range ${batch.topic}[${batch.partition}] ${range.from}-${range.to} is no longer in the log; not replaying it`)
-      replays.delete(key)
-      return messages
-    }
-    let i = 0
-    while (i < messages.length && BigInt(messages[i].offset) <= range.to) replay.messages.push(messages[i++])
-    if (i === messages.length && BigInt(batch.lastOffset()) < range.to) {
-      // the range goes on in the next fetch; it was at most one batch, so this stays bounded
-      payload.resolveOffset(batch.lastOffset())
-      return null
-    }
-    const { rows, bytes } = rowsOf(replay.messages, batch.topic, batch.partition, o.retentionDays)
-    o.metrics.replays.inc()
-    replays.delete(key)
-    await o.enqueue(payload, gen, epoch, key, rows, bytes, range, true)
-    payload.resolveOffset(range.to.toString())
-    return messages.slice(i)
-  }
-
   /** one fetch of one partition: replay, then rows into the open batch, sealed by its rules */
   async function consume (payload: EachBatchPayload, gen: number, key: string): Promise<void> {
     const { batch } = payload
@@ -121,7 +130,7 @@ export function createPartitionReader (o: PartitionReaderOptions) {
     const epoch = o.epochOf(key)
     let messages: KafkaMessage[] | null = await abovePlanFloor(payload, key)
     if (messages.length === 0) { payload.resolveOffset(batch.lastOffset()); return }
-    messages = await replayPlan(payload, gen, epoch, key, messages)
+    messages = await replays.replay(payload, gen, epoch, key, checked.get(key), messages)
     if (messages === null) return
     // rows go into the partition's open batch (out of the map while it is being filled)
     let ob = o.batcher.take(key)
@@ -155,7 +164,7 @@ export function createPartitionReader (o: PartitionReaderOptions) {
     /** a rewind: the partition's start is loaded again; returns the offset it resumes at */
     forget (topic: string, partition: number): bigint | undefined {
       const key = `${topic}:${partition}`
-      checked.delete(key); replays.delete(key); startsByTopic.delete(topic)
+      checked.delete(key); replays.forget(key); startsByTopic.delete(topic)
       return committedNext.get(key)
     },
     noteCommitted (key: string, offset: bigint): void { committedNext.set(key, offset) },

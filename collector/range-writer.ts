@@ -11,7 +11,7 @@ import { insertBatch, isTransientInsertError, RetryAbandoned, RetryGaveUp, withR
 import type { CollectorMetrics } from './metrics.js'
 import type { Semaphore, Slot } from './partition-queue.js'
 import { encodePlan, type OffsetRange } from './plan.js'
-import { emptyRows, type Rows } from './rows.js'
+import { emptyRows, type Rows } from './row-types.js'
 
 export interface RangeWriterOptions {
   clickhouse: ClickHouseClient

@@ -1,14 +1,10 @@
 // Log rows in ClickHouse's RowBinary format: each row is its column values back to back, in
-// `logColumns` order, with no names, quotes or escapes — strings as a LEB128 length and their
-// UTF-8 bytes, numbers little-endian, DateTime64(3) as Int64 milliseconds, Array(String) as a
-// count and its strings (https://clickhouse.com/docs/interfaces/formats/RowBinary).
+// `logColumns` order (schemas/log-table.ts), with no names, quotes or escapes — strings as a
+// LEB128 length and their UTF-8 bytes, numbers little-endian, DateTime64(3) as Int64
+// milliseconds, Array(String) as a count and its strings (https://clickhouse.com/docs/interfaces/formats/RowBinary).
 // Why: ClickHouse parsing text rows was half of its insert work; binary rows cost it a fraction
 // of that (docs/design/2026-12-01-rowbinary.md).
-import type { LogRow } from './rows.js'
-
-/** the logs columns a RowBinary row holds, in order, with the types the rows are written in
- *  (LowCardinality columns take plain strings; ClickHouse converts on insert) */
-export const rowBinaryStructure = "ts DateTime64(3, 'UTC'), host String, service String, pid UInt32, level String, msg String, fields String, source String, path String, offset UInt64, flags Array(String), level_num UInt8, len UInt32"
+import type { LogRow } from '../schemas/log-table.js'
 
 const two32 = 4294967296
 

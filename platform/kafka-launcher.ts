@@ -177,18 +177,10 @@ export async function startLocalKafka (opts: LocalKafkaOptions = {}): Promise<Lo
   }
 }
 
-async function launchKafka (opts: LocalKafkaOptions): Promise<LocalKafka> {
-  const progress = opts.progress ?? (() => {})
-  const n = opts.brokers ?? 1
-  if (!Number.isInteger(n) || n < 1 || n > 9) throw errors.KAFKA_LAUNCH_FAILED(`brokers must be a whole number 1-9, not ${String(opts.brokers)}`)
-  if (n > 1 && (opts.port !== undefined || opts.controllerPort !== undefined)) throw errors.KAFKA_LAUNCH_FAILED('port and controllerPort apply to a single broker only')
-  const libs = ensureKafkaJars(progress)
-  const dataDir = path.resolve(opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-kafka-')))
-  fs.mkdirSync(dataDir, { recursive: true })
-  // one broker keeps the original layout (server.properties, kraft/, logs/ in dataDir); a
-  // cluster gets node-<id>/ per broker. Ports already written into a node's properties are
-  // kept, so a cluster restarted on the same data dir keeps its addresses.
-  const nVoters = n >= 3 ? 3 : 1
+/** each node's ports and dir. One broker keeps the original layout (server.properties, kraft/,
+ *  logs/ in dataDir); a cluster gets node-<id>/ per broker. Ports already written into a node's
+ *  properties are kept, so a cluster restarted on the same data dir keeps its addresses. */
+async function planNodes (opts: LocalKafkaOptions, n: number, nVoters: number, dataDir: string): Promise<NodePlan[]> {
   const plans: NodePlan[] = []
   for (let i = 0; i < n; i++) {
     const dir = n === 1 ? dataDir : path.join(dataDir, `node-${i + 1}`)
@@ -199,25 +191,46 @@ async function launchKafka (opts: LocalKafkaOptions): Promise<LocalKafka> {
     const controllerPort = i >= nVoters ? null : (n === 1 ? opts.controllerPort : undefined) ?? (oldCport !== undefined && n > 1 ? Number(oldCport) : await freePort())
     plans.push({ id: i + 1, port, controllerPort, dir })
   }
+  return plans
+}
+
+/** the JVM arguments of a node living in `dir` */
+type JvmArgs = (dir: string) => string[]
+
+/** writes each node's configuration and formats its storage (a no-op on a formatted dir) */
+function formatNodes (plans: NodePlan[], nVoters: number, dataDir: string, jvmOf: JvmArgs): void {
   const voters = plans.slice(0, nVoters)
   // a fixed cluster id per data dir: re-formatting an existing dir is a no-op
   const idFile = path.join(dataDir, 'cluster.id')
   if (!fs.existsSync(idFile)) fs.writeFileSync(idFile, newClusterId())
   const clusterId = fs.readFileSync(idFile, 'utf8').trim()
-  const jvmOf = (dir: string): string[] => ['-Xms128m', `-Xmx${opts.heap ?? '512m'}`, '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`, `-Dkafka.logs.dir=${path.join(dir, 'logs')}`, '-cp', `${libs}/*`]
   for (const p of plans) {
     fs.mkdirSync(path.join(p.dir, 'logs'), { recursive: true })
-    fs.writeFileSync(path.join(p.dir, 'server.properties'), serverProperties(p, voters, n))
+    fs.writeFileSync(path.join(p.dir, 'server.properties'), serverProperties(p, voters, plans.length))
     fs.writeFileSync(path.join(p.dir, 'log4j2.properties'), log4j)
     const fmt = spawnSync('java', [...jvmOf(p.dir), 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', path.join(p.dir, 'server.properties'), '--ignore-formatted'], { encoding: 'utf8' })
     if (fmt.error !== undefined) throw errors.KAFKA_LAUNCH_FAILED(`could not run java: ${fmt.error.message}`)
     if (fmt.status !== 0) throw errors.KAFKA_LAUNCH_FAILED(`storage format of node ${p.id} failed: ${(fmt.stdout + fmt.stderr).trim().split('\n').slice(-2).join(' | ')}`)
   }
+}
 
+/** The broker JVMs of a cluster: started, watched for an early exit, waited for, stopped. */
+interface BrokerProcesses {
+  nodes: LocalKafkaNode[]
+  /** starts node i's JVM (again) */
+  spawn: (i: number) => ChildProcess
+  /** waits until `addrs` answer a metadata request and the cluster lists `expect` brokers; a
+   *  watched node that exits, or the timeout, kills them all and throws */
+  waitReady: (addrs: string[], watch: number[], expect: number) => Promise<void>
+  /** stops a node with `signal` (SIGKILL after 10 s) and resolves once it has exited */
+  stopNode: (node: LocalKafkaNode, signal: NodeJS.Signals) => Promise<void>
+  killAll: () => void
+}
+
+function brokerProcesses (plans: NodePlan[], jvmOf: JvmArgs, readyTimeoutMs: number): BrokerProcesses {
   const nodes: LocalKafkaNode[] = []
   const exitedMsg: Array<string | null> = plans.map(() => null)
   const killAll = (): void => { for (const node of nodes) { try { node.process.kill('SIGKILL') } catch {} } }
-  process.once('exit', killAll)
   const spawnNode = (i: number): ChildProcess => {
     const p = plans[i]
     const logDir = path.join(p.dir, 'logs')
@@ -228,41 +241,24 @@ async function launchKafka (opts: LocalKafkaOptions): Promise<LocalKafka> {
     child.once('exit', (code, sig) => { if (nodes[i]?.process === child || nodes[i] === undefined) exitedMsg[i] = `broker ${p.id} exited (code ${String(code)}, signal ${String(sig)}); see ${logDir}/broker.log` })
     return child
   }
-  /** waits until `addrs` answer a metadata request and the cluster lists `expect` brokers */
+  const answers = async (addr: string, expect: number): Promise<boolean> => {
+    const admin = createKafka([addr], 'sluice-launcher', { retry: { retries: 0 }, connectionTimeout: 1000 }).admin()
+    try {
+      await admin.connect()
+      return (await admin.describeCluster()).brokers.length >= expect
+    } catch { return false } finally { await admin.disconnect().catch(() => {}) }
+  }
   const waitReady = async (addrs: string[], watch: number[], expect: number): Promise<void> => {
-    const timeoutMs = opts.readyTimeoutMs ?? 90_000
-    const deadline = Date.now() + timeoutMs
+    const deadline = Date.now() + readyTimeoutMs
     for (;;) {
       const dead = watch.map(i => exitedMsg[i]).find(m => m !== null)
       if (dead !== undefined && dead !== null) { killAll(); throw errors.KAFKA_LAUNCH_FAILED(dead) }
-      if (Date.now() > deadline) { killAll(); throw errors.KAFKA_LAUNCH_FAILED(`broker${watch.length > 1 ? 's' : ''} did not answer within ${timeoutMs / 1000} s; see ${watch.map(i => path.join(plans[i].dir, 'logs', 'broker.log')).join(', ')}`) }
+      if (Date.now() > deadline) { killAll(); throw errors.KAFKA_LAUNCH_FAILED(`broker${watch.length > 1 ? 's' : ''} did not answer within ${readyTimeoutMs / 1000} s; see ${watch.map(i => path.join(plans[i].dir, 'logs', 'broker.log')).join(', ')}`) }
       let ok = true
-      for (const addr of addrs) {
-        const admin = createKafka([addr], 'sluice-launcher', { retry: { retries: 0 }, connectionTimeout: 1000 }).admin()
-        try {
-          await admin.connect()
-          const d = await admin.describeCluster()
-          if (d.brokers.length < expect) ok = false
-        } catch { ok = false } finally { await admin.disconnect().catch(() => {}) }
-        if (!ok) break
-      }
+      for (const addr of addrs) { ok = await answers(addr, expect); if (!ok) break }
       if (ok) return
       await new Promise(resolve => setTimeout(resolve, 300))
     }
-  }
-
-  progress(n === 1
-    ? `starting Kafka broker on 127.0.0.1:${plans[0].port} (data ${dataDir})`
-    : `starting a ${n}-broker KRaft cluster on ${plans.map(p => `127.0.0.1:${p.port}`).join(',')} (controllers: nodes ${voters.map(v => v.id).join(',')}; data ${dataDir})`)
-  for (let i = 0; i < n; i++) {
-    const p = plans[i]
-    nodes.push({ id: p.id, port: p.port, controllerPort: p.controllerPort, dataDir: p.dir, process: spawnNode(i) })
-  }
-  const brokerList = plans.map(p => `127.0.0.1:${p.port}`)
-  await waitReady(brokerList, plans.map((_, i) => i), n)
-
-  const checkIndex = (i: number): void => {
-    if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`broker index ${String(i)} is outside 0-${n - 1}`)
   }
   const stopNode = async (node: LocalKafkaNode, signal: NodeJS.Signals): Promise<void> => {
     const child = node.process
@@ -272,6 +268,38 @@ async function launchKafka (opts: LocalKafkaOptions): Promise<LocalKafka> {
       child.once('exit', () => { clearTimeout(t); resolve() })
       child.kill(signal)
     })
+  }
+  return { nodes, spawn: spawnNode, waitReady, stopNode, killAll }
+}
+
+async function launchKafka (opts: LocalKafkaOptions): Promise<LocalKafka> {
+  const progress = opts.progress ?? (() => {})
+  const n = opts.brokers ?? 1
+  if (!Number.isInteger(n) || n < 1 || n > 9) throw errors.KAFKA_LAUNCH_FAILED(`brokers must be a whole number 1-9, not ${String(opts.brokers)}`)
+  if (n > 1 && (opts.port !== undefined || opts.controllerPort !== undefined)) throw errors.KAFKA_LAUNCH_FAILED('port and controllerPort apply to a single broker only')
+  const libs = ensureKafkaJars(progress)
+  const dataDir = path.resolve(opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-kafka-')))
+  fs.mkdirSync(dataDir, { recursive: true })
+  const nVoters = n >= 3 ? 3 : 1
+  const plans = await planNodes(opts, n, nVoters, dataDir)
+  const jvmOf: JvmArgs = dir => ['-Xms128m', `-Xmx${opts.heap ?? '512m'}`, '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', `-Dlog4j2.configurationFile=${path.join(dir, 'log4j2.properties')}`, `-Dkafka.logs.dir=${path.join(dir, 'logs')}`, '-cp', `${libs}/*`]
+  formatNodes(plans, nVoters, dataDir, jvmOf)
+
+  const brokers = brokerProcesses(plans, jvmOf, opts.readyTimeoutMs ?? 90_000)
+  const { nodes, killAll, stopNode } = brokers
+  process.once('exit', killAll)
+  progress(n === 1
+    ? `starting Kafka broker on 127.0.0.1:${plans[0].port} (data ${dataDir})`
+    : `starting a ${n}-broker KRaft cluster on ${plans.map(p => `127.0.0.1:${p.port}`).join(',')} (controllers: nodes ${plans.slice(0, nVoters).map(v => v.id).join(',')}; data ${dataDir})`)
+  for (let i = 0; i < n; i++) {
+    const p = plans[i]
+    nodes.push({ id: p.id, port: p.port, controllerPort: p.controllerPort, dataDir: p.dir, process: brokers.spawn(i) })
+  }
+  const brokerList = plans.map(p => `127.0.0.1:${p.port}`)
+  await brokers.waitReady(brokerList, plans.map((_, i) => i), n)
+
+  const checkIndex = (i: number): void => {
+    if (!Number.isInteger(i) || i < 0 || i >= n) throw new RangeError(`broker index ${String(i)} is outside 0-${n - 1}`)
   }
   let stopping: Promise<void> | null = null
   return {
@@ -288,8 +316,8 @@ async function launchKafka (opts: LocalKafkaOptions): Promise<LocalKafka> {
     async restart (i) {
       checkIndex(i)
       await stopNode(nodes[i], 'SIGKILL')
-      nodes[i].process = spawnNode(i)
-      await waitReady([brokerList[i]], [i], 1)
+      nodes[i].process = brokers.spawn(i)
+      await brokers.waitReady([brokerList[i]], [i], 1)
     },
     stop () {
       stopping ??= (async () => {

@@ -1,7 +1,7 @@
 // `sluice serve` — the query API.
 //   HTTP ──Host check (loopback)──auth──▶ under-pressure (503 + Retry-After) ──▶ route (TypeBox-validated) ──▶ ClickHouse
 // Each feature is a fastify plugin; errors are SluiceErrors with codes and exact messages.
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import underPressure from '@fastify/under-pressure'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -51,6 +51,8 @@ export interface QueryApiOptions {
   maxRowsToRead?: number
   /** features the composer adds (cli/ wires alerting in this way), registered last in this order */
   plugins?: QueryApiPlugin[]
+  /** sees every route as it is registered (fastify's onRoute hook; the OpenAPI test lists them) */
+  onRoute?: (route: RouteOptions) => void
 }
 
 /** A feature added to the API by its composer: it sits behind the same Host check, auth, error
@@ -71,6 +73,7 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
     forceCloseConnections: true
   })
 
+  if (opts.onRoute !== undefined) app.addHook('onRoute', opts.onRoute)
   await app.register(swagger, { openapi: { info: { title: 'Sluice query API', version: '1' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } } })
   await app.register(swaggerUi, { routePrefix: '/docs' })
 

@@ -1,16 +1,19 @@
 // GET /v1/stats/metrics — which metrics each service reports: name, unit (schemas/metric-units.ts),
 // how many processes reported it and when it was last seen, in one grouped query.
 import type { FastifyInstance } from 'fastify'
+import type { ClickHouseClient } from '@clickhouse/client'
 import { Type, type Static } from '@sinclair/typebox'
 import { errors } from '../platform/errors.js'
 import { metricUnits, unitOf } from '../schemas/metric-units.js'
 import { clientKey } from './client-key.js'
-import { readSettings } from './query-slots.js'
+import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js'
 import { utf8QueryHook } from './utf8.js'
 import { schemaError, statsRangeMessages } from './stats-params.js'
 import { timeRange } from './time.js'
 import { paramValues } from '../schemas/log-filter.js'
-import type { StatsRouteOptions } from './stats-route.js'
+
+/** what the metrics route needs of the stats route's options */
+export interface StatsMetricsOptions { clickhouse: ClickHouseClient, database: string, maxRangeDays: number, limits: ReadLimits, slots: QuerySlots }
 
 // repeatable or comma-separated; one value is coerced to a 1-item array
 const Names = Type.Array(Type.String({ maxLength: 255 }), { maxItems: 100 })
@@ -38,7 +41,7 @@ const MetricsResponse = Type.Object({
 
 const maxPairs = 10_000
 
-export async function statsMetricsRoute (app: FastifyInstance, opts: StatsRouteOptions): Promise<void> {
+export async function statsMetricsRoute (app: FastifyInstance, opts: StatsMetricsOptions): Promise<void> {
   app.get<{ Querystring: MetricsQuerystring }>('/v1/stats/metrics', {
     preValidation: utf8QueryHook,
     attachValidation: true,

@@ -43,18 +43,25 @@ const maxDroppedPerSource = 100
 /** NDJSON bytes per Kafka message */
 const maxMessageBytes = 200 * 1024
 
-export function createProgressReporter (o: ProgressOptions): ProgressReporter {
-  const intervalMs = o.intervalMs ?? 10_000
-  if (!Number.isInteger(intervalMs) || intervalMs < 100) throw new TypeError(`createProgressReporter: intervalMs must be a whole number of ms ≥ 100, got ${String(o.intervalMs)}`)
+/** What the reporter knows of each source: the live ones (from the tailer) and the ended ones,
+ *  kept until one report of them was acknowledged. No timers, no I/O. */
+interface ProgressLedger {
+  /** brings the live sources up to date with the tailer; true when a source changed state */
+  refresh: () => boolean
+  /** the records of a report made at `now` (the host heartbeat first) */
+  records: (now?: number) => ProgressRecordV1[]
+  /** the ended sources a report made now would carry */
+  ended: () => string[]
+  /** forgets ended sources whose report was acknowledged */
+  forget: (fps: string[]) => void
+  dropped: ProgressReporter['dropped']
+  lost: ProgressReporter['lost']
+}
+
+function createProgressLedger (o: Pick<ProgressOptions, 'host' | 'sources' | 'serviceOf'>): ProgressLedger {
   const known = new Map<string, Known>()
   /** sources that ended (finished, deleted, lost): reported once more, then forgotten */
   const ended = new Map<string, Known>()
-  let timer: NodeJS.Timeout | null = null
-  let watch: NodeJS.Timeout | null = null
-  let soon: NodeJS.Immediate | null = null
-  let sending: Promise<void> | null = null
-  let again = false
-  let stopped = false
 
   function addDrop (k: Known, r: DroppedRange): void {
     if (k.dropped.some(d => d.from === r.from && d.to === r.to && d.reason === r.reason)) return
@@ -68,7 +75,6 @@ export function createProgressReporter (o: ProgressOptions): ProgressReporter {
     return r
   }
 
-  /** brings `known` up to date with the tailer; true when a source changed state */
   function refresh (): boolean {
     let changed = false
     const live = new Set<string>()
@@ -90,30 +96,68 @@ export function createProgressReporter (o: ProgressOptions): ProgressReporter {
     return changed
   }
 
-  function records (now = Date.now()): ProgressRecordV1[] {
-    refresh()
-    const ts = new Date(now).toISOString()
-    const out: ProgressRecordV1[] = [{ v: 1, kind: 'progress', ts, host: o.host, service: '', src: '', path: '', size: 0, acked: 0, state: 'host', dropped: [] }]
-    for (const [fp, k] of known) out.push(record(fp, k, ts))
-    for (const [fp, k] of ended) out.push(record(fp, k, ts))
-    return out
+  return {
+    refresh,
+    records (now = Date.now()) {
+      refresh()
+      const ts = new Date(now).toISOString()
+      const out: ProgressRecordV1[] = [{ v: 1, kind: 'progress', ts, host: o.host, service: '', src: '', path: '', size: 0, acked: 0, state: 'host', dropped: [] }]
+      for (const [fp, k] of known) out.push(record(fp, k, ts))
+      for (const [fp, k] of ended) out.push(record(fp, k, ts))
+      return out
+    },
+    ended: () => [...ended.keys()],
+    forget (fps) { for (const fp of fps) ended.delete(fp) },
+    dropped (fp, path, from, to, reason) {
+      let k = known.get(fp) ?? ended.get(fp)
+      if (k === undefined) { k = { path, size: to, acked: from, state: 'finished', dropped: [] }; ended.set(fp, k) }
+      addDrop(k, { from, to, reason })
+    },
+    lost (loss) {
+      const k = known.get(loss.fp)
+      known.delete(loss.fp)
+      // a deleted file may have grown after it was last seen: its end is unknown (size keeps
+      // what was seen); a compressed file's uncompressed size is its end
+      const seen = loss.bytes === null ? null : loss.offset + loss.bytes
+      const to = loss.reason === 'deleted' ? null : seen
+      const e: Known = { path: loss.path, size: seen ?? k?.size ?? loss.offset, acked: loss.offset, state: loss.reason === 'deleted' ? 'deleted' : 'lost', reason: loss.reason, dropped: k?.dropped ?? [] }
+      addDrop(e, { from: loss.offset, to, reason: loss.reason })
+      ended.set(loss.fp, e)
+    }
   }
+}
+
+/** records as NDJSON message values of at most maxMessageBytes each (one record may exceed it) */
+function progressValues (recs: ProgressRecordV1[]): Buffer[] {
+  const values: Buffer[] = []
+  let parts: string[] = []
+  let bytes = 0
+  for (const r of recs) {
+    const j = JSON.stringify(r)
+    if (bytes + j.length + 1 > maxMessageBytes && parts.length > 0) { values.push(Buffer.from(parts.join('\n'))); parts = []; bytes = 0 }
+    parts.push(j); bytes += j.length + 1
+  }
+  if (parts.length > 0) values.push(Buffer.from(parts.join('\n')))
+  return values
+}
+
+export function createProgressReporter (o: ProgressOptions): ProgressReporter {
+  const intervalMs = o.intervalMs ?? 10_000
+  if (!Number.isInteger(intervalMs) || intervalMs < 100) throw new TypeError(`createProgressReporter: intervalMs must be a whole number of ms ≥ 100, got ${String(o.intervalMs)}`)
+  const ledger = createProgressLedger(o)
+  let timer: NodeJS.Timeout | null = null
+  let watch: NodeJS.Timeout | null = null
+  let soon: NodeJS.Immediate | null = null
+  let sending: Promise<void> | null = null
+  let again = false
+  let stopped = false
 
   async function report (): Promise<void> {
-    const recs = records()
-    const reported = [...ended.keys()]
-    const values: Buffer[] = []
-    let parts: string[] = []
-    let bytes = 0
-    for (const r of recs) {
-      const j = JSON.stringify(r)
-      if (bytes + j.length + 1 > maxMessageBytes && parts.length > 0) { values.push(Buffer.from(parts.join('\n'))); parts = []; bytes = 0 }
-      parts.push(j); bytes += j.length + 1
-    }
-    if (parts.length > 0) values.push(Buffer.from(parts.join('\n')))
-    await o.send([{ topic: o.topic, messages: values.map(value => ({ key: o.host, value, headers: { 'content-type': contentTypeHeader } })) }])
+    const recs = ledger.records()
+    const reported = ledger.ended()
+    await o.send([{ topic: o.topic, messages: progressValues(recs).map(value => ({ key: o.host, value, headers: { 'content-type': contentTypeHeader } })) }])
     // an ended source is reported until one report of it was acknowledged
-    for (const fp of reported) ended.delete(fp)
+    ledger.forget(reported)
   }
 
   /** one report at a time; a report asked for meanwhile runs right after */
@@ -133,21 +177,11 @@ export function createProgressReporter (o: ProgressOptions): ProgressReporter {
 
   return {
     dropped (fp, path, from, to, reason) {
-      let k = known.get(fp) ?? ended.get(fp)
-      if (k === undefined) { k = { path, size: to, acked: from, state: 'finished', dropped: [] }; ended.set(fp, k) }
-      addDrop(k, { from, to, reason })
+      ledger.dropped(fp, path, from, to, reason)
       reportSoon()
     },
     lost (loss) {
-      const k = known.get(loss.fp)
-      known.delete(loss.fp)
-      // a deleted file may have grown after it was last seen: its end is unknown (size keeps
-      // what was seen); a compressed file's uncompressed size is its end
-      const seen = loss.bytes === null ? null : loss.offset + loss.bytes
-      const to = loss.reason === 'deleted' ? null : seen
-      const e: Known = { path: loss.path, size: seen ?? k?.size ?? loss.offset, acked: loss.offset, state: loss.reason === 'deleted' ? 'deleted' : 'lost', reason: loss.reason, dropped: k?.dropped ?? [] }
-      addDrop(e, { from: loss.offset, to, reason: loss.reason })
-      ended.set(loss.fp, e)
+      ledger.lost(loss)
       reportSoon()
     },
     start () {
@@ -155,7 +189,7 @@ export function createProgressReporter (o: ProgressOptions): ProgressReporter {
       timer = setInterval(kick, intervalMs)
       timer.unref()
       // state changes (a file rotated or finished) are reported within a second, not an interval
-      watch = setInterval(() => { if (refresh()) kick() }, Math.min(1000, intervalMs))
+      watch = setInterval(() => { if (ledger.refresh()) kick() }, Math.min(1000, intervalMs))
       watch.unref()
       kick()
     },
@@ -168,6 +202,6 @@ export function createProgressReporter (o: ProgressOptions): ProgressReporter {
       if (sending !== null) await sending
       await report().catch(err => { o.onError?.(err as Error) })
     },
-    records
+    records: (now?: number) => ledger.records(now)
   }
 }

@@ -103,17 +103,60 @@ function deleteOldestOverCap (dir: string, maxBytes: number, current: string): A
   return deleted
 }
 
+type SpoolStats = SpoolWriter['stats']
+
+/** What the spool lost and who has been told: counters, the one warning per kind, the back-off
+ *  after a failed write, and the drops not yet announced in the spool itself (the next file
+ *  opens with a record saying so, so a loss is findable in the timeline, not only on stderr). */
+function createSpoolLosses (dir: string, maxSpoolBytes: number, retryIntervalMs: number, warn: (message: string) => void, stats: SpoolStats) {
+  let unreported = { files: 0, bytes: 0, lines: 0 }
+  let warnedWrite = false
+  let warnedCap = false
+  // after a failure, lines are dropped until then without touching the disk (one syscall per retry)
+  let retryAt = 0
+  return {
+    /** lines dropped; with the error that made them dropped, the disk is left alone for a while */
+    drop (lines: number, err?: Error): void {
+      stats.droppedLines += lines
+      unreported.lines += lines
+      if (err === undefined) return
+      retryAt = Date.now() + retryIntervalMs
+      if (!warnedWrite) {
+        warnedWrite = true
+        warn(`sluice/transport: warning: cannot write spool ${dir} (${err.message}); dropping lines and retrying every ${retryIntervalMs} ms. Make options.dir (default $SLUICE_DATA_DIR/spool) a writable directory. Further drops are counted only and reported in the spool once it is writable.\n`)
+      }
+    },
+    /** a closed file deleted under the spool cap */
+    deleted (f: { p: string, size: number }): void {
+      stats.droppedFiles++
+      stats.droppedBytes += f.size
+      unreported.files++
+      unreported.bytes += f.size
+      if (!warnedCap) {
+        warnedCap = true
+        warn(`sluice/transport: warning: spool ${dir} exceeded ${maxSpoolBytes} bytes (shipper not keeping up?); deleted oldest file ${path.basename(f.p)} (${f.size} bytes). Further drops are counted only.\n`)
+      }
+    },
+    /** true while a failed write's back-off lasts */
+    backingOff: (): boolean => retryAt !== 0 && Date.now() < retryAt,
+    /** the last lines get one more try */
+    endBackoff (): void { retryAt = 0 },
+    /** the record announcing the drops not yet announced (then they are), or null */
+    takeAnnouncement (service: string): string | null {
+      if (unreported.files + unreported.lines === 0) return null
+      const rec = droppedRecord(service, unreported)
+      unreported = { files: 0, bytes: 0, lines: 0 }
+      return rec
+    }
+  }
+}
+
 export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
   const dir = spoolDirFor(opts.dir, opts.service)
   const maxFileBytes = opts.maxFileBytes ?? 16 * 1024 * 1024
   const maxSpoolBytes = opts.maxSpoolBytes ?? 1024 * 1024 * 1024
-  const retryIntervalMs = opts.retryIntervalMs ?? 1000
-  const warn = opts.warn ?? ((message: string) => { process.stderr.write(message) })
   const stats = { linesWritten: 0, filesRotated: 0, droppedFiles: 0, droppedBytes: 0, droppedLines: 0 }
-  let warnedWrite = false
-  // drops not yet announced in the spool itself: the next file opens with a record saying so,
-  // so a loss is findable in the timeline, not only on this process's stderr
-  let unreported = { files: 0, bytes: 0, lines: 0 }
+  const losses = createSpoolLosses(dir, maxSpoolBytes, opts.retryIntervalMs ?? 1000, opts.warn ?? ((message: string) => { process.stderr.write(message) }), stats)
   let seq = 0
   let fd = -1
   let fileBytes = 0
@@ -121,11 +164,8 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
   let pending: string[] = []
   let pendingBytes = 0
   let pendingLines = 0
-  let warned = false
   let closed = false
   let dirMade = false
-  // after a failure, lines are dropped until then without touching the disk (one syscall per retry)
-  let retryAt = 0
 
   function open (): void {
     // created on first use and again if it disappears, so a spool that cannot be created yet
@@ -134,34 +174,9 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
     currentPath = path.join(dir, spoolFileName(Date.now(), process.pid, seq++))
     fd = openForAppend(dir, currentPath)
     fileBytes = 0
-    if (unreported.files + unreported.lines > 0) {
-      const rec = droppedRecord(opts.service, unreported)
-      unreported = { files: 0, bytes: 0, lines: 0 }
+    const rec = losses.takeAnnouncement(opts.service)
+    if (rec !== null) {
       try { fs.writeSync(fd, rec); fileBytes += rec.length } catch {}
-    }
-  }
-
-  function enforceCap (): void {
-    for (const f of deleteOldestOverCap(dir, maxSpoolBytes, currentPath)) {
-      stats.droppedFiles++
-      stats.droppedBytes += f.size
-      unreported.files++
-      unreported.bytes += f.size
-      if (!warned) {
-        warned = true
-        warn(`sluice/transport: warning: spool ${dir} exceeded ${maxSpoolBytes} bytes (shipper not keeping up?); deleted oldest file ${path.basename(f.p)} (${f.size} bytes). Further drops are counted only.\n`)
-      }
-    }
-  }
-
-  function drop (lines: number, err?: Error): void {
-    stats.droppedLines += lines
-    unreported.lines += lines
-    if (err === undefined) return
-    retryAt = Date.now() + retryIntervalMs
-    if (!warnedWrite) {
-      warnedWrite = true
-      warn(`sluice/transport: warning: cannot write spool ${dir} (${err.message}); dropping lines and retrying every ${retryIntervalMs} ms. Make options.dir (default $SLUICE_DATA_DIR/spool) a writable directory. Further drops are counted only and reported in the spool once it is writable.\n`)
     }
   }
 
@@ -172,7 +187,7 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
     pendingLines = 0
     pending = []
     pendingBytes = 0
-    if (fd < 0 && retryAt !== 0 && Date.now() < retryAt) { drop(lines); return }
+    if (fd < 0 && losses.backingOff()) { losses.drop(lines); return }
     try {
       // another process of the same service may have deleted our file under the spool cap:
       // writing on into an unlinked file would lose every later line silently
@@ -181,7 +196,7 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
       fs.writeSync(fd, data)
     } catch (err) {
       // disk full or spool unwritable: the app must keep running; count the lines, warn once
-      drop(lines, err as Error)
+      losses.drop(lines, err as Error)
       if (fd >= 0) { try { fs.closeSync(fd) } catch {} fd = -1 }
       dirMade = false
       return
@@ -191,12 +206,12 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
       try { fs.closeSync(fd) } catch {}
       fd = -1
       stats.filesRotated++
-      enforceCap()
+      for (const f of deleteOldestOverCap(dir, maxSpoolBytes, currentPath)) losses.deleted(f)
     }
   }
 
   // made up front so a spool that cannot be created is reported when the logger starts
-  try { fs.mkdirSync(dir, { recursive: true }); dirMade = true } catch (err) { drop(0, err as Error) }
+  try { fs.mkdirSync(dir, { recursive: true }); dirMade = true } catch (err) { losses.drop(0, err as Error) }
   const timer = setInterval(flush, opts.flushIntervalMs ?? 50)
   timer.unref()
 
@@ -215,7 +230,7 @@ export function createSpoolWriter (opts: SpoolOptions): SpoolWriter {
       if (closed) return
       closed = true
       clearInterval(timer)
-      retryAt = 0 // the last lines get one more try
+      losses.endBackoff()
       flush()
       if (fd >= 0) { try { fs.fsyncSync(fd) } catch {} }
       if (fd >= 0) { try { fs.closeSync(fd) } catch {} fd = -1 }

@@ -2,7 +2,7 @@
 // backlog in large inserts, and open batches bounded in bytes. These pin each rule alone.
 import { describe, expect, it } from 'vitest'
 import { createBatcher, type OpenBatch } from '../../collector/batcher.js'
-import { rowCount } from '../../collector/rows.js'
+import { rowCount } from '../../collector/row-types.js'
 
 const meta = { topic: 'sluice.stats.v1', partition: 0, offset: '0', key: 'h1' }
 // one v1 stats record of one sample: one row

@@ -1,10 +1,12 @@
-// The collector's canonical-line scan (collector/rows.ts) must accept a line only when the
+// The collector's canonical-line scan (collector/canonical-log.ts) must accept a line only when the
 // general path (JSON.parse → validateRecord → the table checks → JSON.stringify of the v1 record
 // with unknown top-level fields moved into `fields`) would produce exactly that text; anything
 // else must be declined and then give the same rows / dead letters as before.
 import { describe, expect, it } from 'vitest'
 import { mutations as mutate } from '../helpers/mutate.js'
-import { addMessage, emptyRows, logRowsOf, scanCanonicalLog } from '../../collector/rows.js'
+import { addMessage } from '../../collector/rows.js'
+import { emptyRows, logRowsOf } from '../../collector/row-types.js'
+import { scanCanonicalLog } from '../../collector/canonical-log.js'
 import { validateRecord } from '../../schemas/records.js'
 
 const good = { v: 1, kind: 'log', ts: '2026-11-22T04:00:00.123Z', host: 'web-1', service: 'checkout', pid: 4242, level: 'info', msg: 'GET /api 200', fields: { orderId: 7, route: '/x', nested: { a: [1, 2.5, 'x', null, true] } }, src: 'src-1', path: '/var/log/a.log', off: 160, flags: [] as string[] }

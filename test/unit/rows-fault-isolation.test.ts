@@ -4,7 +4,8 @@
 // it had half written is taken back, and the lines around it are kept. The exception is injected
 // by making JSON.stringify throw for a marked object (no real input is known to throw any more).
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { addMessage, emptyRows, logRowsOf } from '../../collector/rows.js'
+import { addMessage } from '../../collector/rows.js'
+import { emptyRows, logRowsOf } from '../../collector/row-types.js'
 import { segmentHeaderJson } from '../../schemas/segment.js'
 
 const real = JSON.stringify

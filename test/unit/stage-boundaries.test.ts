@@ -44,6 +44,33 @@ function offendingImports (): string[] {
   return out
 }
 
+/** `a -> b -> a` for every import cycle among the source files (type-only imports included) */
+function importCycles (): string[] {
+  const files = [...checked, 'cli'].flatMap(folder => sources(path.join(root, folder)))
+  const known = new Set(files)
+  const edges = new Map<string, string[]>()
+  for (const file of files) {
+    const { importedFiles } = ts.preProcessFile(fs.readFileSync(file, 'utf8'), true, true)
+    const targets = importedFiles.filter(f => f.fileName.startsWith('.')).map(f => path.resolve(path.dirname(file), f.fileName).replace(/\.js$/, ''))
+    edges.set(file, targets.flatMap(t => [`${t}.ts`, `${t}.tsx`].filter(c => known.has(c)).slice(0, 1)))
+  }
+  const cycles: string[] = []
+  const state = new Map<string, 'open' | 'done'>()
+  const stack: string[] = []
+  const visit = (file: string): void => {
+    state.set(file, 'open')
+    stack.push(file)
+    for (const t of edges.get(file) ?? []) {
+      if (state.get(t) === 'open') cycles.push([...stack.slice(stack.indexOf(t)), t].map(f => path.relative(root, f)).join(' -> '))
+      else if (!state.has(t)) visit(t)
+    }
+    stack.pop()
+    state.set(file, 'done')
+  }
+  for (const file of files) if (!state.has(file)) visit(file)
+  return cycles
+}
+
 describe('stage boundaries', () => {
   it('no stage imports another, schemas/ and platform/ import no stage, nothing imports cli/', () => {
     const crossing = offendingImports()
@@ -55,5 +82,10 @@ describe('stage boundaries', () => {
     // alerts/ uses schemas/ and platform/: those imports are seen and allowed
     const { importedFiles } = ts.preProcessFile(fs.readFileSync(path.join(root, 'alerts/routes.ts'), 'utf8'), true, true)
     expect(importedFiles.map(f => f.fileName)).toContain('../schemas/time-expr.js')
+  })
+
+  it('no module imports itself through others (no import cycle)', () => {
+    const cycles = importCycles()
+    expect(cycles, `import cycles:\n${cycles.join('\n')}`).toEqual([])
   })
 })

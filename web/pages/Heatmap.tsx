@@ -6,8 +6,7 @@ import { getJson, fetchFacets, ApiError } from '../lib/api.js'
 import { usePageParams } from '../lib/page-state.js'
 import { formatCount } from '../lib/format.js'
 import type { Facets } from '../lib/types.js'
-import { PageNav } from '../components/PageNav.js'
-import { ThemeToggle } from '../components/ThemeToggle.js'
+import { PageHeader } from '../components/PageHeader.js'
 import { LoginForm } from '../components/LoginForm.js'
 
 interface HeatmapBody {
@@ -22,7 +21,99 @@ const viewOnly = new Set(['buckets', 'step', 'min', 'max', 'decade_steps', 'by',
 const restHue = [37, 99, 235]
 const isoHue = [234, 88, 12]
 const margin = { left: 64, right: 8, top: 10, bottom: 26 }
-const presets = ['15m', '1h', '6h', '24h', '7d']
+
+/** the rows shown and the size of a cell, px */
+interface Geometry { row0: number, row1: number, rows: number, rowH: number, colW: number, plotW: number, plotH: number, max: number }
+
+/** rows shown: whole decades around the rows that hold data (the full axis is 90 rows of 1 … 100 s) */
+function geometryOf (body: HeatmapBody, width: number): Geometry {
+  let lo = Infinity; let hi = -Infinity; let max = 0
+  for (const c of body.cells) { lo = Math.min(lo, c[1]); hi = Math.max(hi, c[1]); max = Math.max(max, c[2]) }
+  if (lo === Infinity) { lo = 0; hi = body.y.length - 1 }
+  const decadeOf = (j: number): number => Math.floor(Math.log10(body.y[j].lo) + 1e-9)
+  let row0 = lo; while (row0 > 0 && decadeOf(row0 - 1) === decadeOf(lo)) row0--
+  let row1 = hi; while (row1 < body.y.length - 1 && decadeOf(row1 + 1) === decadeOf(hi)) row1++
+  const rows = row1 - row0 + 1
+  const plotW = width - margin.left - margin.right
+  const rowH = Math.max(4, Math.min(14, Math.floor(Math.max(300, innerHeight - 190) / rows)))
+  const colW = plotW / body.columns
+  return { row0, row1, rows, rowH, colW, plotW, plotH: rows * rowH, max }
+}
+
+/** draws the cells, the axes and their labels on the canvas */
+function drawHeatmap (cv: HTMLCanvasElement, body: HeatmapBody, geo: Geometry, width: number): void {
+  const h = geo.plotH + margin.top + margin.bottom
+  cv.width = width * devicePixelRatio; cv.height = h * devicePixelRatio
+  cv.style.width = `${width}px`; cv.style.height = `${h}px`
+  const ctx = cv.getContext('2d')!
+  ctx.scale(devicePixelRatio, devicePixelRatio)
+  const css = getComputedStyle(document.documentElement)
+  ctx.fillStyle = css.getPropertyValue('--bg').trim() || '#fff'
+  ctx.fillRect(0, 0, width, h)
+  ctx.fillStyle = css.getPropertyValue('--bg2').trim() || '#f4f5f7'
+  ctx.fillRect(margin.left, margin.top, geo.plotW, geo.plotH)
+  const scale = Math.log(1 + geo.max)
+  for (const [i, j, count, iso] of body.cells) {
+    if (j < geo.row0 || j > geo.row1) continue
+    // with isolate, the isolated lines' share of the cell is drawn in their own hue (right part)
+    const share = iso === undefined || count === 0 ? 0 : iso / count
+    const a = (0.3 + 0.7 * Math.log(1 + count) / scale).toFixed(3)
+    const x = margin.left + i * geo.colW
+    const y = margin.top + (geo.row1 - j) * geo.rowH
+    const w = Math.max(1, geo.colW - 0.5)
+    const restW = w * (1 - share)
+    ctx.fillStyle = `rgba(${restHue.join(',')},${a})`
+    if (restW > 0) ctx.fillRect(x, y, restW, geo.rowH - 0.5)
+    ctx.fillStyle = `rgba(${isoHue.join(',')},${a})`
+    if (share > 0) ctx.fillRect(x + restW, y, w - restW, geo.rowH - 0.5)
+  }
+  // y labels: each decade's start and its midpoint; x labels: a few times
+  ctx.fillStyle = css.getPropertyValue('--dim').trim() || '#666'
+  ctx.font = '11px system-ui, sans-serif'
+  ctx.textAlign = 'right'; ctx.textBaseline = 'middle'
+  for (let j = geo.row0; j <= geo.row1; j++) {
+    const lo = body.y[j].lo
+    const m = lo / 10 ** Math.floor(Math.log10(lo) + 1e-9)
+    if ([1, 2, 5].some(k => Math.abs(m - k) < 1e-9)) ctx.fillText(`${formatCount(lo)}`, margin.left - 6, margin.top + (geo.row1 - j + 1) * geo.rowH)
+  }
+  ctx.fillText(formatCount(body.y[geo.row1].hi), margin.left - 6, margin.top)
+  ctx.textAlign = 'center'; ctx.textBaseline = 'top'
+  const start = Date.parse(body.start)
+  const every = Math.max(1, Math.ceil(body.columns / 8))
+  for (let i = 0; i < body.columns; i += every) {
+    ctx.fillText(new Date(start + i * body.step * 1000).toISOString().slice(11, 16), margin.left + i * geo.colW, margin.top + geo.plotH + 9)
+  }
+  ctx.save(); ctx.translate(12, margin.top + geo.plotH / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = 'center'; ctx.fillText(body.field, 0, 0); ctx.restore()
+}
+
+/** The Explorer URL of a cell, as docs/heatmap.md's click-through contract says. */
+function explorerUrlOf (params: URLSearchParams, b: HeatmapBody, field: string, by: string, isolate: string, i: number, j: number): string {
+  const p = new URLSearchParams()
+  for (const [k, v] of params) if (!viewOnly.has(k) && !(k === 'field' && isPath(v)) && k !== 'since' && k !== 'until') p.append(k, v)
+  const s = Date.parse(b.start) + i * b.step * 1000
+  const since = Math.max(s, Date.parse(b.since))
+  const until = Math.min(s + b.step * 1000 - 1, Date.parse(b.until))
+  p.set('since', new Date(since).toISOString())
+  p.set('until', new Date(until).toISOString())
+  p.append('field', `${field}>=${b.y[j].lo}`)
+  p.append('field', `${field}<${b.y[j].hi}`)
+  if (by !== '' && isolate !== '') p.append(by, isolate)
+  return `/?${p.toString()}`
+}
+
+/** one line under the header: what the heatmap counts, its scale and what falls outside it */
+function HeatSummary ({ body, geo, field }: { body: HeatmapBody, geo: Geometry, field: string }) {
+  return (
+    <div class="heat-summary" data-total={body.total}>
+      <b>{field}</b> · {formatCount(body.total)} lines · {body.step}s columns · y: log-linear buckets, {body.y[geo.row0].lo} – {body.y[geo.row1].hi}
+      {body.below > 0 && <> · {formatCount(body.below)} below {body.y[0].lo}</>}
+      {body.above > 0 && <> · {formatCount(body.above)} at or above {body.y[body.y.length - 1].hi}</>}
+      {body.nonNumeric > 0 && <> · {formatCount(body.nonNumeric)} without a numeric {field}</>}
+      {body.isolate !== undefined && <> · <span class="iso-key">■</span> {body.isolate.by} {body.isolate.value}: {formatCount(body.isolate.total)} lines</>}
+      <span class="dim"> · click a cell for its lines</span>
+    </div>
+  )
+}
 
 export function HeatmapPage () {
   const [params, update] = usePageParams()
@@ -69,67 +160,11 @@ export function HeatmapPage () {
     return () => ctl.abort()
   }, [apiParams])
 
-  // rows shown: whole decades around the rows that hold data (the full axis is 90 rows of 1 … 100 s)
-  const geo = useMemo(() => {
-    if (body === null) return null
-    let lo = Infinity; let hi = -Infinity; let max = 0
-    for (const c of body.cells) { lo = Math.min(lo, c[1]); hi = Math.max(hi, c[1]); max = Math.max(max, c[2]) }
-    if (lo === Infinity) { lo = 0; hi = body.y.length - 1 }
-    const decadeOf = (j: number): number => Math.floor(Math.log10(body.y[j].lo) + 1e-9)
-    let row0 = lo; while (row0 > 0 && decadeOf(row0 - 1) === decadeOf(lo)) row0--
-    let row1 = hi; while (row1 < body.y.length - 1 && decadeOf(row1 + 1) === decadeOf(hi)) row1++
-    const rows = row1 - row0 + 1
-    const plotW = width - margin.left - margin.right
-    const rowH = Math.max(4, Math.min(14, Math.floor(Math.max(300, innerHeight - 190) / rows)))
-    const colW = plotW / body.columns
-    return { row0, row1, rows, rowH, colW, plotW, plotH: rows * rowH, max }
-  }, [body, width])
+  const geo = useMemo(() => body === null ? null : geometryOf(body, width), [body, width])
 
   useEffect(() => {
     const cv = canvasRef.current
-    if (cv === null || body === null || geo === null) return
-    const h = geo.plotH + margin.top + margin.bottom
-    cv.width = width * devicePixelRatio; cv.height = h * devicePixelRatio
-    cv.style.width = `${width}px`; cv.style.height = `${h}px`
-    const ctx = cv.getContext('2d')!
-    ctx.scale(devicePixelRatio, devicePixelRatio)
-    const css = getComputedStyle(document.documentElement)
-    ctx.fillStyle = css.getPropertyValue('--bg').trim() || '#fff'
-    ctx.fillRect(0, 0, width, h)
-    ctx.fillStyle = css.getPropertyValue('--bg2').trim() || '#f4f5f7'
-    ctx.fillRect(margin.left, margin.top, geo.plotW, geo.plotH)
-    const scale = Math.log(1 + geo.max)
-    for (const [i, j, count, iso] of body.cells) {
-      if (j < geo.row0 || j > geo.row1) continue
-      // with isolate, the isolated lines' share of the cell is drawn in their own hue (right part)
-      const share = iso === undefined || count === 0 ? 0 : iso / count
-      const a = (0.3 + 0.7 * Math.log(1 + count) / scale).toFixed(3)
-      const x = margin.left + i * geo.colW
-      const y = margin.top + (geo.row1 - j) * geo.rowH
-      const w = Math.max(1, geo.colW - 0.5)
-      const restW = w * (1 - share)
-      ctx.fillStyle = `rgba(${restHue.join(',')},${a})`
-      if (restW > 0) ctx.fillRect(x, y, restW, geo.rowH - 0.5)
-      ctx.fillStyle = `rgba(${isoHue.join(',')},${a})`
-      if (share > 0) ctx.fillRect(x + restW, y, w - restW, geo.rowH - 0.5)
-    }
-    // y labels: each decade's start and its midpoint; x labels: a few times
-    ctx.fillStyle = css.getPropertyValue('--dim').trim() || '#666'
-    ctx.font = '11px system-ui, sans-serif'
-    ctx.textAlign = 'right'; ctx.textBaseline = 'middle'
-    for (let j = geo.row0; j <= geo.row1; j++) {
-      const lo = body.y[j].lo
-      const m = lo / 10 ** Math.floor(Math.log10(lo) + 1e-9)
-      if ([1, 2, 5].some(k => Math.abs(m - k) < 1e-9)) ctx.fillText(`${formatCount(lo)}`, margin.left - 6, margin.top + (geo.row1 - j + 1) * geo.rowH)
-    }
-    ctx.fillText(formatCount(body.y[geo.row1].hi), margin.left - 6, margin.top)
-    ctx.textAlign = 'center'; ctx.textBaseline = 'top'
-    const start = Date.parse(body.start)
-    const every = Math.max(1, Math.ceil(body.columns / 8))
-    for (let i = 0; i < body.columns; i += every) {
-      ctx.fillText(new Date(start + i * body.step * 1000).toISOString().slice(11, 16), margin.left + i * geo.colW, margin.top + geo.plotH + 9)
-    }
-    ctx.save(); ctx.translate(12, margin.top + geo.plotH / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = 'center'; ctx.fillText(body.field, 0, 0); ctx.restore()
+    if (cv !== null && body !== null && geo !== null) drawHeatmap(cv, body, geo, width)
   }, [body, geo, width])
 
   const cellAt = (e: MouseEvent): { i: number, j: number, x: number, y: number } | null => {
@@ -142,61 +177,33 @@ export function HeatmapPage () {
   }
   const cellOf = (i: number, j: number): number[] | undefined => body?.cells.find(c => c[0] === i && c[1] === j)
 
-  /** The Explorer URL of a cell, as docs/heatmap.md's click-through contract says. */
-  const explorerUrl = (i: number, j: number): string => {
-    const b = body!
-    const p = new URLSearchParams()
-    for (const [k, v] of params) if (!viewOnly.has(k) && !(k === 'field' && isPath(v)) && k !== 'since' && k !== 'until') p.append(k, v)
-    const s = Date.parse(b.start) + i * b.step * 1000
-    const since = Math.max(s, Date.parse(b.since))
-    const until = Math.min(s + b.step * 1000 - 1, Date.parse(b.until))
-    p.set('since', new Date(since).toISOString())
-    p.set('until', new Date(until).toISOString())
-    p.append('field', `${field}>=${b.y[j].lo}`)
-    p.append('field', `${field}<${b.y[j].hi}`)
-    if (by !== '' && isolate !== '') p.append(by, isolate)
-    return `/?${p.toString()}`
-  }
+  const explorerUrl = (i: number, j: number): string => explorerUrlOf(params, body!, field, by, isolate, i, j)
 
   if (needLogin) return <LoginForm onDone={() => { setNeedLogin(false); update({}, true) }} />
-  const since = params.get('since') ?? '1h'
   const hv = hover === null ? undefined : cellOf(hover.i, hover.j)
   const choices = by === 'service' ? facets?.service : by === 'host' ? facets?.host : undefined
   const fieldChoices = (facets?.fields ?? []).map(f => f.value)
   return (
     <div class="app page">
-      <header class="top">
-        <a class="brand" href="/">sluice</a>
-        <PageNav />
-        <div class="page-filters">
+      <PageHeader
+        params={params} update={update}
+        lead={<>
           <label class="dim">field <input aria-label="field" list="heatmap-fields" value={field} onChange={e => { const v = (e.target as HTMLInputElement).value.trim(); update({ field: [v, ...params.getAll('field').filter(f => !isPath(f))] }) }} /></label>
           <datalist id="heatmap-fields">{fieldChoices.map(f => <option key={f} value={f} />)}</datalist>
-          <input aria-label="service" placeholder="service" value={params.getAll('service').join(',')} onChange={e => update({ service: (e.target as HTMLInputElement).value.split(',').map(s => s.trim()) })} />
-          <input aria-label="host" placeholder="host" value={params.getAll('host').join(',')} onChange={e => update({ host: (e.target as HTMLInputElement).value.split(',').map(s => s.trim()) })} />
-          <div class="time-range" role="group" aria-label="time range">
-            {presets.map(p => <button type="button" key={p} class={`preset${!params.has('until') && since === p ? ' on' : ''}`} onClick={() => update({ since: p, until: null })}>{p}</button>)}
-          </div>
-          <label class="dim">isolate <select aria-label="isolate by" value={by} onChange={e => { const v = (e.target as HTMLSelectElement).value; update({ by: v === '' ? null : v, isolate: null }) }}>
-            <option value="">—</option><option value="host">host</option><option value="service">service</option>
-          </select></label>
-          {by !== '' && <select aria-label="isolate" value={isolate} onChange={e => update({ isolate: (e.target as HTMLSelectElement).value || null })}>
-            <option value="">pick a {by}…</option>
-            {(choices ?? []).map(f => <option key={f.value} value={f.value}>{f.value} ({formatCount(f.count)})</option>)}
-          </select>}
-        </div>
-        <div class="top-actions"><ThemeToggle /></div>
-      </header>
+        </>}
+      >
+        <label class="dim">isolate <select aria-label="isolate by" value={by} onChange={e => { const v = (e.target as HTMLSelectElement).value; update({ by: v === '' ? null : v, isolate: null }) }}>
+          <option value="">—</option><option value="host">host</option><option value="service">service</option>
+        </select></label>
+        {by !== '' && <select aria-label="isolate" value={isolate} onChange={e => update({ isolate: (e.target as HTMLSelectElement).value || null })}>
+          <option value="">pick a {by}…</option>
+          {(choices ?? []).map(f => <option key={f.value} value={f.value}>{f.value} ({formatCount(f.count)})</option>)}
+        </select>}
+      </PageHeader>
       <div class="page-body" ref={wrapRef}>
         {error !== null && <div class="field-error" data-param={error.param ?? ''}>{error.message}</div>}
         {body !== null && geo !== null && <>
-          <div class="heat-summary" data-total={body.total}>
-            <b>{field}</b> · {formatCount(body.total)} lines · {body.step}s columns · y: log-linear buckets, {body.y[geo.row0].lo} – {body.y[geo.row1].hi}
-            {body.below > 0 && <> · {formatCount(body.below)} below {body.y[0].lo}</>}
-            {body.above > 0 && <> · {formatCount(body.above)} at or above {body.y[body.y.length - 1].hi}</>}
-            {body.nonNumeric > 0 && <> · {formatCount(body.nonNumeric)} without a numeric {field}</>}
-            {body.isolate !== undefined && <> · <span class="iso-key">■</span> {body.isolate.by} {body.isolate.value}: {formatCount(body.isolate.total)} lines</>}
-            <span class="dim"> · click a cell for its lines</span>
-          </div>
+          <HeatSummary body={body} geo={geo} field={field} />
           {body.total === 0 && <div class="no-match">No lines with {field} in this range.</div>}
           <div class="heat-wrap">
             <canvas

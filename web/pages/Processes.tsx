@@ -6,8 +6,7 @@ import { getJson, ApiError } from '../lib/api.js'
 import { stepFor, timeOf, usePageParams } from '../lib/page-state.js'
 import { chartData, procKey, rankProcesses, restartsOf, type StatsBody } from '../lib/process-series.js'
 import { ProcessChart, palette, type Mark } from '../components/ProcessChart.js'
-import { PageNav } from '../components/PageNav.js'
-import { ThemeToggle } from '../components/ThemeToggle.js'
+import { PageHeader } from '../components/PageHeader.js'
 import { LoginForm } from '../components/LoginForm.js'
 
 interface Transition { rule_id: string, rule_name: string, host: string, service: string, pid: number, to_state: string, ts: string }
@@ -28,7 +27,6 @@ export const rankMetrics = ['heap_used', 'rss', 'heap_total', 'external', 'conne
 const topN = 10
 /** restarts listed by name above the charts; all are drawn */
 const maxListed = 8
-const presets = ['15m', '1h', '6h', '24h', '7d']
 
 /** Runs at most `n` requests at once (the API allows a client 2 queries in flight). */
 async function limited<T> (jobs: Array<() => Promise<T>>, n: number): Promise<T[]> {
@@ -38,6 +36,26 @@ async function limited<T> (jobs: Array<() => Promise<T>>, n: number): Promise<T[
     while (next < jobs.length) { const i = next++; out[i] = await jobs[i]() }
   }))
   return out
+}
+
+/** what the page shows of the stats bodies: the top processes (pinned first) and their colours,
+ *  every chart's data, restarts and alert markers, the metrics nobody reported */
+function viewOf (bodies: Map<string, StatsBody>, rankBy: string, query: string, transitions: Transition[]) {
+  const ranked = rankProcesses(bodies.get(rankBy)?.series ?? bodies.get('heap_used')?.series ?? [])
+  const pinned = query === '' ? [] : ranked.filter(k => k.toLowerCase().includes(query.toLowerCase()))
+  const top = new Set([...pinned, ...ranked].slice(0, topN))
+  const colours = new Map([...top].map((k, i) => [k, palette[i % palette.length]]))
+  const every = new Set<string>()
+  for (const b of bodies.values()) for (const s of b.series) every.add(procKey(s))
+  const restarts = restartsOf([...bodies.values()].flatMap(b => b.series))
+  const data = charts.map(c => chartData(bodies.get(c.metric)?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.get(c.second)?.series, limit: c.limit === undefined ? undefined : bodies.get(c.limit)?.series }))
+  const alerts = transitions.filter(t => every.has(procKey(t)))
+  const marks: Mark[] = [
+    ...restarts.map(r => ({ t: r.t, colour: '--warn', dashed: true })),
+    ...alerts.map(a => ({ t: Date.parse(a.ts), colour: a.to_state === 'firing' ? '--error' : '--info', dashed: false }))
+  ]
+  const missing = charts.filter((_c, i) => data[i].lines.length === 0 && data[i].band === null).map(c => c.metric)
+  return { top: [...top], colours, total: every.size, restarts, alerts, marks, data, missing }
 }
 
 export function ProcessesPage () {
@@ -98,24 +116,7 @@ export function ProcessesPage () {
     return () => ctl.abort()
   }, [params, width])
 
-  const view = useMemo(() => {
-    if (bodies === null) return null
-    const ranked = rankProcesses(bodies.get(rankBy)?.series ?? bodies.get('heap_used')?.series ?? [])
-    const pinned = query === '' ? [] : ranked.filter(k => k.toLowerCase().includes(query.toLowerCase()))
-    const top = new Set([...pinned, ...ranked].slice(0, topN))
-    const colours = new Map([...top].map((k, i) => [k, palette[i % palette.length]]))
-    const every = new Set<string>()
-    for (const b of bodies.values()) for (const s of b.series) every.add(procKey(s))
-    const restarts = restartsOf([...bodies.values()].flatMap(b => b.series))
-    const data = charts.map(c => chartData(bodies.get(c.metric)?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.get(c.second)?.series, limit: c.limit === undefined ? undefined : bodies.get(c.limit)?.series }))
-    const alerts = transitions.filter(t => every.has(procKey(t)))
-    const marks: Mark[] = [
-      ...restarts.map(r => ({ t: r.t, colour: '--warn', dashed: true })),
-      ...alerts.map(a => ({ t: Date.parse(a.ts), colour: a.to_state === 'firing' ? '--error' : '--info', dashed: false }))
-    ]
-    const missing = charts.filter((_c, i) => data[i].lines.length === 0 && data[i].band === null).map(c => c.metric)
-    return { top: [...top], colours, total: every.size, restarts, alerts, marks, data, missing }
-  }, [bodies, rankBy, query, transitions])
+  const view = useMemo(() => bodies === null ? null : viewOf(bodies, rankBy, query, transitions), [bodies, rankBy, query, transitions])
 
   // a click on a graph opens the Explorer on the page's range and host/service filters, its list
   // at that minute (`at`): the lines around it stay a scroll away
@@ -131,22 +132,11 @@ export function ProcessesPage () {
 
   if (needLogin) return <LoginForm onDone={() => { setNeedLogin(false); update({}, true) }} />
   const range: [number, number] = [from / 1000, to / 1000]
-  const list = (v: string): string[] => v.split(',').map(s => s.trim()).filter(s => s !== '')
   return (
     <div class="app page">
-      <header class="top">
-        <a class="brand" href="/">sluice</a>
-        <PageNav />
-        <div class="page-filters">
-          <input aria-label="service" placeholder="service, …" value={services.join(',')} onChange={e => update({ service: list((e.target as HTMLInputElement).value) })} />
-          <input aria-label="host" placeholder="host, …" value={hosts.join(',')} onChange={e => update({ host: list((e.target as HTMLInputElement).value) })} />
-          <div class="time-range" role="group" aria-label="time range">
-            {presets.map(p => <button type="button" key={p} class={`preset${until === '' && since === p ? ' on' : ''}`} onClick={() => update({ since: p, until: null })}>{p}</button>)}
-          </div>
-          <label class="dim">top {topN} by <select aria-label="rank by" value={rankBy} onChange={e => update({ metric: (e.target as HTMLSelectElement).value })}>{rankMetrics.map(m => <option key={m} value={m}>{m}</option>)}</select></label>
-        </div>
-        <div class="top-actions"><ThemeToggle /></div>
-      </header>
+      <PageHeader params={params} update={update}>
+        <label class="dim">top {topN} by <select aria-label="rank by" value={rankBy} onChange={e => update({ metric: (e.target as HTMLSelectElement).value })}>{rankMetrics.map(m => <option key={m} value={m}>{m}</option>)}</select></label>
+      </PageHeader>
       <div class="page-body" ref={gridRef}>
         {error !== null && <div class="field-error" data-param={error.param ?? ''}>{error.message}</div>}
         {view === null && error === null && <div class="dim pad">loading…</div>}
