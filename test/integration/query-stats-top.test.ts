@@ -87,6 +87,13 @@ describe('GET /v1/stats?top=N&band=minmax and keys=…', () => {
     expect(chosen.series).toEqual(plain.series.filter(s => s.pid === 3 || s.pid === 1).reverse())
   })
 
+  it('keys= (empty): no series, every process in the band', async () => {
+    expect(await get(`/v1/stats?metric=connections&${range}&keys=&band=minmax`)).toEqual({
+      status: 200,
+      body: { ...head, agg: 'avg', series: [], band: { count: 5, points: [[at(0), 5, 50], [at(1), 10, 60], [at(2), 1, 30], [at(3), 5, 100]] }, processes: everyProcess }
+    })
+  })
+
   it('agg=increase with top: ranked and banded on the differences, as the plain answer computes them', async () => {
     expect(await get(`/v1/stats?metric=connections&${range}&agg=increase&top=1&band=minmax`)).toEqual({
       status: 200,

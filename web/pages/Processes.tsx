@@ -1,10 +1,11 @@
 // Processes: small multiples of the process stats (sluice/stats) on one shared time axis.
-//   URL (service, host, since, until, metric) ──▶ one /v1/stats per metric, step from range and width
-//   ──▶ top 10 processes by `metric` as lines, the rest as a min–max band, restarts as markers
+//   URL (service, host, since, until, metric) ──▶ /v1/stats top=10&band=minmax of `metric` (ranks every
+//   process) ──▶ one /v1/stats keys=<those 10>&band=minmax per chart metric, step from range and width
+//   ──▶ the 10 as lines, the rest as the server's min–max band, restarts (pid changes) as markers
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { getJson, ApiError } from '../lib/api.js'
 import { stepFor, timeOf, usePageParams } from '../lib/page-state.js'
-import { chartData, procKey, rankProcesses, restartsOf, type StatsBody } from '../lib/process-series.js'
+import { chartData, procKey, restartsOf, spansOf, type StatsBody } from '../lib/process-series.js'
 import { ProcessChart, palette, type Mark } from '../components/ProcessChart.js'
 import { PageNav } from '../components/PageNav.js'
 import { ThemeToggle } from '../components/ThemeToggle.js'
@@ -49,7 +50,6 @@ export function ProcessesPage () {
   const rankBy = params.get('metric') ?? 'heap_used'
   const gridRef = useRef<HTMLDivElement>(null)
   const [width, setWidth] = useState(0)
-  const [bodies, setBodies] = useState<Map<string, StatsBody> | null>(null)
   const [error, setError] = useState<ApiError | null>(null)
   const [needLogin, setNeedLogin] = useState(false)
   const [query, setQuery] = useState('')
@@ -71,43 +71,80 @@ export function ProcessesPage () {
   const to = until === '' ? now : timeOf(until, now) ?? now
   const step = stepFor(to - from, width)
 
+  // the ranking first (top N of rankBy, the rest as a band, every process listed), then each
+  // chart's metric for the same processes: the server sends N series and a band, not every series
+  const [rankBody, setRankBody] = useState<StatsBody | null>(null)
+  const [bodies, setBodies] = useState<{ keys: string[], map: Map<string, StatsBody> } | null>(null)
+  const [pin, setPin] = useState('')
+  useEffect(() => { const t = setTimeout(() => setPin(query), 300); return () => clearTimeout(t) }, [query])
+  const aggOf = (m: string): string => charts.find(c => c.metric === m)?.agg ?? (m.endsWith('_limit') ? 'max' : 'avg')
+  const statsParams = (m: string): URLSearchParams => {
+    const p = new URLSearchParams({ metric: m, since: new Date(from).toISOString(), until: new Date(to).toISOString(), step: `${step}s`, agg: aggOf(m) })
+    for (const h of hosts) p.append('host', h)
+    for (const s of services) p.append('service', s)
+    return p
+  }
+  const failed = (err: unknown): void => {
+    if (err instanceof ApiError && err.status === 401) setNeedLogin(true)
+    else if (err instanceof ApiError) setError(err)
+  }
+
   useEffect(() => {
     if (width === 0) return
     const ctl = new AbortController()
-    const metrics = [...new Set(charts.flatMap(c => [c.metric, c.second, c.limit].filter((m): m is string => m !== undefined)).concat(rankBy))]
-    const aggOf = new Map(charts.map(c => [c.metric, c.agg ?? 'avg']))
-    const jobs = metrics.map(m => async (): Promise<[string, StatsBody]> => {
-      const p = new URLSearchParams({ metric: m, since: new Date(from).toISOString(), until: new Date(to).toISOString(), step: `${step}s`, agg: aggOf.get(m) ?? (m.endsWith('_limit') ? 'max' : 'avg') })
-      for (const h of hosts) p.append('host', h)
-      for (const s of services) p.append('service', s)
-      return [m, await getJson<StatsBody>('/v1/stats', p, ctl.signal)]
-    })
     setError(null)
-    // alert transitions (firing, resolved) of the range, for markers; none when alerting is off
-    jobs.push(async () => {
+    const jobs: Array<() => Promise<void>> = [async () => {
+      const p = statsParams(rankBy)
+      p.set('top', String(topN)); p.set('band', 'minmax')
+      setRankBody(await getJson<StatsBody>('/v1/stats', p, ctl.signal))
+    }, async () => {
+      // alert transitions (firing, resolved) of the range, for markers; none when alerting is off
       try {
         const h = await getJson<{ transitions: Transition[] }>('/v1/alerts/history', new URLSearchParams({ since: new Date(from).toISOString(), limit: '500' }), ctl.signal)
         setTransitions(h.transitions.filter(t => (t.to_state === 'firing' || t.to_state === 'resolved') && Date.parse(t.ts) <= to))
       } catch {}
-      return ['', { metric: '', unit: '', step, since: '', until: '', series: [] }]
-    })
-    limited(jobs, 2).then(rs => setBodies(new Map(rs.filter(r => r[0] !== ''))), (err: unknown) => {
-      if (err instanceof ApiError && err.status === 401) setNeedLogin(true)
-      else if (err instanceof ApiError) setError(err)
-    })
+    }]
+    limited(jobs, 2).catch(failed)
     return () => ctl.abort()
   }, [params, width])
 
+  // the processes drawn as lines: those matching the pin search, then the highest ranked
+  const chosen = useMemo(() => {
+    const ranked = (rankBody?.processes ?? []).map(procKey)
+    const pinned = pin === '' ? [] : ranked.filter(k => k.toLowerCase().includes(pin.toLowerCase()))
+    return [...new Set([...pinned, ...ranked].slice(0, topN))]
+  }, [rankBody, pin])
+
+  useEffect(() => {
+    if (rankBody === null) return
+    const ctl = new AbortController()
+    const metrics = [...new Set(charts.flatMap(c => [c.metric, c.second, c.limit].filter((m): m is string => m !== undefined)).concat(rankBy))]
+    // the ranking answer already holds the chosen processes unless a pin brought in others
+    const reuse = rankBody.series.length === chosen.length && rankBody.series.every(s => chosen.includes(procKey(s)))
+    const jobs = metrics.map(m => async (): Promise<[string, StatsBody]> => {
+      if (m === rankBy && reuse) return [m, rankBody]
+      const p = statsParams(m)
+      p.set('keys', chosen.join(','))
+      if (!charts.some(c => c.second === m)) p.set('band', 'minmax')
+      return [m, await getJson<StatsBody>('/v1/stats', p, ctl.signal)]
+    })
+    limited(jobs, 2).then(rs => setBodies({ keys: chosen, map: new Map(rs) }), failed)
+    return () => ctl.abort()
+  }, [rankBody, chosen.join('\n')])
+
   const view = useMemo(() => {
     if (bodies === null) return null
-    const ranked = rankProcesses(bodies.get(rankBy)?.series ?? bodies.get('heap_used')?.series ?? [])
-    const pinned = query === '' ? [] : ranked.filter(k => k.toLowerCase().includes(query.toLowerCase()))
-    const top = new Set([...pinned, ...ranked].slice(0, topN))
+    const top = new Set(bodies.keys)
     const colours = new Map([...top].map((k, i) => [k, palette[i % palette.length]]))
     const every = new Set<string>()
-    for (const b of bodies.values()) for (const s of b.series) every.add(procKey(s))
-    const restarts = restartsOf([...bodies.values()].flatMap(b => b.series))
-    const data = charts.map(c => chartData(bodies.get(c.metric)?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.get(c.second)?.series, limit: c.limit === undefined ? undefined : bodies.get(c.limit)?.series }))
+    const all = [...bodies.map.values()]
+    for (const b of all) for (const s of b.processes ?? []) every.add(procKey(s))
+    const restarts = restartsOf(all.flatMap(b => spansOf(b.processes ?? [])))
+    const data = charts.map(c => {
+      const main = bodies.map.get(c.metric)
+      const limit = c.limit === undefined ? undefined : bodies.map.get(c.limit)
+      return chartData(main?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.map.get(c.second)?.series, limit: limit?.series, others: main?.band, limitOthers: limit?.band })
+    })
     const alerts = transitions.filter(t => every.has(procKey(t)))
     const marks: Mark[] = [
       ...restarts.map(r => ({ t: r.t, colour: '--warn', dashed: true })),
@@ -115,7 +152,7 @@ export function ProcessesPage () {
     ]
     const missing = charts.filter((_c, i) => data[i].lines.length === 0 && data[i].band === null).map(c => c.metric)
     return { top: [...top], colours, total: every.size, restarts, alerts, marks, data, missing }
-  }, [bodies, rankBy, query, transitions])
+  }, [bodies, transitions])
 
   // a click on a graph opens the Explorer on the page's range and host/service filters, its list
   // at that minute (`at`): the lines around it stay a scroll away
