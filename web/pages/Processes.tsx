@@ -3,15 +3,13 @@
 //   process) ──▶ one /v1/stats keys=<those 10>&band=minmax per chart metric, step from range and width
 //   ──▶ the 10 as lines, the rest as the server's min–max band, restarts (pid changes) as markers
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { getJson, ApiError } from '../lib/api.js'
 import { stepFor, timeOf, usePageParams } from '../lib/page-state.js'
-import { chartData, procKey, restartsOf, spansOf, type StatsBody } from '../lib/process-series.js'
+import { chartData, procKey, restartsOf, spansOf } from '../lib/process-series.js'
+import { useProcessStats } from '../lib/use-process-stats.js'
 import { ProcessChart, palette, type Mark } from '../components/ProcessChart.js'
 import { PageNav } from '../components/PageNav.js'
 import { ThemeToggle } from '../components/ThemeToggle.js'
 import { LoginForm } from '../components/LoginForm.js'
-
-interface Transition { rule_id: string, rule_name: string, host: string, service: string, pid: number, to_state: string, ts: string }
 
 interface ChartSpec { id: string, title: string, metric: string, unit: string, second?: string, limit?: string, agg?: string }
 const charts: ChartSpec[] = [
@@ -31,16 +29,6 @@ const topN = 10
 const maxListed = 8
 const presets = ['15m', '1h', '6h', '24h', '7d']
 
-/** Runs at most `n` requests at once (the API allows a client 2 queries in flight). */
-async function limited<T> (jobs: Array<() => Promise<T>>, n: number): Promise<T[]> {
-  const out: T[] = new Array(jobs.length)
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(n, jobs.length) }, async () => {
-    while (next < jobs.length) { const i = next++; out[i] = await jobs[i]() }
-  }))
-  return out
-}
-
 export function ProcessesPage () {
   const [params, update] = usePageParams()
   const since = params.get('since') ?? '1h'
@@ -50,10 +38,7 @@ export function ProcessesPage () {
   const rankBy = params.get('metric') ?? 'heap_used'
   const gridRef = useRef<HTMLDivElement>(null)
   const [width, setWidth] = useState(0)
-  const [error, setError] = useState<ApiError | null>(null)
-  const [needLogin, setNeedLogin] = useState(false)
   const [query, setQuery] = useState('')
-  const [transitions, setTransitions] = useState<Transition[]>([])
 
   useEffect(() => {
     const measure = (): void => {
@@ -71,66 +56,7 @@ export function ProcessesPage () {
   const to = until === '' ? now : timeOf(until, now) ?? now
   const step = stepFor(to - from, width)
 
-  // the ranking first (top N of rankBy, the rest as a band, every process listed), then each
-  // chart's metric for the same processes: the server sends N series and a band, not every series
-  const [rankBody, setRankBody] = useState<StatsBody | null>(null)
-  const [bodies, setBodies] = useState<{ keys: string[], map: Map<string, StatsBody> } | null>(null)
-  const [pin, setPin] = useState('')
-  useEffect(() => { const t = setTimeout(() => setPin(query), 300); return () => clearTimeout(t) }, [query])
-  const aggOf = (m: string): string => charts.find(c => c.metric === m)?.agg ?? (m.endsWith('_limit') ? 'max' : 'avg')
-  const statsParams = (m: string): URLSearchParams => {
-    const p = new URLSearchParams({ metric: m, since: new Date(from).toISOString(), until: new Date(to).toISOString(), step: `${step}s`, agg: aggOf(m) })
-    for (const h of hosts) p.append('host', h)
-    for (const s of services) p.append('service', s)
-    return p
-  }
-  const failed = (err: unknown): void => {
-    if (err instanceof ApiError && err.status === 401) setNeedLogin(true)
-    else if (err instanceof ApiError) setError(err)
-  }
-
-  useEffect(() => {
-    if (width === 0) return
-    const ctl = new AbortController()
-    setError(null)
-    const jobs: Array<() => Promise<void>> = [async () => {
-      const p = statsParams(rankBy)
-      p.set('top', String(topN)); p.set('band', 'minmax')
-      setRankBody(await getJson<StatsBody>('/v1/stats', p, ctl.signal))
-    }, async () => {
-      // alert transitions (firing, resolved) of the range, for markers; none when alerting is off
-      try {
-        const h = await getJson<{ transitions: Transition[] }>('/v1/alerts/history', new URLSearchParams({ since: new Date(from).toISOString(), limit: '500' }), ctl.signal)
-        setTransitions(h.transitions.filter(t => (t.to_state === 'firing' || t.to_state === 'resolved') && Date.parse(t.ts) <= to))
-      } catch {}
-    }]
-    limited(jobs, 2).catch(failed)
-    return () => ctl.abort()
-  }, [params, width])
-
-  // the processes drawn as lines: those matching the pin search, then the highest ranked
-  const chosen = useMemo(() => {
-    const ranked = (rankBody?.processes ?? []).map(procKey)
-    const pinned = pin === '' ? [] : ranked.filter(k => k.toLowerCase().includes(pin.toLowerCase()))
-    return [...new Set([...pinned, ...ranked].slice(0, topN))]
-  }, [rankBody, pin])
-
-  useEffect(() => {
-    if (rankBody === null) return
-    const ctl = new AbortController()
-    const metrics = [...new Set(charts.flatMap(c => [c.metric, c.second, c.limit].filter((m): m is string => m !== undefined)).concat(rankBy))]
-    // the ranking answer already holds the chosen processes unless a pin brought in others
-    const reuse = rankBody.series.length === chosen.length && rankBody.series.every(s => chosen.includes(procKey(s)))
-    const jobs = metrics.map(m => async (): Promise<[string, StatsBody]> => {
-      if (m === rankBy && reuse) return [m, rankBody]
-      const p = statsParams(m)
-      p.set('keys', chosen.join(','))
-      if (!charts.some(c => c.second === m)) p.set('band', 'minmax')
-      return [m, await getJson<StatsBody>('/v1/stats', p, ctl.signal)]
-    })
-    limited(jobs, 2).then(rs => setBodies({ keys: chosen, map: new Map(rs) }), failed)
-    return () => ctl.abort()
-  }, [rankBody, chosen.join('\n')])
+  const { bodies, transitions, error, needLogin, setNeedLogin } = useProcessStats({ params, width, rankBy, hosts, services, from, to, step, query, charts, topN })
 
   const view = useMemo(() => {
     if (bodies === null) return null
