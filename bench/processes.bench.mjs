@@ -4,8 +4,8 @@
 // day, served in-process by buildQueryApi as the Explorer bench does. Per page load (fresh browser
 // context, nothing cached): time from navigation to every chart drawn (each chart's data-drawn),
 // bytes on the wire for all responses (CDP encodedDataLength: headers + body) and the number of
-// requests. Baseline in the same run: the /v1/stats statement for each series the page asks for
-// (same metric, step and agg), sent straight to ClickHouse one after another. Writes the
+// requests. Baseline in the same run: the plain /v1/stats statement (every series, no top/keys)
+// for each metric the page asks for (same step and agg), sent straight to ClickHouse one after another. Writes the
 // "## Processes page" section of bench/RESULTS.md. Data in bench/data (gitignored).
 import fs from 'node:fs'
 import os from 'node:os'
@@ -120,8 +120,8 @@ for (let i = 0; i <= reps; i++) {
   if (i > 0) apiRuns.push(ms)
 }
 
-// ---- baseline: the same series straight to ClickHouse ------------------------------------
-// the /v1/stats statement (query-api/stats-route.ts) for each request the page made
+// ---- baseline: every series straight to ClickHouse ---------------------------------------
+// the plain /v1/stats statement (query-api/stats-route.ts, no top/keys) for each request the page made
 const statsSql = (agg) => `SELECT host, service, pid, toUnixTimestamp(toStartOfInterval(ts, toIntervalSecond({step:UInt32}))) * 1000 AS t, ${agg}(x) AS v
 FROM (SELECT host, service, pid, ts, value AS x FROM sluice.stats FINAL WHERE metric = {metric:String} AND ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC'))
 GROUP BY host, service, pid, t
@@ -178,12 +178,12 @@ Command: \`npm run bench -- processes${process.argv[2] !== undefined ? ` ${P}` :
 | of which \`/v1/stats\` (${last.statsRequests} requests, step ${last.step} s) | ${mb(median(runs.map(r => r.statsBytes)))} | |
 | requests (of which answered 503 by the event-loop guard and retried by the page) | ${median(runs.map(r => r.requests))} (${median(runs.map(r => r.retried))}) | ${runs.map(r => `${r.requests} (${r.retried})`).join(', ')} |
 | the same ${asked.length} \`/v1/stats\` requests from Node over HTTP, one after another (body read, not parsed) | ${median(apiRuns).toFixed(0)} ms | ${apiRuns.map(x => x.toFixed(0)).join(', ')} |
-| baseline: the ${asked.length} \`/v1/stats\` statements straight to ClickHouse, one after another (JSONEachRow, parsed) | ${median(sqlRuns).toFixed(0)} ms | ${sqlRuns.map(x => x.toFixed(0)).join(', ')} |
+| baseline: the ${asked.length} plain \`/v1/stats\` statements (every series, no top/keys) straight to ClickHouse, one after another (JSONEachRow, parsed) | ${median(sqlRuns).toFixed(0)} ms | ${sqlRuns.map(x => x.toFixed(0)).join(', ')} |
 | for comparison: the same ${points.toLocaleString('en')} points in one statement (\`metric IN …\`) | ${median(oneRuns).toFixed(0)} ms | ${oneRuns.map(x => x.toFixed(0)).join(', ')} |
 
-The page asked for: ${asked.map(q => `${q.get('metric')} (${q.get('agg')})`).join(', ')}; ${points.toLocaleString('en')} points in all (${(points / asked.length / P).toFixed(0)} per series), of which it draws the top 10 processes per chart and a min–max band for the other ${P - 10}. The \`/v1/stats\` bodies are ${mb(rawBytes)} of JSON (each point \`["2026-11-21T00:10:00.000Z",123.4]\`), ${mb(gzBytes)} gzipped; the server does not compress.${last.bad.length > 0 ? ` Failed requests: ${[...new Set(last.bad)].join(', ')}.` : ''}
+The page asked for: ${asked.map(q => `${q.get('metric')} (${q.get('agg')}${q.has('top') ? `, top=${q.get('top')}` : q.has('keys') ? ', keys' : ''}${q.has('band') ? ', band' : ''})`).join(', ')}; every series of these would be ${points.toLocaleString('en')} points (${(points / asked.length / P).toFixed(0)} per series); the page draws the top 10 processes per chart and a min–max band for the other ${P - 10}, and that is what the server sends. The \`/v1/stats\` bodies are ${mb(rawBytes)} of JSON (each point \`["2026-11-21T00:10:00.000Z",123.4]\`), ${mb(gzBytes)} gzipped; the server does not compress.${last.bad.length > 0 ? ` Failed requests: ${[...new Set(last.bad)].join(', ')}.` : ''}
 
-Where the bytes and the time go: the page asks \`/v1/stats\` once per metric (two requests in flight, the API's per-client limit), and each answer holds every process's series at the chart's step (${last.step} s for a ${last.width} px chart over 24 h: about one point per 3 px), although a chart draws only the top 10 lines and one band. So the bytes grow with the number of processes, not with the pixels; the step is already right. Time = the statements (one read of the stats table each; one statement for all metrics reads it once but is not faster here, the grouping and output of the points dominate) + fast-json-stringify of the points + parsing ${mb(rawBytes)} of JSON and building the series in the browser + drawing. The machine is shared (see the load average): compare within a run.
+Where the bytes and the time go: the page asks \`/v1/stats\` for its ranking metric with \`top=10&band=minmax\` (the 10 series, one band, every process listed in rank order), then for each other metric with \`keys=<those 10>&band=minmax\` (two requests in flight, the API's per-client limit), at the chart's step (${last.step} s for a ${last.width} px chart over 24 h). So each answer holds 10 series, one band and the list of ${P} processes (for the legend's count, the pin search and restart markers); the bytes grow with the pixels and only the list grows with the processes. Time = the statements (each still reads and groups every process's samples of its metric, then ranks them with window functions) + the shorter answers + drawing. The machine is shared (see the load average): compare within a run.
 `
 const resultsPath = path.join(root, 'bench', 'RESULTS.md')
 const old = fs.readFileSync(resultsPath, 'utf8')

@@ -16,6 +16,7 @@ import { readSettings, type QuerySlots, type ReadLimits } from './query-slots.js
 import { closestNames, schemaError, statsRangeMessages } from './stats-params.js'
 import { paramValues } from '../schemas/log-filter.js'
 import { statsMetricsRoute } from './stats-metrics-route.js'
+import { maxTop, topAnswer, TopFields, topSpec, topSql, type TopRow } from './stats-top.js'
 
 // per-bucket aggregates of `x` (the metric, or the ratio); fixed SQL keyed by a checked name
 const aggs = { avg: 'avg(x)', min: 'min(x)', max: 'max(x)', sum: 'sum(x)', last: 'argMax(x, ts)', p50: 'quantile(0.5)(x)', p95: 'quantile(0.95)(x)', p99: 'quantile(0.99)(x)', rate: 'argMax(x, ts)', increase: 'argMax(x, ts)' } as const
@@ -33,7 +34,10 @@ export const StatsQuerystring = Type.Object({
   since: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default 6h' })),
   until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default now' })),
   step: Type.Optional(Type.String({ maxLength: 16, description: 'bucket width, e.g. 60s, 5m (default 1m, whole seconds)' })),
-  agg: Type.Optional(Type.String({ maxLength: 16, description: `per bucket: ${aggNames.join(', ')} (default avg). increase = last value of the bucket − last value of the previous bucket with samples; rate = that increase per second between those two samples` }))
+  agg: Type.Optional(Type.String({ maxLength: 16, description: `per bucket: ${aggNames.join(', ')} (default avg). increase = last value of the bucket − last value of the previous bucket with samples; rate = that increase per second between those two samples` })),
+  top: Type.Optional(Type.String({ maxLength: 8, description: `1-${maxTop}: only the series of the N processes with the highest mean of their per-step values (ties by host, service, pid), highest first; the answer then lists every matching process in processes` })),
+  keys: Type.Optional(Type.Array(Type.String({ maxLength: 600 }), { maxItems: maxTop, description: `host/service/pid, repeatable or comma-separated (at most ${maxTop}): only these processes' series, ranked as with top; not with top` })),
+  band: Type.Optional(Type.String({ maxLength: 16, description: 'minmax (with top or keys): the processes not chosen as one band, the lowest and highest value per step' }))
 }, { additionalProperties: false })
 export type StatsQuerystring = Static<typeof StatsQuerystring>
 const accepted = Object.keys(StatsQuerystring.properties)
@@ -50,6 +54,7 @@ const StatsResponse = Type.Object({
   since: Type.String(),
   until: Type.String(),
   series: Type.Array(SeriesSchema),
+  ...TopFields,
   hint: Type.Optional(Type.String({ description: 'why series is empty, and the closest known metrics' }))
 })
 
@@ -71,6 +76,33 @@ function differences (rows: Row[], agg: 'rate' | 'increase', firstBucket: number
     out.push({ ...b, v: agg === 'increase' ? inc : secs > 0 ? inc / secs : 0 })
   }
   return out
+}
+
+/** The samples of the metric (or the ratio) as (host, service, pid, ts, x), filtered. */
+function sourceSql (db: string, divideBy: string | null, f: { hosts: string[], services: string[], pid?: number }, params: Record<string, unknown>): string {
+  const where = ["ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')", "ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"]
+  if (f.hosts.length > 0) { where.push('host IN {hosts:Array(String)}'); params.hosts = f.hosts }
+  if (f.services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = f.services }
+  if (f.pid !== undefined) { where.push('pid = {pid:UInt32}'); params.pid = f.pid }
+  if (divideBy === null) return `SELECT host, service, pid, ts, value AS x FROM ${db}.stats FINAL WHERE metric = {metric:String} AND ${where.join(' AND ')}`
+  // both halves of one record (same process and ts), as the alert evaluator pairs them
+  params.divideBy = divideBy
+  return `SELECT host, service, pid, ts, anyIf(value, metric = {metric:String}) / anyIf(value, metric = {divideBy:String}) AS x
+FROM ${db}.stats FINAL WHERE metric IN ({metric:String}, {divideBy:String}) AND ${where.join(' AND ')}
+GROUP BY host, service, pid, ts
+HAVING countIf(metric = {metric:String}) > 0 AND countIf(metric = {divideBy:String}) > 0 AND anyIf(value, metric = {divideBy:String}) > 0`
+}
+
+/** Why no process reported: a wrong metric name (with the closest known), or the filters. */
+function emptyHint (metric: string, divideBy: string | null, seen: string[], filtered: boolean): string {
+  const reported = new Set(seen)
+  const missing = [metric, divideBy].find((m): m is string => m !== null && !reported.has(m))
+  if (missing !== undefined) {
+    const near = closestNames(missing, [...seen, ...Object.keys(metricUnits)])
+    return `no metric '${missing}' was reported in this range; ${near.length > 0 ? `closest known: ${near.join(', ')}; ` : ''}GET /v1/stats/metrics lists the metrics reported`
+  }
+  if (filtered) return `'${metric}'${divideBy !== null ? ` and '${divideBy}' were` : ' was'} reported in this range, but not by a process matching the host/service/pid filters`
+  return `no record in this range has both '${metric}' and '${divideBy ?? ''}' with '${divideBy ?? ''}' > 0`
 }
 
 export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOptions) => {
@@ -106,43 +138,18 @@ export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOption
       if (!(pid <= 4294967295)) throw errors.BAD_PARAM('pid', `must be a process id (a whole number 0-4294967295); got ${JSON.stringify(qs.pid)}`)
     }
     const divideBy = qs.divide_by ?? null
+    const top = topSpec(qs)
     const differenced = agg === 'rate' || agg === 'increase'
     // rate/increase read one more step back, so the first bucket has a previous one
     const from = differenced ? since - stepMs : since
+    const firstBucket = Math.floor(since / stepMs) * stepMs
     const params: Record<string, unknown> = { metric: qs.metric, from, until, step: stepMs / 1000, maxRows: maxPoints + 1 }
-    const where = ["ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')", "ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"]
     const hosts = paramValues(qs.host)
     const services = paramValues(qs.service)
-    if (hosts.length > 0) { where.push('host IN {hosts:Array(String)}'); params.hosts = hosts }
-    if (services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = services }
-    if (pid !== undefined) { where.push('pid = {pid:UInt32}'); params.pid = pid }
-    let source: string
-    if (divideBy === null) {
-      source = `SELECT host, service, pid, ts, value AS x FROM ${db}.stats FINAL WHERE metric = {metric:String} AND ${where.join(' AND ')}`
-    } else {
-      // both halves of one record (same process and ts), as the alert evaluator pairs them
-      params.divideBy = divideBy
-      source = `SELECT host, service, pid, ts, anyIf(value, metric = {metric:String}) / anyIf(value, metric = {divideBy:String}) AS x
-FROM ${db}.stats FINAL WHERE metric IN ({metric:String}, {divideBy:String}) AND ${where.join(' AND ')}
-GROUP BY host, service, pid, ts
-HAVING countIf(metric = {metric:String}) > 0 AND countIf(metric = {divideBy:String}) > 0 AND anyIf(value, metric = {divideBy:String}) > 0`
-    }
-    const sql = `SELECT host, service, pid, toUnixTimestamp(toStartOfInterval(ts, toIntervalSecond({step:UInt32}))) * 1000 AS t, ${aggs[agg]} AS v${differenced ? ', toUnixTimestamp64Milli(max(ts)) AS lt' : ''}
-FROM (${source})
-GROUP BY host, service, pid, t
-ORDER BY host, service, pid, t
-LIMIT {maxRows:UInt32}`
-    let rows: Row[] = (await query<Row>(sql, params, clientKey(req))).map(r => ({ ...r, pid: Number(r.pid), t: Number(r.t), v: Number(r.v), lt: r.lt === undefined ? undefined : Number(r.lt) }))
-    if (rows.length > maxPoints) throw errors.BAD_PARAM('step', `gives more than ${maxPoints} points over all series; use a larger step, a shorter range or host/service/pid filters`)
-    const hadSamples = rows.length > 0
-    if (differenced) rows = differences(rows, agg as 'rate' | 'increase', Math.floor(since / stepMs) * stepMs)
-    const series = new Map<string, Series>()
-    for (const r of rows) {
-      const k = `${r.host}\u0000${r.service}\u0000${r.pid}`
-      let s = series.get(k)
-      if (s === undefined) { s = { host: r.host, service: r.service, pid: r.pid, points: [] }; series.set(k, s) }
-      s.points.push([new Date(r.t).toISOString(), r.v])
-    }
+    const bucketed = `SELECT host, service, pid, toUnixTimestamp(toStartOfInterval(ts, toIntervalSecond({step:UInt32}))) * 1000 AS t, ${aggs[agg]} AS v${differenced ? ', toUnixTimestamp64Milli(max(ts)) AS lt' : ''}
+FROM (${sourceSql(db, divideBy, { hosts, services, pid }, params)})
+GROUP BY host, service, pid, t`
+    const tooMany = (): Error => errors.BAD_PARAM('step', `gives more than ${maxPoints} points over all series; use a larger step, a shorter range or host/service/pid filters`)
     const body: Static<typeof StatsResponse> = {
       metric: qs.metric,
       ...(divideBy !== null ? { divide_by: divideBy } : {}),
@@ -151,26 +158,35 @@ LIMIT {maxRows:UInt32}`
       agg,
       since: new Date(since).toISOString(),
       until: new Date(until).toISOString(),
-      series: [...series.values()]
+      series: []
     }
-    if (series.size === 0) {
-      let hint: string
-      if (hadSamples) hint = `${agg} needs samples in at least two buckets of a process; use a smaller step or a longer range`
-      else {
-        // which metrics were reported in the range at all (any process): is the name wrong, or the filters?
-        const seen = (await query<{ metric: string }>(`SELECT DISTINCT metric FROM ${db}.stats WHERE ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC') ORDER BY metric LIMIT 10000`, { since: from, until }, clientKey(req))).map(r => r.metric)
-        const reported = new Set(seen)
-        const missing = [qs.metric, divideBy].find((m): m is string => m !== null && !reported.has(m))
-        if (missing !== undefined) {
-          const near = closestNames(missing, [...seen, ...Object.keys(metricUnits)])
-          hint = `no metric '${missing}' was reported in this range; ${near.length > 0 ? `closest known: ${near.join(', ')}; ` : ''}GET /v1/stats/metrics lists the metrics reported`
-        } else if (hosts.length > 0 || services.length > 0 || pid !== undefined) {
-          hint = `'${qs.metric}'${divideBy !== null ? ` and '${divideBy}' were` : ' was'} reported in this range, but not by a process matching the host/service/pid filters`
-        } else {
-          hint = `no record in this range has both '${qs.metric}' and '${divideBy ?? ''}' with '${divideBy ?? ''}' > 0`
-        }
+    let hadSamples: boolean
+    if (top !== null) {
+      const rows = await query<TopRow>(topSql(bucketed, top, agg, params, firstBucket), params, clientKey(req))
+      if (rows.length > maxPoints) throw tooMany()
+      Object.assign(body, topAnswer(rows, top))
+      hadSamples = rows.length > 0
+      if (body.processes!.length > 0) return body
+    } else {
+      let rows: Row[] = (await query<Row>(`${bucketed}\nORDER BY host, service, pid, t\nLIMIT {maxRows:UInt32}`, params, clientKey(req))).map(r => ({ ...r, pid: Number(r.pid), t: Number(r.t), v: Number(r.v), lt: r.lt === undefined ? undefined : Number(r.lt) }))
+      if (rows.length > maxPoints) throw tooMany()
+      hadSamples = rows.length > 0
+      if (differenced) rows = differences(rows, agg as 'rate' | 'increase', firstBucket)
+      const series = new Map<string, Series>()
+      for (const r of rows) {
+        const k = `${r.host}\u0000${r.service}\u0000${r.pid}`
+        let s = series.get(k)
+        if (s === undefined) { s = { host: r.host, service: r.service, pid: r.pid, points: [] }; series.set(k, s) }
+        s.points.push([new Date(r.t).toISOString(), r.v])
       }
-      body.hint = hint
+      body.series = [...series.values()]
+      if (series.size > 0) return body
+    }
+    if (hadSamples) body.hint = `${agg} needs samples in at least two buckets of a process; use a smaller step or a longer range`
+    else {
+      // which metrics were reported in the range at all (any process): is the name wrong, or the filters?
+      const seen = (await query<{ metric: string }>(`SELECT DISTINCT metric FROM ${db}.stats WHERE ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC') ORDER BY metric LIMIT 10000`, { since: from, until }, clientKey(req))).map(r => r.metric)
+      body.hint = emptyHint(qs.metric, divideBy, seen, hosts.length > 0 || services.length > 0 || pid !== undefined)
     }
     return body
   })

@@ -1,7 +1,11 @@
 // From /v1/stats answers to chart data: one line per process (host/service/pid), the top N by a
 // ranking metric, the rest as a min–max band, and the restarts (a host/service whose pid changed).
 export interface StatsSeries { host: string, service: string, pid: number, points: Array<[string, number]> }
-export interface StatsBody { metric: string, unit: string, step: number, since: string, until: string, series: StatsSeries[], hint?: string }
+/** with band=minmax: the processes not in series, [ISO step, lowest, highest] per step */
+export interface StatsBand { count: number, points: Array<[string, number, number]> }
+/** with top or keys: every matching process in rank order, with its first and last step */
+export interface StatsProcess { host: string, service: string, pid: number, first: string, last: string }
+export interface StatsBody { metric: string, unit: string, step: number, since: string, until: string, series: StatsSeries[], band?: StatsBand, processes?: StatsProcess[], hint?: string }
 
 export const procKey = (s: { host: string, service: string, pid: number }): string => `${s.host}/${s.service}/${s.pid}`
 
@@ -53,11 +57,17 @@ export interface ChartData {
   limit: Array<number | null> | null
 }
 
-/** Aligns the series of one chart on the union of their timestamps. */
-export function chartData (main: StatsSeries[], top: Set<string>, opts: { second?: StatsSeries[], limit?: StatsSeries[] } = {}): ChartData {
+/** The processes of a top/keys answer as series of their first and last step (for restartsOf). */
+export const spansOf = (ps: StatsProcess[]): StatsSeries[] => ps.map(p => ({ host: p.host, service: p.service, pid: p.pid, points: [[p.first, 0], [p.last, 0]] }))
+
+/** Aligns the series of one chart on the union of their timestamps. `others`: the server's band
+ *  of the processes not in `main` (else the band is made of main's series not in `top`);
+ *  `limitOthers`: the band of the limit metric's other processes (their highest value counts). */
+export function chartData (main: StatsSeries[], top: Set<string>, opts: { second?: StatsSeries[], limit?: StatsSeries[], others?: StatsBand, limitOthers?: StatsBand } = {}): ChartData {
   const ts = new Set<number>()
   const all = [...main, ...(opts.second ?? []), ...(opts.limit ?? [])]
   for (const s of all) for (const p of s.points) ts.add(Date.parse(p[0]) / 1000)
+  for (const b of [opts.others, opts.limitOthers]) for (const p of b?.points ?? []) ts.add(Date.parse(p[0]) / 1000)
   const x = [...ts].sort((a, b) => a - b)
   const at = new Map(x.map((t, i) => [t, i]))
   const valuesOf = (s: StatsSeries): Array<number | null> => {
@@ -73,7 +83,14 @@ export function chartData (main: StatsSeries[], top: Set<string>, opts: { second
   const order = [...top]
   lines.sort((a, b) => Number(a.dashed === true) - Number(b.dashed === true) || order.indexOf(a.key) - order.indexOf(b.key))
   let band: ChartData['band'] = null
-  if (rest.length > 0) {
+  if (opts.others !== undefined) {
+    if (opts.others.count > 0) {
+      const min: Array<number | null> = new Array(x.length).fill(null)
+      const max: Array<number | null> = new Array(x.length).fill(null)
+      for (const p of opts.others.points) { const i = at.get(Date.parse(p[0]) / 1000)!; min[i] = p[1]; max[i] = p[2] }
+      band = { min, max, count: opts.others.count }
+    }
+  } else if (rest.length > 0) {
     const min: Array<number | null> = new Array(x.length).fill(null)
     const max: Array<number | null> = new Array(x.length).fill(null)
     for (const s of rest) {
@@ -86,9 +103,11 @@ export function chartData (main: StatsSeries[], top: Set<string>, opts: { second
     band = { min, max, count: rest.length }
   }
   let limit: Array<number | null> | null = null
-  if (opts.limit !== undefined && opts.limit.length > 0) {
+  if ((opts.limit !== undefined && opts.limit.length > 0) || (opts.limitOthers?.points.length ?? 0) > 0) {
     limit = new Array(x.length).fill(null)
-    for (const s of opts.limit) for (const p of s.points) { const i = at.get(Date.parse(p[0]) / 1000)!; if (p[1] > 0) limit[i] = Math.max(limit[i] ?? 0, p[1]) }
+    const add = (t: string, v: number): void => { const i = at.get(Date.parse(t) / 1000)!; if (v > 0) limit![i] = Math.max(limit![i] ?? 0, v) }
+    for (const s of opts.limit ?? []) for (const p of s.points) add(p[0], p[1])
+    for (const p of opts.limitOthers?.points ?? []) add(p[0], p[2])
   }
   return { x, lines, band, limit }
 }

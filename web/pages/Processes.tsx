@@ -1,15 +1,14 @@
 // Processes: small multiples of the process stats (sluice/stats) on one shared time axis.
-//   URL (service, host, since, until, metric) ──▶ one /v1/stats per metric, step from range and width
-//   ──▶ top 10 processes by `metric` as lines, the rest as a min–max band, restarts as markers
+//   URL (service, host, since, until, metric) ──▶ /v1/stats top=10&band=minmax of `metric` (ranks every
+//   process) ──▶ one /v1/stats keys=<those 10>&band=minmax per chart metric, step from range and width
+//   ──▶ the 10 as lines, the rest as the server's min–max band, restarts (pid changes) as markers
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks'
-import { getJson, ApiError } from '../lib/api.js'
 import { stepFor, timeOf, usePageParams } from '../lib/page-state.js'
-import { chartData, procKey, rankProcesses, restartsOf, type StatsBody } from '../lib/process-series.js'
+import { chartData, procKey, restartsOf, spansOf, type StatsBody } from '../lib/process-series.js'
+import { useProcessStats, type Transition } from '../lib/use-process-stats.js'
 import { ProcessChart, palette, type Mark } from '../components/ProcessChart.js'
 import { PageHeader } from '../components/PageHeader.js'
 import { LoginForm } from '../components/LoginForm.js'
-
-interface Transition { rule_id: string, rule_name: string, host: string, service: string, pid: number, to_state: string, ts: string }
 
 interface ChartSpec { id: string, title: string, metric: string, unit: string, second?: string, limit?: string, agg?: string }
 const charts: ChartSpec[] = [
@@ -28,27 +27,20 @@ const topN = 10
 /** restarts listed by name above the charts; all are drawn */
 const maxListed = 8
 
-/** Runs at most `n` requests at once (the API allows a client 2 queries in flight). */
-async function limited<T> (jobs: Array<() => Promise<T>>, n: number): Promise<T[]> {
-  const out: T[] = new Array(jobs.length)
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(n, jobs.length) }, async () => {
-    while (next < jobs.length) { const i = next++; out[i] = await jobs[i]() }
-  }))
-  return out
-}
-
-/** what the page shows of the stats bodies: the top processes (pinned first) and their colours,
- *  every chart's data, restarts and alert markers, the metrics nobody reported */
-function viewOf (bodies: Map<string, StatsBody>, rankBy: string, query: string, transitions: Transition[]) {
-  const ranked = rankProcesses(bodies.get(rankBy)?.series ?? bodies.get('heap_used')?.series ?? [])
-  const pinned = query === '' ? [] : ranked.filter(k => k.toLowerCase().includes(query.toLowerCase()))
-  const top = new Set([...pinned, ...ranked].slice(0, topN))
+/** what the page shows of the stats bodies: the chosen processes and their colours, every
+ *  chart's data with the server's band, restarts and alert markers, the metrics nobody reported */
+function viewOf (bodies: { keys: string[], map: Map<string, StatsBody> }, transitions: Transition[]) {
+  const top = new Set(bodies.keys)
   const colours = new Map([...top].map((k, i) => [k, palette[i % palette.length]]))
   const every = new Set<string>()
-  for (const b of bodies.values()) for (const s of b.series) every.add(procKey(s))
-  const restarts = restartsOf([...bodies.values()].flatMap(b => b.series))
-  const data = charts.map(c => chartData(bodies.get(c.metric)?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.get(c.second)?.series, limit: c.limit === undefined ? undefined : bodies.get(c.limit)?.series }))
+  const all = [...bodies.map.values()]
+  for (const b of all) for (const s of b.processes ?? []) every.add(procKey(s))
+  const restarts = restartsOf(all.flatMap(b => spansOf(b.processes ?? [])))
+  const data = charts.map(c => {
+    const main = bodies.map.get(c.metric)
+    const limit = c.limit === undefined ? undefined : bodies.map.get(c.limit)
+    return chartData(main?.series ?? [], top, { second: c.second === undefined ? undefined : bodies.map.get(c.second)?.series, limit: limit?.series, others: main?.band, limitOthers: limit?.band })
+  })
   const alerts = transitions.filter(t => every.has(procKey(t)))
   const marks: Mark[] = [
     ...restarts.map(r => ({ t: r.t, colour: '--warn', dashed: true })),
@@ -67,11 +59,7 @@ export function ProcessesPage () {
   const rankBy = params.get('metric') ?? 'heap_used'
   const gridRef = useRef<HTMLDivElement>(null)
   const [width, setWidth] = useState(0)
-  const [bodies, setBodies] = useState<Map<string, StatsBody> | null>(null)
-  const [error, setError] = useState<ApiError | null>(null)
-  const [needLogin, setNeedLogin] = useState(false)
   const [query, setQuery] = useState('')
-  const [transitions, setTransitions] = useState<Transition[]>([])
 
   useEffect(() => {
     const measure = (): void => {
@@ -89,34 +77,9 @@ export function ProcessesPage () {
   const to = until === '' ? now : timeOf(until, now) ?? now
   const step = stepFor(to - from, width)
 
-  useEffect(() => {
-    if (width === 0) return
-    const ctl = new AbortController()
-    const metrics = [...new Set(charts.flatMap(c => [c.metric, c.second, c.limit].filter((m): m is string => m !== undefined)).concat(rankBy))]
-    const aggOf = new Map(charts.map(c => [c.metric, c.agg ?? 'avg']))
-    const jobs = metrics.map(m => async (): Promise<[string, StatsBody]> => {
-      const p = new URLSearchParams({ metric: m, since: new Date(from).toISOString(), until: new Date(to).toISOString(), step: `${step}s`, agg: aggOf.get(m) ?? (m.endsWith('_limit') ? 'max' : 'avg') })
-      for (const h of hosts) p.append('host', h)
-      for (const s of services) p.append('service', s)
-      return [m, await getJson<StatsBody>('/v1/stats', p, ctl.signal)]
-    })
-    setError(null)
-    // alert transitions (firing, resolved) of the range, for markers; none when alerting is off
-    jobs.push(async () => {
-      try {
-        const h = await getJson<{ transitions: Transition[] }>('/v1/alerts/history', new URLSearchParams({ since: new Date(from).toISOString(), limit: '500' }), ctl.signal)
-        setTransitions(h.transitions.filter(t => (t.to_state === 'firing' || t.to_state === 'resolved') && Date.parse(t.ts) <= to))
-      } catch {}
-      return ['', { metric: '', unit: '', step, since: '', until: '', series: [] }]
-    })
-    limited(jobs, 2).then(rs => setBodies(new Map(rs.filter(r => r[0] !== ''))), (err: unknown) => {
-      if (err instanceof ApiError && err.status === 401) setNeedLogin(true)
-      else if (err instanceof ApiError) setError(err)
-    })
-    return () => ctl.abort()
-  }, [params, width])
+  const { bodies, transitions, error, needLogin, setNeedLogin } = useProcessStats({ params, width, rankBy, hosts, services, from, to, step, query, charts, topN })
 
-  const view = useMemo(() => bodies === null ? null : viewOf(bodies, rankBy, query, transitions), [bodies, rankBy, query, transitions])
+  const view = useMemo(() => bodies === null ? null : viewOf(bodies, transitions), [bodies, transitions])
 
   // a click on a graph opens the Explorer on the page's range and host/service filters, its list
   // at that minute (`at`): the lines around it stay a scroll away
