@@ -20,8 +20,9 @@ const goFloor = [1, 26]
 const howTo = 'install Go ≥ 1.26 (or set GO=/path/to/go), then run: node bench/otelcol.mjs'
 
 function findGo () {
-  for (const go of [process.env.GO, 'go', '/usr/local/go/bin/go']) {
-    if (go === undefined || go === '') continue
+  // GO names the one to use; otherwise the one on PATH, then the usual install path
+  const candidates = process.env.GO !== undefined && process.env.GO !== '' ? [process.env.GO] : ['go', '/usr/local/go/bin/go']
+  for (const go of candidates) {
     const r = spawnSync(go, ['version'], { encoding: 'utf8' })
     if (r.status !== 0) continue
     const m = /go(\d+)\.(\d+)/.exec(r.stdout)
@@ -56,8 +57,10 @@ export function ensureOtelcol (log = s => process.stderr.write(`${s}\n`)) {
 }
 
 /**
- * Collector config: filelog (from the beginning, offsets in file_storage, each line's bytes as
- * the body) → kafka (each body one message, as-is). `matched` = the shipper's delivery settings:
+ * Collector config: filelog (from the beginning, offsets in file_storage, one log record per
+ * line) → kafka (`encoding: raw`: one message per record; the receiver makes each line a string
+ * body, which the exporter sends JSON-encoded — `encoding: nop` would keep the bytes but then the
+ * receiver does not split lines). `matched` = the shipper's delivery settings:
  * a sending queue that blocks instead of dropping, in batches of 8192 lines (the shipper's batch);
  * without it the exporter's sending queue keeps its defaults. Both: gzip level 1, acks=all.
  */
@@ -76,11 +79,10 @@ export function otelcolConfig ({ file, brokers, topic, storageDir, matched }) {
   file_storage:
     directory: ${JSON.stringify(storageDir)}
 receivers:
-  filelog:
+  file_log:
     include: [${JSON.stringify(file)}]
     start_at: beginning
     storage: file_storage
-    encoding: nop
 exporters:
   kafka:
     brokers: [${JSON.stringify(brokers)}]
@@ -101,7 +103,7 @@ service:
       level: none
   pipelines:
     logs:
-      receivers: [filelog]
+      receivers: [file_log]
       exporters: [kafka]
 `
 }

@@ -99,7 +99,7 @@ const otelRun = matched => (t, dir) => {
   fs.writeFileSync(config, otelcolConfig({ file, brokers, topic: t.logs, storageDir: path.join(dir, 'storage'), matched }))
   return { cmd: otel.bin, args: [`--config=${config}`] }
 }
-if (otel.bin !== null) contenders.otelcol = { label: 'OpenTelemetry Collector: filelog (start_at beginning, file_storage, encoding nop) → kafka (raw, acks=all, gzip level 1, sending_queue block_on_overflow, batches of 8192)', run: otelRun(true) }
+if (otel.bin !== null) contenders.otelcol = { label: 'OpenTelemetry Collector: filelog (start_at beginning, file_storage) → kafka (`encoding: raw`, 1 message per line, acks=all, gzip level 1, sending_queue block_on_overflow, batches of 8192)', run: otelRun(true) }
 const names = Object.keys(contenders)
 
 async function runOne (name, tag, run) {
@@ -183,11 +183,11 @@ const shipRow = name => {
 const rawRuns = names.map(n => `${n}: ${res[n].map(r => `${fmt(r.wholeRate)} / ${fmt(r.steadyRate)} lines/s, ${r.cpuS.toFixed(2)} s CPU`).join('; ')}`).join(' — ')
 const defaultsLine = otelDefaults === null
   ? (otel.bin === null ? `The OpenTelemetry Collector was not measured: ${otel.why}.` : 'The OpenTelemetry Collector with its default sending queue was not run (OTEL_DEFAULTS=0).')
-  : `The OpenTelemetry Collector with the exporter's default sending queue (no \`block_on_overflow\`, no queue batching; the same receiver, gzip level 1 and acks=all), one run: delivered ${fmt(otelDefaults.delivered)} of ${fmt(LINES)} lines (${otelDefaults.delivered === LINES ? 'none dropped' : `${(100 * (1 - otelDefaults.delivered / LINES)).toFixed(1)}% dropped`}) in ${otelDefaults.wholeS.toFixed(2)} s, ${otelDefaults.cpuS.toFixed(2)} s CPU.`
+  : `The OpenTelemetry Collector with the exporter's default sending queue (no \`block_on_overflow\`, no queue batching; the same receiver, gzip level 1 and acks=all), one run: delivered ${fmt(otelDefaults.delivered)} of ${fmt(LINES)} lines (${otelDefaults.delivered === LINES ? 'none dropped' : `${(100 * (1 - otelDefaults.delivered / LINES)).toFixed(1)}% dropped`}) in ${otelDefaults.wholeS.toFixed(2)} s, ${otelDefaults.cpuS.toFixed(2)} s CPU${/sending queue is full/i.test(otelDefaults.stderr) ? '; its log says "sending queue is full" for the batches it dropped' : ''}.`
 const section = `## Shipper
 
 Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map(x => x.toFixed(2)).join(' ')} at the end, Node ${process.version}, ${kafka === null ? `Kafka ${brokers}` : 'a local single-node Kafka broker (project launcher)'}.
-Command: \`npm run bench -- shipper\` with RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} WARMUP=${WARMUP} — medians of ${RUNS} rounds after ${WARMUP} untimed warm-up round${WARMUP === 1 ? '' : 's'}; each round runs every contender once, starting with a different one. Method: [docs/design/2026-12-05-shipper-bench-fairness.md](../docs/design/2026-12-05-shipper-bench-fairness.md).
+Command: \`npm run build && RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} WARMUP=${WARMUP} node bench/shipper.bench.mjs\` (\`npm run bench -- shipper\` runs the same) — medians of ${RUNS} rounds after ${WARMUP} untimed warm-up round${WARMUP === 1 ? '' : 's'}; each round runs every contender once, starting with a different one. Method: [docs/design/2026-12-05-shipper-bench-fairness.md](../docs/design/2026-12-05-shipper-bench-fairness.md).
 
 File → Kafka: ${fmt(LINES)} pino lines (${(fileBytes / 1048576).toFixed(1)} MiB, one file for all), each contender a whole process on a fresh 4-partition topic, from spawn to the poll (every 50 ms) that saw its last line acknowledged; every line read back and counted. Baseline: kcat with the shipper's settings.
 

@@ -57,8 +57,13 @@ export function readBack (brokers, topic, isSegment, parseSegment) {
         if (s.error !== undefined) throw new Error(`${topic} ${p}@${o}: ${s.error}`)
         lines = s.header.lines
         part.bytes += s.header.bytes
+      } else if (v[0] === 0x22) {
+        // one line as a JSON string: the collector's kafka exporter, `encoding: raw`, sends a
+        // string body (what the filelog receiver makes of a line) JSON-encoded
+        lines = 1
+        part.bytes += Buffer.byteLength(JSON.parse(v.toString('utf8'))) + 1
       } else if (v.length > 0) {
-        // raw lines (kcat, otelcol: one per message, without its '\n'), or NDJSON of v1 records
+        // raw lines (kcat: one per message, without its '\n'), or NDJSON of v1 records
         for (const line of v.toString('utf8').split('\n')) {
           if (line === '') continue
           if (line.startsWith('{"v":1,')) {
