@@ -42,6 +42,8 @@ const { prepareKafka, createKafka } = await import(dist('platform/kafka.js'))
 const { topicsFor } = await import(dist('schemas/topics.js'))
 const { isSegment, parseSegment } = await import(dist('schemas/segment.js'))
 
+// interrupted: exit, so that the broker's and the running contender's exit handlers end them
+for (const sig of ['SIGINT', 'SIGTERM']) process.once(sig, () => process.exit(130))
 let kafka = null
 let brokers = process.env.KAFKA_BROKERS
 if (brokers === undefined || brokers === '') { kafka = await startLocalKafka({ dataDir: path.join(work, 'kafka') }); brokers = kafka.brokers }
@@ -90,6 +92,7 @@ if (otel.bin === null && ONLY.includes('ship')) process.stderr.write(`${otel.why
 const kcatShipSettings = ['-X', 'acks=all', '-z', 'gzip', '-X', 'compression.level=1', '-X', 'batch.num.messages=8192', '-X', 'batch.size=2097152', '-X', 'message.max.bytes=2097152', '-X', 'max.in.flight.requests.per.connection=2', '-X', 'linger.ms=0']
 const contenders = {
   kcat: { label: '`kcat -P -l` (librdkafka defaults: acks=all, no compression, 1 message per line)', run: t => ({ cmd: 'kcat', args: ['-P', '-b', brokers, '-t', t.logs, '-l', file] }) },
+  kcatGzip: { label: '`kcat -P -l -X acks=all -z gzip` (librdkafka defaults otherwise: gzip level -1, linger 5 ms, 10,000-message batches)', run: t => ({ cmd: 'kcat', args: ['-P', '-b', brokers, '-t', t.logs, '-l', '-X', 'acks=all', '-z', 'gzip', file] }) },
   kcatShip: { label: `\`kcat -P -l ${kcatShipSettings.join(' ')}\``, run: t => ({ cmd: 'kcat', args: ['-P', '-b', brokers, '-t', t.logs, '-l', ...kcatShipSettings, file] }) },
   sluice: { label: '`sluice ship --path FILE` (defaults: acks=all, gzip level 1, log segments, checkpoints)', run: (t, dir) => ({ cmd: path.join(root, 'bin', 'sluice'), args: ['ship', '--path', file, '--host', 'bench'], env: { KAFKA_BROKERS: brokers, SLUICE_DATA_DIR: dir, SLUICE_TOPIC_PREFIX: t.prefix, SLUICE_QUIET: '1' } }) }
 }

@@ -134,6 +134,8 @@ export async function measureProcess ({ cmd, args, env, topic, brokers, admin, p
     ? spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
     : spawn('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] })
   const pid = timeFile === null ? child.pid : await innerPid(child.pid)
+  const killIt = () => { try { process.kill(pid, 'SIGKILL') } catch {} }
+  process.once('exit', killIt)
   let stderr = ''
   child.stderr.on('data', d => { stderr = (stderr + d).slice(-4000) })
   let exited = null
@@ -165,6 +167,7 @@ export async function measureProcess ({ cmd, args, env, topic, brokers, admin, p
     await exit
     clearTimeout(killer)
   }
+  process.removeListener('exit', killIt)
   let timeCpu = null
   if (timeFile !== null) {
     const [u, sy] = fs.readFileSync(timeFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number)
