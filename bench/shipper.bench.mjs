@@ -172,7 +172,7 @@ for (let run = 0; run < (ONLY.includes('stats') ? RUNS : 0); run++) {
   stats.push(JSON.parse(r.stdout))
 }
 
-if (ONLY !== 'ship,calls,stats') { if (kafka !== null) await kafka.stop(); process.exit(0) }
+if (ONLY !== 'ship,calls,stats') { if (kafka !== null) await kafka.stop(); fs.rmSync(work, { recursive: true, force: true }); process.exit(0) }
 // report -------------------------------------------------------------------------------------
 const m = { pinoFile: median(calls.pinoFile), sluice: median(calls.sluice), pinoFileCpu: median(calls.pinoFileCpu), sluiceCpu: median(calls.sluiceCpu), stats: median(stats.map(s => s.us)), conn: median(stats.map(s => s.connUs)) }
 const fmt = n => Math.round(n).toLocaleString('en-US')

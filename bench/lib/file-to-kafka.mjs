@@ -124,6 +124,10 @@ function indexParts (parts) {
  * broker, whose CPU time over the same window is reported beside the contender's.
  */
 export async function measureProcess ({ cmd, args, env, topic, brokers, admin, pollMs = 50, quietMs = 3000, timeoutMs = 600_000, brokerPid, isSegment, parseSegment }) {
+  // a fresh topic: the admin's metadata may not know its leaders yet; learn them before the clock
+  for (let i = 0; ; i++) {
+    try { await admin.fetchTopicOffsets(topic); break } catch (err) { if (i === 50 || err.retriable !== true) throw err; await sleep(100) }
+  }
   const polls = [] // { t, hw: Map<partition, high>, cpu, brokerCpu }
   const brokerCpu0 = brokerPid === undefined ? null : cpuSeconds(brokerPid)
   const t0 = now()
@@ -149,7 +153,13 @@ export async function measureProcess ({ cmd, args, env, topic, brokers, admin, p
     const exitedBefore = exited !== null
     const c = cpuSeconds(pid)
     if (c !== null) cpu = c
-    const offsets = await admin.fetchTopicOffsets(topic)
+    let offsets
+    try { offsets = await admin.fetchTopicOffsets(topic) } catch (err) {
+      // a retriable error (leadership news) costs this poll only; the next one sees the same end
+      if (err.retriable !== true) throw err
+      await sleep(pollMs)
+      continue
+    }
     const t = now()
     const hw = new Map(offsets.map(o => [o.partition, Number(o.high)]))
     polls.push({ t, hw, cpu, brokerCpu: brokerPid === undefined ? null : cpuSeconds(brokerPid) })
