@@ -177,14 +177,19 @@ if (ONLY !== 'ship,calls,stats') { if (kafka !== null) await kafka.stop(); fs.rm
 const m = { pinoFile: median(calls.pinoFile), sluice: median(calls.sluice), pinoFileCpu: median(calls.pinoFileCpu), sluiceCpu: median(calls.sluiceCpu), stats: median(stats.map(s => s.us)), conn: median(stats.map(s => s.connUs)) }
 const fmt = n => Math.round(n).toLocaleString('en-US')
 const med = (name, key) => median(res[name].map(r => r[key]))
-const base = { whole: med('kcatShip', 'wholeRate'), steady: med('kcatShip', 'steadyRate'), cpu: med('kcatShip', 'cpuS') }
+// ratios within each round (contenders minutes apart, not rounds apart: the machine is shared),
+// then their median
+const paired = (name, key, against = 'kcatShip') => median(res[name].map((r, i) => r[key] / res[against][i][key]))
+const pairedList = (name, key, against = 'kcatShip') => res[name].map((r, i) => (r[key] / res[against][i][key]).toFixed(2)).join(', ')
 const delivered = rs => rs.every(whole) ? `all ${fmt(LINES)}` : `**${rs.map(r => `${fmt(r.delivered)} lines, ${fmt(r.bytes)} bytes`).join('; ')}**`
 const shipRow = name => {
   const rs = res[name]
-  const w = med(name, 'wholeRate'); const st = med(name, 'steadyRate'); const cpu = med(name, 'cpuS')
-  const broker = rs.every(r => r.brokerCpuS !== null) ? med(name, 'brokerCpuS').toFixed(2) : '–'
-  return `| ${contenders[name].label} | ${fmt(w)} | ${(w / base.whole).toFixed(2)}× | ${fmt(st)} | ${(st / base.steady).toFixed(2)}× | ${med(name, 'firstS').toFixed(2)} s | ${cpu.toFixed(2)} s (${(cpu / base.cpu).toFixed(2)}×) | ${fmt(LINES / cpu)} | ${broker} | ${delivered(rs)} | ${fmt(median(rs.map(r => r.messages)))} |`
+  const cpu = med(name, 'cpuS')
+  const broker = rs.every(r => r.brokerCpuS !== null) ? `${med(name, 'brokerCpuS').toFixed(2)} s` : '–'
+  return `| ${contenders[name].label} | ${fmt(med(name, 'wholeRate'))} | ${paired(name, 'wholeRate').toFixed(2)}× | ${fmt(med(name, 'steadyRate'))} | ${paired(name, 'steadyRate').toFixed(2)}× | ${med(name, 'firstS').toFixed(2)} s | ${cpu.toFixed(2)} s | ${paired(name, 'cpuS').toFixed(2)}× | ${fmt(LINES / cpu)} | ${broker} | ${delivered(rs)} | ${fmt(median(rs.map(r => r.messages)))} |`
 }
+const otelVsSluice = res.otelcol === undefined ? '' : `\n\nThe OpenTelemetry Collector against \`sluice ship\`, within each round: ${paired('otelcol', 'wholeRate', 'sluice').toFixed(2)}× its lines/s whole (per round ${pairedList('otelcol', 'wholeRate', 'sluice')}), ${paired('otelcol', 'steadyRate', 'sluice').toFixed(2)}× from the first acknowledgement, at ${paired('otelcol', 'cpuS', 'sluice').toFixed(2)}× its CPU time (per round ${pairedList('otelcol', 'cpuS', 'sluice')}).`
+const ratioRuns = names.filter(n => n !== 'kcatShip').map(n => `${n} ${pairedList(n, 'wholeRate')} (from the first acknowledgement ${pairedList(n, 'steadyRate')})`).join('; ')
 const rawRuns = names.map(n => `${n}: ${res[n].map(r => `${fmt(r.wholeRate)} / ${fmt(r.steadyRate)} lines/s, ${r.cpuS.toFixed(2)} s CPU`).join('; ')}`).join(' — ')
 const defaultsLine = otelDefaults === null
   ? (otel.bin === null ? `The OpenTelemetry Collector was not measured: ${otel.why}.` : 'The OpenTelemetry Collector with its default sending queue was not run (OTEL_DEFAULTS=0).')
@@ -194,11 +199,11 @@ const section = `## Shipper
 Run ${new Date().toISOString()} on ${os.cpus().length} cores (${os.cpus()[0].model}), load average ${os.loadavg().map(x => x.toFixed(2)).join(' ')} at the end, Node ${process.version}, ${kafka === null ? `Kafka ${brokers}` : 'a local single-node Kafka broker (project launcher)'}.
 Command: \`npm run build && RUNS=${RUNS} LINES=${LINES} CALLS=${CALLS} WARMUP=${WARMUP} node bench/shipper.bench.mjs\` (\`npm run bench -- shipper\` runs the same) — medians of ${RUNS} rounds after ${WARMUP} untimed warm-up round${WARMUP === 1 ? '' : 's'}; each round runs every contender once, starting with a different one. Method: [docs/design/2026-12-05-shipper-bench-fairness.md](../docs/design/2026-12-05-shipper-bench-fairness.md).
 
-File → Kafka: ${fmt(LINES)} pino lines (${(fileBytes / 1048576).toFixed(1)} MiB, one file for all), each contender a whole process on a fresh 4-partition topic, from spawn to the poll (every 50 ms) that saw its last line acknowledged; every line read back and counted. Baseline: kcat with the shipper's settings.
+File → Kafka: ${fmt(LINES)} pino lines (${(fileBytes / 1048576).toFixed(1)} MiB, one file for all), each contender a whole process on a fresh 4-partition topic, from spawn to the poll (every 50 ms) that saw its last line acknowledged; every line read back and counted. Baseline: kcat with the shipper's settings; "vs baseline" is the median of the ratios within each round. Lines/s and CPU are medians over the rounds.
 
-| contender | lines/s, whole process | vs baseline | lines/s from the first acknowledgement | vs baseline | first acknowledgement after | CPU (user+sys) | lines per CPU second | broker CPU | lines delivered | messages |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-${names.map(shipRow).join('\n')}
+| contender | lines/s, whole process | vs baseline | lines/s from the first acknowledgement | vs baseline | first acknowledgement after | CPU (user+sys) | vs baseline | lines per CPU second | broker CPU | lines delivered | messages |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${names.map(shipRow).join('\n')}${otelVsSluice}
 
 ${defaultsLine}
 
@@ -208,7 +213,7 @@ ${defaultsLine}
 | same calls: the main thread's own CPU time (schedstat) | ${m.pinoFileCpu.toFixed(3)} µs | ${m.sluiceCpu.toFixed(3)} µs | ${(m.sluiceCpu / m.pinoFileCpu).toFixed(3)}× |
 | \`sluice/stats\` one sample (100 open server connections) | one \`server.getConnections()\` round: ${m.conn.toFixed(1)} µs | \`monitor.sample()\`: ${m.stats.toFixed(1)} µs = ${(100 * m.stats / 60e6).toExponential(1)} % of a 60 s interval | ${(m.stats / m.conn).toFixed(1)}× |
 
-Raw runs (whole / from first acknowledgement) — ${rawRuns}; pino/file: ${calls.pinoFile.map(x => x.toFixed(3)).join(', ')} µs (CPU ${calls.pinoFileCpu.map(x => x.toFixed(3)).join(', ')}); sluice/transport: ${calls.sluice.map(x => x.toFixed(3)).join(', ')} µs (CPU ${calls.sluiceCpu.map(x => x.toFixed(3)).join(', ')}); stats sample: ${stats.map(s => s.us.toFixed(1)).join(', ')} µs.
+Raw runs (whole / from first acknowledgement) — ${rawRuns}. Per-round ratios to the baseline, whole process: ${ratioRuns}. Log calls — pino/file: ${calls.pinoFile.map(x => x.toFixed(3)).join(', ')} µs (CPU ${calls.pinoFileCpu.map(x => x.toFixed(3)).join(', ')}); sluice/transport: ${calls.sluice.map(x => x.toFixed(3)).join(', ')} µs (CPU ${calls.sluiceCpu.map(x => x.toFixed(3)).join(', ')}); stats sample: ${stats.map(s => s.us.toFixed(1)).join(', ')} µs.
 `
 const resultsFile = path.join(root, 'bench', 'RESULTS.md')
 let doc = fs.existsSync(resultsFile) ? fs.readFileSync(resultsFile, 'utf8') : '# Benchmark results\n\nEach section is regenerated by its own script in bench/.\n'

@@ -156,7 +156,7 @@ export async function measureProcess ({ cmd, args, env, topic, brokers, admin, p
     let offsets
     try { offsets = await admin.fetchTopicOffsets(topic) } catch (err) {
       // a retriable error (leadership news) costs this poll only; the next one sees the same end
-      if (err.retriable !== true) throw err
+      if (err.retriable !== true || now() - t0 > timeoutMs / 1000) throw err
       await sleep(pollMs)
       continue
     }
