@@ -84,8 +84,8 @@ const fileBytes = fs.statSync(file).size
 const admin = createKafka([brokers], 'bench-poll').admin()
 const shipOn = ONLY.includes('ship')
 if (shipOn) await admin.connect()
-const otel = ONLY.includes('ship') && OTEL ? ensureOtelcol() : { bin: null, why: 'otelcol left out (OTEL=0)' }
-if (otel.bin === null && ONLY.includes('ship')) process.stderr.write(`${otel.why}\n`)
+const otel = shipOn && OTEL ? ensureOtelcol() : { bin: null, why: 'otelcol left out (OTEL=0)' }
+if (otel.bin === null && shipOn) process.stderr.write(`${otel.why}\n`)
 
 // the shipper's own settings on the kcat side: acks=all, gzip level 1, batches of ≤ 8192 lines
 // and ≤ 2 MiB. Its pipeline shape (no linger, two batches in flight) is left to librdkafka's
@@ -122,7 +122,7 @@ async function runOne (name, tag, run) {
 const whole = r => r.delivered === LINES && r.bytes === fileBytes
 const fmtRun = (name, r) => `${name} ${Math.round(r.wholeRate)} (steady ${Math.round(r.steadyRate)}) lines/s, ${r.cpuS.toFixed(2)} s CPU${whole(r) ? '' : `, DELIVERED ${r.delivered} of ${LINES} lines, ${r.bytes} of ${fileBytes} bytes`}`
 const res = Object.fromEntries(names.map(n => [n, []]))
-const rounds = ONLY.includes('ship') ? WARMUP + RUNS : 0
+const rounds = shipOn ? WARMUP + RUNS : 0
 for (let i = 0; i < rounds; i++) {
   const counted = i >= WARMUP
   // each round starts with a different contender, so none always runs on the warmer machine
