@@ -11,10 +11,10 @@ const here = path.dirname(fileURLToPath(import.meta.url))
 export const benches = {
   shipper: {
     file: 'shipper.bench.mjs',
-    what: 'file → Kafka lines/s (createShipper vs kcat), main-thread cost per pino log call (sluice/transport vs pino/file), one sluice/stats sample',
-    needs: 'kcat; KAFKA_BROKERS, or Java for a local broker (docker/kafka/libs)',
+    what: 'file → Kafka as whole processes on fresh topics (`sluice ship` vs kcat, kcat with the shipper\'s settings, the OpenTelemetry Collector), main-thread cost per pino log call (sluice/transport vs pino/file), one sluice/stats sample',
+    needs: 'kcat; KAFKA_BROKERS, or Java for a local broker (docker/kafka/libs); Go ≥ 1.26 to build the OpenTelemetry Collector once (bench/otelcol.mjs; without it that contender is skipped)',
     tools: ['kcat'],
-    usage: 'env RUNS, LINES, CALLS, WARMUP, ONLY=ship,calls,stats'
+    usage: 'env RUNS, LINES, CALLS, WARMUP, ONLY=ship,calls,stats, OTEL=0, OTEL_DEFAULTS=0, BENCH_DEBUG=1'
   },
   collector: {
     file: 'collector.bench.mjs',
