@@ -25,15 +25,46 @@ function pause (ms: number, signal?: AbortSignal): Promise<void> {
   })
 }
 
-/** A 503 (the API sheds load, e.g. while quick clicks still have queries in flight) is retried
- *  a few times with a growing pause before it is shown. */
+/** The API runs at most 2 queries of one client at once (SLUICE_MAX_QUERIES_PER_CLIENT, 429
+ *  beyond): a page asks for its lines, histogram, facets, gaps and graphs together, so it queues
+ *  its own reads to that share instead of being refused. */
+const maxInFlight = 2
+let inFlight = 0
+const waiting: Array<() => void> = []
+
+async function takeTurn (signal?: AbortSignal): Promise<void> {
+  if (inFlight < maxInFlight) { inFlight++; return }
+  await new Promise<void>((resolve, reject) => {
+    const go = (): void => { signal?.removeEventListener('abort', gone); resolve() }
+    const gone = (): void => { const i = waiting.indexOf(go); if (i !== -1) waiting.splice(i, 1); reject(new DOMException('aborted', 'AbortError')) }
+    waiting.push(go)
+    signal?.addEventListener('abort', gone, { once: true })
+  })
+}
+
+/** a turn is handed straight to the next waiter, so inFlight never exceeds maxInFlight */
+function giveTurn (): void {
+  const next = waiting.shift()
+  if (next !== undefined) next()
+  else inFlight--
+}
+
+/** A 503 (the API sheds load) or 429 (this client's share is taken, e.g. by another tab) is
+ *  retried a few times with a growing pause before it is shown. */
 export async function getJson<T> (path: string, params: URLSearchParams, signal?: AbortSignal): Promise<T> {
   const qs = params.toString()
   for (let attempt = 0; ; attempt++) {
-    const res = await fetch(qs === '' ? path : `${path}?${qs}`, { signal, headers: { accept: 'application/json' } })
-    if (res.status === 503 && attempt < 5) { await pause(200 * 2 ** attempt, signal); continue }
-    if (!res.ok) throw await errorOf(res)
-    return await res.json() as T
+    await takeTurn(signal)
+    try {
+      const res = await fetch(qs === '' ? path : `${path}?${qs}`, { signal, headers: { accept: 'application/json' } })
+      if ((res.status === 503 || res.status === 429) && attempt < 5) void res.body?.cancel()
+      else if (!res.ok) throw await errorOf(res)
+      else return await res.json() as T
+    } finally {
+      // held until the body is read: the query runs until then
+      giveTurn()
+    }
+    await pause(200 * 2 ** attempt, signal)
   }
 }
 
