@@ -59,9 +59,10 @@ describe('bench: file → Kafka measurement', () => {
     try {
       const r = await measureProcess({ cmd: 'kcat', args: ['-P', '-b', brokers, '-t', topics.logs, '-l', file], env: process.env, topic: topics.logs, brokers, admin, isSegment, parseSegment })
       expect({ delivered: r.delivered, bytes: r.bytes, messages: r.messages, failed: r.failed, exit: r.exit.code }).toEqual({ delivered: 5000, bytes: Buffer.byteLength(text), messages: 5000, failed: false, exit: 0 })
+      expect(r.firstS).toBeGreaterThan(0)
       expect(r.firstS).toBeLessThanOrEqual(r.wholeS)
-      expect(r.wholeRate).toBeCloseTo(5000 / r.wholeS, 6)
-      expect(r.cpuS).toBeGreaterThanOrEqual(0)
+      // kcat read and sent 5000 lines: it used some CPU, and /usr/bin/time measured it
+      expect(r.cpuS).toBeGreaterThan(0)
     } finally { await admin.disconnect() }
   })
 })

@@ -59,6 +59,8 @@ describe('the OpenAPI document of sluice serve', () => {
     const expected = routes.filter(r => !r.hidden && r.method !== 'head').map(r => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`)
     expect(new Set(expected).size).toBeGreaterThan(20)
     expect(expected.filter(r => !listed.includes(r))).toEqual([])
+    // and nothing listed that the server does not serve
+    expect(listed.filter(r => !expected.includes(r))).toEqual([])
     for (const p of ['/healthz', '/readyz', '/metrics', '/v1/logs', '/v1/tail', '/v1/stats', '/v1/gaps', '/v1/alerts/rules']) expect(Object.keys(doc.paths)).toContain(p)
   })
 })

@@ -1,7 +1,7 @@
 // The tail hub's parts on their own: the replay ring (bounded in lines and bytes, `low` moving with
 // each eviction, a resume older than the ring refused) and the resume turns (at most N at once, a
 // bounded queue of waiters, a full queue refused, an aborted waiter leaving the queue).
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { Counter, Gauge, Registry } from 'prom-client'
 import { createTailRing } from '../../query-api/tail-ring.js'
 import { createResumeSlots } from '../../query-api/tail-resume.js'
@@ -85,26 +85,32 @@ describe('resume turns', () => {
   })
 
   it('idle GCs: one gcAfterMs after the last turn or closed tail, a second 5 × later; a new turn postpones them', async () => {
-    const m = { ...metrics(), idleGcs: new Counter({ name: 'idle_gcs', help: 'h', registers: [new Registry()] }) }
-    const slots = createResumeSlots(1, 1, m, 20)
-    const gcs = async (): Promise<number> => (await m.idleGcs.get()).values[0]?.value ?? 0
-    const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
-    const give = await slots.acquire(new AbortController().signal, true)
-    await sleep(60)
-    expect(await gcs()).toBe(0) // a resume is running
-    give()
-    slots.closed()
-    await sleep(60)
-    expect(await gcs()).toBe(1)
-    const again = await slots.acquire(new AbortController().signal, true)
-    await sleep(150)
-    expect(await gcs()).toBe(1) // the second one waits for the new resume to end
-    again()
-    await sleep(60)
-    expect(await gcs()).toBe(2)
-    await sleep(200)
-    expect(await gcs()).toBe(3)
-    await sleep(200)
-    expect(await gcs()).toBe(3) // and no more until the next resume
+    vi.useFakeTimers()
+    try {
+      const m = { ...metrics(), idleGcs: new Counter({ name: 'idle_gcs', help: 'h', registers: [new Registry()] }) }
+      const slots = createResumeSlots(1, 1, m, 20)
+      const gcs = async (): Promise<number> => (await m.idleGcs.get()).values[0]?.value ?? 0
+      const give = await slots.acquire(new AbortController().signal, true)
+      vi.advanceTimersByTime(60)
+      expect(await gcs()).toBe(0) // a resume is running
+      give()
+      slots.closed()
+      vi.advanceTimersByTime(19)
+      expect(await gcs()).toBe(0)
+      vi.advanceTimersByTime(1)
+      expect(await gcs()).toBe(1)
+      const again = await slots.acquire(new AbortController().signal, true)
+      vi.advanceTimersByTime(150)
+      expect(await gcs()).toBe(1) // the second one waits for the new resume to end
+      again()
+      vi.advanceTimersByTime(20)
+      expect(await gcs()).toBe(2)
+      vi.advanceTimersByTime(99)
+      expect(await gcs()).toBe(2)
+      vi.advanceTimersByTime(1)
+      expect(await gcs()).toBe(3)
+      vi.advanceTimersByTime(1000)
+      expect(await gcs()).toBe(3) // and no more until the next resume
+    } finally { vi.useRealTimers() }
   })
 })

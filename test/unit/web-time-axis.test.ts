@@ -24,11 +24,18 @@ describe('Explorer time axis', () => {
   it('starts the list at the picked minute (newest first: up to its end; oldest first: from its start), in the URL as at', () => {
     const s = parseState('?service=api&since=1h&at=2026-12-05T10:20:00Z')
     expect(toSearch(s)).toBe('/?service=api&at=2026-12-05T10%3A20%3A00Z')
-    expect(listParams(s).toString()).toBe('service=api&since=1h&until=2026-12-05T10%3A20%3A59.999Z')
-    expect(listParams({ ...s, order: 'asc' }).toString()).toBe('service=api&since=2026-12-05T10%3A20%3A00.000Z')
-    expect(listParams(parseState('?service=api')).toString()).toBe('service=api&since=1h')
+    const now = Date.parse('2026-12-05T10:50:00Z')
+    expect(listParams(s, now).toString()).toBe('service=api&since=1h&until=2026-12-05T10%3A20%3A59.999Z')
+    expect(listParams({ ...s, order: 'asc' }, now).toString()).toBe('service=api&since=2026-12-05T10%3A20%3A00.000Z')
+    expect(listParams(parseState('?service=api'), now).toString()).toBe('service=api&since=1h')
     // a range ending inside the minute keeps its own end
-    expect(listParams(parseState('?since=2026-12-05T10:00:00Z&until=2026-12-05T10:20:30Z&at=2026-12-05T10:20:00Z')).get('until')).toBe('2026-12-05T10:20:30Z')
+    expect(listParams(parseState('?since=2026-12-05T10:00:00Z&until=2026-12-05T10:20:30Z&at=2026-12-05T10:20:00Z'), now).get('until')).toBe('2026-12-05T10:20:30Z')
+    // a minute the range has moved past (since=1h, an hour and a half later) is ignored, both orders
+    const later = Date.parse('2026-12-05T11:50:00Z')
+    expect(listParams(s, later).toString()).toBe('service=api&since=1h')
+    expect(listParams({ ...s, order: 'asc' }, later).toString()).toBe('service=api&since=1h')
+    // and so is one after an absolute end
+    expect(listParams(parseState('?since=2026-12-05T10:00:00Z&until=2026-12-05T10:10:00Z&at=2026-12-05T10:20:00Z'), now).toString()).toBe('since=2026-12-05T10%3A00%3A00Z&until=2026-12-05T10%3A10%3A00Z')
   })
 
   it('marks the transitions of the view\'s hosts/services, with rule, state, value and threshold', () => {

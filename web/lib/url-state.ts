@@ -1,6 +1,7 @@
 // The URL is the state: the view's query string uses the API's own parameter names, so a
 // link pasted in chat opens the same view, and back/forward walk through past searches.
 import type { Level } from './types.js'
+import { timeOf } from './page-state.js'
 
 export interface ViewState {
   q: string
@@ -94,12 +95,16 @@ export function sameState (a: ViewState, b: ViewState): boolean {
 
 /** The list's own parameters: the view's filter, and from `at` on (newest first: up to the end
  *  of that minute; oldest first: from its start) when the view has one within its range. */
-export function listParams (s: ViewState): URLSearchParams {
+export function listParams (s: ViewState, now = Date.now()): URLSearchParams {
   const p = filterParams(s)
   const at = Date.parse(s.at)
   if (s.at === '' || Number.isNaN(at)) return p
   const minute = Math.floor(at / 60_000) * 60_000
   const until = Date.parse(s.until)
+  // a minute outside the range (e.g. a relative `since` moved past it) is ignored: the list keeps the range
+  const since = timeOf(s.since, now)
+  const end = s.until === '' ? now : timeOf(s.until, now)
+  if ((since !== null && minute + 59_999 < since) || (end !== null && minute > end)) return p
   if (s.order === 'asc') p.set('since', new Date(minute).toISOString())
   else if (Number.isNaN(until) || until > minute + 59_999) p.set('until', new Date(minute + 59_999).toISOString())
   return p
