@@ -25,7 +25,8 @@ describe('bench: file → Kafka measurement', () => {
     const body = '{"level":30,"msg":"a"}\n{"level":40,"msg":"bb"}\n'
     const segment = `${segmentHeaderJson({ host: 'h', service: 's', src: 'f1', path: '/x.log', off: 0, lines: 2, bytes: Buffer.byteLength(body), rt: '2026-12-05T00:00:00.000Z' })}\n${body}`
     const progress = '{"v":1,"kind":"progress","host":"h","source":"","path":"","state":"host"}\n'
-    const producer = createKafka([brokers], 'bench-count').producer()
+    // idempotent: a send retried under load must not write the messages twice
+    const producer = createKafka([brokers], 'bench-count').producer({ idempotent: true, maxInFlightRequests: 1 })
     await producer.connect()
     await producer.send({
       topic: topics.logs,
