@@ -103,8 +103,9 @@ for (let i = 0; i < reps; i++) {
 }
 const last = runs[runs.length - 1]
 if (last.processes !== P) throw new Error(`the page shows ${last.processes} processes, expected ${P}`)
-// the /v1/stats answers as JSON text, and what gzip would make of them (the server does not compress)
-// and the same requests from Node, one after another: the API's share of the page's time
+// the /v1/stats answers as JSON text, and what gzip makes of them (the server compresses them for a
+// client that accepts it, as the browser does), and the same requests from Node (fetch accepts
+// gzip too), one after another: the API's share of the page's time
 let rawBytes = 0; let gzBytes = 0
 const apiRuns = []
 for (let i = 0; i <= reps; i++) {
@@ -181,7 +182,7 @@ Command: \`npm run bench -- processes${process.argv[2] !== undefined ? ` ${P}` :
 | baseline: the ${asked.length} plain \`/v1/stats\` statements (every series, no top/keys) straight to ClickHouse, one after another (JSONEachRow, parsed) | ${median(sqlRuns).toFixed(0)} ms | ${sqlRuns.map(x => x.toFixed(0)).join(', ')} |
 | for comparison: the same ${points.toLocaleString('en')} points in one statement (\`metric IN …\`) | ${median(oneRuns).toFixed(0)} ms | ${oneRuns.map(x => x.toFixed(0)).join(', ')} |
 
-The page asked for: ${asked.map(q => `${q.get('metric')} (${q.get('agg')}${q.has('top') ? `, top=${q.get('top')}` : q.has('keys') ? ', keys' : ''}${q.has('band') ? ', band' : ''})`).join(', ')}; every series of these would be ${points.toLocaleString('en')} points (${(points / asked.length / P).toFixed(0)} per series); the page draws the top 10 processes per chart and a min–max band for the other ${P - 10}, and that is what the server sends. The \`/v1/stats\` bodies are ${mb(rawBytes)} of JSON (each point \`["2026-11-21T00:10:00.000Z",123.4]\`), ${mb(gzBytes)} gzipped; the server does not compress.${last.bad.length > 0 ? ` Failed requests: ${[...new Set(last.bad)].join(', ')}.` : ''}
+The page asked for: ${asked.map(q => `${q.get('metric')} (${q.get('agg')}${q.has('top') ? `, top=${q.get('top')}` : q.has('keys') ? ', keys' : ''}${q.has('band') ? ', band' : ''})`).join(', ')}; every series of these would be ${points.toLocaleString('en')} points (${(points / asked.length / P).toFixed(0)} per series); the page draws the top 10 processes per chart and a min–max band for the other ${P - 10}, and that is what the server sends. The \`/v1/stats\` bodies are ${mb(rawBytes)} of JSON (each point \`["2026-11-21T00:10:00.000Z",123.4]\`), ${mb(gzBytes)} gzipped; the server sends answers of 1 KiB or more br or gzip to a client that accepts it (the browser prefers br), so the bytes on the wire above are compressed ones.${last.bad.length > 0 ? ` Failed requests: ${[...new Set(last.bad)].join(', ')}.` : ''}
 
 Where the bytes and the time go: the page asks \`/v1/stats\` for its ranking metric with \`top=10&band=minmax\` (the 10 series, one band, every process listed in rank order), then for each other metric with \`keys=<those 10>&band=minmax\` (two requests in flight, the API's per-client limit), at the chart's step (${last.step} s for a ${last.width} px chart over 24 h). So each answer holds 10 series, one band and the list of ${P} processes (for the legend's count, the pin search and restart markers); the bytes grow with the pixels and only the list grows with the processes. Time = the statements (each still reads and groups every process's samples of its metric, then ranks them with window functions) + the shorter answers + drawing. The machine is shared (see the load average): compare within a run.
 `

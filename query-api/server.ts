@@ -3,6 +3,7 @@
 // Each feature is a fastify plugin; errors are SluiceErrors with codes and exact messages.
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify'
 import underPressure from '@fastify/under-pressure'
+import compress from '@fastify/compress'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { ClickHouseClient } from '@clickhouse/client'
@@ -59,6 +60,9 @@ export interface QueryApiOptions {
  *  handler and OpenAPI document as the built-in routes, and reads the API's ClickHouse. */
 export type QueryApiPlugin = (app: FastifyInstance, ctx: { clickhouse: ClickHouseClient, database: string }) => Promise<void>
 
+/** text/* except SSE, JSON and NDJSON; other types as mime-db marks them (e.g. JavaScript) */
+const compressibleTypes = /^text\/(?!event-stream)|^application\/(?:[\w.-]+\+)?json(?:;|$)|^application\/x-ndjson(?:;|$)/
+
 export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInstance> {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000
   const app = Fastify({
@@ -74,6 +78,10 @@ export async function buildQueryApi (opts: QueryApiOptions): Promise<FastifyInst
   })
 
   if (opts.onRoute !== undefined) app.addHook('onRoute', opts.onRoute)
+  // before any route: the plugin hooks each route as it is added. Whole answers of ≥ 1 KiB (JSON,
+  // a /v1/logs page as NDJSON or text, the web assets) go out gzip/br when the client accepts it;
+  // /v1/tail writes its SSE stream itself (hijacked) and is marked `compress: false` as well
+  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], customTypes: compressibleTypes, globalDecompression: false })
   await app.register(swagger, { openapi: { info: { title: 'Sluice query API', version: '1' }, components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } } })
   await app.register(swaggerUi, { routePrefix: '/docs' })
 

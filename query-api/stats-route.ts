@@ -30,6 +30,8 @@ export const StatsQuerystring = Type.Object({
   divide_by: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'denominator metric of the same record: value = metric / divide_by (e.g. heap_used / heap_limit); records whose denominator is ≤ 0 are skipped' })),
   host: Type.Optional(Names),
   service: Type.Optional(Names),
+  not_host: Type.Optional(Names),
+  not_service: Type.Optional(Names),
   pid: Type.Optional(Type.String({ maxLength: 32, description: 'process id' })),
   since: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default 6h' })),
   until: Type.Optional(Type.String({ maxLength: 64, description: 'relative or ISO-8601; default now' })),
@@ -79,10 +81,12 @@ function differences (rows: Row[], agg: 'rate' | 'increase', firstBucket: number
 }
 
 /** The samples of the metric (or the ratio) as (host, service, pid, ts, x), filtered. */
-function sourceSql (db: string, divideBy: string | null, f: { hosts: string[], services: string[], pid?: number }, params: Record<string, unknown>): string {
+function sourceSql (db: string, divideBy: string | null, f: { hosts: string[], services: string[], notHosts: string[], notServices: string[], pid?: number }, params: Record<string, unknown>): string {
   const where = ["ts >= fromUnixTimestamp64Milli({from:Int64}, 'UTC')", "ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC')"]
   if (f.hosts.length > 0) { where.push('host IN {hosts:Array(String)}'); params.hosts = f.hosts }
   if (f.services.length > 0) { where.push('service IN {services:Array(String)}'); params.services = f.services }
+  if (f.notHosts.length > 0) { where.push('host NOT IN {notHosts:Array(String)}'); params.notHosts = f.notHosts }
+  if (f.notServices.length > 0) { where.push('service NOT IN {notServices:Array(String)}'); params.notServices = f.notServices }
   if (f.pid !== undefined) { where.push('pid = {pid:UInt32}'); params.pid = f.pid }
   if (divideBy === null) return `SELECT host, service, pid, ts, value AS x FROM ${db}.stats FINAL WHERE metric = {metric:String} AND ${where.join(' AND ')}`
   // both halves of one record (same process and ts), as the alert evaluator pairs them
@@ -146,8 +150,10 @@ export const statsRoute = fp(async (app: FastifyInstance, opts: StatsRouteOption
     const params: Record<string, unknown> = { metric: qs.metric, from, until, step: stepMs / 1000, maxRows: maxPoints + 1 }
     const hosts = paramValues(qs.host)
     const services = paramValues(qs.service)
+    const notHosts = paramValues(qs.not_host)
+    const notServices = paramValues(qs.not_service)
     const bucketed = `SELECT host, service, pid, toUnixTimestamp(toStartOfInterval(ts, toIntervalSecond({step:UInt32}))) * 1000 AS t, ${aggs[agg]} AS v${differenced ? ', toUnixTimestamp64Milli(max(ts)) AS lt' : ''}
-FROM (${sourceSql(db, divideBy, { hosts, services, pid }, params)})
+FROM (${sourceSql(db, divideBy, { hosts, services, notHosts, notServices, pid }, params)})
 GROUP BY host, service, pid, t`
     const tooMany = (): Error => errors.BAD_PARAM('step', `gives more than ${maxPoints} points over all series; use a larger step, a shorter range or host/service/pid filters`)
     const body: Static<typeof StatsResponse> = {
@@ -186,7 +192,7 @@ GROUP BY host, service, pid, t`
     else {
       // which metrics were reported in the range at all (any process): is the name wrong, or the filters?
       const seen = (await query<{ metric: string }>(`SELECT DISTINCT metric FROM ${db}.stats WHERE ts >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND ts <= fromUnixTimestamp64Milli({until:Int64}, 'UTC') ORDER BY metric LIMIT 10000`, { since: from, until }, clientKey(req))).map(r => r.metric)
-      body.hint = emptyHint(qs.metric, divideBy, seen, hosts.length > 0 || services.length > 0 || pid !== undefined)
+      body.hint = emptyHint(qs.metric, divideBy, seen, hosts.length + services.length + notHosts.length + notServices.length > 0 || pid !== undefined)
     }
     return body
   })

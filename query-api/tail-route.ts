@@ -111,6 +111,8 @@ export const tailRoute = fp(async (app: FastifyInstance, opts: TailRouteOptions)
   }
 
   app.get<{ Querystring: TailQuerystring }>('/v1/tail', {
+    // each event must leave at once: a compressor would hold them back to fill its window
+    compress: false,
     preValidation: utf8QueryHook,
     schema: { summary: 'Follow new lines live (text/event-stream); event ids resume via Last-Event-ID', querystring: TailQuerystring, produces: ['text/event-stream'] }
   }, async (req, reply) => {

@@ -4,7 +4,7 @@
 // what a person would on a 1280×800 screen and checks what the page shows.
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, Page, Response } from 'playwright-core'
 import { freePort } from '../../platform/kafka-launcher.js'
 import { root, runNode, startUp, stopChild, tempDir, uniquePrefix, waitFor } from '../helpers/env.js'
 import { launchBrowser, newPage, screenshot } from '../helpers/browser.js'
@@ -183,5 +183,27 @@ describe('web: the Explorer\'s graph strip and alert marks', () => {
     await page.goto(`${up.url}/?service=api&since=15m`)
     await page.locator('.strip .pchart[data-chart="strip-heap"]').waitFor({ timeout: 30_000 })
     expect(await page.locator('.histogram .hmark').count()).toBe(0)
+  })
+
+  it('strip fetches every series (issue 20): with 200 processes it receives the top 5 and one band, compressed', async () => {
+    const asked: Array<{ url: URL, encoding: string | undefined, body: StatsBody & { band?: { count: number }, processes?: unknown[] } }> = []
+    const seen = (r: Response): void => {
+      const url = new URL(r.url())
+      if (url.pathname === '/v1/stats') void r.json().then(body => asked.push({ url, encoding: r.headers()['content-encoding'], body }))
+    }
+    page.on('response', seen)
+    await page.goto(`${up.url}/?service=batch&since=1h`)
+    await page.locator('.strip .pchart[data-chart="strip-heap"]').waitFor({ timeout: 30_000 })
+    await waitFor('both strip answers', async () => asked.length >= 2, 10_000, 100)
+    page.off('response', seen)
+    const top5 = Array.from({ length: 5 }, (_, i) => `b-10/batch/${700 - i}`)
+    const heap = asked.find(a => a.url.searchParams.get('metric') === 'heap_used')!
+    expect([heap.url.searchParams.get('top'), heap.url.searchParams.get('band'), heap.url.searchParams.get('keys')]).toEqual(['5', 'minmax', null])
+    expect(heap.body.series.map(x => `${x.host}/${x.service}/${x.pid}`)).toEqual(top5)
+    expect([heap.body.band?.count, heap.body.processes?.length]).toEqual([195, 200])
+    expect(heap.encoding).toBe('br')
+    const eld = asked.find(a => a.url.searchParams.get('metric') === 'eventloop_delay_p99_ms')!
+    expect([eld.url.searchParams.get('keys'), eld.url.searchParams.get('band'), eld.url.searchParams.get('top')]).toEqual([top5.join(','), 'minmax', null])
+    expect(asked.length).toBe(2)
   })
 })

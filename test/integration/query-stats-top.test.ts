@@ -87,6 +87,23 @@ describe('GET /v1/stats?top=N&band=minmax and keys=…', () => {
     expect(chosen.series).toEqual(plain.series.filter(s => s.pid === 3 || s.pid === 1).reverse())
   })
 
+  it('not_host / not_service: the excluded processes are neither ranked, nor in the band, nor listed', async () => {
+    expect(await get(`/v1/stats?metric=connections&${range}&top=2&band=minmax&not_host=h-4`)).toEqual({
+      status: 200,
+      body: {
+        ...head,
+        agg: 'avg',
+        series: [
+          { host: 'h-2', service: 'svc', pid: 2, points: [[at(0), 50], [at(1), 40], [at(2), 30], [at(3), 20]] },
+          { host: 'h-3', service: 'svc', pid: 3, points: [[at(0), 5], [at(1), 60], [at(2), 5], [at(3), 5]] }
+        ],
+        band: { count: 1, points: [[at(0), 10, 10], [at(1), 10, 10], [at(2), 10, 10], [at(3), 10, 10]] },
+        processes: [proc('h-2', 2, 0, 3), proc('h-3', 3, 0, 3), proc('h-1', 1, 0, 3)]
+      }
+    })
+    expect(await get(`/v1/stats?metric=connections&${range}&not_service=svc`)).toMatchObject({ status: 200, body: { series: [], hint: "'connections' was reported in this range, but not by a process matching the host/service/pid filters" } })
+  })
+
   it('keys= (empty): no series, every process in the band', async () => {
     expect(await get(`/v1/stats?metric=connections&${range}&keys=&band=minmax`)).toEqual({
       status: 200,
@@ -126,7 +143,7 @@ describe('GET /v1/stats?top=N&band=minmax and keys=…', () => {
       ['keys=h-1/svc', "invalid query parameter 'keys': each must be host/service/pid, e.g. web-1/api/4242; got \"h-1/svc\""],
       [`keys=${Array.from({ length: 51 }, (_, i) => `h/s/${i}`).join(',')}`, "invalid query parameter 'keys': lists at most 50 processes; got 51"],
       [`${'keys=h/s/1&'.repeat(51)}top=1`, "invalid query parameter 'keys': may be given at most 50 times; got 51"],
-      ['tops=2', "invalid query parameter 'tops': unknown parameter; accepted: metric, divide_by, host, service, pid, since, until, step, agg, top, keys, band"]
+      ['tops=2', "invalid query parameter 'tops': unknown parameter; accepted: metric, divide_by, host, service, not_host, not_service, pid, since, until, step, agg, top, keys, band"]
     ]
     for (const [qs, message] of cases) {
       it(qs.length > 60 ? qs.slice(0, 60) + '…' : qs, async () => {

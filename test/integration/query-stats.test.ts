@@ -130,7 +130,7 @@ describe('GET /v1/stats and /v1/stats/metrics on ClickHouse', () => {
     const cases: Array<[string, string]> = [
       ['/v1/stats', "invalid query parameter 'metric': is required: the metric to plot, e.g. heap_used; GET /v1/stats/metrics lists the metrics reported"],
       ['/v1/stats?metric=fds&agg=mean', "invalid query parameter 'agg': must be one of avg, min, max, sum, last, p50, p95, p99, rate, increase; got \"mean\""],
-      ['/v1/stats?metric=fds&divideBy=fd_limit', "invalid query parameter 'divideBy': unknown parameter; accepted: metric, divide_by, host, service, pid, since, until, step, agg, top, keys, band"],
+      ['/v1/stats?metric=fds&divideBy=fd_limit', "invalid query parameter 'divideBy': unknown parameter; accepted: metric, divide_by, host, service, not_host, not_service, pid, since, until, step, agg, top, keys, band"],
       ['/v1/stats?metric=fds&pid=web-1', "invalid query parameter 'pid': must be a process id (a whole number 0-4294967295); got \"web-1\""],
       ['/v1/stats?metric=fds&step=1.5s', "invalid query parameter 'step': must be whole seconds of at least 1s, e.g. 60s or 5m; got \"1.5s\""],
       ['/v1/stats?metric=fds&since=2026-11-20T10:00:00Z&until=2026-11-20T09:00:00Z', "invalid query parameter 'until': must not be before since; got until 2026-11-20T09:00:00.000Z and since 2026-11-20T10:00:00.000Z"],

@@ -1,10 +1,11 @@
 // The Explorer's graph strip: heap used and event-loop delay p99 of the processes in the view's
 // hosts/services, on the histogram's own axis (its range, its bucket width as the stats step,
 // its pixels). A click on a graph lists that minute; a hovered log line's instant is a rule.
-//   histogram axis ──▶ /v1/stats (step = bucket width, one metric at a time) ──▶ ProcessChart (compact)
+//   histogram axis ──▶ /v1/stats heap top=5&band=minmax, then the second metric keys=<those 5>&band=minmax
+//   (step = bucket width, one request at a time) ──▶ ProcessChart (compact): 5 lines and one band each
 import { useEffect, useMemo, useState } from 'preact/hooks'
 import { getJson } from '../lib/api.js'
-import { chartData, procKey, rankProcesses, type StatsBody, type StatsSeries } from '../lib/process-series.js'
+import { chartData, procKey, type StatsBody } from '../lib/process-series.js'
 import type { TimeAxis, TimeCursor } from '../lib/time-scale.js'
 import type { ViewState } from '../lib/url-state.js'
 import { isoOf } from '../lib/format.js'
@@ -43,7 +44,7 @@ export function ProcessStrip ({ state, axis, cursor, marks, onPick, onAuth }: Pr
   }
   const [box, setBox] = useState<HTMLDivElement | null>(null)
   const [width, setWidth] = useState(0)
-  const [series, setSeries] = useState<Map<string, StatsSeries[]> | null>(null)
+  const [bodies, setBodies] = useState<Map<string, StatsBody> | null>(null)
   const [error, setError] = useState<string | null>(null)
   useEffect(() => {
     if (box === null) return
@@ -56,18 +57,20 @@ export function ProcessStrip ({ state, axis, cursor, marks, onPick, onAuth }: Pr
   useEffect(() => {
     if (!open || axis === null) return
     const ac = new AbortController()
+    const ask = async (c: typeof stripCharts[number], choose: Record<string, string>): Promise<StatsBody> => {
+      const p = new URLSearchParams({ metric: c.metric, since: isoOf(axis.start), until: isoOf(axis.end - 1), step: `${axis.stepMs / 1000}s`, agg: c.agg, ...choose, band: 'minmax' })
+      for (const [name, values] of [['host', state.host], ['service', state.service], ['not_host', state.notHost], ['not_service', state.notService]] as const) for (const v of values) p.append(name, v)
+      return await getJson<StatsBody>('/v1/stats', p, ac.signal)
+    }
     void (async () => {
-      const got = new Map<string, StatsSeries[]>()
-      // one at a time: the histogram and facets may still hold the client's query slots
-      for (const c of stripCharts) {
-        const p = new URLSearchParams({ metric: c.metric, since: isoOf(axis.start), until: isoOf(axis.end - 1), step: `${axis.stepMs / 1000}s`, agg: c.agg })
-        for (const h of state.host) p.append('host', h)
-        for (const s of state.service) p.append('service', s)
-        const body = await getJson<StatsBody>('/v1/stats', p, ac.signal)
-        got.set(c.metric, body.series.filter(s => !state.notHost.includes(s.host) && !state.notService.includes(s.service)))
-      }
-      return got
-    })().then(got => { setSeries(got); setError(null) }, err => {
+      // one at a time: the histogram and facets may still hold the client's query slots. The server
+      // ranks by heap and sends the top lines and one band; the second metric follows those lines
+      const [first, second] = stripCharts
+      const heap = await ask(first, { top: String(topN) })
+      const keys = heap.series.map(procKey)
+      const other = await ask(second, keys.length > 0 ? { keys: keys.join(',') } : { top: String(topN) })
+      return new Map([[first.metric, heap], [second.metric, other]])
+    })().then(got => { setBodies(got); setError(null) }, err => {
       if (ac.signal.aborted) return
       onAuth(err)
       setError((err as Error).message)
@@ -76,14 +79,15 @@ export function ProcessStrip ({ state, axis, cursor, marks, onPick, onAuth }: Pr
   }, [key, open])
 
   const view = useMemo(() => {
-    if (series === null) return null
-    const ranked = rankProcesses(series.get('heap_used') ?? [])
-    const every = new Set([...series.values()].flat().map(procKey))
-    const top = new Set([...ranked, ...[...every].sort()].slice(0, topN))
+    if (bodies === null) return null
+    // the lines are the heap's top processes (the second metric's own when no heap was reported)
+    const lined = stripCharts.map(c => bodies.get(c.metric)?.series ?? []).find(s => s.length > 0) ?? []
+    const top = new Set(lined.map(procKey))
+    const every = new Set([...bodies.values()].flatMap(b => b.processes ?? []).map(procKey))
     const colours = new Map([...top].map((k, i) => [k, palette[i % palette.length]]))
-    const data = stripCharts.map(c => chartData(series.get(c.metric) ?? [], top))
+    const data = stripCharts.map(c => { const b = bodies.get(c.metric); return chartData(b?.series ?? [], top, { others: b?.band }) })
     return { top: [...top], colours, data, total: every.size }
-  }, [series])
+  }, [bodies])
 
   const shown = view === null ? [] : stripCharts.map((c, i) => ({ c, data: view.data[i] })).filter(x => x.data.lines.length > 0 || x.data.band !== null)
   return (
