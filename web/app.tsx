@@ -61,7 +61,7 @@ export function App () {
   useEffect(() => { if (tail.status === 'unauthorized') setNeedLogin(true) }, [tail.status])
 
   const lines = state.tail ? tail.lines : timeline.lines
-  const { axis, setAxis, cursor, at, axisMarks, stripMarks, hoverLine } = useTimeAxis(state)
+  const { axis, setAxis, cursor, at, axisMarks, alertsLoaded, stripMarks, hoverLine } = useTimeAxis(state)
   const sideReady = state.tail || timeline.settled === `${filterParams(state).toString()}&order=${state.order}`
   // missing ranges: asked for once the lines are in, like the histogram and facets
   const gaps = useGaps(state, !needLogin && !state.tail && sideReady && timeline.empty !== 'no-logs', onAuth)
@@ -84,7 +84,7 @@ export function App () {
         <TopActions state={state} utc={utc} loggedIn={loggedIn} onChange={navigate} onUtc={() => { store('sluice.utc', utc ? '0' : '1'); setUtc(!utc) }} onHelp={() => setHelp(true)} onLogout={() => { void logout().then(() => setNeedLogin(true)) }} />
       </header>
       {!state.tail && timeline.empty !== 'no-logs' && <>
-        <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} marks={axisMarks} ranges={marks} cursor={cursor} onAxis={setAxis} />
+        <Histogram state={state} ready={sideReady} utc={utc} onAuth={onAuth} onZoom={(since, until) => navigate({ since, until })} marks={axisMarks} marksLoaded={alertsLoaded} ranges={marks} cursor={cursor} onAxis={setAxis} />
         {!state.tail && <GapNotice gaps={gaps} />}
         {axis !== null && <ProcessStrip state={state} axis={axis} cursor={cursor} marks={stripMarks} onAuth={onAuth} onPick={ms => navigate({ at: isoOf(Math.floor(ms / 60_000) * 60_000) })} />}
       </>}

@@ -182,6 +182,8 @@ describe('web: the Explorer\'s graph strip and alert marks', () => {
     // another service's view does not show it
     await page.goto(`${up.url}/?service=api&since=15m`)
     await page.locator('.strip .pchart[data-chart="strip-heap"]').waitFor({ timeout: 30_000 })
+    // once the transitions of this range are in (the same list that held the grower's firing)
+    await page.locator('.histogram[data-marks-loaded="1"]').waitFor({ timeout: 30_000 })
     expect(await page.locator('.histogram .hmark').count()).toBe(0)
   })
 

@@ -19,6 +19,8 @@ interface Props {
   state: ViewState, ready: boolean, utc: boolean, onZoom: (since: string, until: string) => void, onAuth: (err: unknown) => void
   /** glyphs on the time axis, e.g. alert transitions */
   marks?: TimeMark[]
+  /** the marks are complete (shown as data-marks-loaded, so a reader can tell none from not yet) */
+  marksLoaded?: boolean
   /** stretches drawn over the bars, e.g. missing byte ranges */
   ranges?: HistogramMark[]
   /** an instant to draw as a rule across the bars (a hovered log line) */
@@ -29,7 +31,7 @@ interface Props {
 
 export const bucketCount = 100
 
-export function Histogram ({ state, ready, utc, onZoom, onAuth, marks, ranges = [], cursor, onAxis }: Props) {
+export function Histogram ({ state, ready, utc, onZoom, onAuth, marks, marksLoaded, ranges = [], cursor, onAxis }: Props) {
   const [data, setData] = useState<HistogramData | null | 'absent'>(null)
   const [error, setError] = useState<string | null>(null)
   const [drag, setDrag] = useState<[number, number] | null>(null)
@@ -71,7 +73,7 @@ export function Histogram ({ state, ready, utc, onZoom, onAuth, marks, ranges = 
   const first = data.bars[0]
   const lastBar = data.bars[data.bars.length - 1]
   return (
-    <div class="histogram" aria-label="volume histogram" data-total={data.total} data-for={shownFor}>
+    <div class="histogram" aria-label="volume histogram" data-total={data.total} data-for={shownFor} data-marks-loaded={marksLoaded === true ? '1' : '0'}>
       <div class="bars" data-start={axis?.start} data-end={axis?.end} onMouseLeave={() => { if (dragging.current) finish() }} onMouseUp={finish}>
         {data.bars.map((b, i) => {
           const total = Object.values(b.counts).reduce((a, c) => a + c, 0)

@@ -23,16 +23,17 @@ export function markOf (t: AlertTransition): TimeMark {
   return { t: Date.parse(t.ts), kind: t.to_state, label: `${t.rule_name} ${t.to_state}${who === '' ? '' : ` on ${who}`}: value ${num(t.value)} (threshold ${num(t.threshold)})` }
 }
 
-export function useAlertTransitions (state: ViewState, axis: TimeAxis | null): AlertTransition[] {
-  const [list, setList] = useState<AlertTransition[]>([])
+/** the transitions of the axis' range, and the range (`start-end`) they were loaded for ('' until then) */
+export function useAlertTransitions (state: ViewState, axis: TimeAxis | null): { list: AlertTransition[], loadedFor: string } {
+  const [got, setGot] = useState<{ list: AlertTransition[], loadedFor: string }>({ list: [], loadedFor: '' })
   const key = axis === null ? '' : `${axis.start}-${axis.end}`
   useEffect(() => {
     if (axis === null) return
     const ac = new AbortController()
     getJson<{ transitions: AlertTransition[] }>('/v1/alerts/history', new URLSearchParams({ since: isoOf(axis.start), limit: '500' }), ac.signal).then(h => {
-      setList(h.transitions.filter(t => (t.to_state === 'firing' || t.to_state === 'resolved') && Date.parse(t.ts) <= axis.end))
-    }, () => { if (!ac.signal.aborted) setList([]) })
+      setGot({ list: h.transitions.filter(t => (t.to_state === 'firing' || t.to_state === 'resolved') && Date.parse(t.ts) <= axis.end), loadedFor: key })
+    }, () => { if (!ac.signal.aborted) setGot({ list: [], loadedFor: key }) })
     return () => ac.abort()
   }, [key])
-  return list
+  return got
 }

@@ -13,6 +13,8 @@ export interface TimeAxisView {
   cursor: TimeCursor
   /** the minute the list starts at (epoch ms), NaN for none */
   at: number
+  /** the alert transitions of the axis' range have been loaded (the glyphs are complete) */
+  alertsLoaded: boolean
   /** glyphs under the histogram */
   axisMarks: TimeMark[]
   /** lines on the strip's graphs */
@@ -24,7 +26,8 @@ export interface TimeAxisView {
 export function useTimeAxis (state: ViewState): TimeAxisView {
   const [axis, setAxis] = useState<TimeAxis | null>(null)
   const cursor = useMemo(createTimeCursor, [])
-  const transitions = useAlertTransitions(state, state.tail ? null : axis)
+  const { list: transitions, loadedFor } = useAlertTransitions(state, state.tail ? null : axis)
+  const alertsLoaded = axis !== null && loadedFor === `${axis.start}-${axis.end}`
   const alerts = useMemo(() => transitions.filter(t => concerns(state, t)), [transitions, state.host, state.service, state.notHost, state.notService])
   const at = state.at === '' ? NaN : Date.parse(state.at)
   const axisMarks = useMemo<TimeMark[]>(() => [
@@ -37,5 +40,5 @@ export function useTimeAxis (state: ViewState): TimeAxisView {
     const l = Number.isNaN(i) ? undefined : lines[i]
     cursor.set(l === undefined ? null : Date.parse(l.ts))
   }
-  return { axis, setAxis, cursor, at, axisMarks, stripMarks, hoverLine }
+  return { axis, setAxis, cursor, at, axisMarks, alertsLoaded, stripMarks, hoverLine }
 }
