@@ -51,7 +51,7 @@ function explainMissed (logDir: string, dataDir: string, disk: Disk, missed: num
     const at = disk.lines.get(n)!
     const st = fs.statSync(path.join(logDir, at.file))
     const cp = Object.values(cps.sources).find(c => c.ino === st.ino)
-    return `n=${n} in ${at.file}@${at.off} (size ${st.size}); checkpoint ${cp === undefined ? 'none' : `offset=${cp.offset} size=${cp.size} path=${path.basename(cp.path)}`}`
+    return `n=${n} in ${at.file}@${at.off} (size ${st.size}); checkpoint ${cp === undefined ? 'none' : `acked offset=${cp.offset} size=${cp.size} last seen as ${path.basename(cp.path)}`}`
   }).join('; ')
 }
 
