@@ -42,6 +42,11 @@ export interface ShipperOptions {
   /** ship braced lines ({…}) in valid UTF-8 raw, in log segments (schemas/segment.ts), leaving
    *  their normalisation to the collector (default true); false = every line a v1 record */
   segments?: boolean
+  /** a rotated file still matched by a glob (app.log.1 beside app.log, under copytruncate) that
+   *  ends mid-line and has not changed size this long is finished: its unterminated tail is
+   *  counted and reported as dropped, partial_last_line (ms, default 60,000; longer than any
+   *  writer takes to finish a line) */
+  rotatedSettleMs?: number
   /** steady interval of progress records, per file tailed (ms, default 10,000; progress.ts) */
   progressIntervalMs?: number
   /** Kafka compression of the record batches (default gzip, level 1: zstd is faster and
@@ -71,6 +76,7 @@ export interface ResolvedShipperOptions {
   readonly maxArrayBuffers: number
   readonly segments: boolean | undefined
   readonly progressIntervalMs: number | undefined
+  readonly rotatedSettleMs: number
 }
 
 export function resolveShipperOptions (opts: ShipperOptions): ResolvedShipperOptions {
@@ -78,6 +84,8 @@ export function resolveShipperOptions (opts: ShipperOptions): ResolvedShipperOpt
   const compression = opts.compression ?? 'gzip'
   const compressionWhy = compressionProblem(compression)
   if (compressionWhy !== null) throw new TypeError(`createShipper: compression ${JSON.stringify(compression)}: ${compressionWhy}`)
+  const rotatedSettleMs = opts.rotatedSettleMs ?? 60_000
+  if (!Number.isFinite(rotatedSettleMs) || rotatedSettleMs < 0) throw new TypeError(`createShipper: rotatedSettleMs must be a number of ms ≥ 0, got ${String(opts.rotatedSettleMs)}`)
   return Object.freeze({
     brokers: opts.brokers,
     globs: opts.globs,
@@ -97,6 +105,7 @@ export function resolveShipperOptions (opts: ShipperOptions): ResolvedShipperOpt
     scanMs: opts.scanIntervalMs ?? 1000,
     maxArrayBuffers: opts.maxArrayBufferBytes ?? 16 * 1024 * 1024,
     segments: opts.segments,
-    progressIntervalMs: opts.progressIntervalMs
+    progressIntervalMs: opts.progressIntervalMs,
+    rotatedSettleMs
   })
 }

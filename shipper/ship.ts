@@ -74,7 +74,7 @@ export function createShipper (opts: ShipperOptions): Shipper {
   const checkpoints = createCheckpointStore(path.join(o.dataDir, 'shipper', 'checkpoints.json'))
   // progress records (gap detection) report the tailer's files; the tailer reports drops to them
   let progress: ProgressReporter | null = null
-  const tailer = createTailer({ globs: o.globs, checkpoints, host: o.host, maxLineBytes: o.maxLineBytes, ...tailerEvents(m, () => progress!) })
+  const tailer = createTailer({ globs: o.globs, checkpoints, host: o.host, maxLineBytes: o.maxLineBytes, rotatedSettleMs: o.rotatedSettleMs, ...tailerEvents(m, () => progress!) })
   let sender: Sender | null = null
   progress = createProgressReporter({ host: o.host, topic: o.topics.logs, intervalMs: o.progressIntervalMs, sources: () => tailer.sources(), serviceOf: p => o.service ?? path.basename(path.dirname(p)), send: async tm => { await sender!.send(tm) }, onError: err => warn(`ship: progress report not sent (${err.message}); the next one carries the same state`) })
   const shipLoop = createShipLoop({ o, tailer, checkpoints, m, memory, send: async topicMessages => { await sender!.send(topicMessages) } })

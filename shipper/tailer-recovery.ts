@@ -34,7 +34,8 @@ export function recover (t: TailerState, seenPaths: Set<string>): void {
         // still at the path where it was tailed, but no glob matches it any more: not ours to read
         fs.closeSync(found.fd); t.opts.checkpoints.delete(fp); continue
       }
-      if (cp.offset >= found.size) {
+      // read to its end, or finished with its unterminated tail dropped: nothing left to read
+      if (cp.offset >= found.size || (cp.done === true && cp.size !== undefined && found.size <= cp.size)) {
         fs.closeSync(found.fd)
         t.opts.checkpoints.set(fp, { ...cp, path: found.path, dev: found.dev, ino: found.ino, size: found.size, done: true })
         continue

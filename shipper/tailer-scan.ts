@@ -4,7 +4,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { expandGlob } from './glob.js'
-import { compressionOf, fingerprintHead, readHead } from './moved-file.js'
+import { compressionOf, fingerprintHead, isRotatedName, readHead } from './moved-file.js'
 import { discover, recover } from './tailer-recovery.js'
 import { addSource, closeSource, hasUnreadLine, relocate, stillSame, type Source, type TailerState } from './tailer-state.js'
 
@@ -17,6 +17,7 @@ export function scan (t: TailerState): void {
   /** directories where a file appeared at a tailed path or left one: rotation happened */
   const rotatedDirs = new Set<string>()
   const skippedNow = new Set<string>()
+  const finishedNow = new Map<string, number>()
   for (const p of seenPaths) {
     let st: fs.Stats
     try { st = fs.statSync(p) } catch { continue }
@@ -32,6 +33,7 @@ export function scan (t: TailerState): void {
     }
     const id = `${st.dev}:${st.ino}`
     if (t.skipped.has(id)) { skippedNow.add(id); continue }
+    if (t.finished.get(id) === st.size) { finishedNow.set(id, st.size); continue }
     let fd: number
     try { fd = fs.openSync(p, 'r') } catch { continue }
     let fp: string | null
@@ -62,15 +64,20 @@ export function scan (t: TailerState): void {
       continue
     }
     const cp = t.opts.checkpoints.get(fp)
+    // finished (its unterminated tail, if any, dropped) and still matched by a glob: nothing to
+    // read while it has not grown; if it grew, read on from the end of what was accounted for
+    const finishedAt = cp?.done === true ? cp.size : undefined
+    if (finishedAt !== undefined && st.size <= finishedAt) { fs.closeSync(fd); finishedNow.set(id, st.size); continue }
     // a checkpoint beyond the end: this is a shorter copy of content already shipped up to
     // there (copytruncate), so there is nothing left in it to ship
-    const start = cp === undefined ? 0 : Math.min(cp.offset, st.size)
+    const start = cp === undefined ? 0 : finishedAt ?? Math.min(cp.offset, st.size)
     const s = addSource(t, fp, p, fd, st, start, false)
     stillAt.add(s)
     rotatedDirs.add(path.dirname(p))
     if (known !== undefined && known !== s) known.detached = true // truncated in place: old content is gone
   }
   t.skipped = skippedNow
+  t.finished = finishedNow
   // a checkpointed file recover(t, ) left to this scan may have been rotated away in between
   if (t.firstScan) recover(t, seenPaths)
   for (const s of t.byFp.values()) {
@@ -91,23 +98,45 @@ export function scan (t: TailerState): void {
   closeDrained(t)
 }
 
+/** an older generation still at a path the globs match: its name is a rotated name of another
+ *  file tailed in its directory (app.log.1 beside app.log), whose content differs from its first
+ *  line on, so the live file was truncated or re-created after it */
+function olderGeneration (t: TailerState, s: Source): boolean {
+  const dir = path.dirname(s.path)
+  const name = path.basename(s.path)
+  for (const o of t.byFp.values()) {
+    if (o !== s && !o.detached && path.dirname(o.path) === dir && isRotatedName(name, path.basename(o.path))) return true
+  }
+  return false
+}
+
+/** an older generation ending mid-line whose size has not changed for rotatedSettleMs: no
+ *  writer is finishing that line (copytruncate's copy ended inside it) */
+function settled (t: TailerState, s: Source, size: number, now: number): boolean {
+  if (size <= s.readPos) { s.settle = undefined; return false } // ends with a newline: left open as before
+  if (s.settle?.size !== size) { s.settle = { size, since: now }; return false }
+  return now - s.settle.since >= t.rotatedSettleMs
+}
+
 /** a detached file whose lines were all handed out and acknowledged, idle for detachedIdleMs,
- *  is closed and its checkpoint marked finished */
+ *  or an older generation still matched by a glob and settled mid-line, is closed and its
+ *  checkpoint marked finished */
 function closeDrained (t: TailerState): void {
   const now = Date.now()
   for (const s of [...t.byFp.values()]) {
-    if (!s.detached) continue
+    if (!s.detached && !olderGeneration(t, s)) continue
     // its file no longer holds its content (copytruncate with a glob that misses the copy):
     // the unread rest may live on in another file of the directory
-    if (!stillSame(t, s)) relocate(t, s)
+    if (s.detached && !stillSame(t, s)) relocate(t, s)
     let size = s.size
     try { size = fs.fstatSync(s.fd).size } catch {}
     // drained = everything handed out was acked and what is left is no complete line (a
     // deleted file ending mid-line must still be closed, or its fd and disk space leak)
     const drained = s.ackedOffset === s.endOffset && !s.skipping && !hasUnreadLine(t, s, size)
-    if (drained && now - s.lastDataAt > t.detachedIdleMs) {
+    const idle = s.detached ? now - s.lastDataAt > t.detachedIdleMs : settled(t, s, size, now)
+    if (drained && idle) {
       if (s.readPos < size) {
-        t.warn(`${s.path}: closed with ${size - s.readPos} unread bytes (partial last line)`)
+        t.warn(`${s.path}: closed with ${size - s.readPos} unread bytes (partial last line${s.detached ? '' : `; a rotated file unchanged for ${t.rotatedSettleMs} ms`})`)
         t.drop('partial_last_line', size - s.readPos, { fp: s.fp, path: s.path, offset: s.readPos })
       }
       closeSource(t, s)

@@ -34,6 +34,8 @@ export interface Source {
   detached: boolean
   lastDataAt: number
   size: number
+  /** a rotated generation with an unterminated tail: its size and since when it has not changed */
+  settle?: { size: number, since: number }
 }
 
 export interface TailerOptions {
@@ -47,6 +49,9 @@ export interface TailerOptions {
   readChunkBytes?: number
   /** close a detached file after it has been idle at EOF this long (ms, default 5000) */
   detachedIdleMs?: number
+  /** a file at a rotated name of a tailed file (app.log.1 beside app.log), ending mid-line and
+   *  unchanged in size this long, is finished: its unterminated tail is dropped (ms, default 60,000) */
+  rotatedSettleMs?: number
   onWarning?: (msg: string) => void
   /** bytes that can never be shipped (a detached file closed with a partial last line) */
   onDrop?: (reason: string, bytes: number, at?: { fp: string, path: string, offset: number }) => void
@@ -67,6 +72,7 @@ export interface TailerState {
   /** bytes read per file per call */
   readonly chunk: number
   readonly detachedIdleMs: number
+  readonly rotatedSettleMs: number
   readonly byFp: Map<string, Source>
   readonly warn: (msg: string) => void
   readonly drop: (reason: string, bytes: number, at?: { fp: string, path: string, offset: number }) => void
@@ -76,6 +82,8 @@ export interface TailerState {
   readonly dirScanAt: Map<string, number>
   /** dev:ino of compressed files the globs match, counted once each */
   skipped: Set<string>
+  /** dev:ino → size of finished files the globs still match (not reopened while that size) */
+  finished: Map<string, number>
   /** tailed paths named without a wildcard: their rotations are looked for even while the
    *  path itself is missing (between logrotate's rename and its create) */
   readonly literalPaths: string[]
@@ -88,6 +96,7 @@ export function createTailerState (opts: TailerOptions): TailerState {
     maxLine,
     chunk: Math.max(opts.readChunkBytes ?? 1024 * 1024, maxLine + 1),
     detachedIdleMs: opts.detachedIdleMs ?? 5000,
+    rotatedSettleMs: opts.rotatedSettleMs ?? 60_000,
     byFp: new Map(),
     warn: opts.onWarning ?? (() => {}),
     drop: opts.onDrop ?? (() => {}),
@@ -95,6 +104,7 @@ export function createTailerState (opts: TailerOptions): TailerState {
     firstScan: true,
     dirScanAt: new Map(),
     skipped: new Set(),
+    finished: new Map(),
     literalPaths: opts.globs.filter(g => !/[*?]/.test(path.basename(g))).map(g => path.resolve(g))
   }
 }

@@ -8,12 +8,13 @@ import { createCheckpointStore, type CheckpointStore } from '../../shipper/check
 import { createTailer, type Tailer } from '../../shipper/tailer.js'
 import { tempDir } from '../helpers/env.js'
 
-function setup (opts: { maxLineBytes?: number } = {}): { dir: string, file: string, tailer: Tailer, drops: Array<[string, number]>, checkpoints: CheckpointStore } {
+function setup (opts: { maxLineBytes?: number, rotatedSettleMs?: number } = {}): { dir: string, file: string, tailer: Tailer, drops: Array<[string, number]>, dropsAt: string[], checkpoints: CheckpointStore } {
   const dir = tempDir('tailer')
   const drops: Array<[string, number]> = []
+  const dropsAt: string[] = []
   const checkpoints = createCheckpointStore(path.join(dir, 'cp', 'checkpoints.json'))
-  const tailer = createTailer({ globs: [path.join(dir, '*.log*')], checkpoints, host: 'h', detachedIdleMs: 0, onDrop: (r, n) => drops.push([r, n]), ...opts })
-  return { dir, file: path.join(dir, 'app.log'), tailer, drops, checkpoints }
+  const tailer = createTailer({ globs: [path.join(dir, '*.log*')], checkpoints, host: 'h', detachedIdleMs: 0, onDrop: (r, n, at) => { drops.push([r, n]); dropsAt.push(`${path.basename(at?.path ?? '')}@${at?.offset ?? -1}`) }, ...opts })
+  return { dir, file: path.join(dir, 'app.log'), tailer, drops, dropsAt, checkpoints }
 }
 
 /** scan + read everything, ack it, and return "src-index:offset:text" per line */
@@ -132,6 +133,48 @@ describe('tailer', () => {
     drain(tailer, ids) // detached, drained, idle → closed
     expect(tailer.sources()).toEqual([])
     expect(drops).toEqual([['partial_last_line', 5]])
+  })
+
+  it('copytruncate copy ending mid-line, matched by the glob: dropped once its size settled, not while a writer still finishes the line (regression: the partial tail was never closed nor counted)', async () => {
+    const { dir, file, tailer, drops, dropsAt, checkpoints } = setup({ rotatedSettleMs: 40 })
+    const copy = path.join(dir, 'app.log.1')
+    const ids = new Map<string, number>()
+    fs.writeFileSync(file, 'c-1\nc-2\npar')
+    expect(drain(tailer, ids)).toEqual(['0:0:c-1', '0:4:c-2'])
+    fs.copyFileSync(file, copy) // logrotate copytruncate: copy, truncate, the writer goes on
+    fs.truncateSync(file, 0)
+    fs.appendFileSync(file, 'n-1\n')
+    expect(drain(tailer, ids)).toEqual(['1:0:n-1'])
+    // a writer slowly finishing the copy's last line: each scan sees it grown, so it stays open
+    for (let k = 0; k < 3; k++) {
+      await new Promise(resolve => setTimeout(resolve, 60))
+      fs.appendFileSync(copy, 't')
+      expect(drain(tailer, ids)).toEqual([])
+    }
+    fs.appendFileSync(copy, '\n')
+    expect(drain(tailer, ids)).toEqual(['0:8:parttt'])
+    expect(drops).toEqual([])
+    // then a tail no one finishes: once unchanged for rotatedSettleMs it is a counted drop
+    fs.appendFileSync(copy, 'tail')
+    expect(drain(tailer, ids)).toEqual([])
+    expect(tailer.sources()).toHaveLength(2)
+    await new Promise(resolve => setTimeout(resolve, 60))
+    expect(drain(tailer, ids)).toEqual([])
+    expect(drops).toEqual([['partial_last_line', 4]])
+    expect(dropsAt).toEqual(['app.log.1@15'])
+    expect(tailer.sources().map(s => path.basename(s.path))).toEqual(['app.log'])
+    const finished = checkpoints.entries().find(([, cp]) => path.basename(cp.path) === 'app.log.1')![1]
+    expect({ offset: finished.offset, size: finished.size, done: finished.done }).toEqual({ offset: 15, size: 19, done: true })
+    // finished: not reopened by later scans, nor by a new tailer on the same checkpoints
+    await new Promise(resolve => setTimeout(resolve, 60))
+    expect(drain(tailer, ids)).toEqual([])
+    tailer.close()
+    const again = createTailer({ globs: [path.join(dir, '*.log*')], checkpoints, host: 'h', detachedIdleMs: 0, rotatedSettleMs: 0, onDrop: (r, n) => drops.push([r, n]) })
+    expect(drain(again, ids)).toEqual([])
+    expect(drain(again, ids)).toEqual([])
+    expect(again.sources().map(s => path.basename(s.path))).toEqual(['app.log'])
+    expect(drops).toEqual([['partial_last_line', 4]])
+    again.close()
   })
 
   it('inode reuse: a new file on a recycled inode with other content is a new source from 0', () => {
