@@ -43,16 +43,40 @@ export function ensureKafkaJars (progress: (msg: string) => void = () => {}): st
   return libs
 }
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
+/** the first port of the range the kernel hands out to outgoing connections (Linux) */
+export function ephemeralLow (): number {
+  try {
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0])
+    return Number.isInteger(low) && low > 1024 ? low : 32768
+  } catch { return 32768 }
+}
+
+async function bindable (port: number): Promise<number | null> {
+  return await new Promise(resolve => {
     const srv = net.createServer()
     srv.unref()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
+    srv.on('error', () => resolve(null))
+    srv.listen(port, '127.0.0.1', () => {
+      const got = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(got))
     })
   })
+}
+
+/** A free port to listen on, below the ephemeral range: a listener that restarts on its port
+ *  (a killed broker, a restarted server) could otherwise find it taken by a client's outgoing
+ *  connection — a client retrying 127.0.0.1:port while nothing listens can even connect to
+ *  itself from that very port — and exit with "address already in use". */
+export async function freePort (): Promise<number> {
+  const high = ephemeralLow()
+  const low = Math.min(20_000, high - 1000)
+  for (let i = 0; i < 50; i++) {
+    const got = await bindable(low + Math.floor(Math.random() * (high - low)))
+    if (got !== null) return got
+  }
+  const any = await bindable(0)
+  if (any === null) throw errors.KAFKA_LAUNCH_FAILED('no free port to listen on')
+  return any
 }
 
 /** A KRaft cluster id: 16 random bytes as 22 base64url characters. One starting with '-' would be
